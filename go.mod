@@ -1,0 +1,3 @@
+module github.com/segpickle/segpickle
+
+go 1.26
