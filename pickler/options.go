@@ -1,0 +1,87 @@
+package pickler
+
+import (
+	"fmt"
+
+	"github.com/segpickle/segpickle/internal/opcode"
+	"github.com/segpickle/segpickle/py"
+)
+
+// Option configures Marshal, EncodeTo and Encoder.
+type Option func(*config)
+
+type config struct {
+	proto        int
+	frameSize    int
+	threshold    int
+	sortKeys     bool
+	maxDepth     int
+	bufferCB     func(py.PickleBuffer) bool
+	persistentID func(v any) (id any, ok bool)
+	err          error
+}
+
+// DefaultMaxDepth is the default nesting limit: deeper values fail with an
+// error instead of exhausting the stack.
+const DefaultMaxDepth = 10000
+
+func newConfig(opts []Option) config {
+	c := config{proto: opcode.DefaultProtocol, frameSize: opcode.FrameSizeTarget, maxDepth: DefaultMaxDepth}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	return c
+}
+
+// Protocol selects the pickle protocol, 0 to 5 (default 5).
+func Protocol(n int) Option {
+	return func(c *config) {
+		if n < 0 || n > opcode.HighestProtocol {
+			c.err = fmt.Errorf("pickler: protocol %d out of range 0..%d", n, opcode.HighestProtocol)
+			return
+		}
+		c.proto = n
+	}
+}
+
+// FrameSize sets the frame size target at protocol 4 and above (default
+// 64 KiB, as CPython; other values give streams CPython still reads but
+// does not itself write).
+func FrameSize(n int) Option {
+	return func(c *config) {
+		if n < opcode.FrameSizeMin {
+			c.err = fmt.Errorf("pickler: frame size %d below %d", n, opcode.FrameSizeMin)
+			return
+		}
+		c.frameSize = n
+	}
+}
+
+// RefThreshold sets the size at and above which a []byte or string payload
+// is referenced by the output segment list instead of copied
+// (segments.DefaultThreshold by default).
+func RefThreshold(n int) Option { return func(c *config) { c.threshold = n } }
+
+// SortMapKeys makes Go maps encode in sorted key order, so that equal maps
+// give equal bytes. Without it, maps follow Go's iteration order.
+func SortMapKeys(on bool) Option { return func(c *config) { c.sortKeys = on } }
+
+// MaxDepth limits nesting (default DefaultMaxDepth).
+func MaxDepth(n int) Option { return func(c *config) { c.maxDepth = n } }
+
+// BufferCallback is called, at protocol 5, for each py.PickleBuffer; as in
+// Python, returning false sends the buffer out of band (NEXT_BUFFER) and
+// true keeps it in the stream. The callback must keep buf.Data if it sends
+// it out of band; the pickle references it by position only.
+func BufferCallback(f func(buf py.PickleBuffer) (inBand bool)) Option {
+	return func(c *config) { c.bufferCB = f }
+}
+
+// PersistentID is called for every value before it is encoded; when it
+// returns ok, the value is written as a persistent reference to id
+// (PERSID/BINPERSID), as Python's Pickler.persistent_id.
+func PersistentID(f func(v any) (id any, ok bool)) Option {
+	return func(c *config) { c.persistentID = f }
+}

@@ -1,0 +1,1505 @@
+// Package pickler encodes Go values as Python pickles, protocols 0 to 5.
+//
+// The output is not one growing buffer but a segments.List: opcodes are
+// coalesced into pooled chunks, and a large []byte or string payload is
+// referenced as a segment of its own, never copied. EncodeTo fills such a
+// list; Encoder writes it with one vectored write; Marshal joins it into one
+// slice for callers that want one.
+//
+// For values CPython would write the same way (ints, floats, str, bytes,
+// lists, tuples, dicts, sets, nested), the bytes are identical to CPython's
+// pickle.dumps at the same protocol, frames included. The Go ↔ Python type
+// mapping is the table in package py.
+//
+// Identity follows CPython: a pointer, map or non-empty slice reached twice
+// is written once and fetched from the memo after, so shared structure stays
+// shared and cycles through them terminate. Strings have no identity in Go;
+// dict keys (map keys, struct field names) are memoized by value, as the
+// interned keys of a Python program are, and so are empty and one-character
+// strings and bytes, which are singletons in CPython.
+package pickler
+
+import (
+	"encoding/binary"
+	"io"
+	"math"
+	"math/big"
+	"reflect"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/segpickle/segpickle/internal/compat"
+	op "github.com/segpickle/segpickle/internal/opcode"
+	"github.com/segpickle/segpickle/py"
+	"github.com/segpickle/segpickle/segments"
+)
+
+// Marshal returns the pickle of v as one contiguous slice.
+func Marshal(v any, opts ...Option) ([]byte, error) {
+	l := listPool.Get().(*segments.List)
+	defer func() { l.Release(); listPool.Put(l) }()
+	if err := EncodeTo(l, v, opts...); err != nil {
+		return nil, err
+	}
+	return l.Bytes(), nil
+}
+
+var listPool = sync.Pool{New: func() any { return new(segments.List) }}
+
+// EncodeTo appends the pickle of v to l. Payloads at or above the reference
+// threshold are referenced, not copied: they must stay unmodified while l
+// holds them (see package segments). On error, l may hold a partial pickle.
+func EncodeTo(l *segments.List, v any, opts ...Option) error {
+	c := newConfig(opts)
+	if c.err != nil {
+		return c.err
+	}
+	if c.threshold != 0 {
+		l.SetThreshold(c.threshold)
+	}
+	e := encPool.Get().(*encoder)
+	defer e.release()
+	e.init(l, &c)
+	return e.dump(v)
+}
+
+// Encoder writes pickles to an io.Writer, one per Encode, each sent with a
+// vectored write where the writer allows it.
+type Encoder struct {
+	w    io.Writer
+	cfg  config
+	list segments.List
+}
+
+// NewEncoder returns an Encoder writing to w.
+func NewEncoder(w io.Writer, opts ...Option) *Encoder {
+	en := &Encoder{w: w, cfg: newConfig(opts)}
+	if en.cfg.threshold != 0 {
+		en.list.SetThreshold(en.cfg.threshold)
+	}
+	return en
+}
+
+// Encode writes the pickle of v.
+func (en *Encoder) Encode(v any) error {
+	if en.cfg.err != nil {
+		return en.cfg.err
+	}
+	defer en.list.Reset()
+	e := encPool.Get().(*encoder)
+	e.init(&en.list, &en.cfg)
+	err := e.dump(v)
+	e.release()
+	if err != nil {
+		return err
+	}
+	_, err = en.list.WriteTo(en.w)
+	return err
+}
+
+var encPool = sync.Pool{New: func() any { return new(encoder) }}
+
+type memoKey struct {
+	p unsafe.Pointer
+	n int
+	t reflect.Type
+}
+
+type encoder struct {
+	out   *segments.List
+	cfg   *config
+	proto int
+
+	memo     map[memoKey]uint32
+	strMemo  map[string]uint32
+	byteMemo map[string]uint32
+	globMemo map[py.Global]uint32
+	inTuple  map[memoKey]bool
+	latin1   int64 // memo index of the "latin1" constant + 1
+	nextMemo uint32
+
+	framing   bool
+	needFrame bool
+	frameHdr  []byte
+	frameBase int
+	depth     int
+}
+
+func (e *encoder) init(l *segments.List, c *config) {
+	e.out, e.cfg, e.proto = l, c, c.proto
+	e.nextMemo, e.latin1, e.depth = 0, 0, 0
+	e.framing, e.needFrame, e.frameHdr = false, false, nil
+}
+
+func (e *encoder) release() {
+	clear(e.memo)
+	clear(e.strMemo)
+	clear(e.byteMemo)
+	clear(e.globMemo)
+	clear(e.inTuple)
+	e.out, e.cfg, e.frameHdr = nil, nil, nil
+	encPool.Put(e)
+}
+
+func (e *encoder) dump(v any) error {
+	if e.proto >= 2 {
+		e.out.Copy([]byte{op.Proto, byte(e.proto)})
+	}
+	if e.proto >= 4 {
+		e.framing, e.needFrame = true, true
+	}
+	if err := e.save(v); err != nil {
+		return err
+	}
+	e.w1(op.Stop)
+	e.commitFrame()
+	return nil
+}
+
+// --- low-level output -------------------------------------------------
+
+func (e *encoder) startFrame() {
+	e.needFrame = false
+	e.frameHdr = e.out.Reserve(op.FrameHeaderSize)
+	e.frameBase = e.out.Len()
+}
+
+func (e *encoder) commitFrame() {
+	if e.frameHdr == nil {
+		return
+	}
+	n := e.out.Len() - e.frameBase
+	if n >= op.FrameSizeMin {
+		e.frameHdr[0] = op.Frame
+		binary.LittleEndian.PutUint64(e.frameHdr[1:], uint64(n))
+	} else {
+		e.out.Unreserve(e.frameHdr)
+	}
+	e.frameHdr = nil
+	e.needFrame = e.framing
+}
+
+// boundary is called before each object, as CPython's commit at the start
+// of save(): a frame that reached the target is closed.
+func (e *encoder) boundary() {
+	if e.frameHdr != nil && e.out.Len()-e.frameBase >= e.cfg.frameSize {
+		e.commitFrame()
+	}
+}
+
+func (e *encoder) w1(b byte) {
+	if e.needFrame {
+		e.startFrame()
+	}
+	e.out.WriteByte(b)
+}
+
+// buf returns room for n bytes (n <= 4096); commit with e.out.Commit.
+func (e *encoder) buf(n int) []byte {
+	if e.needFrame {
+		e.startFrame()
+	}
+	return e.out.Grow(n)
+}
+
+func (e *encoder) w2(a, b byte) {
+	p := e.buf(2)
+	p[0], p[1] = a, b
+	e.out.Commit(2)
+}
+
+// payload writes an opcode header and its data. Data at or above the frame
+// target goes outside any frame, as CPython does; data at or above the
+// reference threshold is referenced, not copied.
+func (e *encoder) payload(hdr []byte, data []byte) {
+	if e.framing && len(data) >= e.cfg.frameSize {
+		e.commitFrame()
+		e.out.Copy(hdr)
+		e.out.Write(data)
+		e.needFrame = true
+		return
+	}
+	if e.needFrame {
+		e.startFrame()
+	}
+	e.out.Copy(hdr)
+	if len(data) >= e.out.Threshold() {
+		e.out.Ref(data)
+	} else {
+		e.out.Copy(data)
+	}
+}
+
+// --- memo --------------------------------------------------------------
+
+func (e *encoder) memoPut() uint32 {
+	i := e.nextMemo
+	e.nextMemo++
+	switch {
+	case e.proto >= 4:
+		e.w1(op.Memoize)
+	case e.proto >= 1 && i < 256:
+		e.w2(op.Binput, byte(i))
+	case e.proto >= 1:
+		p := e.buf(5)
+		p[0] = op.LongBinput
+		binary.LittleEndian.PutUint32(p[1:], i)
+		e.out.Commit(5)
+	default:
+		e.textOp(op.Put, int64(i))
+	}
+	return i
+}
+
+func (e *encoder) memoGet(i uint32) {
+	switch {
+	case e.proto >= 1 && i < 256:
+		e.w2(op.Binget, byte(i))
+	case e.proto >= 1:
+		p := e.buf(5)
+		p[0] = op.LongBinget
+		binary.LittleEndian.PutUint32(p[1:], i)
+		e.out.Commit(5)
+	default:
+		e.textOp(op.Get, int64(i))
+	}
+}
+
+// textOp writes opcode, decimal argument, newline.
+func (e *encoder) textOp(code byte, n int64) {
+	p := e.buf(24)
+	b := append(p[:0], code)
+	b = strconv.AppendInt(b, n, 10)
+	b = append(b, '\n')
+	e.out.Commit(len(b))
+}
+
+func (e *encoder) rememberPtr(k memoKey) {
+	if e.memo == nil {
+		e.memo = make(map[memoKey]uint32)
+	}
+	e.memo[k] = e.memoPut()
+}
+
+func (e *encoder) lookup(k memoKey) bool {
+	if i, ok := e.memo[k]; ok {
+		e.memoGet(i)
+		return true
+	}
+	return false
+}
+
+// --- dispatch ----------------------------------------------------------
+
+func (e *encoder) save(v any) error {
+	if e.cfg.persistentID != nil {
+		if id, ok := e.cfg.persistentID(v); ok {
+			return e.savePersistent(id)
+		}
+	}
+	if e.frameHdr != nil {
+		e.boundary()
+	}
+	switch x := v.(type) {
+	case nil:
+		e.w1(op.None)
+	case bool:
+		e.saveBool(x)
+	case int:
+		e.saveInt(int64(x))
+	case int64:
+		e.saveInt(x)
+	case int32:
+		e.saveInt(int64(x))
+	case uint8:
+		e.saveInt(int64(x))
+	case float64:
+		e.saveFloat(x)
+	case string:
+		return e.saveStr(x, false)
+	case []byte:
+		return e.saveBytes(x)
+	case []any:
+		return e.saveAnyList(x)
+	case map[string]any:
+		return e.saveStrMap(x)
+	case py.Tuple:
+		return e.saveTuple(x)
+	case *py.Dict:
+		if x == nil {
+			e.w1(op.None)
+			return nil
+		}
+		return e.saveDict(x)
+	default:
+		return e.saveOther(v)
+	}
+	return nil
+}
+
+func (e *encoder) enter() error {
+	e.depth++
+	if e.depth > e.cfg.maxDepth {
+		return &UnsupportedValueError{Reason: "nesting deeper than " + strconv.Itoa(e.cfg.maxDepth)}
+	}
+	return nil
+}
+
+func (e *encoder) saveOther(v any) error {
+	switch x := v.(type) {
+	case Marshaler:
+		r, err := x.MarshalPickle()
+		if err != nil {
+			return &UnsupportedValueError{Reason: "MarshalPickle: " + err.Error()}
+		}
+		if _, again := r.(Marshaler); again && reflect.TypeOf(r) == reflect.TypeOf(v) {
+			return &UnsupportedValueError{Reason: "MarshalPickle returned its own type"}
+		}
+		if err := e.enter(); err != nil {
+			return err
+		}
+		err = e.save(r)
+		e.depth--
+		return err
+	case int8:
+		e.saveInt(int64(x))
+	case int16:
+		e.saveInt(int64(x))
+	case uint:
+		e.saveUint(uint64(x))
+	case uint16:
+		e.saveInt(int64(x))
+	case uint32:
+		e.saveInt(int64(x))
+	case uint64:
+		e.saveUint(x)
+	case uintptr:
+		e.saveUint(uint64(x))
+	case float32:
+		e.saveFloat(float64(x))
+	case *big.Int:
+		if x == nil {
+			e.w1(op.None)
+			return nil
+		}
+		e.saveBig(x)
+	case big.Int:
+		e.saveBig(&x)
+	case complex128:
+		return e.saveComplex(x)
+	case complex64:
+		return e.saveComplex(complex128(x))
+	case py.ByteArray:
+		return e.saveByteArray(x)
+	case py.ByteString:
+		return e.saveByteString(x)
+	case *py.Set:
+		if x == nil {
+			e.w1(op.None)
+			return nil
+		}
+		return e.saveSet(x, false)
+	case *py.FrozenSet:
+		if x == nil {
+			e.w1(op.None)
+			return nil
+		}
+		return e.saveSet(&x.Set, true)
+	case py.Global:
+		return e.saveGlobal(x)
+	case *py.Call:
+		if x == nil {
+			e.w1(op.None)
+			return nil
+		}
+		return e.saveCall(x, memoKey{p: unsafe.Pointer(x)})
+	case py.Call:
+		return e.saveCall(&x, memoKey{})
+	case *py.Object:
+		if x == nil {
+			e.w1(op.None)
+			return nil
+		}
+		return e.saveObject(x, memoKey{p: unsafe.Pointer(x)})
+	case py.Object:
+		return e.saveObject(&x, memoKey{})
+	case py.PersistentID:
+		return e.savePersistent(x.ID)
+	case py.PickleBuffer:
+		return e.savePickleBuffer(x)
+	case *py.PickleBuffer:
+		if x == nil {
+			e.w1(op.None)
+			return nil
+		}
+		return e.savePickleBuffer(*x)
+	case py.OutOfBand:
+		if e.proto < 5 {
+			return &UnsupportedValueError{Reason: "out-of-band buffer needs protocol 5"}
+		}
+		e.w1(op.NextBuffer)
+		if x.ReadOnly {
+			e.w1(op.ReadonlyBuffer)
+		}
+	case time.Time:
+		return e.saveTime(x)
+	case time.Duration:
+		return e.saveDuration(x)
+	case []int:
+		return saveSliceFast(e, x, func(e *encoder, i int) error { e.saveInt(int64(i)); return nil })
+	case []int64:
+		return saveSliceFast(e, x, func(e *encoder, i int64) error { e.saveInt(i); return nil })
+	case []float64:
+		return saveSliceFast(e, x, func(e *encoder, f float64) error { e.saveFloat(f); return nil })
+	case []string:
+		return saveSliceFast(e, x, func(e *encoder, s string) error { return e.saveStr(s, false) })
+	default:
+		return e.saveReflect(reflect.ValueOf(v))
+	}
+	return nil
+}
+
+// --- scalars -------------------------------------------------------------
+
+func (e *encoder) saveBool(b bool) {
+	if e.proto >= 2 {
+		if b {
+			e.w1(op.Newtrue)
+		} else {
+			e.w1(op.Newfalse)
+		}
+		return
+	}
+	p := e.buf(4)
+	copy(p, "I00\n")
+	if b {
+		p[2] = '1'
+	}
+	e.out.Commit(4)
+}
+
+func (e *encoder) saveInt(x int64) {
+	if x >= math.MinInt32 && x <= math.MaxInt32 {
+		if e.proto == 0 {
+			e.textOp(op.Int, x)
+			return
+		}
+		switch {
+		case x >= 0 && x < 256:
+			e.w2(op.Binint1, byte(x))
+		case x >= 0 && x < 65536:
+			p := e.buf(3)
+			p[0], p[1], p[2] = op.Binint2, byte(x), byte(x>>8)
+			e.out.Commit(3)
+		default:
+			p := e.buf(5)
+			p[0] = op.Binint
+			binary.LittleEndian.PutUint32(p[1:], uint32(int32(x)))
+			e.out.Commit(5)
+		}
+		return
+	}
+	if e.proto < 2 {
+		p := e.buf(24)
+		b := append(p[:0], op.Long)
+		b = strconv.AppendInt(b, x, 10)
+		b = append(b, 'L', '\n')
+		e.out.Commit(len(b))
+		return
+	}
+	var le [8]byte
+	binary.LittleEndian.PutUint64(le[:], uint64(x))
+	n := 8
+	for n > 1 && ((le[n-1] == 0 && le[n-2]&0x80 == 0) || (le[n-1] == 0xff && le[n-2]&0x80 != 0)) {
+		n--
+	}
+	p := e.buf(2 + n)
+	p[0], p[1] = op.Long1, byte(n)
+	copy(p[2:], le[:n])
+	e.out.Commit(2 + n)
+}
+
+func (e *encoder) saveUint(x uint64) {
+	if x <= math.MaxInt64 {
+		e.saveInt(int64(x))
+		return
+	}
+	e.saveBig(new(big.Int).SetUint64(x))
+}
+
+func (e *encoder) saveBig(x *big.Int) {
+	if x.IsInt64() {
+		e.saveInt(x.Int64())
+		return
+	}
+	if e.proto < 2 {
+		s := x.String()
+		p := e.bigBuf(len(s) + 3)
+		p = append(p[:0], op.Long)
+		p = append(p, s...)
+		p = append(p, 'L', '\n')
+		e.out.Copy(p)
+		return
+	}
+	le := longBytes(x)
+	if len(le) < 256 {
+		e.out.Copy(e.withFrame([]byte{op.Long1, byte(len(le))}))
+	} else {
+		h := []byte{op.Long4, 0, 0, 0, 0}
+		binary.LittleEndian.PutUint32(h[1:], uint32(len(le)))
+		e.out.Copy(e.withFrame(h))
+	}
+	e.out.Copy(le)
+}
+
+func (e *encoder) withFrame(p []byte) []byte {
+	if e.needFrame {
+		e.startFrame()
+	}
+	return p
+}
+
+func (e *encoder) bigBuf(n int) []byte {
+	if e.needFrame {
+		e.startFrame()
+	}
+	return make([]byte, 0, n)
+}
+
+// longBytes is x in minimal little-endian two's complement, as LONG1/LONG4.
+func longBytes(x *big.Int) []byte {
+	if x.Sign() == 0 {
+		return nil
+	}
+	n := x.BitLen()/8 + 1
+	var v *big.Int
+	if x.Sign() > 0 {
+		v = x
+	} else {
+		v = new(big.Int).Lsh(big.NewInt(1), uint(8*n))
+		v.Add(v, x)
+	}
+	be := v.FillBytes(make([]byte, n))
+	for i, j := 0, len(be)-1; i < j; i, j = i+1, j-1 {
+		be[i], be[j] = be[j], be[i]
+	}
+	if x.Sign() < 0 && n > 1 && be[n-1] == 0xff && be[n-2]&0x80 != 0 {
+		be = be[:n-1]
+	}
+	return be
+}
+
+func (e *encoder) saveFloat(f float64) {
+	if e.proto == 0 {
+		p := e.buf(40)
+		b := append(p[:0], op.Float)
+		b = AppendFloatRepr(b, f)
+		b = append(b, '\n')
+		e.out.Commit(len(b))
+		return
+	}
+	p := e.buf(9)
+	p[0] = op.Binfloat
+	binary.BigEndian.PutUint64(p[1:], math.Float64bits(f))
+	e.out.Commit(9)
+}
+
+// AppendFloatRepr appends Python's repr() of f (with ".0" for integral
+// values, as float.__repr__ and protocol-0 FLOAT write it).
+func AppendFloatRepr(b []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(b, "nan"...)
+	case math.IsInf(f, 1):
+		return append(b, "inf"...)
+	case math.IsInf(f, -1):
+		return append(b, "-inf"...)
+	}
+	var tmp [32]byte
+	s := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64) // d.ddde±XX
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
+		b = append(b, '-')
+	}
+	ei := 0
+	for ei < len(s) && s[ei] != 'e' {
+		ei++
+	}
+	mant, expS := s[:ei], s[ei+1:]
+	exp, _ := strconv.Atoi(string(expS))
+	var digits [24]byte
+	nd := 0
+	for _, c := range mant {
+		if c != '.' {
+			digits[nd] = c
+			nd++
+		}
+	}
+	d := digits[:nd]
+	// Python's repr switches to exponent form when exp < -4 or exp >= 16.
+	if exp < -4 || exp >= 16 {
+		b = append(b, d[0])
+		if len(d) > 1 {
+			b = append(b, '.')
+			b = append(b, d[1:]...)
+		}
+		b = append(b, 'e')
+		if exp < 0 {
+			b = append(b, '-')
+			exp = -exp
+		} else {
+			b = append(b, '+')
+		}
+		if exp < 10 {
+			b = append(b, '0')
+		}
+		return strconv.AppendInt(b, int64(exp), 10)
+	}
+	if exp < 0 {
+		b = append(b, '0', '.')
+		for i := 0; i < -exp-1; i++ {
+			b = append(b, '0')
+		}
+		return append(b, d...)
+	}
+	if len(d) <= exp+1 {
+		b = append(b, d...)
+		for i := len(d); i < exp+1; i++ {
+			b = append(b, '0')
+		}
+		return append(b, '.', '0')
+	}
+	b = append(b, d[:exp+1]...)
+	b = append(b, '.')
+	return append(b, d[exp+1:]...)
+}
+
+// --- str and bytes -------------------------------------------------------
+
+func singleton(s string) bool {
+	if len(s) == 0 {
+		return true
+	}
+	if len(s) == 1 {
+		return true
+	}
+	if len(s) == 2 && s[0] >= 0xc2 && s[0] <= 0xc3 { // U+0080..U+00FF
+		return true
+	}
+	return false
+}
+
+// saveStr writes a str. key marks a dict key, memoized by value.
+func (e *encoder) saveStr(s string, key bool) error {
+	byValue := key || singleton(s)
+	if byValue {
+		if i, ok := e.strMemo[s]; ok {
+			e.memoGet(i)
+			return nil
+		}
+	}
+	if !utf8.ValidString(s) {
+		return &UnsupportedValueError{Reason: "string is not valid UTF-8"}
+	}
+	e.writeStr(s)
+	i := e.memoPut()
+	if byValue {
+		if e.strMemo == nil {
+			e.strMemo = make(map[string]uint32)
+		}
+		e.strMemo[s] = i
+	}
+	return nil
+}
+
+func strBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+func (e *encoder) writeStr(s string) {
+	n := len(s)
+	if e.proto == 0 {
+		e.writeRawUnicodeEscape(s)
+		return
+	}
+	if n < 256 && e.proto >= 4 {
+		p := e.buf(2 + n)
+		p[0], p[1] = op.ShortBinunicode, byte(n)
+		copy(p[2:], s)
+		e.out.Commit(2 + n)
+		return
+	}
+	if uint64(n) <= math.MaxUint32 || e.proto < 4 {
+		var h [5]byte
+		h[0] = op.Binunicode
+		binary.LittleEndian.PutUint32(h[1:], uint32(n))
+		e.payload(h[:], strBytes(s))
+		return
+	}
+	var h [9]byte
+	h[0] = op.Binunicode8
+	binary.LittleEndian.PutUint64(h[1:], uint64(n))
+	e.payload(h[:], strBytes(s))
+}
+
+// writeRawUnicodeEscape writes UNICODE as CPython's pickle does: latin-1
+// characters as themselves except \ \0 \n \r \x1a, the rest as \uXXXX or
+// \UXXXXXXXX.
+func (e *encoder) writeRawUnicodeEscape(s string) {
+	const hex = "0123456789abcdef"
+	b := e.bigBuf(len(s) + 2)
+	b = append(b, op.Unicode)
+	for _, r := range s {
+		switch {
+		case r >= 0x10000:
+			b = append(b, '\\', 'U')
+			for sh := 28; sh >= 0; sh -= 4 {
+				b = append(b, hex[(r>>uint(sh))&15])
+			}
+		case r >= 256 || r == '\\' || r == 0 || r == '\n' || r == '\r' || r == 0x1a:
+			b = append(b, '\\', 'u')
+			for sh := 12; sh >= 0; sh -= 4 {
+				b = append(b, hex[(r>>uint(sh))&15])
+			}
+		default:
+			b = append(b, byte(r))
+		}
+	}
+	b = append(b, '\n')
+	e.out.Copy(b)
+}
+
+func (e *encoder) saveBytes(b []byte) error {
+	byValue := len(b) <= 1
+	if byValue {
+		if i, ok := e.byteMemo[string(b)]; ok {
+			e.memoGet(i)
+			return nil
+		}
+	} else if b != nil {
+		// A []byte reached twice (same array, same length) is one object.
+		k := memoKey{p: unsafe.Pointer(unsafe.SliceData(b)), n: len(b), t: bytesType}
+		if e.lookup(k) {
+			return nil
+		}
+		i, err := e.saveBytesData(b)
+		if err == nil {
+			if e.memo == nil {
+				e.memo = make(map[memoKey]uint32)
+			}
+			e.memo[k] = i
+		}
+		return err
+	}
+	i, err := e.saveBytesData(b)
+	if err == nil {
+		if e.byteMemo == nil {
+			e.byteMemo = make(map[string]uint32)
+		}
+		e.byteMemo[string(b)] = i
+	}
+	return err
+}
+
+var bytesType = reflect.TypeFor[[]byte]()
+
+// saveBytesData writes a bytes object and memoizes it, returning its index.
+func (e *encoder) saveBytesData(b []byte) (uint32, error) {
+	if e.proto < 3 {
+		// As CPython: codecs.encode(b.decode('latin1'), 'latin1'), or
+		// bytes() when empty, so that Python 2 reads a str.
+		if len(b) == 0 {
+			if err := e.saveGlobal(py.Global{Module: "builtins", Name: "bytes"}); err != nil {
+				return 0, err
+			}
+			e.emptyTuple()
+		} else {
+			if err := e.saveGlobal(py.Global{Module: "_codecs", Name: "encode"}); err != nil {
+				return 0, err
+			}
+			if e.proto < 2 {
+				e.w1(op.Mark)
+			}
+			if err := e.saveStr(latin1ToUTF8(b), false); err != nil {
+				return 0, err
+			}
+			if e.latin1 > 0 {
+				e.memoGet(uint32(e.latin1 - 1))
+			} else {
+				e.writeStr("latin1")
+				e.latin1 = int64(e.memoPut()) + 1
+			}
+			if e.proto >= 2 {
+				e.w1(op.Tuple2)
+			} else {
+				e.w1(op.Tuple)
+			}
+			e.memoPut()
+		}
+		e.w1(op.Reduce)
+		return e.memoPut(), nil
+	}
+	n := len(b)
+	switch {
+	case n < 256:
+		p := e.buf(2 + n)
+		p[0], p[1] = op.ShortBinbytes, byte(n)
+		copy(p[2:], b)
+		e.out.Commit(2 + n)
+	case uint64(n) <= math.MaxUint32:
+		var h [5]byte
+		h[0] = op.Binbytes
+		binary.LittleEndian.PutUint32(h[1:], uint32(n))
+		e.payload(h[:], b)
+	default:
+		if e.proto < 4 {
+			return 0, &UnsupportedValueError{Reason: "bytes over 4 GiB need protocol 4"}
+		}
+		var h [9]byte
+		h[0] = op.Binbytes8
+		binary.LittleEndian.PutUint64(h[1:], uint64(n))
+		e.payload(h[:], b)
+	}
+	return e.memoPut(), nil
+}
+
+func latin1ToUTF8(b []byte) string {
+	ascii := true
+	for _, c := range b {
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return string(b)
+	}
+	r := make([]rune, len(b))
+	for i, c := range b {
+		r[i] = rune(c)
+	}
+	return string(r)
+}
+
+func (e *encoder) emptyTuple() {
+	if e.proto >= 1 {
+		e.w1(op.EmptyTuple)
+	} else {
+		e.w2(op.Mark, op.Tuple)
+	}
+}
+
+func (e *encoder) saveByteArray(b py.ByteArray) error {
+	if e.proto < 5 {
+		c := py.Call{Callable: py.Global{Module: "builtins", Name: "bytearray"}}
+		if len(b) > 0 {
+			c.Args = py.Tuple{[]byte(b)}
+		}
+		return e.saveFreshCall(&c)
+	}
+	var h [9]byte
+	h[0] = op.Bytearray8
+	binary.LittleEndian.PutUint64(h[1:], uint64(len(b)))
+	e.payload(h[:], b)
+	e.memoPut()
+	return nil
+}
+
+// saveFreshCall saves a Call as CPython's save_reduce does for an object
+// it builds on the fly (bytearray, set): args are a fresh tuple.
+func (e *encoder) saveFreshCall(c *py.Call) error {
+	return e.saveCall(c, memoKey{})
+}
+
+func (e *encoder) saveByteString(b py.ByteString) error {
+	n := len(b)
+	switch {
+	case e.proto == 0:
+		s := appendPy2Repr(e.bigBuf(n+4), b)
+		e.out.Copy(append(append([]byte{op.String}, s...), '\n'))
+	case n < 256:
+		p := e.buf(2 + n)
+		p[0], p[1] = op.ShortBinstring, byte(n)
+		copy(p[2:], b)
+		e.out.Commit(2 + n)
+	case uint64(n) <= math.MaxInt32:
+		var h [5]byte
+		h[0] = op.Binstring
+		binary.LittleEndian.PutUint32(h[1:], uint32(n))
+		e.payload(h[:], b)
+	default:
+		return &UnsupportedValueError{Reason: "Python 2 str over 2 GiB"}
+	}
+	e.memoPut()
+	return nil
+}
+
+// appendPy2Repr writes b as Python 2's repr of a str: single quotes, \x
+// escapes (what protocol 0 STRING carries).
+func appendPy2Repr(dst, b []byte) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '\'')
+	for _, c := range b {
+		switch {
+		case c == '\\' || c == '\'':
+			dst = append(dst, '\\', c)
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c < 0x20 || c >= 0x7f:
+			dst = append(dst, '\\', 'x', hex[c>>4], hex[c&15])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '\'')
+}
+
+// --- containers ----------------------------------------------------------
+
+const batchSize = 1000 // CPython's BATCHSIZE
+
+func (e *encoder) openList() {
+	if e.proto >= 1 {
+		e.w1(op.EmptyList)
+	} else {
+		e.w2(op.Mark, op.List)
+	}
+}
+
+func (e *encoder) saveAnyList(x []any) error {
+	if len(x) > 0 {
+		k := memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: anyListType}
+		if e.lookup(k) {
+			return nil
+		}
+		e.openList()
+		e.rememberPtr(k)
+	} else {
+		e.openList()
+		e.memoPut()
+	}
+	return saveItems(e, x, func(e *encoder, v any) error { return e.save(v) })
+}
+
+var anyListType = reflect.TypeFor[[]any]()
+
+func saveSliceFast[T any](e *encoder, x []T, f func(*encoder, T) error) error {
+	if len(x) > 0 {
+		k := memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: reflect.TypeFor[[]T]()}
+		if e.lookup(k) {
+			return nil
+		}
+		e.openList()
+		e.rememberPtr(k)
+	} else {
+		e.openList()
+		e.memoPut()
+	}
+	return saveItems(e, x, f)
+}
+
+// saveItems writes list items after the list's opening, in CPython's
+// batches: APPEND for one, MARK … APPENDS for more (protocol 0: APPEND each).
+func saveItems[T any](e *encoder, x []T, f func(*encoder, T) error) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	if e.proto == 0 {
+		for i, v := range x {
+			if err := f(e, v); err != nil {
+				return withPath(err, "["+strconv.Itoa(i)+"]")
+			}
+			e.w1(op.Append)
+		}
+		return nil
+	}
+	for start := 0; start < len(x); start += batchSize {
+		end := min(start+batchSize, len(x))
+		if end-start == 1 {
+			if err := f(e, x[start]); err != nil {
+				return withPath(err, "["+strconv.Itoa(start)+"]")
+			}
+			e.w1(op.Append)
+			continue
+		}
+		e.w1(op.Mark)
+		for i := start; i < end; i++ {
+			if err := f(e, x[i]); err != nil {
+				return withPath(err, "["+strconv.Itoa(i)+"]")
+			}
+		}
+		e.w1(op.Appends)
+	}
+	return nil
+}
+
+func (e *encoder) openDict() {
+	if e.proto >= 1 {
+		e.w1(op.EmptyDict)
+	} else {
+		e.w2(op.Mark, op.Dict)
+	}
+}
+
+// dictItems writes n items through item(i), batched as CPython does.
+func (e *encoder) dictItems(n int, item func(i int) error) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	if e.proto == 0 {
+		for i := 0; i < n; i++ {
+			if err := item(i); err != nil {
+				return err
+			}
+			e.w1(op.Setitem)
+		}
+		return nil
+	}
+	for start := 0; start < n; start += batchSize {
+		end := min(start+batchSize, n)
+		if end-start == 1 {
+			if err := item(start); err != nil {
+				return err
+			}
+			e.w1(op.Setitem)
+			continue
+		}
+		e.w1(op.Mark)
+		for i := start; i < end; i++ {
+			if err := item(i); err != nil {
+				return err
+			}
+		}
+		e.w1(op.Setitems)
+	}
+	return nil
+}
+
+func (e *encoder) saveDict(d *py.Dict) error {
+	k := memoKey{p: unsafe.Pointer(d)}
+	if e.lookup(k) {
+		return nil
+	}
+	e.openDict()
+	e.rememberPtr(k)
+	items := d.Items()
+	return e.dictItems(len(items), func(i int) error {
+		it := items[i]
+		var err error
+		if s, ok := it.Key.(string); ok {
+			err = e.saveStr(s, true)
+		} else {
+			err = e.save(it.Key)
+		}
+		if err != nil {
+			return withPath(err, "[key "+strconv.Itoa(i)+"]")
+		}
+		if err := e.save(it.Value); err != nil {
+			return withPath(err, keyPath(keyString(it.Key)))
+		}
+		return nil
+	})
+}
+
+func keyString(k any) string {
+	switch x := k.(type) {
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case int:
+		return strconv.Itoa(x)
+	}
+	return reflect.TypeOf(k).String()
+}
+
+func (e *encoder) saveStrMap(m map[string]any) error {
+	k := memoKey{p: reflect.ValueOf(m).UnsafePointer()}
+	if m == nil {
+		e.w1(op.None)
+		return nil
+	}
+	if e.lookup(k) {
+		return nil
+	}
+	e.openDict()
+	e.rememberPtr(k)
+	keys := e.mapKeys(m)
+	return e.dictItems(len(keys), func(i int) error {
+		if err := e.saveStr(keys[i], true); err != nil {
+			return withPath(err, keyPath(keys[i]))
+		}
+		if err := e.save(m[keys[i]]); err != nil {
+			return withPath(err, keyPath(keys[i]))
+		}
+		return nil
+	})
+}
+
+func mapKeysOf[V any](m map[string]V, sorted bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	if sorted {
+		sortStrings(keys)
+	}
+	return keys
+}
+
+func (e *encoder) mapKeys(m map[string]any) []string { return mapKeysOf(m, e.cfg.sortKeys) }
+
+// --- tuples, sets ----------------------------------------------------------
+
+func (e *encoder) saveTuple(t py.Tuple) error {
+	n := len(t)
+	if n == 0 {
+		e.emptyTuple()
+		return nil
+	}
+	k := memoKey{p: unsafe.Pointer(unsafe.SliceData(t)), n: n, t: tupleType}
+	if e.lookup(k) {
+		return nil
+	}
+	if e.inTuple[k] {
+		return &UnsupportedValueError{Reason: "tuple contains itself with no list, dict or object between"}
+	}
+	if e.inTuple == nil {
+		e.inTuple = make(map[memoKey]bool)
+	}
+	e.inTuple[k] = true
+	defer delete(e.inTuple, k)
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	short := n <= 3 && e.proto >= 2
+	if !short {
+		e.w1(op.Mark)
+	}
+	for i, v := range t {
+		if err := e.save(v); err != nil {
+			return withPath(err, "["+strconv.Itoa(i)+"]")
+		}
+	}
+	// A recursive tuple may have been memoized while saving its items:
+	// drop what was pushed and fetch it, as CPython does.
+	if i, ok := e.memo[k]; ok {
+		if short {
+			for j := 0; j < n; j++ {
+				e.w1(op.Pop)
+			}
+		} else if e.proto >= 1 {
+			e.w1(op.PopMark)
+		} else {
+			for j := 0; j <= n; j++ {
+				e.w1(op.Pop)
+			}
+		}
+		e.memoGet(i)
+		return nil
+	}
+	if short {
+		e.w1(op.Tuple1 + byte(n-1))
+	} else {
+		e.w1(op.Tuple)
+	}
+	e.rememberPtr(k)
+	return nil
+}
+
+var tupleType = reflect.TypeFor[py.Tuple]()
+
+func (e *encoder) saveSet(s *py.Set, frozen bool) error {
+	k := memoKey{p: unsafe.Pointer(s)}
+	if e.lookup(k) {
+		return nil
+	}
+	items := s.Items()
+	if e.proto < 4 {
+		name := "set"
+		if frozen {
+			name = "frozenset"
+		}
+		c := py.Call{Callable: py.Global{Module: "builtins", Name: name}, Args: py.Tuple{append([]any(nil), items...)}}
+		if err := e.saveCall(&c, memoKey{}); err != nil {
+			return err
+		}
+		if e.memo == nil {
+			e.memo = make(map[memoKey]uint32)
+		}
+		e.memo[k] = e.nextMemo - 1
+		return nil
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	if frozen {
+		e.w1(op.Mark)
+		for i, v := range items {
+			if err := e.save(v); err != nil {
+				return withPath(err, "{"+strconv.Itoa(i)+"}")
+			}
+		}
+		if i, ok := e.memo[k]; ok {
+			e.w1(op.PopMark)
+			e.memoGet(i)
+			return nil
+		}
+		e.w1(op.Frozenset)
+		e.rememberPtr(k)
+		return nil
+	}
+	e.w1(op.EmptySet)
+	e.rememberPtr(k)
+	for start := 0; start < len(items); start += batchSize {
+		end := min(start+batchSize, len(items))
+		e.w1(op.Mark)
+		for i := start; i < end; i++ {
+			if err := e.save(items[i]); err != nil {
+				return withPath(err, "{"+strconv.Itoa(i)+"}")
+			}
+		}
+		e.w1(op.Additems)
+	}
+	return nil
+}
+
+// --- globals, calls, objects -------------------------------------------
+
+func (e *encoder) saveGlobal(g py.Global) error {
+	if i, ok := e.globMemo[g]; ok {
+		e.memoGet(i)
+		return nil
+	}
+	if e.proto >= 4 {
+		if err := e.saveStr(g.Module, false); err != nil {
+			return err
+		}
+		if err := e.saveStr(g.Name, false); err != nil {
+			return err
+		}
+		e.w1(op.StackGlobal)
+	} else {
+		mod, name := g.Module, g.Name
+		if e.proto < 3 {
+			mod, name = compat.ToPy2(mod, name)
+		}
+		for _, s := range [2]string{mod, name} {
+			for i := 0; i < len(s); i++ {
+				if s[i] == '\n' || s[i] >= 0x80 {
+					return &UnsupportedValueError{Reason: "global name " + quote(s) + " cannot be written by GLOBAL"}
+				}
+			}
+		}
+		b := e.bigBuf(len(mod) + len(name) + 3)
+		b = append(b, op.Global)
+		b = append(b, mod...)
+		b = append(b, '\n')
+		b = append(b, name...)
+		b = append(b, '\n')
+		e.out.Copy(b)
+	}
+	if e.globMemo == nil {
+		e.globMemo = make(map[py.Global]uint32)
+	}
+	e.globMemo[g] = e.memoPut()
+	return nil
+}
+
+func (e *encoder) saveCall(c *py.Call, k memoKey) error {
+	if k.p != nil && e.lookup(k) {
+		return nil
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	if g, ok := c.Callable.(py.Global); ok && g.Module == "copyreg" && e.proto >= 2 {
+		// Written as CPython writes __reduce__ results that name these.
+		if g.Name == "__newobj__" && len(c.Args) > 0 {
+			o := py.Object{Class: c.Args[0], Args: c.Args[1:], State: c.State, HasState: c.HasState}
+			return e.saveObject(&o, k)
+		}
+	}
+	if err := e.save(c.Callable); err != nil {
+		return withPath(err, ".callable")
+	}
+	if err := e.saveTuple(c.Args); err != nil {
+		return withPath(err, ".args")
+	}
+	e.w1(op.Reduce)
+	if k.p != nil {
+		e.rememberPtr(k)
+	} else {
+		e.memoPut()
+	}
+	return e.saveState(c.HasState, c.State)
+}
+
+func (e *encoder) saveState(has bool, state any) error {
+	if !has {
+		return nil
+	}
+	if err := e.save(state); err != nil {
+		return withPath(err, ".state")
+	}
+	e.w1(op.Build)
+	return nil
+}
+
+func (e *encoder) saveObject(o *py.Object, k memoKey) error {
+	if k.p != nil && e.lookup(k) {
+		return nil
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	hasKw := o.Kwargs.Len() > 0
+	switch {
+	case e.proto >= 4 || (e.proto >= 2 && !hasKw):
+		if err := e.save(o.Class); err != nil {
+			return withPath(err, ".class")
+		}
+		if err := e.saveTuple(o.Args); err != nil {
+			return withPath(err, ".args")
+		}
+		if hasKw {
+			if err := e.saveDict(o.Kwargs); err != nil {
+				return withPath(err, ".kwargs")
+			}
+			e.w1(op.NewobjEx)
+		} else {
+			e.w1(op.Newobj)
+		}
+	default:
+		// Protocols without NEWOBJ(_EX): copyreg.__newobj__(cls, *args)
+		// or copyreg.__newobj_ex__(cls, args, kwargs), which Python defines.
+		var c py.Call
+		if hasKw {
+			c = py.Call{Callable: py.Global{Module: "copyreg", Name: "__newobj_ex__"}, Args: py.Tuple{o.Class, o.Args, o.Kwargs}}
+		} else {
+			args := append(py.Tuple{o.Class}, o.Args...)
+			c = py.Call{Callable: py.Global{Module: "copyreg", Name: "__newobj__"}, Args: args}
+		}
+		if err := e.save(c.Callable); err != nil {
+			return err
+		}
+		if err := e.saveTuple(c.Args); err != nil {
+			return withPath(err, ".args")
+		}
+		e.w1(op.Reduce)
+	}
+	if k.p != nil {
+		e.rememberPtr(k)
+	} else {
+		e.memoPut()
+	}
+	return e.saveState(o.HasState, o.State)
+}
+
+func (e *encoder) savePersistent(id any) error {
+	if e.proto == 0 {
+		s, ok := id.(string)
+		if !ok {
+			return &UnsupportedValueError{Reason: "persistent ID must be a str at protocol 0"}
+		}
+		for i := 0; i < len(s); i++ {
+			if s[i] == '\n' || s[i] >= 0x80 {
+				return &UnsupportedValueError{Reason: "persistent ID must be ASCII without newline at protocol 0"}
+			}
+		}
+		e.out.Copy(e.withFrame([]byte("P" + s + "\n")))
+		return nil
+	}
+	// The id itself is not looked up again by the hook.
+	hook := e.cfg.persistentID
+	e.cfg.persistentID = nil
+	err := e.save(id)
+	e.cfg.persistentID = hook
+	if err != nil {
+		return withPath(err, ".pid")
+	}
+	e.w1(op.Binpersid)
+	return nil
+}
+
+func (e *encoder) savePickleBuffer(b py.PickleBuffer) error {
+	if e.proto >= 5 && e.cfg.bufferCB != nil && !e.cfg.bufferCB(b) {
+		e.w1(op.NextBuffer)
+		if b.ReadOnly {
+			e.w1(op.ReadonlyBuffer)
+		}
+		return nil
+	}
+	if b.ReadOnly {
+		_, err := e.saveBytesData(b.Data)
+		return err
+	}
+	return e.saveByteArray(py.ByteArray(b.Data))
+}
+
+func (e *encoder) saveComplex(c complex128) error {
+	call := py.Call{Callable: py.Global{Module: "builtins", Name: "complex"}, Args: py.Tuple{real(c), imag(c)}}
+	return e.saveCall(&call, memoKey{})
+}
+
+// TimeCall returns the py.Call that stands for t as a datetime.datetime:
+// what CPython's datetime.__reduce__ gives.
+func TimeCall(t time.Time) py.Call {
+	us := t.Nanosecond() / 1000
+	st := []byte{byte(t.Year() >> 8), byte(t.Year()), byte(t.Month()), byte(t.Day()),
+		byte(t.Hour()), byte(t.Minute()), byte(t.Second()), byte(us >> 16), byte(us >> 8), byte(us)}
+	args := py.Tuple{st}
+	if t.Location() != py.Naive {
+		_, off := t.Zone()
+		args = append(args, timezoneCall(off))
+	}
+	return py.Call{Callable: py.Global{Module: "datetime", Name: "datetime"}, Args: args}
+}
+
+func timezoneCall(offsetSec int) py.Call {
+	return py.Call{Callable: py.Global{Module: "datetime", Name: "timezone"},
+		Args: py.Tuple{DurationCall(time.Duration(offsetSec) * time.Second)}}
+}
+
+// DurationCall returns the py.Call for d as a datetime.timedelta, truncated
+// to microseconds.
+func DurationCall(d time.Duration) py.Call {
+	us := int64(d / time.Microsecond)
+	const day = 86400 * 1000000
+	days := us / day
+	rem := us % day
+	if rem < 0 {
+		rem += day
+		days--
+	}
+	return py.Call{Callable: py.Global{Module: "datetime", Name: "timedelta"},
+		Args: py.Tuple{days, rem / 1000000, rem % 1000000}}
+}
+
+func (e *encoder) saveTime(t time.Time) error {
+	if t.Year() < 1 || t.Year() > 9999 {
+		return &UnsupportedValueError{Reason: "time outside datetime's years 1..9999"}
+	}
+	c := TimeCall(t)
+	return e.saveCall(&c, memoKey{})
+}
+
+func (e *encoder) saveDuration(d time.Duration) error {
+	c := DurationCall(d)
+	return e.saveCall(&c, memoKey{})
+}
+
+func sortStrings(a []string) { slices.Sort(a) }

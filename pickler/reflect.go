@@ -1,0 +1,308 @@
+package pickler
+
+import (
+	"cmp"
+	"fmt"
+	"math/big"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	op "github.com/segpickle/segpickle/internal/opcode"
+)
+
+var (
+	marshalerType = reflect.TypeFor[Marshaler]()
+	timeType      = reflect.TypeFor[time.Time]()
+	durationType  = reflect.TypeFor[time.Duration]()
+	bigIntType    = reflect.TypeFor[big.Int]()
+)
+
+// saveReflect encodes the Go types that the fast switch in save does not
+// name: named types, structs, maps and slices of any element type.
+func (e *encoder) saveReflect(v reflect.Value) error {
+	if !v.IsValid() {
+		e.w1(op.None)
+		return nil
+	}
+	t := v.Type()
+	if t.Implements(marshalerType) {
+		if (t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface) && v.IsNil() {
+			e.w1(op.None)
+			return nil
+		}
+		return e.saveOther(v.Interface().(Marshaler))
+	}
+	if t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(marshalerType) {
+		pv := reflect.New(t)
+		pv.Elem().Set(v)
+		return e.saveOther(pv.Interface().(Marshaler))
+	}
+	switch t {
+	case timeType:
+		return e.saveTime(v.Interface().(time.Time))
+	case durationType:
+		return e.saveDuration(time.Duration(v.Int()))
+	case bigIntType:
+		b := v.Interface().(big.Int)
+		e.saveBig(&b)
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		e.saveBool(v.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		e.saveInt(v.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		e.saveUint(v.Uint())
+	case reflect.Float32, reflect.Float64:
+		e.saveFloat(v.Float())
+	case reflect.Complex64, reflect.Complex128:
+		return e.saveComplex(v.Complex())
+	case reflect.String:
+		return e.saveStr(v.String(), false)
+	case reflect.Interface:
+		if v.IsNil() {
+			e.w1(op.None)
+			return nil
+		}
+		return e.save(v.Elem().Interface())
+	case reflect.Pointer:
+		if v.IsNil() {
+			e.w1(op.None)
+			return nil
+		}
+		if t.Elem().Kind() == reflect.Struct {
+			k := memoKey{p: v.UnsafePointer(), t: t}
+			if e.lookup(k) {
+				return nil
+			}
+			return e.saveStruct(v.Elem(), k)
+		}
+		if err := e.enter(); err != nil {
+			return err
+		}
+		err := e.save(v.Elem().Interface())
+		e.depth--
+		return err
+	case reflect.Struct:
+		return e.saveStruct(v, memoKey{})
+	case reflect.Slice:
+		if v.IsNil() {
+			e.w1(op.None)
+			return nil
+		}
+		if t.Elem().Kind() == reflect.Uint8 && !t.Elem().Implements(marshalerType) {
+			return e.saveBytes(v.Bytes())
+		}
+		return e.saveReflectList(v, v.Len() > 0)
+	case reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 && !t.Elem().Implements(marshalerType) {
+			b := make([]byte, v.Len())
+			reflect.Copy(reflect.ValueOf(b), v)
+			return e.saveBytes(b)
+		}
+		return e.saveReflectList(v, false)
+	case reflect.Map:
+		if v.IsNil() {
+			e.w1(op.None)
+			return nil
+		}
+		return e.saveMap(v)
+	default:
+		return &UnsupportedTypeError{Type: t}
+	}
+	return nil
+}
+
+func (e *encoder) saveReflectList(v reflect.Value, memo bool) error {
+	if memo {
+		k := memoKey{p: v.UnsafePointer(), n: v.Len(), t: v.Type()}
+		if e.lookup(k) {
+			return nil
+		}
+		e.openList()
+		e.rememberPtr(k)
+	} else {
+		e.openList()
+		e.memoPut()
+	}
+	n := v.Len()
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return saveItems(e, idx, func(e *encoder, i int) error { return e.saveReflect(v.Index(i)) })
+}
+
+func (e *encoder) saveMap(v reflect.Value) error {
+	k := memoKey{p: v.UnsafePointer()}
+	if e.lookup(k) {
+		return nil
+	}
+	e.openDict()
+	e.rememberPtr(k)
+	keys := v.MapKeys()
+	if e.cfg.sortKeys {
+		sortValues(keys)
+	}
+	strKeys := v.Type().Key().Kind() == reflect.String
+	return e.dictItems(len(keys), func(i int) error {
+		key := keys[i]
+		var err error
+		if strKeys {
+			err = e.saveStr(key.String(), true)
+		} else {
+			err = e.saveReflect(key)
+		}
+		if err != nil {
+			return withPath(err, "[key "+fmt.Sprint(key.Interface())+"]")
+		}
+		if err := e.saveReflect(v.MapIndex(key)); err != nil {
+			return withPath(err, keyPath(fmt.Sprint(key.Interface())))
+		}
+		return nil
+	})
+}
+
+func sortValues(keys []reflect.Value) {
+	if len(keys) == 0 {
+		return
+	}
+	switch keys[0].Kind() {
+	case reflect.String:
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.String(), b.String()) })
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Int(), b.Int()) })
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Uint(), b.Uint()) })
+	case reflect.Float32, reflect.Float64:
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Float(), b.Float()) })
+	default:
+		slices.SortFunc(keys, func(a, b reflect.Value) int {
+			return strings.Compare(fmt.Sprint(a.Interface()), fmt.Sprint(b.Interface()))
+		})
+	}
+}
+
+// field is one encoded struct field.
+type field struct {
+	name      string
+	index     []int
+	omitEmpty bool
+}
+
+var fieldCache sync.Map // reflect.Type → []field
+
+// structFields lists the fields of t as encoding/json would: exported
+// fields, promoted fields of embedded structs, `pickle:"name,omitempty"`
+// tags, `pickle:"-"` skipped.
+func structFields(t reflect.Type) []field {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.([]field)
+	}
+	var out []field
+	seen := map[string]int{}
+	for _, sf := range reflect.VisibleFields(t) {
+		if !sf.IsExported() && !sf.Anonymous {
+			continue
+		}
+		tag := sf.Tag.Get("pickle")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if sf.Anonymous {
+			ft := sf.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if name == "" && ft.Kind() == reflect.Struct {
+				continue // its fields are promoted
+			}
+			if !sf.IsExported() {
+				continue
+			}
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		f := field{name: name, index: sf.Index, omitEmpty: strings.Contains(","+opts+",", ",omitempty,")}
+		if i, dup := seen[name]; dup {
+			// The shallower field wins, as in encoding/json.
+			if len(out[i].index) > len(f.index) {
+				out[i] = f
+			}
+			continue
+		}
+		seen[name] = len(out)
+		out = append(out, f)
+	}
+	fieldCache.Store(t, out)
+	return out
+}
+
+func (e *encoder) saveStruct(v reflect.Value, k memoKey) error {
+	fields := structFields(v.Type())
+	e.openDict()
+	if k.p != nil {
+		e.rememberPtr(k)
+	} else {
+		e.memoPut()
+	}
+	vals := make([]reflect.Value, 0, len(fields))
+	names := make([]int, 0, len(fields))
+	for i, f := range fields {
+		fv, ok := fieldByIndex(v, f.index)
+		if !ok || (f.omitEmpty && isEmpty(fv)) {
+			continue
+		}
+		vals = append(vals, fv)
+		names = append(names, i)
+	}
+	return e.dictItems(len(vals), func(i int) error {
+		name := fields[names[i]].name
+		if err := e.saveStr(name, true); err != nil {
+			return withPath(err, "."+name)
+		}
+		if err := e.saveReflect(vals[i]); err != nil {
+			return withPath(err, "."+name)
+		}
+		return nil
+	})
+}
+
+// fieldByIndex follows index through embedded pointers; ok is false when a
+// nil embedded pointer hides the field.
+func fieldByIndex(v reflect.Value, index []int) (reflect.Value, bool) {
+	for i, x := range index {
+		if i > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return reflect.Value{}, false
+			}
+			v = v.Elem()
+		}
+		v = v.Field(x)
+	}
+	return v, true
+}
+
+func isEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return v.IsZero()
+	case reflect.Interface, reflect.Pointer:
+		return v.IsNil()
+	case reflect.Struct:
+		if v.Type() == timeType {
+			return v.IsZero()
+		}
+	}
+	return false
+}

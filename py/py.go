@@ -1,0 +1,441 @@
+// Package py is segpickle's value model: the Go types that stand for Python
+// values Go has no type for. The pickler and the unpickler share it, and the
+// mapping below is the one table both follow.
+//
+//	Python                       Go (decoding into any)          Go (encoding accepts)
+//	None                         nil                             nil, nil pointer/map/slice/interface
+//	bool                         bool                            bool
+//	int                          int64, or *big.Int if larger    all int/uint kinds, *big.Int, big.Int
+//	float                        float64                         float32, float64
+//	complex                      complex128                      complex64, complex128
+//	str                          string                          string (must be valid UTF-8)
+//	bytes                        []byte                          []byte, [N]byte is a list
+//	bytearray                    py.ByteArray                    py.ByteArray
+//	Python 2 str (STRING ops)    py.ByteString                   py.ByteString
+//	list                         []any                           slices and arrays
+//	tuple                        py.Tuple                        py.Tuple
+//	dict                         *py.Dict (ordered, any key)     *py.Dict, maps, structs (by field)
+//	set / frozenset              *py.Set / *py.FrozenSet         *py.Set / *py.FrozenSet
+//	datetime.datetime            time.Time                       time.Time (py.Naive location = naive)
+//	datetime.timedelta           time.Duration                   time.Duration
+//	global (class, function)     py.Global                       py.Global
+//	f(*args) (REDUCE)            *py.Call                        *py.Call, py.Call
+//	cls.__new__ + state          *py.Object                      *py.Object, py.Object
+//	persistent id                py.PersistentID                 py.PersistentID (or the hook)
+//	pickle.PickleBuffer          py.PickleBuffer                 py.PickleBuffer
+//	out-of-band buffer, absent   py.OutOfBand                    py.OutOfBand
+//
+// The dynamic decoder knows a handful of standard classes (datetime,
+// timedelta, set, frozenset, bytearray, complex, _codecs.encode,
+// collections.OrderedDict); everything else stays a Call or Object that
+// re-encodes as it came.
+package py
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Tuple is a Python tuple.
+type Tuple []any
+
+// ByteArray is a Python bytearray.
+type ByteArray []byte
+
+// ByteString is a Python 2 str read from STRING, BINSTRING or
+// SHORT_BINSTRING: raw bytes that Python 3 decodes according to the
+// Unpickler's encoding. It is kept apart from bytes and str so a re-encoded
+// pickle still says which it was.
+type ByteString []byte
+
+// Global is a reference to a module-level name (a class or function), as
+// written by GLOBAL or STACK_GLOBAL.
+type Global struct {
+	Module string
+	Name   string
+}
+
+// String returns "module.name".
+func (g Global) String() string { return g.Module + "." + g.Name }
+
+// Call is the result of REDUCE: Callable(*Args), with the state a following
+// BUILD gave it, if any.
+type Call struct {
+	Callable any
+	Args     Tuple
+	State    any
+	HasState bool
+}
+
+// Object is an instance created without calling __init__: cls.__new__(cls,
+// *Args, **Kwargs) (NEWOBJ, NEWOBJ_EX, or INST/OBJ without arguments), with
+// the state BUILD set, if any.
+type Object struct {
+	Class    any
+	Args     Tuple
+	Kwargs   *Dict
+	State    any
+	HasState bool
+}
+
+// PersistentID is a persistent reference (PERSID/BINPERSID) the decoder was
+// not asked to resolve.
+type PersistentID struct{ ID any }
+
+// PickleBuffer is a protocol-5 buffer (pickle.PickleBuffer). When encoded
+// with a buffer callback that takes it, it travels out of band; otherwise
+// in band as bytes (ReadOnly) or bytearray.
+type PickleBuffer struct {
+	Data     []byte
+	ReadOnly bool
+}
+
+// OutOfBand is the placeholder for an out-of-band buffer (NEXT_BUFFER) when
+// the decoder was given no buffers. It re-encodes as NEXT_BUFFER.
+type OutOfBand struct {
+	Index    int // position among the pickle's out-of-band buffers
+	ReadOnly bool
+}
+
+// Naive is the location of a time.Time that stands for a naive
+// datetime.datetime (one without tzinfo).
+var Naive = time.FixedZone("naive", 0)
+
+// Item is one key/value pair of a Dict.
+type Item struct {
+	Key   any
+	Value any
+}
+
+// Dict is a Python dict: insertion-ordered, with keys of any hashable
+// Python type (tuples and frozensets included). Lookups by str or int key
+// are O(1) once the dict has more than a few entries.
+type Dict struct {
+	items []Item
+	index keyIndex
+}
+
+// NewDict returns an empty Dict with room for n items.
+func NewDict(n int) *Dict { return &Dict{items: make([]Item, 0, n)} }
+
+// DictOf builds a Dict from alternating keys and values.
+func DictOf(kv ...any) *Dict {
+	d := NewDict(len(kv) / 2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		d.Set(kv[i], kv[i+1])
+	}
+	return d
+}
+
+// Len returns the number of items.
+func (d *Dict) Len() int {
+	if d == nil {
+		return 0
+	}
+	return len(d.items)
+}
+
+// Items returns the items in insertion order. The slice is the Dict's own:
+// do not append to it; values may be changed in place.
+func (d *Dict) Items() []Item {
+	if d == nil {
+		return nil
+	}
+	return d.items
+}
+
+// Get returns the value for key k (with Python's equality: 1, 1.0 and True
+// are one key).
+func (d *Dict) Get(k any) (any, bool) {
+	if d == nil {
+		return nil, false
+	}
+	if i := d.index.find(d.keyAt, len(d.items), k); i >= 0 {
+		return d.items[i].Value, true
+	}
+	return nil, false
+}
+
+// Set sets d[k] = v; a new key goes last, an existing one keeps its place
+// (its first key object is kept, as in Python).
+func (d *Dict) Set(k, v any) {
+	if i := d.index.find(d.keyAt, len(d.items), k); i >= 0 {
+		d.items[i].Value = v
+		return
+	}
+	d.items = append(d.items, Item{k, v})
+	d.index.add(d.keyAt, len(d.items), k)
+}
+
+func (d *Dict) keyAt(i int) any { return d.items[i].Key }
+
+// Set is a Python set: insertion-ordered (Python's own order is by hash;
+// ordering by insertion keeps round trips deterministic).
+type Set struct {
+	items []any
+	index keyIndex
+}
+
+// FrozenSet is a Python frozenset.
+type FrozenSet struct{ Set }
+
+// NewSet returns a set of the given items.
+func NewSet(items ...any) *Set {
+	s := &Set{}
+	for _, it := range items {
+		s.Add(it)
+	}
+	return s
+}
+
+// NewFrozenSet returns a frozenset of the given items.
+func NewFrozenSet(items ...any) *FrozenSet {
+	f := &FrozenSet{}
+	for _, it := range items {
+		f.Add(it)
+	}
+	return f
+}
+
+// Add inserts v unless an equal item is present.
+func (s *Set) Add(v any) {
+	if s.index.find(s.itemAt, len(s.items), v) >= 0 {
+		return
+	}
+	s.items = append(s.items, v)
+	s.index.add(s.itemAt, len(s.items), v)
+}
+
+// Has reports whether an item equal to v is present.
+func (s *Set) Has(v any) bool {
+	return s != nil && s.index.find(s.itemAt, len(s.items), v) >= 0
+}
+
+// Len returns the number of items.
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.items)
+}
+
+// Items returns the items in insertion order (the Set's own slice).
+func (s *Set) Items() []any {
+	if s == nil {
+		return nil
+	}
+	return s.items
+}
+
+func (s *Set) itemAt(i int) any { return s.items[i] }
+
+// keyIndex finds keys by Python equality. Small collections are scanned;
+// from indexMin items on, a map from normalized key to position is kept.
+type keyIndex struct {
+	m map[any]int
+}
+
+const indexMin = 8
+
+func (x *keyIndex) find(at func(int) any, n int, k any) int {
+	nk, ok := Key(k)
+	if !ok {
+		return -1 // unhashable: never equal to another key
+	}
+	if x.m != nil {
+		if i, ok := x.m[nk]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := 0; i < n; i++ {
+		if ik, ok := Key(at(i)); ok && ik == nk {
+			return i
+		}
+	}
+	return -1
+}
+
+// add records that the key at position n-1 was appended.
+func (x *keyIndex) add(at func(int) any, n int, k any) {
+	if x.m == nil {
+		if n <= indexMin {
+			return
+		}
+		x.m = make(map[any]int, n*2)
+		for i := 0; i < n-1; i++ {
+			if ik, ok := Key(at(i)); ok {
+				x.m[ik] = i
+			}
+		}
+	}
+	if nk, ok := Key(k); ok {
+		x.m[nk] = n - 1
+	}
+}
+
+type (
+	bigKey   string // an int outside int64, in decimal
+	bytesKey string
+	str2Key  string
+	tupleKey string
+	fsetKey  string
+	ptrKey   struct{ p any }
+)
+
+// Key returns a comparable Go value that is equal for two keys exactly when
+// Python considers them equal (1 == 1.0 == True; tuples by content), and
+// false for values Python cannot hash (list, dict, set, bytearray).
+func Key(k any) (any, bool) {
+	switch v := k.(type) {
+	case string:
+		return v, true
+	case int64:
+		return v, true
+	case int:
+		return int64(v), true
+	case bool:
+		if v {
+			return int64(1), true
+		}
+		return int64(0), true
+	case nil:
+		return nil, true
+	case float64:
+		if v == math.Trunc(v) && v >= -(1<<63) && v < 1<<63 {
+			return int64(v), true
+		}
+		if math.IsInf(v, 0) {
+			return v, true
+		}
+		if v == math.Trunc(v) { // integral but beyond int64
+			b, _ := new(big.Float).SetFloat64(v).Int(nil)
+			return bigKey(b.String()), true
+		}
+		return v, true
+	case *big.Int:
+		if v.IsInt64() {
+			return v.Int64(), true
+		}
+		return bigKey(v.String()), true
+	case uint64:
+		if v <= math.MaxInt64 {
+			return int64(v), true
+		}
+		return bigKey(strconv.FormatUint(v, 10)), true
+	case int8, int16, int32, uint, uint8, uint16, uint32, float32:
+		return Key(normalizeNumber(v))
+	case complex128:
+		if imag(v) == 0 {
+			return Key(real(v))
+		}
+		return v, true
+	case []byte:
+		return bytesKey(v), true
+	case ByteString:
+		return str2Key(v), true
+	case Tuple:
+		var sb strings.Builder
+		for _, e := range v {
+			ek, ok := Key(e)
+			if !ok {
+				return nil, false
+			}
+			writeKey(&sb, ek)
+		}
+		return tupleKey(sb.String()), true
+	case *FrozenSet:
+		// Order-independent: sort the element encodings.
+		parts := make([]string, 0, len(v.items))
+		for _, e := range v.items {
+			ek, _ := Key(e)
+			var sb strings.Builder
+			writeKey(&sb, ek)
+			parts = append(parts, sb.String())
+		}
+		sortStrings(parts)
+		return fsetKey(strings.Join(parts, "")), true
+	case Global, PersistentID, OutOfBand:
+		if _, ok := v.(PersistentID); ok {
+			return nil, false
+		}
+		return v, true
+	case *Call, *Object:
+		return ptrKey{v}, true // by identity, as Python's default hash
+	case []any, *Dict, *Set, ByteArray:
+		return nil, false
+	}
+	return nil, false
+}
+
+func normalizeNumber(v any) any {
+	switch n := v.(type) {
+	case int8:
+		return int64(n)
+	case int16:
+		return int64(n)
+	case int32:
+		return int64(n)
+	case uint:
+		return uint64(n)
+	case uint8:
+		return int64(n)
+	case uint16:
+		return int64(n)
+	case uint32:
+		return int64(n)
+	case float32:
+		return float64(n)
+	}
+	return v
+}
+
+func writeKey(sb *strings.Builder, k any) {
+	var s string
+	var tag byte
+	switch v := k.(type) {
+	case nil:
+		tag, s = 'N', ""
+	case string:
+		tag, s = 's', v
+	case int64:
+		tag, s = 'i', strconv.FormatInt(v, 10)
+	case float64:
+		tag, s = 'f', strconv.FormatFloat(v, 'g', -1, 64)
+	case complex128:
+		tag, s = 'c', strconv.FormatComplex(v, 'g', -1, 128)
+	case bigKey:
+		tag, s = 'I', string(v)
+	case bytesKey:
+		tag, s = 'b', string(v)
+	case str2Key:
+		tag, s = 'S', string(v)
+	case tupleKey:
+		tag, s = 't', string(v)
+	case fsetKey:
+		tag, s = 'F', string(v)
+	case Global:
+		tag, s = 'g', v.Module+"\n"+v.Name
+	case ptrKey:
+		tag, s = 'p', fmt.Sprintf("%p", v.p)
+	default:
+		tag, s = 'o', fmt.Sprintf("%T:%v", v, v)
+	}
+	sb.WriteByte(tag)
+	sb.WriteString(strconv.Itoa(len(s)))
+	sb.WriteByte(':')
+	sb.WriteString(s)
+}
+
+func sortStrings(a []string) {
+	// insertion sort: frozenset keys are small
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
