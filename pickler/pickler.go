@@ -1021,15 +1021,15 @@ func saveItems[T any](e *encoder, x []T, f func(*encoder, T) error) error {
 		}
 		return nil
 	}
+	if len(x) == 1 { // as CPython's batch_list_exact: APPEND only for a 1-item list
+		if err := f(e, x[0]); err != nil {
+			return withPath(err, "[0]")
+		}
+		e.w1(op.Append)
+		return nil
+	}
 	for start := 0; start < len(x); start += batchSize {
 		end := min(start+batchSize, len(x))
-		if end-start == 1 {
-			if err := f(e, x[start]); err != nil {
-				return withPath(err, "["+strconv.Itoa(start)+"]")
-			}
-			e.w1(op.Append)
-			continue
-		}
 		e.w1(op.Mark)
 		for i := start; i < end; i++ {
 			if err := f(e, x[i]); err != nil {
@@ -1064,15 +1064,15 @@ func (e *encoder) dictItems(n int, item func(i int) error) error {
 		}
 		return nil
 	}
+	if n == 1 {
+		if err := item(0); err != nil {
+			return err
+		}
+		e.w1(op.Setitem)
+		return nil
+	}
 	for start := 0; start < n; start += batchSize {
 		end := min(start+batchSize, n)
-		if end-start == 1 {
-			if err := item(start); err != nil {
-				return err
-			}
-			e.w1(op.Setitem)
-			continue
-		}
 		e.w1(op.Mark)
 		for i := start; i < end; i++ {
 			if err := item(i); err != nil {

@@ -1,0 +1,464 @@
+// Package pyjson converts between JSON and segpickle's Python value model.
+//
+// Plain JSON maps as Python's json module does: integers of any size to int
+// (int64 or *big.Int, never float), numbers with a fraction or exponent to
+// float, strings to str, arrays to list, objects to dict with key order
+// kept. The tagged form adds one-key objects for what JSON lacks:
+//
+//	{"$tuple": [...]}            tuple
+//	{"$bytes": "<base64>"}       bytes
+//	{"$bytearray": "<base64>"}   bytearray
+//	{"$str2": "<base64>"}        Python 2 str
+//	{"$set": [...]}              set
+//	{"$frozenset": [...]}        frozenset
+//	{"$float": "nan"|"inf"|"-inf"} non-finite float
+//	{"$complex": [re, im]}       complex
+//	{"$dict": [[k, v], ...]}     dict whose keys are not all str (or that could be read as a tag)
+//	{"$global": "module name"}   global
+//	{"$call": [callable, [args...], state?]}         REDUCE (+BUILD)
+//	{"$object": [class, [args...], {kwargs}, state?]} NEWOBJ (+BUILD)
+//	{"$persid": id}              persistent id
+//	{"$buffer": n}               out-of-band buffer placeholder
+//	{"$datetime": "RFC 3339"}    datetime.datetime ("Z"-less, offset-less = naive)
+//	{"$timedelta": microseconds} datetime.timedelta
+package pyjson
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/segpickle/segpickle/py"
+)
+
+// Decode reads one JSON document from r. With tagged, one-key objects whose
+// key is a known tag are read as the tagged form.
+func Decode(r io.Reader, tagged bool) (any, error) {
+	d := json.NewDecoder(r)
+	d.UseNumber()
+	v, err := decodeValue(d, tagged)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		if err == nil {
+			return nil, errors.New("json: more than one document")
+		}
+		return nil, err
+	}
+	return v, nil
+}
+
+func decodeValue(d *json.Decoder, tagged bool) (any, error) {
+	tok, err := d.Token()
+	if err != nil {
+		if err == io.EOF {
+			return nil, io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return fromToken(d, tok, tagged)
+}
+
+func fromToken(d *json.Decoder, tok json.Token, tagged bool) (any, error) {
+	switch t := tok.(type) {
+	case nil, bool, string:
+		return t, nil
+	case json.Number:
+		return Number(string(t))
+	case json.Delim:
+		switch t {
+		case '[':
+			list := []any{}
+			for d.More() {
+				v, err := decodeValue(d, tagged)
+				if err != nil {
+					return nil, err
+				}
+				list = append(list, v)
+			}
+			_, err := d.Token()
+			return list, err
+		case '{':
+			dict := py.NewDict(0)
+			for d.More() {
+				kt, err := d.Token()
+				if err != nil {
+					return nil, err
+				}
+				k := kt.(string)
+				v, err := decodeValue(d, tagged)
+				if err != nil {
+					return nil, err
+				}
+				dict.Set(k, v)
+			}
+			if _, err := d.Token(); err != nil {
+				return nil, err
+			}
+			if tagged && dict.Len() == 1 {
+				it := dict.Items()[0]
+				if k := it.Key.(string); strings.HasPrefix(k, "$") {
+					return untag(k, it.Value)
+				}
+			}
+			return dict, nil
+		}
+	}
+	return nil, fmt.Errorf("json: unexpected token %v", tok)
+}
+
+// Number converts a JSON number as Python's json module does.
+func Number(s string) (any, error) {
+	if !strings.ContainsAny(s, ".eE") {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return i, nil
+		}
+		b, ok := new(big.Int).SetString(s, 10)
+		if !ok {
+			return nil, fmt.Errorf("json: bad integer %q", s)
+		}
+		return b, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		var ne *strconv.NumError
+		if errors.As(err, &ne) && ne.Err == strconv.ErrRange {
+			return f, nil // ±inf or 0, as Python's float()
+		}
+		return nil, fmt.Errorf("json: bad number %q", s)
+	}
+	return f, nil
+}
+
+func untag(tag string, v any) (any, error) {
+	list := func() ([]any, error) {
+		l, ok := v.([]any)
+		if !ok {
+			return nil, fmt.Errorf("json: %s wants an array", tag)
+		}
+		return l, nil
+	}
+	b64 := func() ([]byte, error) {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("json: %s wants a base64 string", tag)
+		}
+		return base64.StdEncoding.DecodeString(s)
+	}
+	switch tag {
+	case "$tuple":
+		l, err := list()
+		return py.Tuple(l), err
+	case "$bytes":
+		b, err := b64()
+		if b == nil && err == nil {
+			b = []byte{}
+		}
+		return b, err
+	case "$bytearray":
+		b, err := b64()
+		if b == nil {
+			b = []byte{}
+		}
+		return py.ByteArray(b), err
+	case "$str2":
+		b, err := b64()
+		if b == nil {
+			b = []byte{}
+		}
+		return py.ByteString(b), err
+	case "$set":
+		l, err := list()
+		return py.NewSet(l...), err
+	case "$frozenset":
+		l, err := list()
+		return py.NewFrozenSet(l...), err
+	case "$float":
+		switch v {
+		case "nan":
+			return math.NaN(), nil
+		case "inf":
+			return math.Inf(1), nil
+		case "-inf":
+			return math.Inf(-1), nil
+		}
+		return nil, fmt.Errorf("json: bad $float %v", v)
+	case "$complex":
+		l, err := list()
+		if err != nil || len(l) != 2 {
+			return nil, fmt.Errorf("json: $complex wants [re, im]")
+		}
+		re, ok1 := toFloat(l[0])
+		im, ok2 := toFloat(l[1])
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("json: $complex wants numbers")
+		}
+		return complex(re, im), nil
+	case "$dict":
+		l, err := list()
+		if err != nil {
+			return nil, err
+		}
+		d := py.NewDict(len(l))
+		for _, it := range l {
+			kv, ok := it.([]any)
+			if !ok || len(kv) != 2 {
+				return nil, fmt.Errorf("json: $dict wants [key, value] pairs")
+			}
+			d.Set(kv[0], kv[1])
+		}
+		return d, nil
+	case "$global":
+		s, ok := v.(string)
+		mod, name, ok2 := strings.Cut(s, " ")
+		if !ok || !ok2 {
+			return nil, fmt.Errorf("json: $global wants \"module name\"")
+		}
+		return py.Global{Module: mod, Name: name}, nil
+	case "$call":
+		l, err := list()
+		if err != nil || len(l) < 2 || len(l) > 3 {
+			return nil, fmt.Errorf("json: $call wants [callable, args, state?]")
+		}
+		args, ok := l[1].([]any)
+		if !ok {
+			return nil, fmt.Errorf("json: $call args must be an array")
+		}
+		c := &py.Call{Callable: l[0], Args: py.Tuple(args)}
+		if len(l) == 3 {
+			c.State, c.HasState = l[2], true
+		}
+		return c, nil
+	case "$object":
+		l, err := list()
+		if err != nil || len(l) < 3 || len(l) > 4 {
+			return nil, fmt.Errorf("json: $object wants [class, args, kwargs, state?]")
+		}
+		args, ok := l[1].([]any)
+		if !ok {
+			return nil, fmt.Errorf("json: $object args must be an array")
+		}
+		o := &py.Object{Class: l[0], Args: py.Tuple(args)}
+		if kw, ok := l[2].(*py.Dict); ok && kw.Len() > 0 {
+			o.Kwargs = kw
+		}
+		if len(l) == 4 {
+			o.State, o.HasState = l[3], true
+		}
+		return o, nil
+	case "$persid":
+		return py.PersistentID{ID: v}, nil
+	case "$buffer":
+		n, ok := v.(int64)
+		if !ok {
+			return nil, fmt.Errorf("json: $buffer wants an index")
+		}
+		return py.OutOfBand{Index: int(n)}, nil
+	case "$datetime":
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("json: $datetime wants a string")
+		}
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t, nil
+		}
+		t, err := time.ParseInLocation("2006-01-02T15:04:05.999999999", s, py.Naive)
+		return t, err
+	case "$timedelta":
+		n, ok := v.(int64)
+		if !ok {
+			return nil, fmt.Errorf("json: $timedelta wants microseconds")
+		}
+		return time.Duration(n) * time.Microsecond, nil
+	}
+	d := py.NewDict(1)
+	d.Set(tag, v)
+	return d, nil
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int64:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+// Encode writes v as tagged JSON. Where JSON cannot say a thing exactly
+// (a float that is integral is written with ".0"), the tagged form keeps
+// the Python type.
+func Encode(w io.Writer, v any) error {
+	var buf bytes.Buffer
+	if err := encode(&buf, v, 0); err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+const maxDepth = 10000
+
+func encode(b *bytes.Buffer, v any, depth int) error {
+	if depth > maxDepth {
+		return errors.New("json: nesting too deep")
+	}
+	tag := func(name string, f func() error) error {
+		b.WriteString(`{"` + name + `":`)
+		if err := f(); err != nil {
+			return err
+		}
+		b.WriteByte('}')
+		return nil
+	}
+	arr := func(items []any) error {
+		b.WriteByte('[')
+		for i, it := range items {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := encode(b, it, depth+1); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+		return nil
+	}
+	str := func(s string) {
+		enc, _ := json.Marshal(s)
+		b.Write(enc)
+	}
+	b64 := func(p []byte) error { str(base64.StdEncoding.EncodeToString(p)); return nil }
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("null")
+	case bool:
+		b.WriteString(strconv.FormatBool(x))
+	case int64:
+		b.WriteString(strconv.FormatInt(x, 10))
+	case *big.Int:
+		b.WriteString(x.String())
+	case float64:
+		switch {
+		case math.IsNaN(x):
+			b.WriteString(`{"$float":"nan"}`)
+		case math.IsInf(x, 1):
+			b.WriteString(`{"$float":"inf"}`)
+		case math.IsInf(x, -1):
+			b.WriteString(`{"$float":"-inf"}`)
+		default:
+			s := strconv.FormatFloat(x, 'g', -1, 64)
+			if !strings.ContainsAny(s, ".eE") {
+				s += ".0"
+			}
+			b.WriteString(s)
+		}
+	case complex128:
+		return tag("$complex", func() error { return arr([]any{real(x), imag(x)}) })
+	case string:
+		str(x)
+	case []byte:
+		return tag("$bytes", func() error { return b64(x) })
+	case py.ByteArray:
+		return tag("$bytearray", func() error { return b64(x) })
+	case py.ByteString:
+		return tag("$str2", func() error { return b64(x) })
+	case []any:
+		return arr(x)
+	case py.Tuple:
+		return tag("$tuple", func() error { return arr(x) })
+	case *py.Set:
+		return tag("$set", func() error { return arr(x.Items()) })
+	case *py.FrozenSet:
+		return tag("$frozenset", func() error { return arr(x.Items()) })
+	case *py.Dict:
+		items := x.Items()
+		plain := !(len(items) == 1 && strings.HasPrefix(fmt.Sprint(items[0].Key), "$"))
+		for _, it := range items {
+			if _, ok := it.Key.(string); !ok {
+				plain = false
+			}
+		}
+		if plain {
+			b.WriteByte('{')
+			for i, it := range items {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				str(it.Key.(string))
+				b.WriteByte(':')
+				if err := encode(b, it.Value, depth+1); err != nil {
+					return err
+				}
+			}
+			b.WriteByte('}')
+			return nil
+		}
+		return tag("$dict", func() error {
+			pairs := make([]any, len(items))
+			for i, it := range items {
+				pairs[i] = []any{it.Key, it.Value}
+			}
+			return arr(pairs)
+		})
+	case py.Global:
+		return tag("$global", func() error { str(x.Module + " " + x.Name); return nil })
+	case *py.Call:
+		return tag("$call", func() error {
+			l := []any{x.Callable, []any(x.Args)}
+			if x.HasState {
+				l = append(l, x.State)
+			}
+			return arr(l)
+		})
+	case *py.Object:
+		return tag("$object", func() error {
+			kw := x.Kwargs
+			if kw == nil {
+				kw = py.NewDict(0)
+			}
+			l := []any{x.Class, []any(x.Args), kw}
+			if x.HasState {
+				l = append(l, x.State)
+			}
+			return arr(l)
+		})
+	case py.PersistentID:
+		return tag("$persid", func() error { return encode(b, x.ID, depth+1) })
+	case py.OutOfBand:
+		return tag("$buffer", func() error { b.WriteString(strconv.Itoa(x.Index)); return nil })
+	case py.PickleBuffer:
+		if x.ReadOnly {
+			return tag("$bytes", func() error { return b64(x.Data) })
+		}
+		return tag("$bytearray", func() error { return b64(x.Data) })
+	case time.Time:
+		return tag("$datetime", func() error {
+			if x.Location() == py.Naive {
+				str(x.Format("2006-01-02T15:04:05.999999"))
+			} else {
+				str(x.Format("2006-01-02T15:04:05.999999Z07:00"))
+			}
+			return nil
+		})
+	case time.Duration:
+		return tag("$timedelta", func() error {
+			b.WriteString(strconv.FormatInt(int64(x/time.Microsecond), 10))
+			return nil
+		})
+	default:
+		return fmt.Errorf("json: no JSON form for %T", v)
+	}
+	return nil
+}
