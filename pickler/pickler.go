@@ -773,6 +773,10 @@ func (e *encoder) writeRawUnicodeEscape(s string) {
 }
 
 func (e *encoder) saveBytes(b []byte) error {
+	if b == nil {
+		e.w1(op.None)
+		return nil
+	}
 	byValue := len(b) <= 1
 	if byValue {
 		if i, ok := e.byteMemo[string(b)]; ok {
@@ -974,6 +978,10 @@ func (e *encoder) openList() {
 }
 
 func (e *encoder) saveAnyList(x []any) error {
+	if x == nil {
+		e.w1(op.None)
+		return nil
+	}
 	if len(x) > 0 {
 		k := memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: anyListType}
 		if e.lookup(k) {
@@ -991,6 +999,10 @@ func (e *encoder) saveAnyList(x []any) error {
 var anyListType = reflect.TypeFor[[]any]()
 
 func saveSliceFast[T any](e *encoder, x []T, f func(*encoder, T) error) error {
+	if x == nil {
+		e.w1(op.None)
+		return nil
+	}
 	if len(x) > 0 {
 		k := memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: reflect.TypeFor[[]T]()}
 		if e.lookup(k) {
@@ -1230,7 +1242,7 @@ func (e *encoder) saveSet(s *py.Set, frozen bool) error {
 		if frozen {
 			name = "frozenset"
 		}
-		c := py.Call{Callable: py.Global{Module: "builtins", Name: name}, Args: py.Tuple{append([]any(nil), items...)}}
+		c := py.Call{Callable: py.Global{Module: "builtins", Name: name}, Args: py.Tuple{append(make([]any, 0, len(items)), items...)}}
 		if err := e.saveCall(&c, memoKey{}); err != nil {
 			return err
 		}

@@ -11,14 +11,37 @@ import (
 	"time"
 
 	op "github.com/segpickle/segpickle/internal/opcode"
+	"github.com/segpickle/segpickle/py"
 )
 
 var (
 	marshalerType = reflect.TypeFor[Marshaler]()
 	timeType      = reflect.TypeFor[time.Time]()
-	durationType  = reflect.TypeFor[time.Duration]()
-	bigIntType    = reflect.TypeFor[big.Int]()
 )
+
+// knownTypes are the named types that save's type switch handles itself;
+// reached through reflection (as a struct field, say) they go back to it.
+var knownTypes = map[reflect.Type]bool{
+	timeType:                            true,
+	reflect.TypeFor[time.Duration]():    true,
+	reflect.TypeFor[big.Int]():          true,
+	reflect.TypeFor[*big.Int]():         true,
+	reflect.TypeFor[py.Tuple]():         true,
+	reflect.TypeFor[py.ByteArray]():     true,
+	reflect.TypeFor[py.ByteString]():    true,
+	reflect.TypeFor[*py.Dict]():         true,
+	reflect.TypeFor[*py.Set]():          true,
+	reflect.TypeFor[*py.FrozenSet]():    true,
+	reflect.TypeFor[py.Global]():        true,
+	reflect.TypeFor[py.Call]():          true,
+	reflect.TypeFor[*py.Call]():         true,
+	reflect.TypeFor[py.Object]():        true,
+	reflect.TypeFor[*py.Object]():       true,
+	reflect.TypeFor[py.PersistentID]():  true,
+	reflect.TypeFor[py.PickleBuffer]():  true,
+	reflect.TypeFor[*py.PickleBuffer](): true,
+	reflect.TypeFor[py.OutOfBand]():     true,
+}
 
 // saveReflect encodes the Go types that the fast switch in save does not
 // name: named types, structs, maps and slices of any element type.
@@ -40,15 +63,8 @@ func (e *encoder) saveReflect(v reflect.Value) error {
 		pv.Elem().Set(v)
 		return e.saveOther(pv.Interface().(Marshaler))
 	}
-	switch t {
-	case timeType:
-		return e.saveTime(v.Interface().(time.Time))
-	case durationType:
-		return e.saveDuration(time.Duration(v.Int()))
-	case bigIntType:
-		b := v.Interface().(big.Int)
-		e.saveBig(&b)
-		return nil
+	if knownTypes[t] {
+		return e.save(v.Interface())
 	}
 	switch t.Kind() {
 	case reflect.Bool:
