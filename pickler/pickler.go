@@ -122,6 +122,7 @@ type encoder struct {
 	latin1   int64 // memo index of the "latin1" constant + 1
 	nextMemo uint32
 
+	wb        []byte // write window, see sync
 	framing   bool
 	needFrame bool
 	frameHdr  []byte
@@ -141,34 +142,63 @@ func (e *encoder) release() {
 	clear(e.byteMemo)
 	clear(e.globMemo)
 	clear(e.inTuple)
-	e.out, e.cfg, e.frameHdr = nil, nil, nil
+	e.out, e.cfg, e.frameHdr, e.wb = nil, nil, nil, nil
 	encPool.Put(e)
 }
 
 func (e *encoder) dump(v any) error {
 	if e.proto >= 2 {
-		e.out.Copy([]byte{op.Proto, byte(e.proto)})
+		e.copyOut([]byte{op.Proto, byte(e.proto)})
 	}
 	if e.proto >= 4 {
+		e.sync() // the next byte must go through slow, which opens the frame
 		e.framing, e.needFrame = true, true
 	}
 	if err := e.save(v); err != nil {
+		e.sync()
 		return err
 	}
 	e.w1(op.Stop)
+	e.sync()
 	e.commitFrame()
 	return nil
 }
 
 // --- low-level output -------------------------------------------------
+//
+// Small opcodes are appended to wb, a window onto the free tail of the
+// segment list's current chunk, and committed to the list in one step
+// (sync) before anything else touches the list. When a frame must start
+// before the next byte, wb is empty with no capacity, so the fast paths
+// fall into slow, which starts it.
+
+func (e *encoder) sync() {
+	if len(e.wb) > 0 {
+		e.out.Commit(len(e.wb))
+	}
+	e.wb = nil
+}
+
+func (e *encoder) slow(n int) {
+	e.sync()
+	if e.needFrame {
+		e.startFrame()
+	}
+	e.wb = e.out.Grow(n)[:0]
+}
+
+// pos is the number of bytes written so far.
+func (e *encoder) pos() int { return e.out.Len() + len(e.wb) }
 
 func (e *encoder) startFrame() {
+	e.sync()
 	e.needFrame = false
 	e.frameHdr = e.out.Reserve(op.FrameHeaderSize)
 	e.frameBase = e.out.Len()
 }
 
 func (e *encoder) commitFrame() {
+	e.sync()
 	if e.frameHdr == nil {
 		return
 	}
@@ -186,36 +216,60 @@ func (e *encoder) commitFrame() {
 // boundary is called before each object, as CPython's commit at the start
 // of save(): a frame that reached the target is closed.
 func (e *encoder) boundary() {
-	if e.frameHdr != nil && e.out.Len()-e.frameBase >= e.cfg.frameSize {
+	if e.pos()-e.frameBase >= e.cfg.frameSize {
 		e.commitFrame()
 	}
 }
 
 func (e *encoder) w1(b byte) {
-	if e.needFrame {
-		e.startFrame()
+	if len(e.wb) == cap(e.wb) {
+		e.slow(1)
 	}
-	e.out.WriteByte(b)
-}
-
-// buf returns room for n bytes (n <= 4096); commit with e.out.Commit.
-func (e *encoder) buf(n int) []byte {
-	if e.needFrame {
-		e.startFrame()
-	}
-	return e.out.Grow(n)
+	e.wb = append(e.wb, b)
 }
 
 func (e *encoder) w2(a, b byte) {
-	p := e.buf(2)
-	p[0], p[1] = a, b
-	e.out.Commit(2)
+	if cap(e.wb)-len(e.wb) < 2 {
+		e.slow(2)
+	}
+	e.wb = append(e.wb, a, b)
+}
+
+// buf returns the window's free tail, at least n bytes (n <= 4096); the
+// caller writes into it and then calls commit.
+func (e *encoder) buf(n int) []byte {
+	if cap(e.wb)-len(e.wb) < n {
+		e.slow(n)
+	}
+	return e.wb[len(e.wb):cap(e.wb)]
+}
+
+func (e *encoder) commit(k int) { e.wb = e.wb[:len(e.wb)+k] }
+
+// copyOut writes p by copy, whatever its size.
+func (e *encoder) copyOut(p []byte) {
+	if len(p) <= 4096 {
+		copy(e.buf(len(p)), p)
+		e.commit(len(p))
+		return
+	}
+	e.sync()
+	if e.needFrame {
+		e.startFrame()
+	}
+	e.out.Copy(p)
 }
 
 // payload writes an opcode header and its data. Data at or above the frame
 // target goes outside any frame, as CPython does; data at or above the
 // reference threshold is referenced, not copied.
 func (e *encoder) payload(hdr []byte, data []byte) {
+	if len(data) < e.out.Threshold() && len(data) <= 4096 {
+		e.copyOut(hdr)
+		e.copyOut(data)
+		return
+	}
+	e.sync()
 	if e.framing && len(data) >= e.cfg.frameSize {
 		e.commitFrame()
 		e.out.Copy(hdr)
@@ -248,7 +302,7 @@ func (e *encoder) memoPut() uint32 {
 		p := e.buf(5)
 		p[0] = op.LongBinput
 		binary.LittleEndian.PutUint32(p[1:], i)
-		e.out.Commit(5)
+		e.commit(5)
 	default:
 		e.textOp(op.Put, int64(i))
 	}
@@ -263,7 +317,7 @@ func (e *encoder) memoGet(i uint32) {
 		p := e.buf(5)
 		p[0] = op.LongBinget
 		binary.LittleEndian.PutUint32(p[1:], i)
-		e.out.Commit(5)
+		e.commit(5)
 	default:
 		e.textOp(op.Get, int64(i))
 	}
@@ -275,7 +329,7 @@ func (e *encoder) textOp(code byte, n int64) {
 	b := append(p[:0], code)
 	b = strconv.AppendInt(b, n, 10)
 	b = append(b, '\n')
-	e.out.Commit(len(b))
+	e.commit(len(b))
 }
 
 func (e *encoder) rememberPtr(k memoKey) {
@@ -479,7 +533,7 @@ func (e *encoder) saveBool(b bool) {
 	if b {
 		p[2] = '1'
 	}
-	e.out.Commit(4)
+	e.commit(4)
 }
 
 func (e *encoder) saveInt(x int64) {
@@ -494,12 +548,12 @@ func (e *encoder) saveInt(x int64) {
 		case x >= 0 && x < 65536:
 			p := e.buf(3)
 			p[0], p[1], p[2] = op.Binint2, byte(x), byte(x>>8)
-			e.out.Commit(3)
+			e.commit(3)
 		default:
 			p := e.buf(5)
 			p[0] = op.Binint
 			binary.LittleEndian.PutUint32(p[1:], uint32(int32(x)))
-			e.out.Commit(5)
+			e.commit(5)
 		}
 		return
 	}
@@ -508,7 +562,7 @@ func (e *encoder) saveInt(x int64) {
 		b := append(p[:0], op.Long)
 		b = strconv.AppendInt(b, x, 10)
 		b = append(b, 'L', '\n')
-		e.out.Commit(len(b))
+		e.commit(len(b))
 		return
 	}
 	var le [8]byte
@@ -520,7 +574,7 @@ func (e *encoder) saveInt(x int64) {
 	p := e.buf(2 + n)
 	p[0], p[1] = op.Long1, byte(n)
 	copy(p[2:], le[:n])
-	e.out.Commit(2 + n)
+	e.commit(2 + n)
 }
 
 func (e *encoder) saveUint(x uint64) {
@@ -542,33 +596,21 @@ func (e *encoder) saveBig(x *big.Int) {
 		p = append(p[:0], op.Long)
 		p = append(p, s...)
 		p = append(p, 'L', '\n')
-		e.out.Copy(p)
+		e.copyOut(p)
 		return
 	}
 	le := longBytes(x)
 	if len(le) < 256 {
-		e.out.Copy(e.withFrame([]byte{op.Long1, byte(len(le))}))
+		e.copyOut(([]byte{op.Long1, byte(len(le))}))
 	} else {
 		h := []byte{op.Long4, 0, 0, 0, 0}
 		binary.LittleEndian.PutUint32(h[1:], uint32(len(le)))
-		e.out.Copy(e.withFrame(h))
+		e.copyOut((h))
 	}
-	e.out.Copy(le)
+	e.copyOut(le)
 }
 
-func (e *encoder) withFrame(p []byte) []byte {
-	if e.needFrame {
-		e.startFrame()
-	}
-	return p
-}
-
-func (e *encoder) bigBuf(n int) []byte {
-	if e.needFrame {
-		e.startFrame()
-	}
-	return make([]byte, 0, n)
-}
+func (e *encoder) bigBuf(n int) []byte { return make([]byte, 0, n) }
 
 // longBytes is x in minimal little-endian two's complement, as LONG1/LONG4.
 func longBytes(x *big.Int) []byte {
@@ -599,13 +641,13 @@ func (e *encoder) saveFloat(f float64) {
 		b := append(p[:0], op.Float)
 		b = AppendFloatRepr(b, f)
 		b = append(b, '\n')
-		e.out.Commit(len(b))
+		e.commit(len(b))
 		return
 	}
 	p := e.buf(9)
 	p[0] = op.Binfloat
 	binary.BigEndian.PutUint64(p[1:], math.Float64bits(f))
-	e.out.Commit(9)
+	e.commit(9)
 }
 
 // AppendFloatRepr appends Python's repr() of f (with ".0" for integral
@@ -729,7 +771,7 @@ func (e *encoder) writeStr(s string) {
 		p := e.buf(2 + n)
 		p[0], p[1] = op.ShortBinunicode, byte(n)
 		copy(p[2:], s)
-		e.out.Commit(2 + n)
+		e.commit(2 + n)
 		return
 	}
 	if uint64(n) <= math.MaxUint32 || e.proto < 4 {
@@ -769,7 +811,7 @@ func (e *encoder) writeRawUnicodeEscape(s string) {
 		}
 	}
 	b = append(b, '\n')
-	e.out.Copy(b)
+	e.copyOut(b)
 }
 
 func (e *encoder) saveBytes(b []byte) error {
@@ -852,7 +894,7 @@ func (e *encoder) saveBytesData(b []byte) (uint32, error) {
 		p := e.buf(2 + n)
 		p[0], p[1] = op.ShortBinbytes, byte(n)
 		copy(p[2:], b)
-		e.out.Commit(2 + n)
+		e.commit(2 + n)
 	case uint64(n) <= math.MaxUint32:
 		var h [5]byte
 		h[0] = op.Binbytes
@@ -923,12 +965,12 @@ func (e *encoder) saveByteString(b py.ByteString) error {
 	switch {
 	case e.proto == 0:
 		s := appendPy2Repr(e.bigBuf(n+4), b)
-		e.out.Copy(append(append([]byte{op.String}, s...), '\n'))
+		e.copyOut(append(append([]byte{op.String}, s...), '\n'))
 	case n < 256:
 		p := e.buf(2 + n)
 		p[0], p[1] = op.ShortBinstring, byte(n)
 		copy(p[2:], b)
-		e.out.Commit(2 + n)
+		e.commit(2 + n)
 	case uint64(n) <= math.MaxInt32:
 		var h [5]byte
 		h[0] = op.Binstring
@@ -1320,7 +1362,7 @@ func (e *encoder) saveGlobal(g py.Global) error {
 		b = append(b, '\n')
 		b = append(b, name...)
 		b = append(b, '\n')
-		e.out.Copy(b)
+		e.copyOut(b)
 	}
 	if e.globMemo == nil {
 		e.globMemo = make(map[py.Global]uint32)
@@ -1432,7 +1474,7 @@ func (e *encoder) savePersistent(id any) error {
 				return &UnsupportedValueError{Reason: "persistent ID must be ASCII without newline at protocol 0"}
 			}
 		}
-		e.out.Copy(e.withFrame([]byte("P" + s + "\n")))
+		e.copyOut(([]byte("P" + s + "\n")))
 		return nil
 	}
 	// The id itself is not looked up again by the hook.

@@ -1,0 +1,77 @@
+package bench
+
+import (
+	"bytes"
+	"io"
+	"testing"
+
+	ogorek "github.com/kisielk/og-rek"
+
+	"github.com/segpickle/segpickle/pickler"
+	"github.com/segpickle/segpickle/segments"
+)
+
+// BenchmarkEncode/segpickle-segments: encode into a segment list (what is
+// sent with writev); segpickle-bytes: Marshal, one contiguous slice;
+// ogrek: og-rek's Encoder into a reused bytes.Buffer.
+func BenchmarkEncode(b *testing.B) {
+	for _, w := range Workloads() {
+		size := encodedSize(b, w.Ours)
+		b.Run(w.Name+"/segpickle-segments", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			var l segments.List
+			for b.Loop() {
+				if err := pickler.EncodeTo(&l, w.Ours); err != nil {
+					b.Fatal(err)
+				}
+				l.Reset()
+			}
+		})
+		b.Run(w.Name+"/segpickle-bytes", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				if _, err := pickler.Marshal(w.Ours); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(w.Name+"/ogrek", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			var buf bytes.Buffer
+			cfg := &ogorek.EncoderConfig{Protocol: 5}
+			for b.Loop() {
+				buf.Reset()
+				if err := ogorek.NewEncoderWithConfig(&buf, cfg).Encode(w.OgRek); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func encodedSize(b *testing.B, v any) int {
+	out, err := pickler.Marshal(v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return len(out)
+}
+
+// BenchmarkEncodeToWriter includes the write: segments with writev-capable
+// sinks versus og-rek, both to io.Discard.
+func BenchmarkEncodeToWriter(b *testing.B) {
+	for _, w := range Workloads()[:1] {
+		b.Run(w.Name+"/segpickle", func(b *testing.B) {
+			b.ReportAllocs()
+			enc := pickler.NewEncoder(io.Discard)
+			for b.Loop() {
+				if err := enc.Encode(w.Ours); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
