@@ -103,22 +103,16 @@ func (en *Encoder) Encode(v any) error {
 
 var encPool = sync.Pool{New: func() any { return new(encoder) }}
 
-type memoKey struct {
-	p unsafe.Pointer
-	n int
-	t reflect.Type
-}
-
 type encoder struct {
 	out   *segments.List
 	cfg   *config
 	proto int
 
-	memo     map[memoKey]uint32
-	strMemo  map[string]uint32
+	memo     ptrTable
+	strMemo  strTable
 	byteMemo map[string]uint32
 	globMemo map[py.Global]uint32
-	inTuple  map[memoKey]bool
+	inTuple  map[memoKey]bool // tuples being saved, tracked past trackDepth
 	latin1   int64 // memo index of the "latin1" constant + 1
 	nextMemo uint32
 
@@ -137,8 +131,8 @@ func (e *encoder) init(l *segments.List, c *config) {
 }
 
 func (e *encoder) release() {
-	clear(e.memo)
-	clear(e.strMemo)
+	e.memo.reset()
+	e.strMemo.reset()
 	clear(e.byteMemo)
 	clear(e.globMemo)
 	clear(e.inTuple)
@@ -332,15 +326,10 @@ func (e *encoder) textOp(code byte, n int64) {
 	e.commit(len(b))
 }
 
-func (e *encoder) rememberPtr(k memoKey) {
-	if e.memo == nil {
-		e.memo = make(map[memoKey]uint32)
-	}
-	e.memo[k] = e.memoPut()
-}
+func (e *encoder) rememberPtr(k memoKey) { e.memo.put(k, e.memoPut()) }
 
 func (e *encoder) lookup(k memoKey) bool {
-	if i, ok := e.memo[k]; ok {
+	if i, ok := e.memo.get(k); ok {
 		e.memoGet(i)
 		return true
 	}
@@ -740,51 +729,63 @@ func singleton(s string) bool {
 func (e *encoder) saveStr(s string, key bool) error {
 	byValue := key || singleton(s)
 	if byValue {
-		if i, ok := e.strMemo[s]; ok {
+		if i, ok := e.strMemo.get(s); ok {
 			e.memoGet(i)
 			return nil
 		}
 	}
-	if !utf8.ValidString(s) {
+	if !e.writeStr(s) {
 		return &UnsupportedValueError{Reason: "string is not valid UTF-8"}
 	}
-	e.writeStr(s)
 	i := e.memoPut()
 	if byValue {
-		if e.strMemo == nil {
-			e.strMemo = make(map[string]uint32)
-		}
-		e.strMemo[s] = i
+		e.strMemo.put(s, i)
 	}
 	return nil
 }
 
 func strBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-func (e *encoder) writeStr(s string) {
+// writeStr writes s as str and reports whether it was valid UTF-8 (if not,
+// what it wrote is garbage and the caller fails).
+func (e *encoder) writeStr(s string) bool {
 	n := len(s)
 	if e.proto == 0 {
+		if !utf8.ValidString(s) {
+			return false
+		}
 		e.writeRawUnicodeEscape(s)
-		return
+		return true
 	}
 	if n < 256 && e.proto >= 4 {
+		// Copy and look for non-ASCII bytes in one pass.
 		p := e.buf(2 + n)
 		p[0], p[1] = op.ShortBinunicode, byte(n)
-		copy(p[2:], s)
+		var hi byte
+		d := p[2 : 2+n]
+		for i := 0; i < len(d); i++ {
+			c := s[i]
+			d[i] = c
+			hi |= c
+		}
 		e.commit(2 + n)
-		return
+		return hi < 0x80 || utf8.ValidString(s)
+	}
+	if !utf8.ValidString(s) {
+		return false
 	}
 	if uint64(n) <= math.MaxUint32 || e.proto < 4 {
 		var h [5]byte
 		h[0] = op.Binunicode
 		binary.LittleEndian.PutUint32(h[1:], uint32(n))
 		e.payload(h[:], strBytes(s))
-		return
+		return true
 	}
 	var h [9]byte
 	h[0] = op.Binunicode8
 	binary.LittleEndian.PutUint64(h[1:], uint64(n))
 	e.payload(h[:], strBytes(s))
+	return true
 }
 
 // writeRawUnicodeEscape writes UNICODE as CPython's pickle does: latin-1
@@ -827,16 +828,13 @@ func (e *encoder) saveBytes(b []byte) error {
 		}
 	} else if b != nil {
 		// A []byte reached twice (same array, same length) is one object.
-		k := memoKey{p: unsafe.Pointer(unsafe.SliceData(b)), n: len(b), t: bytesType}
+		k := memoKey{p: unsafe.Pointer(unsafe.SliceData(b)), n: len(b), t: bytesTypeID}
 		if e.lookup(k) {
 			return nil
 		}
 		i, err := e.saveBytesData(b)
 		if err == nil {
-			if e.memo == nil {
-				e.memo = make(map[memoKey]uint32)
-			}
-			e.memo[k] = i
+			e.memo.put(k, i)
 		}
 		return err
 	}
@@ -850,7 +848,7 @@ func (e *encoder) saveBytes(b []byte) error {
 	return err
 }
 
-var bytesType = reflect.TypeFor[[]byte]()
+var bytesTypeID = typeID(reflect.TypeFor[[]byte]())
 
 // saveBytesData writes a bytes object and memoizes it, returning its index.
 func (e *encoder) saveBytesData(b []byte) (uint32, error) {
@@ -875,7 +873,7 @@ func (e *encoder) saveBytesData(b []byte) (uint32, error) {
 			if e.latin1 > 0 {
 				e.memoGet(uint32(e.latin1 - 1))
 			} else {
-				e.writeStr("latin1")
+				e.writeStr("latin1") // constant ASCII
 				e.latin1 = int64(e.memoPut()) + 1
 			}
 			if e.proto >= 2 {
@@ -1011,6 +1009,8 @@ func appendPy2Repr(dst, b []byte) []byte {
 
 const batchSize = 1000 // CPython's BATCHSIZE
 
+const trackDepth = 64
+
 func (e *encoder) openList() {
 	if e.proto >= 1 {
 		e.w1(op.EmptyList)
@@ -1025,7 +1025,7 @@ func (e *encoder) saveAnyList(x []any) error {
 		return nil
 	}
 	if len(x) > 0 {
-		k := memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: anyListType}
+		k := memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: anyListTypeID}
 		if e.lookup(k) {
 			return nil
 		}
@@ -1038,7 +1038,7 @@ func (e *encoder) saveAnyList(x []any) error {
 	return saveItems(e, x, func(e *encoder, v any) error { return e.save(v) })
 }
 
-var anyListType = reflect.TypeFor[[]any]()
+var anyListTypeID = typeID(reflect.TypeFor[[]any]())
 
 func saveSliceFast[T any](e *encoder, x []T, f func(*encoder, T) error) error {
 	if x == nil {
@@ -1046,7 +1046,7 @@ func saveSliceFast[T any](e *encoder, x []T, f func(*encoder, T) error) error {
 		return nil
 	}
 	if len(x) > 0 {
-		k := memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: reflect.TypeFor[[]T]()}
+		k := memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: typeID(reflect.TypeFor[[]T]())}
 		if e.lookup(k) {
 			return nil
 		}
@@ -1177,26 +1177,52 @@ func keyString(k any) string {
 }
 
 func (e *encoder) saveStrMap(m map[string]any) error {
-	k := memoKey{p: reflect.ValueOf(m).UnsafePointer()}
 	if m == nil {
 		e.w1(op.None)
 		return nil
 	}
+	k := memoKey{p: reflect.ValueOf(m).UnsafePointer()}
 	if e.lookup(k) {
 		return nil
 	}
 	e.openDict()
 	e.rememberPtr(k)
-	keys := e.mapKeys(m)
-	return e.dictItems(len(keys), func(i int) error {
-		if err := e.saveStr(keys[i], true); err != nil {
-			return withPath(err, keyPath(keys[i]))
+	if e.cfg.sortKeys {
+		keys := e.mapKeys(m)
+		return e.dictItems(len(keys), func(i int) error { return e.saveStrItem(keys[i], m[keys[i]]) })
+	}
+	// Unsorted: write while iterating, batched as dictItems does.
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	n, i := len(m), 0
+	for key, v := range m {
+		if n > 1 && e.proto > 0 && i%batchSize == 0 {
+			e.w1(op.Mark)
 		}
-		if err := e.save(m[keys[i]]); err != nil {
-			return withPath(err, keyPath(keys[i]))
+		if err := e.saveStrItem(key, v); err != nil {
+			return err
 		}
-		return nil
-	})
+		i++
+		switch {
+		case e.proto == 0 || n == 1:
+			e.w1(op.Setitem)
+		case i%batchSize == 0 || i == n:
+			e.w1(op.Setitems)
+		}
+	}
+	return nil
+}
+
+func (e *encoder) saveStrItem(key string, v any) error {
+	if err := e.saveStr(key, true); err != nil {
+		return withPath(err, keyPath(key))
+	}
+	if err := e.save(v); err != nil {
+		return withPath(err, keyPath(key))
+	}
+	return nil
 }
 
 func mapKeysOf[V any](m map[string]V, sorted bool) []string {
@@ -1220,18 +1246,23 @@ func (e *encoder) saveTuple(t py.Tuple) error {
 		e.emptyTuple()
 		return nil
 	}
-	k := memoKey{p: unsafe.Pointer(unsafe.SliceData(t)), n: n, t: tupleType}
+	k := memoKey{p: unsafe.Pointer(unsafe.SliceData(t)), n: n, t: tupleTypeID}
 	if e.lookup(k) {
 		return nil
 	}
-	if e.inTuple[k] {
-		return &UnsupportedValueError{Reason: "tuple contains itself with no list, dict or object between"}
+	// Only a tuple can contain itself with nothing memoizable between
+	// (Python cannot build one; Go can). Such a cycle recurses, so tuples
+	// are tracked only once nesting passes trackDepth.
+	if e.depth > trackDepth {
+		if e.inTuple[k] {
+			return &UnsupportedValueError{Reason: "tuple contains itself with no list, dict or object between"}
+		}
+		if e.inTuple == nil {
+			e.inTuple = make(map[memoKey]bool)
+		}
+		e.inTuple[k] = true
+		defer delete(e.inTuple, k)
 	}
-	if e.inTuple == nil {
-		e.inTuple = make(map[memoKey]bool)
-	}
-	e.inTuple[k] = true
-	defer delete(e.inTuple, k)
 	if err := e.enter(); err != nil {
 		return err
 	}
@@ -1247,7 +1278,7 @@ func (e *encoder) saveTuple(t py.Tuple) error {
 	}
 	// A recursive tuple may have been memoized while saving its items:
 	// drop what was pushed and fetch it, as CPython does.
-	if i, ok := e.memo[k]; ok {
+	if i, ok := e.memo.get(k); ok {
 		if short {
 			for j := 0; j < n; j++ {
 				e.w1(op.Pop)
@@ -1271,7 +1302,7 @@ func (e *encoder) saveTuple(t py.Tuple) error {
 	return nil
 }
 
-var tupleType = reflect.TypeFor[py.Tuple]()
+var tupleTypeID = typeID(reflect.TypeFor[py.Tuple]())
 
 func (e *encoder) saveSet(s *py.Set, frozen bool) error {
 	k := memoKey{p: unsafe.Pointer(s)}
@@ -1288,10 +1319,7 @@ func (e *encoder) saveSet(s *py.Set, frozen bool) error {
 		if err := e.saveCall(&c, memoKey{}); err != nil {
 			return err
 		}
-		if e.memo == nil {
-			e.memo = make(map[memoKey]uint32)
-		}
-		e.memo[k] = e.nextMemo - 1
+		e.memo.put(k, e.nextMemo-1)
 		return nil
 	}
 	if err := e.enter(); err != nil {
@@ -1305,7 +1333,7 @@ func (e *encoder) saveSet(s *py.Set, frozen bool) error {
 				return withPath(err, "{"+strconv.Itoa(i)+"}")
 			}
 		}
-		if i, ok := e.memo[k]; ok {
+		if i, ok := e.memo.get(k); ok {
 			e.w1(op.PopMark)
 			e.memoGet(i)
 			return nil

@@ -91,7 +91,7 @@ func (e *encoder) saveReflect(v reflect.Value) error {
 			return nil
 		}
 		if t.Elem().Kind() == reflect.Struct {
-			k := memoKey{p: v.UnsafePointer(), t: t}
+			k := memoKey{p: v.UnsafePointer(), t: typeID(t)}
 			if e.lookup(k) {
 				return nil
 			}
@@ -135,7 +135,7 @@ func (e *encoder) saveReflect(v reflect.Value) error {
 
 func (e *encoder) saveReflectList(v reflect.Value, memo bool) error {
 	if memo {
-		k := memoKey{p: v.UnsafePointer(), n: v.Len(), t: v.Type()}
+		k := memoKey{p: v.UnsafePointer(), n: v.Len(), t: typeID(v.Type())}
 		if e.lookup(k) {
 			return nil
 		}
