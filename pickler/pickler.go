@@ -113,7 +113,7 @@ type encoder struct {
 	byteMemo map[string]uint32
 	globMemo map[py.Global]uint32
 	inTuple  map[memoKey]bool // tuples being saved, tracked past trackDepth
-	latin1   int64 // memo index of the "latin1" constant + 1
+	latin1   int64            // memo index of the "latin1" constant + 1
 	nextMemo uint32
 
 	wb        []byte // write window, see sync
@@ -1410,7 +1410,7 @@ func (e *encoder) saveCall(c *py.Call, k memoKey) error {
 	if g, ok := c.Callable.(py.Global); ok && g.Module == "copyreg" && e.proto >= 2 {
 		// Written as CPython writes __reduce__ results that name these.
 		if g.Name == "__newobj__" && len(c.Args) > 0 {
-			o := py.Object{Class: c.Args[0], Args: c.Args[1:], State: c.State, HasState: c.HasState}
+			o := py.Object{Class: c.Args[0], Args: c.Args[1:], ListItems: c.ListItems, DictItems: c.DictItems, State: c.State, HasState: c.HasState}
 			return e.saveObject(&o, k)
 		}
 	}
@@ -1426,7 +1426,29 @@ func (e *encoder) saveCall(c *py.Call, k memoKey) error {
 	} else {
 		e.memoPut()
 	}
-	return e.saveState(c.HasState, c.State)
+	return e.saveTail(c.ListItems, c.DictItems, c.HasState, c.State)
+}
+
+// saveTail writes what follows REDUCE or NEWOBJ, in CPython's save_reduce
+// order: list items, dict items, then BUILD state.
+func (e *encoder) saveTail(list []any, dict []py.Item, has bool, state any) error {
+	if len(list) > 0 {
+		if err := saveItems(e, list, func(e *encoder, v any) error { return e.save(v) }); err != nil {
+			return withPath(err, ".listitems")
+		}
+	}
+	if len(dict) > 0 {
+		err := e.dictItems(len(dict), func(i int) error {
+			if err := e.save(dict[i].Key); err != nil {
+				return err
+			}
+			return e.save(dict[i].Value)
+		})
+		if err != nil {
+			return withPath(err, ".dictitems")
+		}
+	}
+	return e.saveState(has, state)
 }
 
 func (e *encoder) saveState(has bool, state any) error {
@@ -1488,7 +1510,7 @@ func (e *encoder) saveObject(o *py.Object, k memoKey) error {
 	} else {
 		e.memoPut()
 	}
-	return e.saveState(o.HasState, o.State)
+	return e.saveTail(o.ListItems, o.DictItems, o.HasState, o.State)
 }
 
 func (e *encoder) savePersistent(id any) error {

@@ -67,19 +67,26 @@ func (g Global) String() string { return g.Module + "." + g.Name }
 type Call struct {
 	Callable any
 	Args     Tuple
-	State    any
-	HasState bool
+	// ListItems and DictItems are what APPEND(S) and SETITEM(S) added to
+	// the result (as __reduce__'s listitems and dictitems: how
+	// OrderedDict, defaultdict and list subclasses pickle).
+	ListItems []any
+	DictItems []Item
+	State     any
+	HasState  bool
 }
 
 // Object is an instance created without calling __init__: cls.__new__(cls,
 // *Args, **Kwargs) (NEWOBJ, NEWOBJ_EX, or INST/OBJ without arguments), with
 // the state BUILD set, if any.
 type Object struct {
-	Class    any
-	Args     Tuple
-	Kwargs   *Dict
-	State    any
-	HasState bool
+	Class     any
+	Args      Tuple
+	Kwargs    *Dict
+	ListItems []any  // added by APPEND(S), as for Call
+	DictItems []Item // added by SETITEM(S), as for Call
+	State     any
+	HasState  bool
 }
 
 // PersistentID is a persistent reference (PERSID/BINPERSID) the decoder was

@@ -1,0 +1,558 @@
+package unpickler
+
+import (
+	"errors"
+	"math"
+	"math/big"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/segpickle/segpickle/py"
+)
+
+// Unmarshaler is implemented by Go types that decode themselves from the
+// dynamic value (see package py) that the pickle held.
+type Unmarshaler interface {
+	UnmarshalPickle(v any) error
+}
+
+// ErrNotPointer is returned when Unmarshal is not given a non-nil pointer.
+var ErrNotPointer = errors.New("unpickler: Unmarshal needs a non-nil pointer")
+
+var (
+	unmarshalerType = reflect.TypeFor[Unmarshaler]()
+	timeType        = reflect.TypeFor[time.Time]()
+	durationType    = reflect.TypeFor[time.Duration]()
+	bigIntType      = reflect.TypeFor[big.Int]()
+	bigFloatType    = reflect.TypeFor[big.Float]()
+	bigRatType      = reflect.TypeFor[big.Rat]()
+	tupleType       = reflect.TypeFor[py.Tuple]()
+	byteArrayType   = reflect.TypeFor[py.ByteArray]()
+	byteStringType  = reflect.TypeFor[py.ByteString]()
+	decimalType     = reflect.TypeFor[Decimal]()
+)
+
+func assign(val any, v any, c *config) error {
+	if p, ok := v.(*any); ok && p != nil {
+		*p = val
+		return nil
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return ErrNotPointer
+	}
+	a := assigner{cfg: c}
+	return a.assign(val, rv.Elem(), "", 0)
+}
+
+type assigner struct {
+	cfg *config
+}
+
+func (a *assigner) typeErr(val any, t reflect.Type, path string) error {
+	return &UnmarshalTypeError{Value: typeName(val), Type: t.String(), Path: path}
+}
+
+func (a *assigner) assign(val any, dst reflect.Value, path string, depth int) error {
+	if depth > a.cfg.maxDepth {
+		return &Error{Err: ErrLimit, Detail: "nesting too deep for Unmarshal at " + path}
+	}
+	t := dst.Type()
+	if dst.CanAddr() && reflect.PointerTo(t).Implements(unmarshalerType) && t.Kind() != reflect.Pointer {
+		return dst.Addr().Interface().(Unmarshaler).UnmarshalPickle(val)
+	}
+	if t.Kind() == reflect.Interface {
+		if val == nil {
+			dst.SetZero()
+			return nil
+		}
+		rv := reflect.ValueOf(val)
+		if !rv.Type().AssignableTo(t) {
+			return a.typeErr(val, t, path)
+		}
+		dst.Set(rv)
+		return nil
+	}
+	if t.Kind() == reflect.Pointer {
+		if val == nil {
+			dst.SetZero()
+			return nil
+		}
+		if dst.IsNil() {
+			dst.Set(reflect.New(t.Elem()))
+		}
+		return a.assign(val, dst.Elem(), path, depth+1)
+	}
+	// Registered classes become plain values first.
+	switch val.(type) {
+	case *py.Call, *py.Object:
+		out, ok, err := construct(a.cfg.registry, val)
+		if err != nil {
+			return &UnmarshalTypeError{Value: err.Error(), Type: t.String(), Path: path}
+		}
+		if ok {
+			val = out
+		}
+	}
+	if val == nil {
+		dst.SetZero() // None leaves the zero value, as JSON null does
+		return nil
+	}
+	if rv := reflect.ValueOf(val); rv.Type().AssignableTo(t) && t.Kind() != reflect.Slice && t.Kind() != reflect.Map {
+		dst.Set(rv)
+		return nil
+	}
+	switch t {
+	case timeType:
+		if tm, ok := val.(time.Time); ok {
+			dst.Set(reflect.ValueOf(tm))
+			return nil
+		}
+		return a.typeErr(val, t, path)
+	case bigIntType:
+		if b, ok := toBig(val); ok {
+			dst.Set(reflect.ValueOf(*new(big.Int).Set(b)))
+			return nil
+		}
+		return a.typeErr(val, t, path)
+	case bigFloatType:
+		var f big.Float
+		switch x := val.(type) {
+		case float64:
+			f.SetFloat64(x)
+		case int64:
+			f.SetInt64(x)
+		case *big.Int:
+			f.SetInt(x)
+		case Decimal:
+			if _, ok := f.SetString(string(x)); !ok {
+				return a.typeErr(val, t, path)
+			}
+		default:
+			return a.typeErr(val, t, path)
+		}
+		dst.Set(reflect.ValueOf(f))
+		return nil
+	case bigRatType:
+		if r, ok := val.(*big.Rat); ok {
+			dst.Set(reflect.ValueOf(*new(big.Rat).Set(r)))
+			return nil
+		}
+		if b, ok := toBig(val); ok {
+			dst.Set(reflect.ValueOf(*new(big.Rat).SetInt(b)))
+			return nil
+		}
+		return a.typeErr(val, t, path)
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		b, ok := val.(bool)
+		if !ok {
+			return a.typeErr(val, t, path)
+		}
+		dst.SetBool(b)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if d, ok := val.(time.Duration); ok && t == durationType {
+			dst.SetInt(int64(d))
+			return nil
+		}
+		i, ok := val.(int64)
+		if !ok || dst.OverflowInt(i) {
+			return a.typeErr(val, t, path)
+		}
+		dst.SetInt(i)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		var u uint64
+		switch x := val.(type) {
+		case int64:
+			if x < 0 {
+				return a.typeErr(val, t, path)
+			}
+			u = uint64(x)
+		case *big.Int:
+			if x.Sign() < 0 || !x.IsUint64() {
+				return a.typeErr(val, t, path)
+			}
+			u = x.Uint64()
+		default:
+			return a.typeErr(val, t, path)
+		}
+		if dst.OverflowUint(u) {
+			return a.typeErr(val, t, path)
+		}
+		dst.SetUint(u)
+	case reflect.Float32, reflect.Float64:
+		var f float64
+		switch x := val.(type) {
+		case float64:
+			f = x
+		case int64:
+			f = float64(x)
+		case *big.Int:
+			f, _ = new(big.Float).SetInt(x).Float64()
+		case Decimal:
+			p, err := strconv.ParseFloat(string(x), 64)
+			if err != nil && !strings.Contains(err.Error(), "range") {
+				if f, ok := parseFloat(strings.ToLower(string(x))); ok {
+					p = f
+				} else {
+					return a.typeErr(val, t, path)
+				}
+			}
+			f = p
+		case *big.Rat:
+			f, _ = x.Float64()
+		default:
+			return a.typeErr(val, t, path)
+		}
+		if t.Kind() == reflect.Float32 && !math.IsInf(f, 0) && math.Abs(f) > math.MaxFloat32 {
+			return a.typeErr(val, t, path)
+		}
+		dst.SetFloat(f)
+	case reflect.Complex64, reflect.Complex128:
+		switch x := val.(type) {
+		case complex128:
+			dst.SetComplex(x)
+		case float64:
+			dst.SetComplex(complex(x, 0))
+		case int64:
+			dst.SetComplex(complex(float64(x), 0))
+		default:
+			return a.typeErr(val, t, path)
+		}
+	case reflect.String:
+		switch x := val.(type) {
+		case string:
+			dst.SetString(x)
+		case Decimal:
+			dst.SetString(string(x))
+		case py.ByteString:
+			s, err := a.py2str(x)
+			if err != nil {
+				return &UnmarshalTypeError{Value: "str (Python 2): " + err.Error(), Type: t.String(), Path: path}
+			}
+			dst.SetString(s)
+		case [16]byte: // uuid.UUID
+			dst.SetString(uuidString(x))
+		default:
+			return a.typeErr(val, t, path)
+		}
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 && !reflect.PointerTo(t.Elem()).Implements(unmarshalerType) {
+			var b []byte
+			switch x := val.(type) {
+			case []byte:
+				b = x
+			case py.ByteArray:
+				b = x
+			case py.ByteString:
+				b = x
+			case py.PickleBuffer:
+				b = x.Data
+			case [16]byte:
+				b = x[:]
+			default:
+				if _, ok := val.([]any); !ok {
+					return a.typeErr(val, t, path)
+				}
+			}
+			if b != nil || val == nil {
+				nb := reflect.MakeSlice(t, len(b), len(b))
+				reflect.Copy(nb, reflect.ValueOf(b))
+				dst.Set(nb)
+				return nil
+			}
+		}
+		items, ok := seqItems(val)
+		if !ok {
+			return a.typeErr(val, t, path)
+		}
+		s := reflect.MakeSlice(t, len(items), len(items))
+		for i, it := range items {
+			if err := a.assign(it, s.Index(i), path+"["+strconv.Itoa(i)+"]", depth+1); err != nil {
+				return err
+			}
+		}
+		dst.Set(s)
+	case reflect.Array:
+		if u, ok := val.([16]byte); ok && t.Len() == 16 && t.Elem().Kind() == reflect.Uint8 {
+			reflect.Copy(dst, reflect.ValueOf(u[:]))
+			return nil
+		}
+		if t.Elem().Kind() == reflect.Uint8 {
+			if b, ok := val.([]byte); ok {
+				if len(b) != t.Len() {
+					return a.typeErr(val, t, path)
+				}
+				reflect.Copy(dst, reflect.ValueOf(b))
+				return nil
+			}
+		}
+		items, ok := seqItems(val)
+		if !ok || len(items) > t.Len() {
+			return a.typeErr(val, t, path)
+		}
+		for i, it := range items {
+			if err := a.assign(it, dst.Index(i), path+"["+strconv.Itoa(i)+"]", depth+1); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		d := dictOf(val)
+		if d == nil {
+			if s, ok := val.(*py.Set); ok && t.Elem().Kind() == reflect.Struct && t.Elem().NumField() == 0 {
+				return a.setToMap(s.Items(), dst, path, depth)
+			}
+			return a.typeErr(val, t, path)
+		}
+		if dst.IsNil() {
+			dst.Set(reflect.MakeMapWithSize(t, d.Len()))
+		}
+		for _, it := range d.Items() {
+			k := reflect.New(t.Key()).Elem()
+			kp := path + "[" + keyText(it.Key) + "]"
+			if err := a.assign(it.Key, k, kp, depth+1); err != nil {
+				return err
+			}
+			v := reflect.New(t.Elem()).Elem()
+			if err := a.assign(it.Value, v, kp, depth+1); err != nil {
+				return err
+			}
+			dst.SetMapIndex(k, v)
+		}
+	case reflect.Struct:
+		if items, ok := seqItems(val); ok {
+			// A tuple or list fills the fields in order.
+			fields := visibleFields(t)
+			if len(items) > len(fields) {
+				return a.typeErr(val, t, path)
+			}
+			for i, it := range items {
+				f := fields[i]
+				if err := a.assign(it, dst.FieldByIndex(f.index), path+"."+f.goName, depth+1); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		d := dictOf(val)
+		if d == nil {
+			return a.typeErr(val, t, path)
+		}
+		fields := visibleFields(t)
+		for _, it := range d.Items() {
+			k, ok := it.Key.(string)
+			if !ok {
+				continue
+			}
+			f := findField(fields, k)
+			if f == nil {
+				continue
+			}
+			fv, err := fieldByIndexAlloc(dst, f.index)
+			if err != nil {
+				return err
+			}
+			if err := a.assign(it.Value, fv, path+"."+f.goName, depth+1); err != nil {
+				return err
+			}
+		}
+	default:
+		return a.typeErr(val, t, path)
+	}
+	return nil
+}
+
+func (a *assigner) setToMap(items []any, dst reflect.Value, path string, depth int) error {
+	t := dst.Type()
+	if dst.IsNil() {
+		dst.Set(reflect.MakeMapWithSize(t, len(items)))
+	}
+	for _, it := range items {
+		k := reflect.New(t.Key()).Elem()
+		if err := a.assign(it, k, path+"{}", depth+1); err != nil {
+			return err
+		}
+		dst.SetMapIndex(k, reflect.New(t.Elem()).Elem())
+	}
+	return nil
+}
+
+func (a *assigner) py2str(b py.ByteString) (string, error) {
+	switch strings.ToLower(strings.ReplaceAll(a.cfg.encoding, "_", "-")) {
+	case "latin1", "latin-1", "iso-8859-1":
+		r := make([]rune, len(b))
+		for i, c := range b {
+			r[i] = rune(c)
+		}
+		return string(r), nil
+	case "utf-8", "utf8":
+		if !utf8.Valid(b) {
+			return "", errors.New("not valid UTF-8")
+		}
+		return string(b), nil
+	case "bytes":
+		return string(b), nil
+	default: // ASCII
+		for _, c := range b {
+			if c >= 0x80 {
+				return "", errors.New("not ASCII (use the Encoding option)")
+			}
+		}
+		return string(b), nil
+	}
+}
+
+// seqItems returns the items of a list, tuple, set or frozenset.
+func seqItems(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case []any:
+		return x, true
+	case py.Tuple:
+		return x, true
+	case *py.Set:
+		return x.Items(), true
+	case *py.FrozenSet:
+		return x.Items(), true
+	}
+	return nil, false
+}
+
+// dictOf returns a dict, or an instance's attribute dict: the state of an
+// Object or Call (a dict, or the first of a (dict, slots) pair, merged).
+func dictOf(v any) *py.Dict {
+	switch x := v.(type) {
+	case *py.Dict:
+		return x
+	case *py.Object:
+		return stateDict(x.State)
+	case *py.Call:
+		return stateDict(x.State)
+	}
+	return nil
+}
+
+func stateDict(s any) *py.Dict {
+	switch st := s.(type) {
+	case *py.Dict:
+		return st
+	case py.Tuple:
+		if len(st) == 2 {
+			d := py.NewDict(0)
+			for _, part := range st {
+				if pd, ok := part.(*py.Dict); ok {
+					for _, it := range pd.Items() {
+						d.Set(it.Key, it.Value)
+					}
+				}
+			}
+			return d
+		}
+	}
+	return nil
+}
+
+func keyText(k any) string {
+	switch x := k.(type) {
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	}
+	return typeName(k)
+}
+
+func uuidString(u [16]byte) string {
+	const hex = "0123456789abcdef"
+	var b []byte
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, hex[c>>4], hex[c&15])
+	}
+	return string(b)
+}
+
+type fieldInfo struct {
+	name   string // pickle name
+	goName string
+	index  []int
+}
+
+var fieldCache sync.Map
+
+// visibleFields lists exported fields with their pickle names (tag, else
+// Go name), promoted fields of embedded structs included, `pickle:"-"`
+// left out — the pickler's rules.
+func visibleFields(t reflect.Type) []fieldInfo {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.([]fieldInfo)
+	}
+	var out []fieldInfo
+	seen := map[string]bool{}
+	for _, sf := range reflect.VisibleFields(t) {
+		if !sf.IsExported() {
+			continue
+		}
+		tag := sf.Tag.Get("pickle")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if sf.Anonymous && name == "" {
+			ft := sf.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				continue
+			}
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		out = append(out, fieldInfo{name: name, goName: sf.Name, index: sf.Index})
+	}
+	fieldCache.Store(t, out)
+	return out
+}
+
+func findField(fields []fieldInfo, key string) *fieldInfo {
+	for i := range fields {
+		if fields[i].name == key {
+			return &fields[i]
+		}
+	}
+	for i := range fields {
+		if strings.EqualFold(fields[i].name, key) {
+			return &fields[i]
+		}
+	}
+	return nil
+}
+
+// fieldByIndexAlloc is FieldByIndex that allocates nil embedded pointers.
+func fieldByIndexAlloc(v reflect.Value, index []int) (reflect.Value, error) {
+	for i, x := range index {
+		if i > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				if !v.CanSet() {
+					return reflect.Value{}, errors.New("unpickler: cannot set embedded pointer to unexported struct")
+				}
+				v.Set(reflect.New(v.Type().Elem()))
+			}
+			v = v.Elem()
+		}
+		v = v.Field(x)
+	}
+	return v, nil
+}

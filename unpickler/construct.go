@@ -1,0 +1,264 @@
+package unpickler
+
+import (
+	"time"
+
+	"github.com/segpickle/segpickle/py"
+)
+
+// call is REDUCE. A few callables whose result Go has an exact type for
+// (and that re-encode to an equal object) are evaluated; everything else
+// stays a *py.Call.
+func (m *machine) call(callable any, args py.Tuple) (any, error) {
+	if g, ok := callable.(py.Global); ok {
+		if v, ok := m.builtin(g, args); ok {
+			return v, nil
+		}
+		if g.Module == "copyreg" && g.Name == "__newobj__" && len(args) > 0 {
+			return m.newObject(args[0], args[1:], nil), nil
+		}
+	}
+	return &py.Call{Callable: callable, Args: args}, nil
+}
+
+func (m *machine) newObject(cls any, args py.Tuple, kw *py.Dict) any {
+	if kw != nil && kw.Len() == 0 {
+		kw = nil
+	}
+	return &py.Object{Class: cls, Args: args, Kwargs: kw}
+}
+
+// instantiate is INST and OBJ: cls(*args), or cls.__new__(cls) without args.
+func (m *machine) instantiate(cls any, args py.Tuple) any {
+	if len(args) == 0 {
+		return &py.Object{Class: cls, Args: py.Tuple{}}
+	}
+	return &py.Call{Callable: cls, Args: args}
+}
+
+// builtin evaluates the standard callables the dynamic model has exact Go
+// types for. ok is false when g is not one, or its arguments are not the
+// shapes CPython writes (then the call is kept as data).
+func (m *machine) builtin(g py.Global, args py.Tuple) (any, bool) {
+	switch g {
+	case py.Global{Module: "_codecs", Name: "encode"}:
+		// How protocols < 3 write bytes: encode(str, 'latin1').
+		if len(args) == 2 {
+			s, ok1 := args[0].(string)
+			enc, ok2 := args[1].(string)
+			if ok1 && ok2 && (enc == "latin1" || enc == "latin-1") {
+				if b, ok := latin1Bytes(s); ok {
+					return b, true
+				}
+			}
+		}
+	case py.Global{Module: "builtins", Name: "bytes"}:
+		if len(args) == 0 {
+			return []byte{}, true
+		}
+	case py.Global{Module: "builtins", Name: "bytearray"}:
+		switch len(args) {
+		case 0:
+			return py.ByteArray{}, true
+		case 1:
+			if b, ok := args[0].([]byte); ok {
+				return py.ByteArray(append([]byte{}, b...)), true
+			}
+		case 2:
+			s, ok1 := args[0].(string)
+			enc, ok2 := args[1].(string)
+			if ok1 && ok2 && (enc == "latin-1" || enc == "latin1") {
+				if b, ok := latin1Bytes(s); ok {
+					return py.ByteArray(b), true
+				}
+			}
+		}
+	case py.Global{Module: "builtins", Name: "set"}, py.Global{Module: "builtins", Name: "frozenset"}:
+		var items []any
+		switch len(args) {
+		case 0:
+		case 1:
+			b, ok := args[0].(*listBox)
+			if !ok {
+				return nil, false
+			}
+			items = b.items
+		default:
+			return nil, false
+		}
+		for _, it := range items {
+			if _, ok := py.Key(it); !ok {
+				return nil, false
+			}
+		}
+		if g.Name == "set" {
+			return py.NewSet(items...), true
+		}
+		return py.NewFrozenSet(items...), true
+	case py.Global{Module: "builtins", Name: "complex"}:
+		if len(args) == 2 {
+			re, ok1 := args[0].(float64)
+			im, ok2 := args[1].(float64)
+			if ok1 && ok2 {
+				return complex(re, im), true
+			}
+		}
+	case py.Global{Module: "datetime", Name: "timedelta"}:
+		if len(args) == 3 {
+			d, ok1 := args[0].(int64)
+			s, ok2 := args[1].(int64)
+			us, ok3 := args[2].(int64)
+			// time.Duration spans ±292 years; a larger timedelta stays a call.
+			if ok1 && ok2 && ok3 && d > -106000 && d < 106000 && s >= 0 && s < 86400 && us >= 0 && us < 1000000 {
+				return time.Duration(d)*24*time.Hour + time.Duration(s)*time.Second + time.Duration(us)*time.Microsecond, true
+			}
+		}
+	case py.Global{Module: "datetime", Name: "timezone"}:
+		if len(args) == 1 {
+			if d, ok := args[0].(time.Duration); ok && d > -24*time.Hour && d < 24*time.Hour && d%time.Second == 0 {
+				m.tzs++
+				return tzOffset(d / time.Second), true
+			}
+		}
+	case py.Global{Module: "datetime", Name: "datetime"}:
+		if len(args) == 1 || len(args) == 2 {
+			st, ok := args[0].([]byte)
+			if !ok || len(st) != 10 || st[2]&0x7f < 1 || st[2]&0x7f > 12 || st[2]&0x80 != 0 {
+				return nil, false
+			}
+			loc := py.Naive
+			if len(args) == 2 {
+				switch tz := args[1].(type) {
+				case nil:
+				case tzOffset:
+					loc = tz.location()
+				default:
+					return nil, false
+				}
+			}
+			year := int(st[0])<<8 | int(st[1])
+			us := int(st[7])<<16 | int(st[8])<<8 | int(st[9])
+			if year < 1 || st[3] < 1 || st[3] > 31 || st[4] > 23 || st[5] > 59 || st[6] > 59 || us > 999999 {
+				return nil, false
+			}
+			t := time.Date(year, time.Month(st[2]), int(st[3]), int(st[4]), int(st[5]), int(st[6]), us*1000, loc)
+			if t.Day() != int(st[3]) { // e.g. February 30th
+				return nil, false
+			}
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+// tzOffset is a decoded datetime.timezone(timedelta(seconds=n)) while it
+// waits to become a time.Time's location. Alone, it finishes as a Call.
+type tzOffset time.Duration
+
+func (z tzOffset) location() *time.Location {
+	if z == 0 {
+		return time.UTC
+	}
+	return time.FixedZone("", int(z))
+}
+
+func latin1Bytes(s string) ([]byte, bool) {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		if r > 255 {
+			return nil, false
+		}
+		b = append(b, byte(r))
+	}
+	return b, true
+}
+
+// finish turns the decoding-time forms into the value model: list boxes
+// into []any (shared boxes into one slice, cycles included) and stray
+// tzOffsets back into calls. It rewrites containers in place.
+func (m *machine) finish(v any, depth int) any {
+	if depth > m.cfg.maxDepth+16 {
+		return v // the decoder's MARK limit already bounds real nesting
+	}
+	if m.shared {
+		// Containers were fetched from the memo: there may be sharing and
+		// cycles, so visit each container once.
+		switch v.(type) {
+		case *py.Dict, *py.Set, *py.FrozenSet, *py.Call, *py.Object:
+			if m.seen[v] {
+				return v
+			}
+			if m.seen == nil {
+				m.seen = make(map[any]bool)
+			}
+			m.seen[v] = true
+		}
+	}
+	switch x := v.(type) {
+	case *listBox:
+		if x.done {
+			return x.out
+		}
+		x.done = true
+		x.out = x.items
+		if x.out == nil {
+			x.out = []any{}
+		}
+		for i, it := range x.out {
+			x.out[i] = m.finish(it, depth+1)
+		}
+		return x.out
+	case py.Tuple:
+		for i, it := range x {
+			x[i] = m.finish(it, depth+1)
+		}
+	case *py.Dict:
+		items := x.Items()
+		for i := range items {
+			items[i].Value = m.finish(items[i].Value, depth+1)
+			items[i].Key = m.finish(items[i].Key, depth+1)
+		}
+	case *py.Set:
+		for i, it := range x.Items() {
+			x.Items()[i] = m.finish(it, depth+1)
+		}
+	case *py.FrozenSet:
+		for i, it := range x.Items() {
+			x.Items()[i] = m.finish(it, depth+1)
+		}
+	case *py.Call:
+		if x.Callable == nil && x.Args == nil {
+			return v
+		}
+		x.Callable = m.finish(x.Callable, depth+1)
+		m.finishParts(&x.Args, x.ListItems, x.DictItems, &x.State, depth)
+	case *py.Object:
+		x.Class = m.finish(x.Class, depth+1)
+		if x.Kwargs != nil {
+			m.finish(x.Kwargs, depth+1)
+		}
+		m.finishParts(&x.Args, x.ListItems, x.DictItems, &x.State, depth)
+	case tzOffset:
+		return &py.Call{Callable: py.Global{Module: "datetime", Name: "timezone"},
+			Args: py.Tuple{time.Duration(x)}}
+	case py.PersistentID:
+		x.ID = m.finish(x.ID, depth+1)
+		return x
+	}
+	return v
+}
+
+func (m *machine) finishParts(args *py.Tuple, list []any, dict []py.Item, state *any, depth int) {
+	for i, it := range *args {
+		(*args)[i] = m.finish(it, depth+1)
+	}
+	for i, it := range list {
+		list[i] = m.finish(it, depth+1)
+	}
+	for i := range dict {
+		dict[i].Key = m.finish(dict[i].Key, depth+1)
+		dict[i].Value = m.finish(dict[i].Value, depth+1)
+	}
+	*state = m.finish(*state, depth+1)
+}
+

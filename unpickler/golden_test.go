@@ -1,0 +1,77 @@
+package unpickler_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/segpickle/segpickle/internal/pyjson"
+	"github.com/segpickle/segpickle/pickler"
+	"github.com/segpickle/segpickle/unpickler"
+)
+
+type golden struct {
+	Cases []struct {
+		Name    string `json:"name"`
+		Value   string `json:"value"`
+		Pickles map[string]struct {
+			B64 string `json:"b64"`
+		} `json:"pickles"`
+	} `json:"cases"`
+}
+
+// goldenPickles yields CPython's pickles of the pickler's golden corpus.
+func goldenPickles(t testing.TB) (g golden) {
+	raw, err := os.ReadFile("../pickler/testdata/golden.json")
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &g))
+	return g
+}
+
+// TestGoldenDecodeReencode: every CPython pickle of the corpus decodes to
+// the value the corpus names, and re-encodes to CPython's exact bytes.
+func TestGoldenDecodeReencode(t *testing.T) {
+	g := goldenPickles(t)
+	n := 0
+	for _, c := range g.Cases {
+		for proto := 0; proto <= 5; proto++ {
+			p := c.Pickles[strconv.Itoa(proto)]
+			if p.B64 == "" {
+				continue
+			}
+			data, _ := base64.StdEncoding.DecodeString(p.B64)
+			t.Run(c.Name+"/p"+strconv.Itoa(proto), func(t *testing.T) {
+				v, err := unpickler.Load(data)
+				require.NoError(t, err)
+				var js bytes.Buffer
+				require.NoError(t, pyjson.Encode(&js, v))
+				want, err := pyjson.Decode(strings.NewReader(c.Value), true)
+				require.NoError(t, err)
+				var wantJS bytes.Buffer
+				require.NoError(t, pyjson.Encode(&wantJS, want))
+				require.Equal(t, wantJS.String(), js.String())
+				out, err := pickler.Marshal(v, pickler.Protocol(proto))
+				require.NoError(t, err)
+				require.Equal(t, data, out, "re-encoded bytes differ")
+				// The same through segments of 7 bytes and a reader.
+				var segs [][]byte
+				for i := 0; i < len(data); i += 7 {
+					segs = append(segs, data[i:min(i+7, len(data))])
+				}
+				var v2 any
+				require.NoError(t, unpickler.UnmarshalSegments(segs, &v2))
+				out2, err := pickler.Marshal(v2, pickler.Protocol(proto))
+				require.NoError(t, err)
+				require.Equal(t, data, out2)
+			})
+			n++
+		}
+	}
+	require.Greater(t, n, 400)
+}

@@ -1,0 +1,87 @@
+package unpickler
+
+import (
+	"github.com/segpickle/segpickle/py"
+)
+
+// Option configures Unmarshal and Decoder.
+type Option func(*config)
+
+// Default limits. A hostile pickle reaching one gets ErrLimit.
+const (
+	DefaultMaxDepth  = 10000     // nesting of containers
+	DefaultMaxMemo   = 1 << 24   // memo entries
+	DefaultMaxStack  = 1 << 26   // values on the stack
+	DefaultMaxLength = 1 << 32   // one str, bytes or long, in bytes (4 GiB)
+	DefaultMaxAlloc  = 16 << 30  // bytes allocated for payloads in one pickle
+	DefaultMaxLine   = 1 << 20   // a text-protocol argument line
+)
+
+type config struct {
+	buffers        [][]byte
+	haveBuffers    bool
+	persistentLoad func(id any) (any, error)
+	extensions     map[int32]py.Global
+	zeroCopy       bool
+	maxDepth       int
+	maxMemo        int
+	maxStack       int
+	maxLength      int64
+	maxAlloc       int64
+	registry       *Registry
+	encoding       string
+}
+
+func newConfig(opts []Option) config {
+	c := config{maxDepth: DefaultMaxDepth, maxMemo: DefaultMaxMemo, maxStack: DefaultMaxStack,
+		maxLength: DefaultMaxLength, maxAlloc: DefaultMaxAlloc, registry: DefaultRegistry, encoding: "ASCII"}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	return c
+}
+
+// Buffers supplies the out-of-band buffers of a protocol-5 pickle, in the
+// order the pickler's buffer callback saw them (Python's buffers=). Without
+// it, NEXT_BUFFER yields py.OutOfBand placeholders.
+func Buffers(bufs ...[]byte) Option {
+	return func(c *config) { c.buffers, c.haveBuffers = bufs, true }
+}
+
+// PersistentLoad resolves persistent ids (PERSID/BINPERSID), as Python's
+// Unpickler.persistent_load. Without it, they decode as py.PersistentID.
+func PersistentLoad(f func(id any) (any, error)) Option {
+	return func(c *config) { c.persistentLoad = f }
+}
+
+// Extensions supplies the extension registry (copyreg's add_extension) for
+// EXT1/EXT2/EXT4; unregistered codes are an error.
+func Extensions(m map[int32]py.Global) Option { return func(c *config) { c.extensions = m } }
+
+// ZeroCopy lets decoded bytes values alias the input instead of copying:
+// they stay valid only as long as the input does, and change with it. It
+// applies to Unmarshal and segment input, not to a Decoder's reader.
+func ZeroCopy(on bool) Option { return func(c *config) { c.zeroCopy = on } }
+
+// MaxDepth limits container nesting (DefaultMaxDepth).
+func MaxDepth(n int) Option { return func(c *config) { c.maxDepth = n } }
+
+// MaxMemo limits memo entries (DefaultMaxMemo).
+func MaxMemo(n int) Option { return func(c *config) { c.maxMemo = n } }
+
+// MaxLength limits one str, bytes or int argument, in bytes (DefaultMaxLength).
+func MaxLength(n int64) Option { return func(c *config) { c.maxLength = n } }
+
+// MaxAlloc limits the bytes allocated for payloads in one pickle (DefaultMaxAlloc).
+func MaxAlloc(n int64) Option { return func(c *config) { c.maxAlloc = n } }
+
+// Classes sets the class registry used by typed Unmarshal
+// (DefaultRegistry).
+func Classes(r *Registry) Option { return func(c *config) { c.registry = r } }
+
+// Encoding says how typed Unmarshal turns a Python 2 str into a Go string:
+// "ASCII" (default, as Python's Unpickler), "latin1", "utf-8" or "bytes"
+// (the raw bytes as they are).
+func Encoding(name string) Option { return func(c *config) { c.encoding = name } }
