@@ -1024,7 +1024,7 @@ func (e *encoder) saveAnyList(x []any) error {
 		e.w1(op.None)
 		return nil
 	}
-	if len(x) > 0 {
+	if cap(x) > 0 { // cap 0 may be Go's shared zero-size address
 		k := memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: anyListTypeID}
 		if e.lookup(k) {
 			return nil
@@ -1045,7 +1045,7 @@ func saveSliceFast[T any](e *encoder, x []T, f func(*encoder, T) error) error {
 		e.w1(op.None)
 		return nil
 	}
-	if len(x) > 0 {
+	if cap(x) > 0 { // cap 0 may be Go's shared zero-size address
 		k := memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: typeID(reflect.TypeFor[[]T]())}
 		if e.lookup(k) {
 			return nil

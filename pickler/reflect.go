@@ -113,7 +113,7 @@ func (e *encoder) saveReflect(v reflect.Value) error {
 		if t.Elem().Kind() == reflect.Uint8 && !t.Elem().Implements(marshalerType) {
 			return e.saveBytes(v.Bytes())
 		}
-		return e.saveReflectList(v, v.Len() > 0)
+		return e.saveReflectList(v, v.Cap() > 0)
 	case reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 && !t.Elem().Implements(marshalerType) {
 			b := make([]byte, v.Len())

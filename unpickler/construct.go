@@ -201,8 +201,10 @@ func (m *machine) finish(v any, depth int) any {
 		}
 		x.done = true
 		x.out = x.items
-		if x.out == nil {
-			x.out = []any{}
+		if cap(x.out) == 0 {
+			// Capacity 1 gives the empty list an address of its own, so
+			// two references to it stay one list when re-encoded.
+			x.out = make([]any, 0, 1)
 		}
 		for i, it := range x.out {
 			x.out[i] = m.finish(it, depth+1)

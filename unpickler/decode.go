@@ -146,13 +146,10 @@ func (m *machine) run() (result any, err error) {
 		}
 		m.code = c
 		if c == op.Stop {
-			if len(m.marks) > 0 {
-				// CPython accepts a stray MARK below the result; so do we.
+			v, err := m.pop() // fails if a MARK is above the result, as CPython
+			if err != nil {
+				return nil, err
 			}
-			if len(m.stack) == 0 {
-				return nil, m.fail(ErrStackUnderflow, "nothing to return")
-			}
-			v := m.stack[len(m.stack)-1]
 			if m.boxes > 0 || m.tzs > 0 {
 				v = m.finish(v, 0)
 			}

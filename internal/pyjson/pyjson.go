@@ -15,8 +15,9 @@
 //	{"$complex": [re, im]}       complex
 //	{"$dict": [[k, v], ...]}     dict whose keys are not all str (or that could be read as a tag)
 //	{"$global": "module name"}   global
-//	{"$call": [callable, [args...], state?]}         REDUCE (+BUILD)
-//	{"$object": [class, [args...], {kwargs}, state?]} NEWOBJ (+BUILD)
+//	{"$call": [callable, [args...], state?, [listitems], [[k, v]...]]}  REDUCE (+BUILD)
+//	{"$object": [class, [args...], {kwargs}, state?, [listitems], [[k, v]...]]} NEWOBJ (+BUILD)
+//	(state is null when there is none; the tail is left out when empty)
 //	{"$persid": id}              persistent id
 //	{"$buffer": n}               out-of-band buffer placeholder
 //	{"$datetime": "RFC 3339"}    datetime.datetime ("Z"-less, offset-less = naive)
@@ -226,7 +227,7 @@ func untag(tag string, v any) (any, error) {
 		return py.Global{Module: mod, Name: name}, nil
 	case "$call":
 		l, err := list()
-		if err != nil || len(l) < 2 || len(l) > 3 {
+		if err != nil || len(l) < 2 || len(l) > 5 || len(l) == 4 {
 			return nil, fmt.Errorf("json: $call wants [callable, args, state?]")
 		}
 		args, ok := l[1].([]any)
@@ -234,13 +235,17 @@ func untag(tag string, v any) (any, error) {
 			return nil, fmt.Errorf("json: $call args must be an array")
 		}
 		c := &py.Call{Callable: l[0], Args: py.Tuple(args)}
-		if len(l) == 3 {
+		if len(l) >= 3 && (l[2] != nil || len(l) == 3) {
 			c.State, c.HasState = l[2], true
 		}
-		return c, nil
+		var err2 error
+		if len(l) == 5 {
+			c.ListItems, c.DictItems, err2 = tail(l[3], l[4])
+		}
+		return c, err2
 	case "$object":
 		l, err := list()
-		if err != nil || len(l) < 3 || len(l) > 4 {
+		if err != nil || len(l) < 3 || len(l) > 6 || len(l) == 5 {
 			return nil, fmt.Errorf("json: $object wants [class, args, kwargs, state?]")
 		}
 		args, ok := l[1].([]any)
@@ -251,10 +256,14 @@ func untag(tag string, v any) (any, error) {
 		if kw, ok := l[2].(*py.Dict); ok && kw.Len() > 0 {
 			o.Kwargs = kw
 		}
-		if len(l) == 4 {
+		if len(l) >= 4 && (l[3] != nil || len(l) == 4) {
 			o.State, o.HasState = l[3], true
 		}
-		return o, nil
+		var err2 error
+		if len(l) == 6 {
+			o.ListItems, o.DictItems, err2 = tail(l[4], l[5])
+		}
+		return o, err2
 	case "$persid":
 		return py.PersistentID{ID: v}, nil
 	case "$buffer":
@@ -283,6 +292,45 @@ func untag(tag string, v any) (any, error) {
 	d := py.NewDict(1)
 	d.Set(tag, v)
 	return d, nil
+}
+
+func tail(list, dict any) ([]any, []py.Item, error) {
+	l, ok1 := list.([]any)
+	d, ok2 := dict.([]any)
+	if !ok1 || !ok2 {
+		return nil, nil, fmt.Errorf("json: call tail wants [listitems] and [[k, v]...]")
+	}
+	var items []py.Item
+	for _, p := range d {
+		kv, ok := p.([]any)
+		if !ok || len(kv) != 2 {
+			return nil, nil, fmt.Errorf("json: dict items must be [k, v] pairs")
+		}
+		items = append(items, py.Item{Key: kv[0], Value: kv[1]})
+	}
+	if len(l) == 0 {
+		l = nil
+	}
+	return l, items, nil
+}
+
+// withTail appends state (or null) and the list and dict items when there
+// are any.
+func withTail(l []any, has bool, state any, list []any, dict []py.Item) []any {
+	if has || len(list) > 0 || len(dict) > 0 {
+		l = append(l, state)
+	}
+	if len(list) > 0 || len(dict) > 0 {
+		pairs := make([]any, len(dict))
+		for i, it := range dict {
+			pairs[i] = []any{it.Key, it.Value}
+		}
+		if list == nil {
+			list = []any{}
+		}
+		l = append(l, list, pairs)
+	}
+	return l
 }
 
 func toFloat(v any) (float64, bool) {
@@ -416,11 +464,11 @@ func encode(b *bytes.Buffer, v any, depth int) error {
 		return tag("$global", func() error { str(x.Module + " " + x.Name); return nil })
 	case *py.Call:
 		return tag("$call", func() error {
-			l := []any{x.Callable, []any(x.Args)}
-			if x.HasState {
-				l = append(l, x.State)
+			args := []any(x.Args)
+			if args == nil {
+				args = []any{}
 			}
-			return arr(l)
+			return arr(withTail([]any{x.Callable, args}, x.HasState, x.State, x.ListItems, x.DictItems))
 		})
 	case *py.Object:
 		return tag("$object", func() error {
@@ -428,11 +476,11 @@ func encode(b *bytes.Buffer, v any, depth int) error {
 			if kw == nil {
 				kw = py.NewDict(0)
 			}
-			l := []any{x.Class, []any(x.Args), kw}
-			if x.HasState {
-				l = append(l, x.State)
+			args := []any(x.Args)
+			if args == nil {
+				args = []any{}
 			}
-			return arr(l)
+			return arr(withTail([]any{x.Class, args, kw}, x.HasState, x.State, x.ListItems, x.DictItems))
 		})
 	case py.PersistentID:
 		return tag("$persid", func() error { return encode(b, x.ID, depth+1) })

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	op "github.com/segpickle/segpickle/internal/opcode"
+	"github.com/segpickle/segpickle/internal/pyjson"
+	"github.com/segpickle/segpickle/pickler"
+	"github.com/segpickle/segpickle/segments"
+	"github.com/segpickle/segpickle/unpickler"
+)
+
+func init() {
+	register(command{"reencode", "pickle on stdin → Go decode → Go encode → stdout (--protocol N)", runReencode})
+	register(command{"dis", "pickle on stdin → disassembly with offsets", runDis})
+	register(command{"json", "pickle on stdin → tagged JSON (see internal/pyjson)", runJSON})
+}
+
+// maxInput bounds what the CLI reads from stdin.
+const maxInput = 1 << 32
+
+func readAll(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxInput {
+		return nil, fmt.Errorf("input over %d bytes", maxInput)
+	}
+	return b, nil
+}
+
+func runReencode(args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flags("reencode")
+	proto := fs.Int("protocol", -1, "output protocol 0..5 (default: the input's)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	data, err := readAll(stdin)
+	if err != nil {
+		return err
+	}
+	v, err := unpickler.Load(data)
+	if err != nil {
+		return err
+	}
+	p := *proto
+	if p < 0 {
+		p = InputProtocol(data)
+	}
+	var l segments.List
+	defer l.Release()
+	if err := pickler.EncodeTo(&l, v, pickler.Protocol(p)); err != nil {
+		return err
+	}
+	_, err = l.WriteTo(stdout)
+	return err
+}
+
+// InputProtocol is the protocol a pickle declares with PROTO, or 0/1 by the
+// opcodes it uses when it has none.
+func InputProtocol(data []byte) int {
+	if len(data) >= 2 && data[0] == op.Proto && data[1] <= op.HighestProtocol {
+		return int(data[1])
+	}
+	if len(data) > 0 {
+		if info, ok := op.Lookup(data[0]); ok && info.Proto == 1 {
+			return 1
+		}
+	}
+	return 0
+}
+
+func runJSON(args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flags("json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	data, err := readAll(stdin)
+	if err != nil {
+		return err
+	}
+	v, err := unpickler.Load(data)
+	if err != nil {
+		return err
+	}
+	return pyjson.Encode(stdout, v)
+}
+
+func runDis(args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flags("dis")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	data, err := readAll(stdin)
+	if err != nil {
+		return err
+	}
+	var sb strings.Builder
+	err = unpickler.Disassemble(&sb, data)
+	io.WriteString(stdout, sb.String())
+	return err
+}

@@ -1,0 +1,170 @@
+package unpickler
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	op "github.com/segpickle/segpickle/internal/opcode"
+)
+
+// Disassemble writes a listing of the pickle's opcodes in the spirit of
+// pickletools.dis: offset, opcode byte, name, argument, with MARK nesting
+// indented. It stops after STOP and reports malformed input as an *Error.
+func Disassemble(w io.Writer, data []byte) error {
+	pos, depth, memoN, maxProto := 0, 0, 0, 0
+	for pos < len(data) {
+		start := pos
+		c := data[pos]
+		pos++
+		info, ok := op.Lookup(c)
+		if !ok {
+			return &Error{Offset: int64(start), Op: c, Err: ErrUnknownOpcode}
+		}
+		fail := func(err error, d string) error {
+			return &Error{Offset: int64(start), Op: c, Err: err, Detail: d}
+		}
+		need := func(n uint64) ([]byte, error) {
+			if uint64(len(data)-pos) < n {
+				return nil, fail(ErrTruncated, fmt.Sprintf("need %d bytes", n))
+			}
+			b := data[pos : pos+int(n)]
+			pos += int(n)
+			return b, nil
+		}
+		line := func() ([]byte, error) {
+			for i := pos; i < len(data); i++ {
+				if data[i] == '\n' {
+					l := data[pos:i]
+					pos = i + 1
+					return l, nil
+				}
+			}
+			return nil, fail(ErrTruncated, "no newline")
+		}
+		maxProto = max(maxProto, info.Proto)
+		var arg string
+		var err error
+		var b []byte
+		switch info.Arg {
+		case op.ArgUint1:
+			b, err = need(1)
+			if err == nil {
+				arg = strconv.Itoa(int(b[0]))
+			}
+		case op.ArgUint2:
+			b, err = need(2)
+			if err == nil {
+				arg = strconv.Itoa(int(binary.LittleEndian.Uint16(b)))
+			}
+		case op.ArgUint4:
+			b, err = need(4)
+			if err == nil {
+				arg = strconv.FormatUint(uint64(binary.LittleEndian.Uint32(b)), 10)
+			}
+		case op.ArgInt4:
+			b, err = need(4)
+			if err == nil {
+				arg = strconv.Itoa(int(int32(binary.LittleEndian.Uint32(b))))
+			}
+		case op.ArgUint8:
+			b, err = need(8)
+			if err == nil {
+				arg = strconv.FormatUint(binary.LittleEndian.Uint64(b), 10)
+			}
+		case op.ArgFloat8:
+			b, err = need(8)
+			if err == nil {
+				arg = strconv.FormatFloat(math.Float64frombits(binary.BigEndian.Uint64(b)), 'g', -1, 64)
+			}
+		case op.ArgLong1, op.ArgBytes1, op.ArgString1:
+			b, err = need(1)
+			if err == nil {
+				b, err = need(uint64(b[0]))
+			}
+			if err == nil {
+				arg = argText(info.Arg, b)
+			}
+		case op.ArgLong4, op.ArgBytes4, op.ArgString4:
+			b, err = need(4)
+			if err == nil {
+				n := binary.LittleEndian.Uint32(b)
+				if info.Arg != op.ArgBytes4 && int32(n) < 0 {
+					err = fail(ErrBadArgument, "negative length")
+				} else {
+					b, err = need(uint64(n))
+				}
+			}
+			if err == nil {
+				arg = argText(info.Arg, b)
+			}
+		case op.ArgBytes8:
+			b, err = need(8)
+			if err == nil {
+				b, err = need(binary.LittleEndian.Uint64(b))
+			}
+			if err == nil {
+				arg = argText(info.Arg, b)
+			}
+		case op.ArgDecimalNL, op.ArgLongNL, op.ArgFloatNL, op.ArgStringNL, op.ArgUnicodeNL, op.ArgLineNL:
+			b, err = line()
+			if err == nil {
+				arg = strconv.Quote(string(b))
+			}
+		case op.ArgNamePair:
+			var m []byte
+			m, err = line()
+			if err == nil {
+				b, err = line()
+				arg = string(m) + " " + string(b)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if c == op.Mark {
+			arg = ""
+		}
+		if c == op.Stop || c == op.Tuple || c == op.List || c == op.Dict || c == op.Appends || c == op.Setitems ||
+			c == op.Additems || c == op.Frozenset || c == op.PopMark || c == op.Inst || c == op.Obj {
+			if depth > 0 {
+				depth--
+			}
+		}
+		if c == op.Memoize {
+			arg = "(as " + strconv.Itoa(memoN) + ")"
+			memoN++
+		} else if c == op.Put || c == op.Binput || c == op.LongBinput {
+			memoN++
+		}
+		fmt.Fprintf(w, "%8d: %-4s %s%-16s %s\n", start, strconv.QuoteToASCII(string([]byte{c}))[1:len(strconv.QuoteToASCII(string([]byte{c})))-1], strings.Repeat("    ", depth), info.Name, arg)
+		if c == op.Mark {
+			depth++
+		}
+		if c == op.Stop {
+			fmt.Fprintf(w, "highest protocol among opcodes = %d\n", maxProto)
+			return nil
+		}
+	}
+	return &Error{Offset: int64(pos), Err: ErrNoStop}
+}
+
+func argText(k op.ArgKind, b []byte) string {
+	switch k {
+	case op.ArgLong1, op.ArgLong4:
+		switch v := decodeLong(b).(type) {
+		case int64:
+			return strconv.FormatInt(v, 10)
+		default:
+			return fmt.Sprint(v)
+		}
+	}
+	if len(b) > 64 {
+		return strconv.Quote(string(b[:64])) + fmt.Sprintf("… (%d bytes)", len(b))
+	}
+	return strconv.Quote(string(b))
+}
+
