@@ -263,4 +263,3 @@ func (m *machine) finishParts(args *py.Tuple, list []any, dict []py.Item, state 
 	}
 	*state = m.finish(*state, depth+1)
 }
-

@@ -167,4 +167,3 @@ func argText(k op.ArgKind, b []byte) string {
 	}
 	return strconv.Quote(string(b))
 }
-

@@ -9,12 +9,12 @@ type Option func(*config)
 
 // Default limits. A hostile pickle reaching one gets ErrLimit.
 const (
-	DefaultMaxDepth  = 10000     // nesting of containers
-	DefaultMaxMemo   = 1 << 24   // memo entries
-	DefaultMaxStack  = 1 << 26   // values on the stack
-	DefaultMaxLength = 1 << 32   // one str, bytes or long, in bytes (4 GiB)
-	DefaultMaxAlloc  = 16 << 30  // bytes allocated for payloads in one pickle
-	DefaultMaxLine   = 1 << 20   // a text-protocol argument line
+	DefaultMaxDepth  = 10000    // nesting of containers
+	DefaultMaxMemo   = 1 << 24  // memo entries
+	DefaultMaxStack  = 1 << 26  // values on the stack
+	DefaultMaxLength = 1 << 32  // one str, bytes or long, in bytes (4 GiB)
+	DefaultMaxAlloc  = 16 << 30 // bytes allocated for payloads in one pickle
+	DefaultMaxLine   = 1 << 20  // a text-protocol argument line
 )
 
 type config struct {
