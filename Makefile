@@ -6,7 +6,7 @@ LIB     := pyext/segpickle/libsegpickle.so
 GOFILES := $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: all build cli lib test gotest pytest vet fmt fmt-check lint bench fuzz demo golden clean
+.PHONY: all build cli lib test gotest pytest vet fmt fmt-check lint bench fuzz fuzz-short demo golden clean
 
 all: build
 
@@ -20,9 +20,14 @@ lib: $(LIB)
 $(LIB): $(GOFILES) go.mod go.sum
 	@if [ -d cbridge ]; then $(GO) build -buildmode=c-shared -o $(LIB) ./cbridge; else echo "cbridge not built yet"; fi
 
-## test: vet, gofmt check, Go tests with the race detector, Python tests.
-test: vet fmt-check gotest pytest
+## test: vet, gofmt check, Go tests with the race detector, Python tests,
+## and each fuzz target briefly.
+test: vet fmt-check gotest pytest fuzz-short
 	@echo "make test: all passed"
+
+FUZZ_TARGETS := FuzzLoad FuzzRoundTrip
+fuzz-short:
+	@for f in $(FUZZ_TARGETS); do $(GO) test ./unpickler -run '^$$' -fuzz "^$$f$$" -fuzztime 5s || exit 1; done
 
 gotest: cli
 	$(GO) test -race -count=1 ./...
@@ -53,7 +58,7 @@ bench: cli
 ## fuzz: each fuzz target for FUZZTIME (default 60s).
 FUZZTIME ?= 60s
 fuzz:
-	@echo "fuzz targets arrive with the unpickler"
+	@for f in $(FUZZ_TARGETS); do $(GO) test ./unpickler -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done
 
 demo: build
 	@echo "The demo (Go echo server and the 1 MiB round trip) is not built yet; see the issues."

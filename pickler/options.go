@@ -68,8 +68,12 @@ func RefThreshold(n int) Option { return func(c *config) { c.threshold = n } }
 // give equal bytes. Without it, maps follow Go's iteration order.
 func SortMapKeys(on bool) Option { return func(c *config) { c.sortKeys = on } }
 
-// MaxDepth limits nesting (default DefaultMaxDepth).
-func MaxDepth(n int) Option { return func(c *config) { c.maxDepth = n } }
+// HardMaxDepth caps MaxDepth: deeper recursion could exhaust Go's stack,
+// which is fatal, not an error.
+const HardMaxDepth = 1_000_000
+
+// MaxDepth limits nesting (default DefaultMaxDepth, at most HardMaxDepth).
+func MaxDepth(n int) Option { return func(c *config) { c.maxDepth = min(n, HardMaxDepth) } }
 
 // BufferCallback is called, at protocol 5, for each py.PickleBuffer; as in
 // Python, returning false sends the buffer out of band (NEXT_BUFFER) and

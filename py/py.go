@@ -298,6 +298,19 @@ type (
 // Python considers them equal (1 == 1.0 == True; tuples by content), and
 // false for values Python cannot hash (list, dict, set, bytearray).
 func Key(k any) (any, bool) {
+	budget := keyBudget
+	return key(k, &budget)
+}
+
+// keyBudget bounds the work of one Key: tuples that share their items can
+// describe exponentially large keys in a few bytes of pickle.
+const keyBudget = 1 << 16
+
+func key(k any, budget *int) (any, bool) {
+	*budget--
+	if *budget < 0 {
+		return nil, false
+	}
 	switch v := k.(type) {
 	case string:
 		return v, true
@@ -335,10 +348,10 @@ func Key(k any) (any, bool) {
 		}
 		return bigKey(strconv.FormatUint(v, 10)), true
 	case int8, int16, int32, uint, uint8, uint16, uint32, float32:
-		return Key(normalizeNumber(v))
+		return key(normalizeNumber(v), budget)
 	case complex128:
 		if imag(v) == 0 {
-			return Key(real(v))
+			return key(real(v), budget)
 		}
 		return v, true
 	case []byte:
@@ -348,7 +361,7 @@ func Key(k any) (any, bool) {
 	case Tuple:
 		var sb strings.Builder
 		for _, e := range v {
-			ek, ok := Key(e)
+			ek, ok := key(e, budget)
 			if !ok {
 				return nil, false
 			}
@@ -359,7 +372,10 @@ func Key(k any) (any, bool) {
 		// Order-independent: sort the element encodings.
 		parts := make([]string, 0, len(v.items))
 		for _, e := range v.items {
-			ek, _ := Key(e)
+			ek, ok := key(e, budget)
+			if !ok {
+				return nil, false
+			}
 			var sb strings.Builder
 			writeKey(&sb, ek)
 			parts = append(parts, sb.String())

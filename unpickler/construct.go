@@ -1,6 +1,7 @@
 package unpickler
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/segpickle/segpickle/py"
@@ -175,29 +176,54 @@ func latin1Bytes(s string) ([]byte, bool) {
 
 // finish turns the decoding-time forms into the value model: list boxes
 // into []any (shared boxes into one slice, cycles included) and stray
-// tzOffsets back into calls. It rewrites containers in place.
-func (m *machine) finish(v any, depth int) any {
-	if depth > m.cfg.maxDepth+16 {
-		return v // the decoder's MARK limit already bounds real nesting
+// tzOffsets back into calls. It rewrites containers in place. Nesting
+// beyond MaxDepth (which lists built by APPEND can reach without a MARK)
+// is an error, so the recursion stays far from Go's stack limit.
+func (m *machine) finish(v any, depth int) (any, error) {
+	if depth > m.cfg.maxDepth {
+		return nil, &Error{Offset: m.src.offset(), Err: ErrLimit,
+			Detail: fmt.Sprintf("nesting deeper than MaxDepth %d", m.cfg.maxDepth)}
 	}
 	if m.shared {
 		// Containers were fetched from the memo: there may be sharing and
 		// cycles, so visit each container once.
-		switch v.(type) {
+		var key any
+		switch x := v.(type) {
 		case *py.Dict, *py.Set, *py.FrozenSet, *py.Call, *py.Object:
-			if m.seen[v] {
-				return v
+			key = v
+		case py.Tuple:
+			if len(x) > 0 {
+				key = &x[0] // a tuple's identity is its array
+			}
+		}
+		if key != nil {
+			if m.seen[key] {
+				return v, nil
 			}
 			if m.seen == nil {
 				m.seen = make(map[any]bool)
 			}
-			m.seen[v] = true
+			m.seen[key] = true
+		}
+	}
+	var err error
+	each := func(items []any) {
+		for i := 0; i < len(items) && err == nil; i++ {
+			items[i], err = m.finish(items[i], depth+1)
+		}
+	}
+	eachItem := func(items []py.Item) {
+		for i := 0; i < len(items) && err == nil; i++ {
+			items[i].Key, err = m.finish(items[i].Key, depth+1)
+			if err == nil {
+				items[i].Value, err = m.finish(items[i].Value, depth+1)
+			}
 		}
 	}
 	switch x := v.(type) {
 	case *listBox:
 		if x.done {
-			return x.out
+			return x.out, nil
 		}
 		x.done = true
 		x.out = x.items
@@ -206,60 +232,41 @@ func (m *machine) finish(v any, depth int) any {
 			// two references to it stay one list when re-encoded.
 			x.out = make([]any, 0, 1)
 		}
-		for i, it := range x.out {
-			x.out[i] = m.finish(it, depth+1)
-		}
-		return x.out
+		each(x.out)
+		return x.out, err
 	case py.Tuple:
-		for i, it := range x {
-			x[i] = m.finish(it, depth+1)
-		}
+		each(x)
 	case *py.Dict:
-		items := x.Items()
-		for i := range items {
-			items[i].Value = m.finish(items[i].Value, depth+1)
-			items[i].Key = m.finish(items[i].Key, depth+1)
-		}
+		eachItem(x.Items())
 	case *py.Set:
-		for i, it := range x.Items() {
-			x.Items()[i] = m.finish(it, depth+1)
-		}
+		each(x.Items())
 	case *py.FrozenSet:
-		for i, it := range x.Items() {
-			x.Items()[i] = m.finish(it, depth+1)
-		}
+		each(x.Items())
 	case *py.Call:
-		if x.Callable == nil && x.Args == nil {
-			return v
+		x.Callable, err = m.finish(x.Callable, depth+1)
+		each(x.Args)
+		each(x.ListItems)
+		eachItem(x.DictItems)
+		if err == nil {
+			x.State, err = m.finish(x.State, depth+1)
 		}
-		x.Callable = m.finish(x.Callable, depth+1)
-		m.finishParts(&x.Args, x.ListItems, x.DictItems, &x.State, depth)
 	case *py.Object:
-		x.Class = m.finish(x.Class, depth+1)
-		if x.Kwargs != nil {
-			m.finish(x.Kwargs, depth+1)
+		x.Class, err = m.finish(x.Class, depth+1)
+		if err == nil && x.Kwargs != nil {
+			_, err = m.finish(x.Kwargs, depth+1)
 		}
-		m.finishParts(&x.Args, x.ListItems, x.DictItems, &x.State, depth)
+		each(x.Args)
+		each(x.ListItems)
+		eachItem(x.DictItems)
+		if err == nil {
+			x.State, err = m.finish(x.State, depth+1)
+		}
 	case tzOffset:
 		return &py.Call{Callable: py.Global{Module: "datetime", Name: "timezone"},
-			Args: py.Tuple{time.Duration(x)}}
+			Args: py.Tuple{time.Duration(x)}}, nil
 	case py.PersistentID:
-		x.ID = m.finish(x.ID, depth+1)
-		return x
+		x.ID, err = m.finish(x.ID, depth+1)
+		return x, err
 	}
-	return v
-}
-
-func (m *machine) finishParts(args *py.Tuple, list []any, dict []py.Item, state *any, depth int) {
-	for i, it := range *args {
-		(*args)[i] = m.finish(it, depth+1)
-	}
-	for i, it := range list {
-		list[i] = m.finish(it, depth+1)
-	}
-	for i := range dict {
-		dict[i].Key = m.finish(dict[i].Key, depth+1)
-		dict[i].Value = m.finish(dict[i].Value, depth+1)
-	}
-	*state = m.finish(*state, depth+1)
+	return v, err
 }

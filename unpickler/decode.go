@@ -151,7 +151,9 @@ func (m *machine) run() (result any, err error) {
 				return nil, err
 			}
 			if m.boxes > 0 || m.tzs > 0 {
-				v = m.finish(v, 0)
+				if v, err = m.finish(v, 0); err != nil {
+					return nil, err
+				}
 			}
 			return v, nil
 		}

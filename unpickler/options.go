@@ -65,8 +65,12 @@ func Extensions(m map[int32]py.Global) Option { return func(c *config) { c.exten
 // applies to Unmarshal and segment input, not to a Decoder's reader.
 func ZeroCopy(on bool) Option { return func(c *config) { c.zeroCopy = on } }
 
-// MaxDepth limits container nesting (DefaultMaxDepth).
-func MaxDepth(n int) Option { return func(c *config) { c.maxDepth = n } }
+// HardMaxDepth caps MaxDepth: deeper recursion could exhaust Go's stack,
+// which is fatal, not an error.
+const HardMaxDepth = 1_000_000
+
+// MaxDepth limits container nesting (DefaultMaxDepth; at most HardMaxDepth).
+func MaxDepth(n int) Option { return func(c *config) { c.maxDepth = min(n, HardMaxDepth) } }
 
 // MaxMemo limits memo entries (DefaultMaxMemo).
 func MaxMemo(n int) Option { return func(c *config) { c.maxMemo = n } }

@@ -154,7 +154,7 @@ func (s *source) atEnd() bool {
 		return false
 	}
 	if s.r != nil {
-		return s.eof
+		return s.eof || !s.advance()
 	}
 	for len(s.segs) > 0 {
 		if len(s.segs[0]) > 0 {
