@@ -87,17 +87,24 @@ func (a *assigner) assign(val any, dst reflect.Value, path string, depth int) er
 		}
 		return a.assign(val, dst.Elem(), path, depth+1)
 	}
-	// Registered classes become plain values first.
-	switch val.(type) {
-	case *py.Call, *py.Object:
+	// Registered classes become plain values first (a few rounds: e.g.
+	// copyreg._reconstructor yields an object of another registered class).
+	for range 4 {
+		switch val.(type) {
+		case *py.Call, *py.Object:
+		default:
+			goto plain
+		}
 		out, ok, err := construct(a.cfg.registry, val)
 		if err != nil {
 			return &UnmarshalTypeError{Value: err.Error(), Type: t.String(), Path: path}
 		}
-		if ok {
-			val = out
+		if !ok {
+			break
 		}
+		val = out
 	}
+plain:
 	if val == nil {
 		dst.SetZero() // None leaves the zero value, as JSON null does
 		return nil
