@@ -146,6 +146,13 @@ func (d *Dict) Len() int {
 	return len(d.items)
 }
 
+// Grow makes room for n more items.
+func (d *Dict) Grow(n int) {
+	if n > 0 && cap(d.items)-len(d.items) < n {
+		d.items = append(make([]Item, 0, len(d.items)+n), d.items...)
+	}
+}
+
 // Items returns the items in insertion order. The slice is the Dict's own:
 // do not append to it; values may be changed in place.
 func (d *Dict) Items() []Item {
@@ -169,13 +176,17 @@ func (d *Dict) Get(k any) (any, bool) {
 
 // Set sets d[k] = v; a new key goes last, an existing one keeps its place
 // (its first key object is kept, as in Python).
-func (d *Dict) Set(k, v any) {
+func (d *Dict) Set(k, v any) { d.Put(k, v) }
+
+// Put is Set, and returns the position of the item in Items.
+func (d *Dict) Put(k, v any) int {
 	if i := d.index.find(d.keyAt, len(d.items), k); i >= 0 {
 		d.items[i].Value = v
-		return
+		return i
 	}
 	d.items = append(d.items, Item{k, v})
 	d.index.add(d.keyAt, len(d.items), k)
+	return len(d.items) - 1
 }
 
 func (d *Dict) keyAt(i int) any { return d.items[i].Key }
@@ -249,6 +260,21 @@ type keyIndex struct {
 const indexMin = 8
 
 func (x *keyIndex) find(at func(int) any, n int, k any) int {
+	if s, isStr := k.(string); isStr && x.m == nil {
+		// A str equals only a str: compare directly, no normalizing.
+		for i := 0; i < n; i++ {
+			if is, ok := at(i).(string); ok && is == s {
+				return i
+			}
+		}
+		return -1
+	}
+	if s, isStr := k.(string); isStr {
+		if i, ok := x.m[s]; ok {
+			return i
+		}
+		return -1
+	}
 	nk, ok := Key(k)
 	if !ok {
 		return -1 // unhashable: never equal to another key

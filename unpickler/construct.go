@@ -1,7 +1,6 @@
 package unpickler
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/segpickle/segpickle/py"
@@ -19,22 +18,32 @@ func (m *machine) call(callable any, args py.Tuple) (any, error) {
 			return m.newObject(args[0], args[1:], nil), nil
 		}
 	}
-	return &py.Call{Callable: callable, Args: args}, nil
+	c := &py.Call{Callable: callable, Args: args}
+	if needsFix(callable) {
+		m.note(c, 0, partHead)
+	}
+	return c, nil
 }
 
 func (m *machine) newObject(cls any, args py.Tuple, kw *py.Dict) any {
 	if kw != nil && kw.Len() == 0 {
 		kw = nil
 	}
-	return &py.Object{Class: cls, Args: args, Kwargs: kw}
+	o := &py.Object{Class: cls, Args: args, Kwargs: kw}
+	if needsFix(cls) {
+		m.note(o, 0, partHead)
+	}
+	return o
 }
 
 // instantiate is INST and OBJ: cls(*args), or cls.__new__(cls) without args.
 func (m *machine) instantiate(cls any, args py.Tuple) any {
+	m.noteTuple(args)
 	if len(args) == 0 {
-		return &py.Object{Class: cls, Args: py.Tuple{}}
+		return m.newObject(cls, py.Tuple{}, nil)
 	}
-	return &py.Call{Callable: cls, Args: args}
+	c, _ := m.call(cls, args)
+	return c
 }
 
 // builtin evaluates the standard callables the dynamic model has exact Go
@@ -117,7 +126,6 @@ func (m *machine) builtin(g py.Global, args py.Tuple) (any, bool) {
 	case py.Global{Module: "datetime", Name: "timezone"}:
 		if len(args) == 1 {
 			if d, ok := args[0].(time.Duration); ok && d > -24*time.Hour && d < 24*time.Hour && d%time.Second == 0 {
-				m.tzs++
 				return tzOffset(d / time.Second), true
 			}
 		}
@@ -174,99 +182,96 @@ func latin1Bytes(s string) ([]byte, bool) {
 	return b, true
 }
 
-// finish turns the decoding-time forms into the value model: list boxes
-// into []any (shared boxes into one slice, cycles included) and stray
-// tzOffsets back into calls. It rewrites containers in place. Nesting
-// beyond MaxDepth (which lists built by APPEND can reach without a MARK)
-// is an error, so the recursion stays far from Go's stack limit.
-func (m *machine) finish(v any, depth int) (any, error) {
-	if depth > m.cfg.maxDepth {
-		return nil, &Error{Offset: m.src.offset(), Err: ErrLimit,
-			Detail: fmt.Sprintf("nesting deeper than MaxDepth %d", m.cfg.maxDepth)}
+// A fixup records a container slot that holds a decoding-time form (a
+// list box, a stray timezone) to be replaced when the pickle is done. Lists
+// stay boxes while APPENDS may still reach them through the memo; at STOP,
+// each recorded slot gets the box's final []any. No walk over the decoded
+// value is needed, and nothing recurses.
+type fixup struct {
+	c    any // *listBox, py.Tuple, *py.Dict, *py.Call, *py.Object
+	i    int
+	part uint8
+}
+
+const (
+	partItems     uint8 = iota // list box items, tuple items, dict item values
+	partListItems              // Call/Object ListItems
+	partDictItems              // Call/Object DictItems values
+	partState                  // Call/Object State
+	partHead                   // Call.Callable, Object.Class
+)
+
+func needsFix(v any) bool {
+	switch v.(type) {
+	case *listBox, tzOffset:
+		return true
 	}
-	if m.shared {
-		// Containers were fetched from the memo: there may be sharing and
-		// cycles, so visit each container once.
-		var key any
-		switch x := v.(type) {
-		case *py.Dict, *py.Set, *py.FrozenSet, *py.Call, *py.Object:
-			key = v
-		case py.Tuple:
-			if len(x) > 0 {
-				key = &x[0] // a tuple's identity is its array
-			}
-		}
-		if key != nil {
-			if m.seen[key] {
-				return v, nil
-			}
-			if m.seen == nil {
-				m.seen = make(map[any]bool)
-			}
-			m.seen[key] = true
-		}
-	}
-	var err error
-	each := func(items []any) {
-		for i := 0; i < len(items) && err == nil; i++ {
-			items[i], err = m.finish(items[i], depth+1)
-		}
-	}
-	eachItem := func(items []py.Item) {
-		for i := 0; i < len(items) && err == nil; i++ {
-			items[i].Key, err = m.finish(items[i].Key, depth+1)
-			if err == nil {
-				items[i].Value, err = m.finish(items[i].Value, depth+1)
-			}
+	return false
+}
+
+func (m *machine) note(c any, i int, part uint8) {
+	m.fixups = append(m.fixups, fixup{c: c, i: i, part: part})
+}
+
+// final is a box's []any; the empty list gets capacity 1, an address of its
+// own, so two references to it stay one list when re-encoded.
+func (b *listBox) final() []any {
+	if !b.done {
+		b.done = true
+		b.out = b.items
+		if cap(b.out) == 0 {
+			b.out = make([]any, 0, 1)
 		}
 	}
+	return b.out
+}
+
+func resolve(v any) any {
 	switch x := v.(type) {
 	case *listBox:
-		if x.done {
-			return x.out, nil
-		}
-		x.done = true
-		x.out = x.items
-		if cap(x.out) == 0 {
-			// Capacity 1 gives the empty list an address of its own, so
-			// two references to it stay one list when re-encoded.
-			x.out = make([]any, 0, 1)
-		}
-		each(x.out)
-		return x.out, err
-	case py.Tuple:
-		each(x)
-	case *py.Dict:
-		eachItem(x.Items())
-	case *py.Set:
-		each(x.Items())
-	case *py.FrozenSet:
-		each(x.Items())
-	case *py.Call:
-		x.Callable, err = m.finish(x.Callable, depth+1)
-		each(x.Args)
-		each(x.ListItems)
-		eachItem(x.DictItems)
-		if err == nil {
-			x.State, err = m.finish(x.State, depth+1)
-		}
-	case *py.Object:
-		x.Class, err = m.finish(x.Class, depth+1)
-		if err == nil && x.Kwargs != nil {
-			_, err = m.finish(x.Kwargs, depth+1)
-		}
-		each(x.Args)
-		each(x.ListItems)
-		eachItem(x.DictItems)
-		if err == nil {
-			x.State, err = m.finish(x.State, depth+1)
-		}
+		return x.final()
 	case tzOffset:
 		return &py.Call{Callable: py.Global{Module: "datetime", Name: "timezone"},
-			Args: py.Tuple{time.Duration(x)}}, nil
-	case py.PersistentID:
-		x.ID, err = m.finish(x.ID, depth+1)
-		return x, err
+			Args: py.Tuple{time.Duration(x)}}
 	}
-	return v, err
+	return v
+}
+
+// finish applies the fixups and returns the final form of the result.
+func (m *machine) finish(result any) any {
+	for _, f := range m.fixups {
+		switch c := f.c.(type) {
+		case *listBox:
+			c.items[f.i] = resolve(c.items[f.i])
+		case py.Tuple:
+			c[f.i] = resolve(c[f.i])
+		case *py.Dict:
+			it := &c.Items()[f.i]
+			it.Value = resolve(it.Value)
+		case *py.Call:
+			switch f.part {
+			case partListItems:
+				c.ListItems[f.i] = resolve(c.ListItems[f.i])
+			case partDictItems:
+				c.DictItems[f.i].Value = resolve(c.DictItems[f.i].Value)
+			case partState:
+				c.State = resolve(c.State)
+			case partHead:
+				c.Callable = resolve(c.Callable)
+			}
+		case *py.Object:
+			switch f.part {
+			case partListItems:
+				c.ListItems[f.i] = resolve(c.ListItems[f.i])
+			case partDictItems:
+				c.DictItems[f.i].Value = resolve(c.DictItems[f.i].Value)
+			case partState:
+				c.State = resolve(c.State)
+			case partHead:
+				c.Class = resolve(c.Class)
+			}
+		}
+	}
+	m.fixups = m.fixups[:0]
+	return resolve(result)
 }

@@ -113,10 +113,11 @@ type machine struct {
 	nmemo  int
 	proto  int
 	alloc  int64
-	boxes  int // listBoxes made; with tzs 0, finish has nothing to do
-	tzs    int
-	shared bool // a container came from the memo: finish tracks visits
-	seen   map[any]bool
+	fixups []fixup // see finish
+	ints   []int64  // slabs that box decoded values without one allocation each
+	floats []float64
+	strs   []string
+	arena  []byte // string bytes, see str
 	opOff  int64
 	code   byte
 	bufIdx int
@@ -150,11 +151,7 @@ func (m *machine) run() (result any, err error) {
 			if err != nil {
 				return nil, err
 			}
-			if m.boxes > 0 || m.tzs > 0 {
-				if v, err = m.finish(v, 0); err != nil {
-					return nil, err
-				}
-			}
+			v = m.finish(v)
 			return v, nil
 		}
 		if err := m.step(c); err != nil {
@@ -275,9 +272,12 @@ func (m *machine) memoPut(i uint64, v any) error {
 	// Dense while indexes stay near the count; a sparse map otherwise, so
 	// that index 2^32-1 costs one entry, not a 4-G-entry table.
 	if int(idx) == len(m.memo) || (idx < 1<<20 && int(idx) <= 2*len(m.memo)+64) {
-		for len(m.memo) < int(idx) {
-			m.memo = append(m.memo, nil)
+		if int(idx) >= cap(m.memo) {
+			grown := make([]any, len(m.memo), max(int(idx)+1, 2*cap(m.memo), 64))
+			copy(grown, m.memo)
+			m.memo = grown
 		}
+		m.memo = m.memo[:idx]
 		m.memo = append(m.memo, memoVal(v))
 		m.nmemo++
 		return nil
@@ -312,11 +312,8 @@ func (m *machine) memoGet(i uint64) error {
 	if v == nil {
 		return m.failf(ErrMissingMemo, "index %d", i)
 	}
-	switch v.(type) {
-	case nilMemo:
+	if _, ok := v.(nilMemo); ok {
 		v = nil
-	case *listBox, *py.Dict, *py.Set, *py.FrozenSet, *py.Call, *py.Object, py.Tuple:
-		m.shared = true
 	}
 	m.push(v)
 	return nil
@@ -361,13 +358,13 @@ func (m *machine) step(c byte) error {
 		if err != nil {
 			return err
 		}
-		m.push(int64(binary.LittleEndian.Uint16(b)))
+		m.push(m.boxInt(int64(binary.LittleEndian.Uint16(b))))
 	case op.Binint:
 		b, err := m.need(4)
 		if err != nil {
 			return err
 		}
-		m.push(int64(int32(binary.LittleEndian.Uint32(b))))
+		m.push(m.boxInt(int64(int32(binary.LittleEndian.Uint32(b)))))
 	case op.Long1:
 		n, err := m.u8()
 		if err != nil {
@@ -402,7 +399,7 @@ func (m *machine) step(c byte) error {
 		if err != nil {
 			return err
 		}
-		m.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
+		m.push(m.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(b))))
 	case op.Float:
 		l, err := m.line()
 		if err != nil {
@@ -425,7 +422,11 @@ func (m *machine) step(c byte) error {
 		if err := m.charge(int64(n)); err != nil {
 			return err
 		}
-		m.push(decodeUTF8(b))
+		if utf8.Valid(b) {
+			m.push(m.boxString(m.str(b)))
+		} else {
+			m.push(m.boxString(decodeUTF8(b)))
+		}
 	case op.Unicode:
 		l, err := m.line()
 		if err != nil {
@@ -540,7 +541,9 @@ func (m *machine) step(c byte) error {
 		if err != nil {
 			return err
 		}
-		m.push(py.Tuple(append(make([]any, 0, len(items)), items...)))
+		t := py.Tuple(append(make([]any, 0, len(items)), items...))
+		m.noteTuple(t)
+		m.push(t)
 	case op.Tuple1, op.Tuple2, op.Tuple3:
 		n := int(c-op.Tuple1) + 1
 		if len(m.stack)-n < m.floor() {
@@ -549,6 +552,7 @@ func (m *machine) step(c byte) error {
 		t := make(py.Tuple, n)
 		copy(t, m.stack[len(m.stack)-n:])
 		m.stack = m.stack[:len(m.stack)-n]
+		m.noteTuple(t)
 		m.push(t)
 	case op.List:
 		items, err := m.popMark()
@@ -818,8 +822,14 @@ func (m *machine) step(c byte) error {
 		switch o := t.(type) {
 		case *py.Call:
 			o.State, o.HasState = state, true
+			if needsFix(state) {
+				m.note(o, 0, partState)
+			}
 		case *py.Object:
 			o.State, o.HasState = state, true
+			if needsFix(state) {
+				m.note(o, 0, partState)
+			}
 		default:
 			return m.failf(ErrBadType, "BUILD on %s", typeName(t))
 		}
@@ -850,8 +860,22 @@ func (m *machine) floor() int {
 }
 
 func (m *machine) newBox(items []any) *listBox {
-	m.boxes++
-	return &listBox{items: items}
+	b := &listBox{items: items}
+	for i, it := range items {
+		if needsFix(it) {
+			m.note(b, i, partItems)
+		}
+	}
+	return b
+}
+
+// noteTuple records the tuple's slots that need a fixup.
+func (m *machine) noteTuple(t py.Tuple) {
+	for i, it := range t {
+		if needsFix(it) {
+			m.note(t, i, partItems)
+		}
+	}
 }
 
 func (m *machine) length(c byte) (uint64, error) {
@@ -1042,6 +1066,9 @@ func (m *machine) ext(c byte) error {
 }
 
 func (m *machine) persistent(id any) error {
+	if b, ok := id.(*listBox); ok {
+		id = b.final() // a persistent id is a value, not a container
+	}
 	if m.cfg.persistentLoad == nil {
 		m.push(py.PersistentID{ID: id})
 		return nil
@@ -1065,13 +1092,17 @@ func (m *machine) setItem(d *py.Dict, k, v any) error {
 	if err := m.hashable(k); err != nil {
 		return err
 	}
-	d.Set(k, v)
+	i := d.Put(k, v)
+	if needsFix(v) {
+		m.note(d, i, partItems)
+	}
 	return nil
 }
 
 func (m *machine) setItems(t any, items []any) error {
 	switch d := t.(type) {
 	case *py.Dict:
+		d.Grow(len(items) / 2)
 		for i := 0; i < len(items); i += 2 {
 			if err := m.setItem(d, items[i], items[i+1]); err != nil {
 				return err
@@ -1079,10 +1110,16 @@ func (m *machine) setItems(t any, items []any) error {
 		}
 	case *py.Call:
 		for i := 0; i < len(items); i += 2 {
+			if needsFix(items[i+1]) {
+				m.note(d, len(d.DictItems), partDictItems)
+			}
 			d.DictItems = append(d.DictItems, py.Item{Key: items[i], Value: items[i+1]})
 		}
 	case *py.Object:
 		for i := 0; i < len(items); i += 2 {
+			if needsFix(items[i+1]) {
+				m.note(d, len(d.DictItems), partDictItems)
+			}
 			d.DictItems = append(d.DictItems, py.Item{Key: items[i], Value: items[i+1]})
 		}
 	default:
@@ -1094,13 +1131,35 @@ func (m *machine) setItems(t any, items []any) error {
 func (m *machine) appendTo(t any, items []any) error {
 	switch l := t.(type) {
 	case *listBox:
-		if l.items == nil {
-			l.items = make([]any, 0, len(items))
+		if l.done {
+			return m.fail(ErrBadType, "APPEND to a finished list") // cannot happen before STOP
+		}
+		for i, it := range items {
+			if needsFix(it) {
+				m.note(l, len(l.items)+i, partItems)
+			}
+		}
+		if need := len(l.items) + len(items); need > cap(l.items) {
+			// Double: append's 1.25× growth for large slices copies a
+			// list of 100,000 items five times over.
+			grown := make([]any, len(l.items), max(need, 2*cap(l.items)))
+			copy(grown, l.items)
+			l.items = grown
 		}
 		l.items = append(l.items, items...)
 	case *py.Call:
+		for i, it := range items {
+			if needsFix(it) {
+				m.note(l, len(l.ListItems)+i, partListItems)
+			}
+		}
 		l.ListItems = append(l.ListItems, items...)
 	case *py.Object:
+		for i, it := range items {
+			if needsFix(it) {
+				m.note(l, len(l.ListItems)+i, partListItems)
+			}
+		}
 		l.ListItems = append(l.ListItems, items...)
 	default:
 		return m.failf(ErrBadType, "APPEND(S) on %s", typeName(t))

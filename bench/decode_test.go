@@ -1,0 +1,119 @@
+package bench
+
+import (
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	ogorek "github.com/kisielk/og-rek"
+	gp "github.com/nlpodyssey/gopickle/pickle"
+
+	"github.com/segpickle/segpickle/py"
+	"github.com/segpickle/segpickle/unpickler"
+)
+
+// cpythonPickles returns the workloads pickled by CPython (the same values
+// as cpython_bench.py) at the given protocol.
+var (
+	pickleOnce sync.Map
+)
+
+func cpythonPickle(b *testing.B, name string, proto int) []byte {
+	key := name + string(rune('0'+proto))
+	if v, ok := pickleOnce.Load(key); ok {
+		return v.([]byte)
+	}
+	code := `
+import pickle, sys
+sys.path.insert(0, ".")
+from cpython_bench import workloads
+v = dict(workloads())[sys.argv[1]]
+sys.stdout.buffer.write(pickle.dumps(v, int(sys.argv[2])))
+`
+	out, err := exec.Command("python3", "-c", code, name, string(rune('0'+proto))).Output()
+	if err != nil {
+		b.Skipf("python3 could not make the %s pickle: %v", name, err)
+	}
+	pickleOnce.Store(key, out)
+	return out
+}
+
+var names = []string{"bytes_1MiB", "ints_100k", "dict_str_float_10k", "messages_10k", "strings_100k"}
+
+type message struct {
+	ID     int64    `pickle:"id"`
+	Name   string   `pickle:"name"`
+	Tags   []string `pickle:"tags"`
+	Score  float64  `pickle:"score"`
+	OK     bool     `pickle:"ok"`
+	Parent *int64   `pickle:"parent"`
+	Pos    [2]int64 `pickle:"pos"`
+}
+
+func typedTarget(name string) func() any {
+	switch name {
+	case "bytes_1MiB":
+		return func() any { return new([]byte) }
+	case "ints_100k":
+		return func() any { return new([]int64) }
+	case "dict_str_float_10k":
+		return func() any { return new(map[string]float64) }
+	case "messages_10k":
+		return func() any { return new([]message) }
+	default:
+		return func() any { return new([]string) }
+	}
+}
+
+// BenchmarkDecode: CPython's pickles (protocols 2 and 5) decoded into any
+// by segpickle, gopickle and og-rek, and into typed Go values by segpickle.
+func BenchmarkDecode(b *testing.B) {
+	for _, proto := range []int{2, 5} {
+		for _, name := range names {
+			data := cpythonPickle(b, name, proto)
+			prefix := name + "/p" + string(rune('0'+proto))
+			b.Run(prefix+"/segpickle-any", func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(data)))
+				for b.Loop() {
+					if _, err := unpickler.Load(data); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run(prefix+"/segpickle-typed", func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(data)))
+				mk := typedTarget(name)
+				for b.Loop() {
+					if err := unpickler.Unmarshal(data, mk()); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run(prefix+"/gopickle", func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(data)))
+				s := string(data)
+				for b.Loop() {
+					if _, err := gp.Loads(s); err != nil {
+						b.Skipf("gopickle cannot decode this: %v", err)
+					}
+				}
+			})
+			b.Run(prefix+"/ogrek", func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(data)))
+				for b.Loop() {
+					d := ogorek.NewDecoder(strings.NewReader(string(data)))
+					if _, err := d.Decode(); err != nil {
+						b.Skipf("og-rek cannot decode this: %v", err)
+					}
+				}
+			})
+		}
+	}
+}
+
+var _ = py.Tuple{}
