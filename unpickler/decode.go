@@ -114,7 +114,7 @@ type machine struct {
 	proto  int
 	alloc  int64
 	fixups []fixup // see finish
-	ints   []int64  // slabs that box decoded values without one allocation each
+	ints   []int64 // slabs that box decoded values without one allocation each
 	floats []float64
 	strs   []string
 	arena  []byte // string bytes, see str
