@@ -18,7 +18,7 @@ $(BIN): $(GOFILES) go.mod go.sum
 
 lib: $(LIB)
 $(LIB): $(GOFILES) go.mod go.sum
-	@if [ -d cbridge ]; then $(GO) build -buildmode=c-shared -o $(LIB) ./cbridge; else echo "cbridge not built yet"; fi
+	$(GO) build -buildmode=c-shared -o $(LIB) ./cbridge
 
 ## test: vet, gofmt check, Go tests with the race detector, Python tests,
 ## and each fuzz target briefly.

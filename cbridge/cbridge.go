@@ -1,0 +1,406 @@
+// Command cbridge is segpickle's C ABI, built with
+//
+//	go build -buildmode=c-shared -o pyext/segpickle/libsegpickle.so ./cbridge
+//
+// It is a thin layer over the Go packages, for pyext (ctypes) and any C
+// caller. Rules it keeps (see shared/STYLE.md):
+//   - C never holds a Go pointer: Go objects are reached through handles
+//     (runtime/cgo.Handle), and Go copies into caller memory rather than
+//     lending its own.
+//   - Go may hold pointers into caller memory (a Python bytes object) only
+//     for as long as the caller says, and never writes through them.
+//   - Every export recovers panics into a status code; error text comes back
+//     as a C string the caller frees with segpickle_free_string.
+//   - Nothing here touches Python or installs signal handlers.
+//
+// Status codes: 0 ok; negative values are failures, and their kind:
+//
+//	-1 unpickling (other)    -2 unpickling, input ended (EOFError)
+//	-3 unpickling, bad argument (ValueError)   -4 unpickling, bad operand (TypeError)
+//	-10 pickling              -20 bad argument to the call
+//	-30 I/O error             -40 internal error (a recovered panic)
+//	-50 invalid handle
+package main
+
+/*
+#include <stdint.h>
+#include <stdlib.h>
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"runtime/cgo"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"github.com/segpickle/segpickle/pickler"
+	"github.com/segpickle/segpickle/segments"
+	"github.com/segpickle/segpickle/unpickler"
+)
+
+func main() {}
+
+const (
+	codeOK         = 0
+	codeUnpickling = -1
+	codeEOF        = -2
+	codeValue      = -3
+	codeType       = -4
+	codePickling   = -10
+	codeArgument   = -20
+	codeIO         = -30
+	codeInternal   = -40
+	codeHandle     = -50
+)
+
+var errArgument = errors.New("bad argument")
+
+// codeOf maps a Go error to a status code.
+func codeOf(err error) C.int {
+	var ue *unpickler.Error
+	var pe1 *pickler.UnsupportedTypeError
+	var pe2 *pickler.UnsupportedValueError
+	switch {
+	case err == nil:
+		return codeOK
+	case errors.As(err, &ue):
+		switch {
+		case errors.Is(err, unpickler.ErrNoStop), errors.Is(err, unpickler.ErrTruncated):
+			return codeEOF
+		case errors.Is(err, unpickler.ErrBadArgument):
+			return codeValue
+		case errors.Is(err, unpickler.ErrBadType), errors.Is(err, unpickler.ErrUnhashable):
+			return codeType
+		}
+		return codeUnpickling
+	case errors.As(err, &pe1), errors.As(err, &pe2):
+		return codePickling
+	case errors.Is(err, errArgument):
+		return codeArgument
+	case errors.Is(err, errHandle):
+		return codeHandle
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return codeIO
+	}
+	return codeInternal
+}
+
+// finish stores err's text in *errOut (when given) and returns its code.
+func finish(err error, errOut **C.char) C.int {
+	if err != nil && errOut != nil {
+		*errOut = C.CString(err.Error())
+	}
+	return codeOf(err)
+}
+
+// guard turns a panic into codeInternal.
+func guard(code *C.int, errOut **C.char) {
+	if r := recover(); r != nil {
+		*code = finish(fmt.Errorf("internal error: %v", r), errOut)
+		if *code == codeOK {
+			*code = codeInternal
+		}
+	}
+}
+
+var errHandle = errors.New("invalid or freed handle")
+
+// A list is a Go segment list behind a handle, with the caller memory it
+// borrows. mu serializes calls on one handle from several threads.
+type list struct {
+	mu sync.Mutex
+	l  segments.List
+}
+
+var handles sync.Map // uintptr(handle) → struct{}: the live handles
+
+func newHandle(l *list) C.int64_t {
+	h := cgo.NewHandle(l)
+	handles.Store(uintptr(h), struct{}{})
+	return C.int64_t(h)
+}
+
+func getList(h C.int64_t) (*list, error) {
+	if _, ok := handles.Load(uintptr(h)); !ok || h == 0 {
+		return nil, errHandle
+	}
+	l, ok := cgo.Handle(h).Value().(*list)
+	if !ok {
+		return nil, errHandle
+	}
+	return l, nil
+}
+
+// cSlices views n caller buffers as Go slices, without copying.
+func cSlices(ptrs **C.void, lens *C.int64_t, n C.int64_t) ([][]byte, error) {
+	if n < 0 || (n > 0 && (ptrs == nil || lens == nil)) {
+		return nil, fmt.Errorf("%w: %d segments", errArgument, n)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	ps := unsafe.Slice((*unsafe.Pointer)(unsafe.Pointer(ptrs)), int(n))
+	ls := unsafe.Slice((*int64)(unsafe.Pointer(lens)), int(n))
+	out := make([][]byte, n)
+	for i := range out {
+		if ls[i] < 0 || (ls[i] > 0 && ps[i] == nil) {
+			return nil, fmt.Errorf("%w: segment %d", errArgument, i)
+		}
+		if ls[i] > 0 {
+			out[i] = unsafe.Slice((*byte)(ps[i]), int(ls[i]))
+		}
+	}
+	return out, nil
+}
+
+//export segpickle_free_string
+func segpickle_free_string(s *C.char) {
+	C.free(unsafe.Pointer(s))
+}
+
+//export segpickle_version
+func segpickle_version() *C.char { return C.CString("segpickle cbridge 1") }
+
+//export segpickle_buf_new
+func segpickle_buf_new(threshold C.int64_t, out *C.int64_t) (code C.int) {
+	defer guard(&code, nil)
+	if out == nil {
+		return codeArgument
+	}
+	l := &list{}
+	l.l.SetThreshold(int(threshold))
+	*out = newHandle(l)
+	return codeOK
+}
+
+//export segpickle_buf_free
+func segpickle_buf_free(h C.int64_t) (code C.int) {
+	defer guard(&code, nil)
+	l, err := getList(h)
+	if err != nil {
+		return codeHandle
+	}
+	l.mu.Lock()
+	l.l.Release()
+	l.mu.Unlock()
+	handles.Delete(uintptr(h))
+	cgo.Handle(h).Delete()
+	return codeOK
+}
+
+// segpickle_buf_write appends n bytes at p: borrowed (borrow != 0; the
+// caller keeps the memory alive and unchanged until the buffer is freed or
+// reset) or copied.
+//
+//export segpickle_buf_write
+func segpickle_buf_write(h C.int64_t, p unsafe.Pointer, n C.int64_t, borrow C.int) (code C.int) {
+	defer guard(&code, nil)
+	l, err := getList(h)
+	if err != nil {
+		return codeHandle
+	}
+	if n < 0 || (n > 0 && p == nil) {
+		return codeArgument
+	}
+	if n == 0 {
+		return codeOK
+	}
+	b := unsafe.Slice((*byte)(p), int(n))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if borrow != 0 {
+		l.l.Ref(b)
+	} else {
+		l.l.Copy(b)
+	}
+	return codeOK
+}
+
+//export segpickle_buf_len
+func segpickle_buf_len(h C.int64_t, out *C.int64_t) (code C.int) {
+	defer guard(&code, nil)
+	l, err := getList(h)
+	if err != nil || out == nil {
+		return codeHandle
+	}
+	l.mu.Lock()
+	*out = C.int64_t(l.l.Len())
+	l.mu.Unlock()
+	return codeOK
+}
+
+//export segpickle_buf_nsegments
+func segpickle_buf_nsegments(h C.int64_t, out *C.int64_t) (code C.int) {
+	defer guard(&code, nil)
+	l, err := getList(h)
+	if err != nil || out == nil {
+		return codeHandle
+	}
+	l.mu.Lock()
+	*out = C.int64_t(l.l.NumSegments())
+	l.mu.Unlock()
+	return codeOK
+}
+
+// segpickle_buf_segment_len gives the length of segment i; its bytes are
+// read with segpickle_buf_copy_segment (Go memory is never lent out).
+//
+//export segpickle_buf_segment_len
+func segpickle_buf_segment_len(h C.int64_t, i C.int64_t, out *C.int64_t) (code C.int) {
+	defer guard(&code, nil)
+	l, err := getList(h)
+	if err != nil || out == nil {
+		return codeHandle
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	segs := l.l.Segments()
+	if i < 0 || int(i) >= len(segs) {
+		return codeArgument
+	}
+	*out = C.int64_t(len(segs[i]))
+	return codeOK
+}
+
+//export segpickle_buf_copy_segment
+func segpickle_buf_copy_segment(h C.int64_t, i C.int64_t, dst unsafe.Pointer, n C.int64_t) (code C.int) {
+	defer guard(&code, nil)
+	l, err := getList(h)
+	if err != nil {
+		return codeHandle
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	segs := l.l.Segments()
+	if i < 0 || int(i) >= len(segs) || n < C.int64_t(len(segs[i])) || (len(segs[i]) > 0 && dst == nil) {
+		return codeArgument
+	}
+	copy(unsafe.Slice((*byte)(dst), len(segs[i])), segs[i])
+	return codeOK
+}
+
+// segpickle_buf_copy copies the whole contents into dst (n bytes of room).
+//
+//export segpickle_buf_copy
+func segpickle_buf_copy(h C.int64_t, dst unsafe.Pointer, n C.int64_t) (code C.int) {
+	defer guard(&code, nil)
+	l, err := getList(h)
+	if err != nil {
+		return codeHandle
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n < C.int64_t(l.l.Len()) || (l.l.Len() > 0 && dst == nil) {
+		return codeArgument
+	}
+	out := unsafe.Slice((*byte)(dst), l.l.Len())[:0]
+	l.l.AppendTo(out)
+	return codeOK
+}
+
+//export segpickle_buf_writev
+func segpickle_buf_writev(h C.int64_t, fd C.int, written *C.int64_t, errOut **C.char) (code C.int) {
+	defer guard(&code, errOut)
+	l, err := getList(h)
+	if err != nil {
+		return finish(err, errOut)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n, err := writevFD(int(fd), l.l.Segments())
+	if written != nil {
+		*written = C.int64_t(n)
+	}
+	return finish(err, errOut)
+}
+
+// segpickle_writev writes n caller buffers to fd with writev, retrying
+// partial writes; it returns when all is written or on error.
+//
+//export segpickle_writev
+func segpickle_writev(fd C.int, ptrs **C.void, lens *C.int64_t, n C.int64_t, written *C.int64_t, errOut **C.char) (code C.int) {
+	defer guard(&code, errOut)
+	segs, err := cSlices(ptrs, lens, n)
+	if err != nil {
+		return finish(err, errOut)
+	}
+	w, err := writevFD(int(fd), segs)
+	if written != nil {
+		*written = C.int64_t(w)
+	}
+	return finish(err, errOut)
+}
+
+// segpickle_reencode decodes the pickle held in n caller segments (without
+// joining them) with the Go unpickler, encodes the value with the Go
+// pickler at protocol (-1: the input's), and returns a new buffer handle
+// holding the result. Out-of-band buffers, if nbuf >= 0, are supplied.
+//
+//export segpickle_reencode
+func segpickle_reencode(ptrs **C.void, lens *C.int64_t, n C.int64_t, protocol C.int,
+	bufPtrs **C.void, bufLens *C.int64_t, nbuf C.int64_t, out *C.int64_t, errOut **C.char) (code C.int) {
+	defer guard(&code, errOut)
+	if out == nil || protocol > 5 || protocol < -1 {
+		return finish(fmt.Errorf("%w: protocol %d", errArgument, protocol), errOut)
+	}
+	segs, err := cSlices(ptrs, lens, n)
+	if err != nil {
+		return finish(err, errOut)
+	}
+	var opts []unpickler.Option
+	if nbuf >= 0 {
+		bufs, err := cSlices(bufPtrs, bufLens, nbuf)
+		if err != nil {
+			return finish(err, errOut)
+		}
+		opts = append(opts, unpickler.Buffers(bufs...))
+	}
+	var v any
+	if err := unpickler.UnmarshalSegments(segs, &v, opts...); err != nil {
+		return finish(err, errOut)
+	}
+	p := int(protocol)
+	if p < 0 {
+		p = inputProtocol(segs)
+	}
+	l := &list{}
+	if err := pickler.EncodeTo(&l.l, v, pickler.Protocol(p)); err != nil {
+		l.l.Release()
+		return finish(err, errOut)
+	}
+	*out = newHandle(l)
+	return codeOK
+}
+
+func inputProtocol(segs [][]byte) int {
+	var head []byte
+	for _, s := range segs {
+		head = append(head, s...)
+		if len(head) >= 2 {
+			break
+		}
+	}
+	if len(head) >= 2 && head[0] == 0x80 && head[1] <= 5 {
+		return int(head[1])
+	}
+	return 0
+}
+
+// segpickle_check decodes a pickle held in caller segments and reports
+// only whether it is valid (used to test the error path without encoding).
+//
+//export segpickle_check
+func segpickle_check(ptrs **C.void, lens *C.int64_t, n C.int64_t, errOut **C.char) (code C.int) {
+	defer guard(&code, errOut)
+	segs, err := cSlices(ptrs, lens, n)
+	if err != nil {
+		return finish(err, errOut)
+	}
+	var v any
+	return finish(unpickler.UnmarshalSegments(segs, &v), errOut)
+}

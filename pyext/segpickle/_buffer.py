@@ -1,0 +1,313 @@
+"""SegmentBuffer: a pickle.Pickler write target that keeps references to
+the payloads CPython hands it instead of copying them."""
+import ctypes
+import io
+import os
+import pickle
+from typing import Any, Iterable, List, Optional, Union
+
+from . import _lib
+
+__all__ = ["SegmentBuffer", "segment_table", "IOV_MAX"]
+
+IOV_MAX = 1024
+
+
+class _PyBuffer(ctypes.Structure):
+    _fields_ = [("buf", ctypes.c_void_p), ("obj", ctypes.c_void_p), ("len", ctypes.c_ssize_t),
+                ("itemsize", ctypes.c_ssize_t), ("readonly", ctypes.c_int), ("ndim", ctypes.c_int),
+                ("format", ctypes.c_char_p), ("shape", ctypes.c_void_p), ("strides", ctypes.c_void_p),
+                ("suboffsets", ctypes.c_void_p), ("internal", ctypes.c_void_p)]
+
+
+_GetBuffer = ctypes.pythonapi.PyObject_GetBuffer
+_GetBuffer.restype = ctypes.c_int
+_GetBuffer.argtypes = [ctypes.py_object, ctypes.POINTER(_PyBuffer), ctypes.c_int]
+_ReleaseBuffer = ctypes.pythonapi.PyBuffer_Release
+_ReleaseBuffer.restype = None
+_ReleaseBuffer.argtypes = [ctypes.POINTER(_PyBuffer)]
+
+
+def _address(seg) -> int:
+    """The address of a segment's bytes. The segment object (kept by the
+    caller) keeps them alive and in place."""
+    if type(seg) is bytes:
+        return ctypes.cast(ctypes.c_char_p(seg), ctypes.c_void_p).value or 0
+    view = _PyBuffer()
+    if _GetBuffer(seg, ctypes.byref(view), 0) != 0:  # PyBUF_SIMPLE
+        raise TypeError("segment does not expose a contiguous buffer")
+    try:
+        return view.buf or 0
+    finally:
+        _ReleaseBuffer(ctypes.byref(view))
+
+
+def segment_table(segs: List[Any]):
+    """Pointer and length arrays for segs, for one native call. The caller
+    keeps segs alive for the duration of the call."""
+    n = len(segs)
+    ptrs = (ctypes.c_void_p * max(n, 1))()
+    lens = (ctypes.c_int64 * max(n, 1))()
+    for i, s in enumerate(segs):
+        ptrs[i] = _address(s)
+        lens[i] = len(s)
+    return ptrs, lens, n
+
+
+def _immutable_view(m: memoryview) -> bool:
+    """True when the view's memory cannot change: a read-only view whose
+    exporter is a bytes object (PickleBuffer forwards to its target)."""
+    return m.readonly and type(m.obj) is bytes
+
+
+class SegmentBuffer:
+    """A write target for pickle.Pickler (protocols 0–5) that keeps the
+    objects it is handed instead of copying them.
+
+    ``write(b)`` accepts bytes, bytearray, memoryview and pickle.PickleBuffer
+    (read-only or writable) and returns the number of bytes. A bytes object,
+    or a read-only view of one, is kept by reference: it stays alive as long
+    as the buffer needs it, even after the caller drops it. Anything mutable
+    (a bytearray, a writable PickleBuffer) is copied, unless the buffer was
+    made with ``borrow_mutable=True``; then the caller must not change it
+    while the buffer holds it.
+
+    With protocol 5, ``buffer_callback=buf.buffer_callback`` makes the
+    Pickler hand PickleBuffers to ``buf.out_of_band`` instead of the stream.
+
+    The buffer is not meant to be shared between threads: concurrent writes
+    are each kept whole (list.append is atomic under the GIL) but their order
+    is the threads' race.
+    """
+
+    __slots__ = ("_segs", "_oob", "_closed", "_borrow", "__weakref__")
+
+    def __init__(self, *, borrow_mutable: bool = False) -> None:
+        self._segs: List[Any] = []
+        self._oob: List[memoryview] = []
+        self._closed = False
+        self._borrow = borrow_mutable
+
+    # --- the file-like side ---------------------------------------------
+    def write(self, b) -> int:
+        if self._closed:
+            raise ValueError("write to a closed SegmentBuffer")
+        if type(b) is bytes:
+            self._segs.append(b)
+            return len(b)
+        if isinstance(b, str):
+            raise TypeError("SegmentBuffer.write() needs a bytes-like object, not str")
+        m = memoryview(b)  # TypeError for anything without a buffer
+        if not m.c_contiguous:
+            data = m.tobytes()
+            self._segs.append(data)
+            return len(data)
+        if m.ndim != 1 or m.format != "B":
+            m = m.cast("B")
+        if _immutable_view(m):
+            self._segs.append(m)
+        elif self._borrow:
+            self._segs.append(m)
+        else:
+            self._segs.append(m.tobytes())
+        return m.nbytes
+
+    def writable(self) -> bool:
+        return not self._closed
+
+    def flush(self) -> None:
+        pass
+
+    def buffer_callback(self, buf: pickle.PickleBuffer) -> bool:
+        """A pickle buffer_callback: keeps buf out of band (returns False)."""
+        if self._closed:
+            raise ValueError("SegmentBuffer is closed")
+        m = buf.raw()
+        if not m.readonly and not self._borrow:
+            m = memoryview(m.tobytes())
+        self._oob.append(m)
+        return False
+
+    # --- reading it back ------------------------------------------------------
+    def _check(self):
+        if self._closed:
+            raise ValueError("SegmentBuffer is closed")
+
+    def __len__(self) -> int:
+        self._check()
+        return sum(len(s) for s in self._segs)
+
+    @property
+    def nsegments(self) -> int:
+        self._check()
+        return len(self._segs)
+
+    @property
+    def out_of_band(self) -> List[memoryview]:
+        """Buffers the Pickler sent out of band, in order (pass them to
+        loads as buffers=)."""
+        self._check()
+        return list(self._oob)
+
+    def segments(self) -> List[memoryview]:
+        """The segments as memoryviews of format B, without copying."""
+        self._check()
+        return [memoryview(s) for s in self._segs]
+
+    def tobytes(self) -> bytes:
+        """One contiguous copy: the bytes pickle.dumps would have made."""
+        self._check()
+        return b"".join(self._segs)
+
+    def write_to(self, f: Union[int, Any]) -> int:
+        """Writes every segment to a file descriptor or a file object with
+        one writev per 1024 segments, in Go with the GIL released. A file
+        object without a descriptor gets the segments through write()."""
+        self._check()
+        return write_segments(f, self._segs)
+
+    def close(self) -> None:
+        """Drops every reference; later use raises ValueError."""
+        self._closed = True
+        self._segs = []
+        self._oob = []
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> "SegmentBuffer":
+        self._check()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self._closed:
+            return "<SegmentBuffer closed>"
+        return "<SegmentBuffer %d bytes in %d segments, %d out of band>" % (
+            len(self), len(self._segs), len(self._oob))
+
+    def reader(self) -> "SegmentReader":
+        """A file-like reader over the segments (no join), for pickle.load."""
+        self._check()
+        return SegmentReader(self._segs)
+
+
+def _fileno(f) -> Optional[int]:
+    if isinstance(f, int):
+        return f
+    fileno = getattr(f, "fileno", None)
+    if fileno is None:
+        return None
+    try:
+        return fileno()
+    except (OSError, io.UnsupportedOperation, ValueError):
+        return None
+
+
+def write_segments(f, segs: List[Any]) -> int:
+    fd = _fileno(f)
+    if fd is None:
+        total = 0
+        for s in segs:
+            f.write(s)
+            total += len(s)
+        return total
+    if not isinstance(f, int):
+        flush = getattr(f, "flush", None)
+        if flush is not None:
+            flush()  # what the file object buffered goes first
+    try:
+        fn = _lib.lib().segpickle_writev
+    except _lib.SegpickleForkError:
+        return _os_writev(fd, segs)  # a forked child: Python's own writev
+    ptrs, lens, n = segment_table(segs)
+    written = ctypes.c_int64()
+    err = ctypes.c_void_p()
+    code = fn(fd, ptrs, lens, n, ctypes.byref(written), ctypes.byref(err))
+    _lib.check(code, err)
+    return written.value
+
+
+def _os_writev(fd: int, segs: List[Any]) -> int:
+    """Pure-Python writev loop (used in a forked child)."""
+    views = [memoryview(s) for s in segs if len(s)]
+    done = 0
+    while views:
+        n = os.writev(fd, views[:IOV_MAX])
+        done += n
+        while views and n >= len(views[0]):
+            n -= len(views[0])
+            views.pop(0)
+        if n:
+            views[0] = views[0][n:]
+    return done
+
+
+class SegmentReader(io.RawIOBase):
+    """Reads a list of segments in order, without joining them."""
+
+    def __init__(self, segs: Iterable[Any]) -> None:
+        super().__init__()
+        self._views = [memoryview(s).cast("B") if memoryview(s).format != "B" else memoryview(s) for s in segs]
+        self._i = 0
+        self._off = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        out = memoryview(b).cast("B")
+        n = 0
+        while n < len(out) and self._i < len(self._views):
+            v = self._views[self._i]
+            k = min(len(v) - self._off, len(out) - n)
+            out[n:n + k] = v[self._off:self._off + k]
+            n += k
+            self._off += k
+            if self._off == len(v):
+                self._i += 1
+                self._off = 0
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            parts = []
+            while self._i < len(self._views):
+                parts.append(self._views[self._i][self._off:])
+                self._i += 1
+                self._off = 0
+            return b"".join(parts)
+        if self._i < len(self._views):
+            v = self._views[self._i]
+            if self._off + size <= len(v):  # within one segment: one slice copy
+                data = v[self._off:self._off + size].tobytes()
+                self._off += size
+                if self._off == len(v):
+                    self._i += 1
+                    self._off = 0
+                return data
+        buf = bytearray(size)
+        n = self.readinto(buf)
+        del buf[n:]
+        return bytes(buf)
+
+    def readline(self, size: int = -1) -> bytes:
+        out = bytearray()
+        while self._i < len(self._views) and (size < 0 or len(out) < size):
+            v = self._views[self._i]
+            rest = v[self._off:]
+            idx = bytes(rest[:4096]).find(b"\n") if len(rest) else -1
+            take = idx + 1 if idx >= 0 else min(len(rest), 4096)
+            if size >= 0:
+                take = min(take, size - len(out))
+            out += rest[:take]
+            self._off += take
+            if self._off == len(v):
+                self._i += 1
+                self._off = 0
+            if idx >= 0 and take == idx + 1:
+                break
+        return bytes(out)
