@@ -6,7 +6,7 @@ LIB     := pyext/segpickle/libsegpickle.so
 GOFILES := $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: all build cli lib test gotest pytest vet fmt fmt-check lint bench fuzz fuzz-short demo golden clean
+.PHONY: all build cli lib test gotest pytest pytest-cgocheck vet fmt fmt-check lint bench fuzz fuzz-short demo golden clean
 
 all: build
 
@@ -22,7 +22,7 @@ $(LIB): $(GOFILES) go.mod go.sum
 
 ## test: vet, gofmt check, Go tests with the race detector, Python tests,
 ## and each fuzz target briefly.
-test: vet fmt-check gotest pytest fuzz-short
+test: vet fmt-check gotest pytest pytest-cgocheck fuzz-short
 	@echo "make test: all passed"
 
 FUZZ_TARGETS := FuzzLoad FuzzRoundTrip
@@ -34,6 +34,13 @@ gotest: cli
 
 pytest: build
 	SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(PYTHON) -m unittest discover -s tests -p 'test_*.py' -v
+
+## pytest-cgocheck: the pyext tests against a library built with
+## GOEXPERIMENT=cgocheck2, which checks every pointer passed through cgo.
+CGOCHECK_LIB := $(CURDIR)/build/cgocheck2/libsegpickle.so
+pytest-cgocheck:
+	GOEXPERIMENT=cgocheck2 $(GO) build -buildmode=c-shared -o $(CGOCHECK_LIB) ./cbridge
+	SEGPICKLE_LIB=$(CGOCHECK_LIB) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(PYTHON) -m unittest tests.test_pyext
 
 vet:
 	$(GO) vet ./...
@@ -64,4 +71,4 @@ demo: build
 	@echo "The demo (Go echo server and the 1 MiB round trip) is not built yet; see the issues."
 
 clean:
-	rm -rf bin $(LIB) pyext/segpickle/libsegpickle.h
+	rm -rf bin build $(LIB) pyext/segpickle/libsegpickle.h

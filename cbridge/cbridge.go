@@ -380,15 +380,21 @@ func segpickle_reencode(ptrs **C.void, lens *C.int64_t, n C.int64_t, protocol C.
 func inputProtocol(segs [][]byte) int {
 	var head []byte
 	for _, s := range segs {
-		head = append(head, s...)
+		head = append(head, s[:min(len(s), 2-len(head))]...)
 		if len(head) >= 2 {
 			break
 		}
 	}
-	if len(head) >= 2 && head[0] == 0x80 && head[1] <= 5 {
-		return int(head[1])
+	if len(head) >= 2 && head[0] == 0x80 {
+		return unpickler.InputProtocol(head)
 	}
-	return 0
+	// Protocols 0 and 1 have no PROTO: walk the opcodes (a copy, for
+	// these old, rare streams only).
+	var all []byte
+	for _, s := range segs {
+		all = append(all, s...)
+	}
+	return unpickler.InputProtocol(all)
 }
 
 // segpickle_check decodes a pickle held in caller segments and reports

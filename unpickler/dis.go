@@ -15,6 +15,22 @@ import (
 // pickletools.dis: offset, opcode byte, name, argument, with MARK nesting
 // indented. It stops after STOP and reports malformed input as an *Error.
 func Disassemble(w io.Writer, data []byte) error {
+	_, err := walk(w, data)
+	return err
+}
+
+// InputProtocol returns the protocol a pickle is written in: the one its
+// PROTO opcode names, or else the highest protocol among its opcodes
+// (protocol 0 and 1 pickles have no PROTO), as pickletools reports it.
+func InputProtocol(data []byte) int {
+	if len(data) >= 2 && data[0] == op.Proto && data[1] <= op.HighestProtocol {
+		return int(data[1])
+	}
+	p, _ := walk(nil, data)
+	return p
+}
+
+func walk(w io.Writer, data []byte) (int, error) {
 	pos, depth, memoN, maxProto := 0, 0, 0, 0
 	for pos < len(data) {
 		start := pos
@@ -22,7 +38,7 @@ func Disassemble(w io.Writer, data []byte) error {
 		pos++
 		info, ok := op.Lookup(c)
 		if !ok {
-			return &Error{Offset: int64(start), Op: c, Err: ErrUnknownOpcode}
+			return maxProto, &Error{Offset: int64(start), Op: c, Err: ErrUnknownOpcode}
 		}
 		fail := func(err error, d string) error {
 			return &Error{Offset: int64(start), Op: c, Err: err, Detail: d}
@@ -123,7 +139,7 @@ func Disassemble(w io.Writer, data []byte) error {
 			}
 		}
 		if err != nil {
-			return err
+			return maxProto, err
 		}
 		if c == op.Mark {
 			arg = ""
@@ -140,16 +156,20 @@ func Disassemble(w io.Writer, data []byte) error {
 		} else if c == op.Put || c == op.Binput || c == op.LongBinput {
 			memoN++
 		}
-		fmt.Fprintf(w, "%8d: %-4s %s%-16s %s\n", start, strconv.QuoteToASCII(string([]byte{c}))[1:len(strconv.QuoteToASCII(string([]byte{c})))-1], strings.Repeat("    ", depth), info.Name, arg)
+		if w != nil {
+			fmt.Fprintf(w, "%8d: %-4s %s%-16s %s\n", start, strconv.QuoteToASCII(string([]byte{c}))[1:len(strconv.QuoteToASCII(string([]byte{c})))-1], strings.Repeat("    ", depth), info.Name, arg)
+		}
 		if c == op.Mark {
 			depth++
 		}
 		if c == op.Stop {
-			fmt.Fprintf(w, "highest protocol among opcodes = %d\n", maxProto)
-			return nil
+			if w != nil {
+				fmt.Fprintf(w, "highest protocol among opcodes = %d\n", maxProto)
+			}
+			return maxProto, nil
 		}
 	}
-	return &Error{Offset: int64(pos), Err: ErrNoStop}
+	return maxProto, &Error{Offset: int64(pos), Err: ErrNoStop}
 }
 
 func argText(k op.ArgKind, b []byte) string {

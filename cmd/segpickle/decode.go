@@ -5,7 +5,6 @@ import (
 	"io"
 	"strings"
 
-	op "github.com/segpickle/segpickle/internal/opcode"
 	"github.com/segpickle/segpickle/internal/pyjson"
 	"github.com/segpickle/segpickle/pickler"
 	"github.com/segpickle/segpickle/segments"
@@ -48,7 +47,7 @@ func runReencode(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	p := *proto
 	if p < 0 {
-		p = InputProtocol(data)
+		p = unpickler.InputProtocol(data)
 	}
 	var l segments.List
 	defer l.Release()
@@ -57,20 +56,6 @@ func runReencode(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	_, err = l.WriteTo(stdout)
 	return err
-}
-
-// InputProtocol is the protocol a pickle declares with PROTO, or 0/1 by the
-// opcodes it uses when it has none.
-func InputProtocol(data []byte) int {
-	if len(data) >= 2 && data[0] == op.Proto && data[1] <= op.HighestProtocol {
-		return int(data[1])
-	}
-	if len(data) > 0 {
-		if info, ok := op.Lookup(data[0]); ok && info.Proto == 1 {
-			return 1
-		}
-	}
-	return 0
 }
 
 func runJSON(args []string, stdin io.Reader, stdout io.Writer) error {
