@@ -58,9 +58,10 @@ golden:
 	$(PYTHON) tests/gen_golden.py
 
 ## bench: Go benchmarks against og-rek and gopickle, and CPython timings.
-bench: cli
+bench: build
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 1 .
-	$(PYTHON) bench/cpython_bench.py
+	cd bench && $(PYTHON) cpython_bench.py
+	PYTHONPATH=$(CURDIR)/pyext $(PYTHON) bench/pyext_bench.py
 
 ## fuzz: each fuzz target for FUZZTIME (default 60s).
 FUZZTIME ?= 60s
