@@ -1,0 +1,151 @@
+package echo_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/segpickle/segpickle/frame"
+	"github.com/segpickle/segpickle/internal/echo"
+	"github.com/segpickle/segpickle/pickler"
+	"github.com/segpickle/segpickle/py"
+	"github.com/segpickle/segpickle/segments"
+	"github.com/segpickle/segpickle/unpickler"
+)
+
+func start(t *testing.T, mode echo.Mode, addr string) string {
+	ln, err := echo.Listen(addr)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	srv := &echo.Server{Mode: mode, MaxFrame: 64 << 20}
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Error("server did not stop")
+		}
+	})
+	if ln.Addr().Network() == "unix" {
+		return "unix:" + ln.Addr().String()
+	}
+	return ln.Addr().String()
+}
+
+func dial(t *testing.T, addr string) net.Conn {
+	network, a := "tcp", addr
+	if len(addr) > 5 && addr[:5] == "unix:" {
+		network, a = "unix", addr[5:]
+	}
+	c, err := net.Dial(network, a)
+	require.NoError(t, err)
+	return c
+}
+
+// Each of 32 concurrent clients echoes 200 mixed-size messages and gets
+// exactly its own bytes back.
+func TestConcurrentClients(t *testing.T) {
+	for _, mode := range []echo.Mode{echo.Raw, echo.Decode} {
+		t.Run(string(mode), func(t *testing.T) {
+			addr := start(t, mode, "127.0.0.1:0")
+			var wg sync.WaitGroup
+			errs := make(chan error, 32)
+			for client := 0; client < 32; client++ {
+				wg.Add(1)
+				go func(client int) {
+					defer wg.Done()
+					c := dial(t, addr)
+					defer c.Close()
+					rng := rand.New(rand.NewSource(int64(client)))
+					fr := frame.NewReader(c, 0)
+					for i := 0; i < 200; i++ {
+						size := []int{0, 10, 1000, 70000, 300000}[rng.Intn(5)]
+						payload := bytes.Repeat([]byte{byte(client)}, size)
+						v := []any{int64(client), int64(i), payload, fmt.Sprintf("c%d-m%d", client, i)}
+						var l segments.List
+						if err := pickler.EncodeTo(&l, v); err != nil {
+							errs <- err
+							return
+						}
+						if _, err := frame.WriteList(c, &l, nil); err != nil {
+							errs <- err
+							return
+						}
+						f, err := fr.Read()
+						if err != nil {
+							errs <- err
+							return
+						}
+						got, err := unpickler.Load(f.Pickle)
+						if err != nil {
+							errs <- err
+							return
+						}
+						again, _ := pickler.Marshal(got)
+						want := l.Bytes()
+						if !bytes.Equal(again, want) {
+							errs <- fmt.Errorf("client %d message %d: wrong reply", client, i)
+							return
+						}
+						f.Release()
+						l.Release()
+					}
+				}(client)
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				require.NoError(t, err)
+			}
+		})
+	}
+}
+
+// A client that dies mid-frame, one that sends garbage and one that claims
+// a huge frame are dropped; the others are served.
+func TestBadClientsDoNotHurtOthers(t *testing.T) {
+	addr := start(t, echo.Decode, filepath.Join(t.TempDir(), "echo.sock"))
+	good := dial(t, addr)
+	defer good.Close()
+
+	half := dial(t, addr)
+	h := frame.Header(1000, nil)
+	half.Write(append(h, "partial"...))
+	half.Close() // killed mid-frame
+
+	junk := dial(t, addr)
+	junk.Write([]byte("GET / HTTP/1.1\r\n\r\n"))
+	huge := dial(t, addr)
+	huge.Write(frame.Header(1<<40, nil))
+	for _, c := range []net.Conn{junk, huge} {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := c.Read(make([]byte, 1))
+		require.Zero(t, n)
+		require.Error(t, err, "server should drop the connection")
+		c.Close()
+	}
+
+	oob := [][]byte{bytes.Repeat([]byte("o"), 5000)}
+	data, err := pickler.Marshal([]any{"hi", py.OutOfBand{Index: 0}})
+	require.NoError(t, err)
+	_, err = frame.Write(good, [][]byte{data}, oob)
+	require.NoError(t, err)
+	f, err := frame.NewReader(good, 0).Read()
+	require.NoError(t, err)
+	require.Len(t, f.Buffers, 1, "out-of-band buffers come back out of band")
+	require.Equal(t, oob[0], []byte(f.Buffers[0]))
+	v, err := unpickler.Load(f.Pickle, unpickler.Buffers(f.Buffers...))
+	require.NoError(t, err)
+	require.Equal(t, "hi", v.([]any)[0])
+}
