@@ -68,8 +68,9 @@ FUZZTIME ?= 60s
 fuzz:
 	@for f in $(FUZZ_TARGETS); do $(GO) test ./unpickler -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done
 
+## demo: the 1 KiB / 1 MiB / 16 MiB round trip through the Go echo server.
 demo: build
-	@echo "The demo (Go echo server and the 1 MiB round trip) is not built yet; see the issues."
+	PYTHONPATH=$(CURDIR)/pyext SEGPICKLE_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m segpickle.demo
 
 clean:
 	rm -rf bin build $(LIB) pyext/segpickle/libsegpickle.h

@@ -397,6 +397,48 @@ func inputProtocol(segs [][]byte) int {
 	return unpickler.InputProtocol(all)
 }
 
+// segpickle_read_full reads exactly n bytes from fd into dst (caller
+// memory), retrying short reads and EINTR. A clean end of stream before
+// the first byte sets *got to 0 and returns 0; an end inside returns an I/O
+// error.
+//
+//export segpickle_read_full
+func segpickle_read_full(fd C.int, dst unsafe.Pointer, n C.int64_t, got *C.int64_t, errOut **C.char) (code C.int) {
+	defer guard(&code, errOut)
+	if n < 0 || (n > 0 && dst == nil) || fd < 0 {
+		return finish(fmt.Errorf("%w: read of %d bytes", errArgument, n), errOut)
+	}
+	buf := unsafe.Slice((*byte)(dst), int(n))
+	done := 0
+	for done < len(buf) {
+		r, err := syscall.Read(int(fd), buf[done:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			if err := waitReadable(int(fd)); err != nil {
+				return finish(err, errOut)
+			}
+			continue
+		case err != nil:
+			return finish(err, errOut)
+		case r == 0:
+			if got != nil {
+				*got = C.int64_t(done)
+			}
+			if done == 0 {
+				return codeOK
+			}
+			return finish(fmt.Errorf("connection closed after %d of %d bytes: %w", done, n, syscall.ECONNRESET), errOut)
+		}
+		done += r
+	}
+	if got != nil {
+		*got = C.int64_t(done)
+	}
+	return codeOK
+}
+
 // segpickle_check decodes a pickle held in caller segments and reports
 // only whether it is valid (used to test the error path without encoding).
 //

@@ -78,3 +78,19 @@ func waitWritable(fd int) error {
 		return err
 	}
 }
+
+func waitReadable(fd int) error {
+	if fd >= 1024 {
+		return syscall.EAGAIN
+	}
+	for {
+		var set syscall.FdSet
+		set.Bits[fd/64] |= 1 << (uint(fd) % 64)
+		tv := syscall.Timeval{Sec: 1}
+		_, err := syscall.Select(fd+1, &set, nil, nil, &tv)
+		if err == syscall.EINTR {
+			continue
+		}
+		return err
+	}
+}

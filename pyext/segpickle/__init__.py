@@ -25,6 +25,7 @@ from typing import Any, Iterable, Optional
 
 from . import _lib
 from ._buffer import SegmentBuffer, SegmentReader, segment_table
+from ._channel import Channel
 from ._errors import (
     GoPicklingError,
     GoUnpicklingError,
@@ -35,7 +36,7 @@ from ._errors import (
 from ._lib import SegpickleForkError
 
 __all__ = [
-    "SegmentBuffer", "SegmentReader", "Pickler", "Unpickler", "dump", "dumps", "load", "loads", "reencode",
+    "Channel", "SegmentBuffer", "SegmentReader", "Pickler", "Unpickler", "dump", "dumps", "load", "loads", "reencode",
     "PicklingError", "UnpicklingError", "GoPicklingError", "GoUnpicklingError", "UnpicklingEOFError",
     "UnpicklingTypeError", "UnpicklingValueError", "SegpickleForkError", "DEFAULT_PROTOCOL",
     "HIGHEST_PROTOCOL", "PickleBuffer",

@@ -1,0 +1,215 @@
+"""The seed's round trip, measured: pickle → write frame → Go echo server →
+receive frame → unpickle, for 1 KiB, 1 MiB and 16 MiB payloads, in three
+modes side by side:
+
+- contiguous:  pickle.dumps + sendall, recv_into (the copy-everything baseline)
+- segmented:   SegmentBuffer + Go writev, Go reads the frame into a bytearray
+- out-of-band: PickleBuffer(bytearray) sent as its own segment; the reply's
+               buffer is a memoryview over the received frame (no copy at all)
+
+Run: python3 -m segpickle.demo [--json] [--quick] [--mode raw|decode]
+(`make demo` builds what it needs and runs it.) The Go echo server is
+started on loopback and stopped on exit, Ctrl-C included.
+"""
+import argparse
+import json
+import os
+import pickle
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from typing import Dict, List
+
+from . import Channel, SegmentBuffer
+from ._channel import HEADER, frame_header
+
+SIZES = [("1 KiB", 1 << 10), ("1 MiB", 1 << 20), ("16 MiB", 16 << 20)]
+ITERATIONS = {1 << 10: 2000, 1 << 20: 300, 16 << 20: 30}
+QUICK = {1 << 10: 50, 1 << 20: 10, 16 << 20: 3}
+PHASES = ["pickle", "write", "read", "unpickle"]
+MODES = ["contiguous", "segmented", "out-of-band"]
+
+
+def find_server() -> str:
+    env = os.environ.get("SEGPICKLE_BIN")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    repo_bin = os.path.normpath(os.path.join(here, "..", "..", "bin", "segpickle"))
+    if os.path.exists(repo_bin):
+        return repo_bin
+    found = shutil.which("segpickle")
+    if found:
+        return found
+    raise SystemExit("segpickle demo: the Go CLI was not found (run `make build`, or set SEGPICKLE_BIN)")
+
+
+class EchoServer:
+    """The Go echo server as a child process on loopback."""
+
+    def __init__(self, mode: str) -> None:
+        self.proc = subprocess.Popen([find_server(), "echo-server", "--listen", "127.0.0.1:0", "--mode", mode,
+                                      "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        line = self.proc.stdout.readline().decode().split()
+        if len(line) != 3 or line[0] != "listening":
+            self.stop()
+            raise SystemExit("segpickle demo: echo server did not start: %s" % self.proc.stderr.read().decode())
+        self.address = line[2]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for f in (self.proc.stdout, self.proc.stderr):
+            if f is not None:
+                f.close()
+
+
+def recv_exact_into(sock: socket.socket, view: memoryview) -> None:
+    got = 0
+    while got < len(view):
+        n = sock.recv_into(view[got:])
+        if n == 0:
+            raise EOFError("server closed the connection")
+        got += n
+
+
+def round_trip_contiguous(ch: Channel, obj) -> Dict[str, float]:
+    sock = ch._sock
+    t0 = time.perf_counter()
+    data = pickle.dumps(obj, 5)
+    t1 = time.perf_counter()
+    sock.sendall(frame_header(len(data), []))
+    sock.sendall(data)
+    t2 = time.perf_counter()
+    head = bytearray(HEADER.size)
+    recv_exact_into(sock, memoryview(head))
+    body = bytearray(HEADER.unpack(head)[4])
+    recv_exact_into(sock, memoryview(body))
+    t3 = time.perf_counter()
+    out = pickle.loads(body)
+    t4 = time.perf_counter()
+    assert len(out) == len(obj)
+    return {"pickle": t1 - t0, "write": t2 - t1, "read": t3 - t2, "unpickle": t4 - t3, "round_trip": t4 - t0}
+
+
+def round_trip_segmented(ch: Channel, obj, out_of_band: bool) -> Dict[str, float]:
+    t0 = time.perf_counter()
+    # Out of band, the bytearray is lent, not copied (borrow_mutable): it is
+    # not changed until the send returns.
+    buf = SegmentBuffer(borrow_mutable=out_of_band)
+    pickle.Pickler(buf, 5, buffer_callback=buf.buffer_callback if out_of_band else None).dump(obj)
+    t1 = time.perf_counter()
+    ch.send_buffer(buf)
+    t2 = time.perf_counter()
+    _, body, bufs = ch.recv_frame()
+    t3 = time.perf_counter()
+    out = pickle.loads(body, buffers=bufs)
+    t4 = time.perf_counter()
+    assert len(out) == len(obj.raw() if out_of_band else obj)
+    buf.close()
+    return {"pickle": t1 - t0, "write": t2 - t1, "read": t3 - t2, "unpickle": t4 - t3, "round_trip": t4 - t0}
+
+
+def measure(address: str, size: int, mode: str, iterations: int) -> Dict[str, List[float]]:
+    samples: Dict[str, List[float]] = {p: [] for p in PHASES + ["round_trip"]}
+    with Channel(address) as ch:
+        if mode == "out-of-band":
+            obj = pickle.PickleBuffer(bytearray(b"x" * size))
+        else:
+            obj = b"x" * size
+        warm = max(2, iterations // 10)
+        for i in range(warm + iterations):
+            if mode == "contiguous":
+                r = round_trip_contiguous(ch, obj)
+            else:
+                r = round_trip_segmented(ch, obj, mode == "out-of-band")
+            if i >= warm:
+                for k, v in r.items():
+                    samples[k].append(v * 1e6)
+    return samples
+
+
+def p99(xs: List[float]) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(round(0.99 * (len(s) - 1))))]
+
+
+def run(quick: bool, server_mode: str) -> dict:
+    results = []
+    server = EchoServer(server_mode)
+    try:
+        for label, size in SIZES:
+            n = (QUICK if quick else ITERATIONS)[size]
+            for mode in MODES:
+                s = measure(server.address, size, mode, n)
+                results.append({
+                    "mode": mode, "size": size, "label": label, "iterations": n, "server": server_mode,
+                    "phases_us": {p: statistics.median(s[p]) for p in PHASES},
+                    "phases_p99_us": {p: p99(s[p]) for p in PHASES},
+                    "round_trip_us": statistics.median(s["round_trip"]),
+                    "round_trip_p99_us": p99(s["round_trip"]),
+                })
+    finally:
+        server.stop()
+    return {"results": results}
+
+
+def print_tables(doc: dict) -> None:
+    by = {(r["size"], r["mode"]): r for r in doc["results"]}
+    for label, size in SIZES:
+        rows = [by[(size, m)] for m in MODES if (size, m) in by]
+        if not rows:
+            continue
+        print("\n%s payload — %d round trips per mode, Go echo server (%s); µs, median / p99" % (
+            label, rows[0]["iterations"], rows[0]["server"]))
+        print("%-22s" % "phase" + "".join("%24s" % m for m in MODES))
+        names = {"pickle": "send: pickle", "write": "send: write frame", "read": "reply: receive frame",
+                 "unpickle": "reply: unpickle"}
+        for p in PHASES:
+            print("%-22s" % names[p] + "".join("%24s" % ("%.1f / %.1f" % (r["phases_us"][p], r["phases_p99_us"][p]))
+                                               for r in rows))
+        print("%-22s" % "round trip" + "".join("%24s" % ("%.1f / %.1f" % (r["round_trip_us"], r["round_trip_p99_us"]))
+                                               for r in rows))
+        c, s = by.get((size, "contiguous")), by.get((size, "segmented"))
+        if c and s:
+            print("segmented vs contiguous: pickle %.2f× faster, round trip %.2f× faster" % (
+                c["phases_us"]["pickle"] / max(s["phases_us"]["pickle"], 1e-9),
+                c["round_trip_us"] / max(s["round_trip_us"], 1e-9)))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python3 -m segpickle.demo", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    ap.add_argument("--quick", action="store_true", help="few iterations (for tests)")
+    ap.add_argument("--mode", choices=["raw", "decode"], default="raw",
+                    help="echo server mode: raw echoes frames; decode runs the Go codec on each")
+    args = ap.parse_args(argv)
+
+    def on_term(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        doc = run(args.quick, args.mode)
+    except KeyboardInterrupt:
+        print("interrupted; echo server stopped", file=sys.stderr)
+        return 130
+    if args.json:
+        json.dump(doc, sys.stdout, indent=1)
+        print()
+    else:
+        print_tables(doc)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Channel over the Go echo server (TCP and Unix sockets), and the demo in
+its quick mode."""
+import json
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import segpickle
+from segpickle import Channel
+from segpickle._channel import frame_header
+from segpickle.demo import EchoServer
+from support import ROOT, cli_path
+
+os.environ.setdefault("SEGPICKLE_BIN", cli_path())
+
+
+class ServerCase(unittest.TestCase):
+    mode = "raw"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = EchoServer(cls.mode)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+
+OBJS = [None, 1, -2**70, 1.5, "héllo", b"b" * 300000, bytearray(b"ba"), (1, (2,)), [1, [2, [3]]],
+        {"k": {"n": [b"x" * 70000] * 2}}, set(range(10)), frozenset("ab")]
+
+
+class RawEcho(ServerCase):
+    def test_every_protocol(self):
+        with Channel(self.server.address) as ch:
+            for proto in range(6):
+                for obj in OBJS:
+                    with self.subTest(proto=proto, obj=repr(obj)[:40]):
+                        self.assertEqual(ch.call(obj, protocol=proto), obj)
+
+    def test_multi_segment_message_arrives_byte_identical(self):
+        payload = bytes(range(256)) * 4096
+        oob = bytearray(b"o" * 200000)
+        obj = {"frames": ["s%d" % i for i in range(20000)], "payload": payload, "oob": pickle.PickleBuffer(oob)}
+        buf = segpickle.SegmentBuffer()
+        pickle.Pickler(buf, 5, buffer_callback=buf.buffer_callback).dump(obj)
+        self.assertGreater(buf.nsegments, 2)
+        with Channel(self.server.address) as ch:
+            ch.send_buffer(buf)
+            data, body, bufs = ch.recv_frame()
+        self.assertEqual(bytes(body), buf.tobytes())
+        self.assertEqual([bytes(b) for b in bufs], [bytes(oob)])
+        out = pickle.loads(body, buffers=bufs)
+        self.assertEqual(out["payload"], payload)
+        self.assertEqual(bytes(out["oob"]), bytes(oob))
+
+    def test_out_of_band_arrives_as_view_of_the_frame(self):
+        with Channel(self.server.address) as ch:
+            out = ch.call(pickle.PickleBuffer(bytearray(b"z" * 100000)), out_of_band=True)
+        self.assertIsInstance(out, memoryview)
+        self.assertEqual(bytes(out), b"z" * 100000)
+
+    def test_peer_close_is_eof(self):
+        with Channel(self.server.address) as ch:
+            ch._sock.shutdown(socket.SHUT_WR)
+            with self.assertRaises(EOFError):
+                ch.recv()
+
+
+class DecodeEcho(ServerCase):
+    mode = "decode"
+
+    def test_go_codec_on_the_path(self):
+        with Channel(self.server.address) as ch:
+            for proto in range(6):
+                for obj in OBJS:
+                    with self.subTest(proto=proto, obj=repr(obj)[:40]):
+                        self.assertEqual(ch.call(obj, protocol=proto), obj)
+            out = ch.call(pickle.PickleBuffer(bytearray(b"q" * 5000)), out_of_band=True)
+            self.assertEqual(bytes(out), b"q" * 5000)
+
+    def test_server_survives_garbage(self):
+        s = socket.create_connection(self.server.address.rsplit(":", 1))
+        s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        s.settimeout(10)
+        try:
+            self.assertEqual(s.recv(1), b"")  # dropped
+        except ConnectionResetError:
+            pass  # dropped, with unread garbage still queued
+        s.close()
+        s = socket.create_connection(self.server.address.rsplit(":", 1))
+        s.sendall(frame_header(1000, []) + b"partial")
+        s.close()  # killed mid-frame
+        with Channel(self.server.address) as ch:
+            self.assertEqual(ch.call([1, 2]), [1, 2])
+
+
+class UnixSocket(unittest.TestCase):
+    def test_unix_socket(self):
+        path = os.path.join(tempfile.mkdtemp(), "echo.sock")
+        proc = subprocess.Popen([os.environ["SEGPICKLE_BIN"], "echo-server", "--listen", "unix:" + path, "--quiet"],
+                                stdout=subprocess.PIPE)
+        try:
+            self.assertTrue(proc.stdout.readline().startswith(b"listening unix"))
+            with Channel(path) as ch:
+                self.assertEqual(ch.call({"u": b"x" * 100000}), {"u": b"x" * 100000})
+        finally:
+            proc.terminate()
+            self.assertEqual(proc.wait(10), 0, "echo-server should exit cleanly on SIGTERM")
+            proc.stdout.close()
+
+    def test_bad_address(self):
+        with self.assertRaises(ValueError):
+            Channel("nonsense")
+
+
+class Demo(unittest.TestCase):
+    def test_quick_demo_json(self):
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "pyext"))
+        p = subprocess.run([sys.executable, "-m", "segpickle.demo", "--json", "--quick"], capture_output=True,
+                           timeout=300, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        doc = json.loads(p.stdout)
+        modes = {(r["mode"], r["size"]) for r in doc["results"]}
+        self.assertEqual(modes, {(m, s) for m in ("contiguous", "segmented", "out-of-band")
+                                 for s in (1 << 10, 1 << 20, 16 << 20)})
+        for r in doc["results"]:
+            self.assertEqual(set(r["phases_us"]), {"pickle", "write", "read", "unpickle"})
+            self.assertGreater(r["round_trip_us"], 0)
+
+    def test_demo_tables(self):
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "pyext"))
+        p = subprocess.run([sys.executable, "-m", "segpickle.demo", "--quick"], capture_output=True, timeout=300,
+                           env=env)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        out = p.stdout.decode()
+        for word in ("1 MiB payload", "contiguous", "segmented", "out-of-band", "round trip"):
+            self.assertIn(word, out)
+
+
+if __name__ == "__main__":
+    unittest.main()
