@@ -151,6 +151,14 @@ func (d *Dict) Grow(n int) {
 	if n > 0 && cap(d.items)-len(d.items) < n {
 		d.items = append(make([]Item, 0, len(d.items)+n), d.items...)
 	}
+	if total := len(d.items) + n; total > indexMin && d.index.m == nil {
+		d.index.m = make(map[any]int, total)
+		for i, it := range d.items {
+			if k, ok := Key(it.Key); ok {
+				d.index.m[k] = i
+			}
+		}
+	}
 }
 
 // Items returns the items in insertion order. The slice is the Dict's own:
@@ -299,6 +307,7 @@ func (x *keyIndex) add(at func(int) any, n int, k any) {
 		if n <= indexMin {
 			return
 		}
+		// Built once, when the collection outgrows scanning.
 		x.m = make(map[any]int, n*2)
 		for i := 0; i < n-1; i++ {
 			if ik, ok := Key(at(i)); ok {
@@ -339,9 +348,9 @@ func key(k any, budget *int) (any, bool) {
 	}
 	switch v := k.(type) {
 	case string:
-		return v, true
+		return k, true // the caller's interface: no new boxing
 	case int64:
-		return v, true
+		return k, true
 	case int:
 		return int64(v), true
 	case bool:
