@@ -21,12 +21,14 @@ import (
 // pyCheck runs python3 once over all cases: each pickle must load to an
 // object equal to the Python expression (and of the same type).
 const pyCheck = `
-import base64, collections, datetime, json, math, pickle, sys
+import base64, collections, datetime, io, json, math, pickle, pickletools, sys
 cases = json.load(sys.stdin)
 out = []
 for c in cases:
     try:
-        got = pickle.loads(base64.b64decode(c["pickle"]))
+        data = base64.b64decode(c["pickle"])
+        pickletools.dis(data, out=io.StringIO())  # pickletools must read every stream we write
+        got = pickle.loads(data)
         want = eval(c["expr"])
         ok = got == want and type(got) is type(want)
         if isinstance(want, float) and math.isnan(want):

@@ -2,6 +2,8 @@
 its quick mode."""
 import json
 import os
+import signal
+import time
 import pickle
 import socket
 import subprocess
@@ -16,6 +18,28 @@ from segpickle.demo import EchoServer
 from support import ROOT, cli_path
 
 os.environ.setdefault("SEGPICKLE_BIN", cli_path())
+
+
+def child_pids(ppid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == ppid:
+                    out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def is_zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 class ServerCase(unittest.TestCase):
@@ -131,6 +155,25 @@ class Demo(unittest.TestCase):
         for r in doc["results"]:
             self.assertEqual(set(r["phases_us"]), {"pickle", "write", "read", "unpickle"})
             self.assertGreater(r["round_trip_us"], 0)
+
+    def test_ctrl_c_stops_the_server(self):
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "pyext"))
+        p = subprocess.Popen([sys.executable, "-m", "segpickle.demo"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env)
+        children = []
+        for _ in range(100):  # wait for the echo server to appear
+            children = child_pids(p.pid)
+            if children:
+                break
+            time.sleep(0.05)
+        self.assertTrue(children, "the demo started no echo server")
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 130, err.decode())
+        for pid in children:
+            self.assertFalse(os.path.exists("/proc/%d" % pid) and not is_zombie(pid),
+                             "echo server %d still running after Ctrl-C" % pid)
 
     def test_demo_tables(self):
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "pyext"))
