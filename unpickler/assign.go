@@ -41,6 +41,9 @@ func assign(val any, v any, c *config) error {
 		*p = val
 		return nil
 	}
+	if ok, err := assignFast(val, v); ok {
+		return err
+	}
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return ErrNotPointer
@@ -562,4 +565,95 @@ func fieldByIndexAlloc(v reflect.Value, index []int) (reflect.Value, error) {
 		v = v.Field(x)
 	}
 	return v, nil
+}
+
+// assignFast handles the common targets without reflection. ok is false
+// when v is not one of them, or val is not the plain shape they take (then
+// the general path runs and reports errors with their paths).
+func assignFast(val any, v any) (ok bool, err error) {
+	switch p := v.(type) {
+	case *[]int64:
+		return fillSlice(val, p, func(x any) (int64, bool) { i, ok := x.(int64); return i, ok })
+	case *[]int:
+		return fillSlice(val, p, func(x any) (int, bool) { i, ok := x.(int64); return int(i), ok })
+	case *[]float64:
+		return fillSlice(val, p, func(x any) (float64, bool) {
+			switch f := x.(type) {
+			case float64:
+				return f, true
+			case int64:
+				return float64(f), true
+			}
+			return 0, false
+		})
+	case *[]string:
+		return fillSlice(val, p, func(x any) (string, bool) { s, ok := x.(string); return s, ok })
+	case *[]byte:
+		// Decoded bytes are already a private copy (or, with ZeroCopy, an
+		// alias the caller asked for): no second copy.
+		if b, isBytes := val.([]byte); isBytes && p != nil {
+			*p = b
+			return true, nil
+		}
+	case *[]any:
+		if l, isList := val.([]any); isList && p != nil {
+			*p = l
+			return true, nil
+		}
+	case *map[string]float64:
+		return fillMap(val, p, func(x any) (float64, bool) {
+			switch f := x.(type) {
+			case float64:
+				return f, true
+			case int64:
+				return float64(f), true
+			}
+			return 0, false
+		})
+	case *map[string]int64:
+		return fillMap(val, p, func(x any) (int64, bool) { i, ok := x.(int64); return i, ok })
+	case *map[string]string:
+		return fillMap(val, p, func(x any) (string, bool) { s, ok := x.(string); return s, ok })
+	case *map[string]any:
+		return fillMap(val, p, func(x any) (any, bool) { return x, true })
+	}
+	return false, nil
+}
+
+func fillSlice[T any](val any, p *[]T, conv func(any) (T, bool)) (bool, error) {
+	l, isList := val.([]any)
+	if !isList || p == nil {
+		return false, nil
+	}
+	out := make([]T, len(l))
+	for i, x := range l {
+		t, ok := conv(x)
+		if !ok {
+			return false, nil // the general path reports it with its path
+		}
+		out[i] = t
+	}
+	*p = out
+	return true, nil
+}
+
+func fillMap[T any](val any, p *map[string]T, conv func(any) (T, bool)) (bool, error) {
+	d, isDict := val.(*py.Dict)
+	if !isDict || p == nil {
+		return false, nil
+	}
+	m := *p
+	if m == nil {
+		m = make(map[string]T, d.Len())
+	}
+	for _, it := range d.Items() {
+		k, ok1 := it.Key.(string)
+		t, ok2 := conv(it.Value)
+		if !ok1 || !ok2 {
+			return false, nil
+		}
+		m[k] = t
+	}
+	*p = m
+	return true, nil
 }
