@@ -23,41 +23,29 @@ var (
 
 const slabSize = 512
 
+// boxIn appends v to a slab and returns an interface of type typ
+// pointing at it.
+func boxIn[T any](slab *[]T, v T, typ unsafe.Pointer) any {
+	if len(*slab) == cap(*slab) {
+		*slab = make([]T, 0, slabSize)
+	}
+	*slab = append(*slab, v)
+	var r any
+	e := (*eface)(unsafe.Pointer(&r))
+	e.typ, e.data = typ, unsafe.Pointer(&(*slab)[len(*slab)-1])
+	return r
+}
+
 func (m *machine) boxInt(v int64) any {
 	if v >= 0 && v < 256 {
 		return v // the runtime has these without allocating
 	}
-	if len(m.ints) == cap(m.ints) {
-		m.ints = make([]int64, 0, slabSize)
-	}
-	m.ints = append(m.ints, v)
-	var r any
-	e := (*eface)(unsafe.Pointer(&r))
-	e.typ, e.data = int64Type, unsafe.Pointer(&m.ints[len(m.ints)-1])
-	return r
+	return boxIn(&m.ints, v, int64Type)
 }
 
-func (m *machine) boxFloat(v float64) any {
-	if len(m.floats) == cap(m.floats) {
-		m.floats = make([]float64, 0, slabSize)
-	}
-	m.floats = append(m.floats, v)
-	var r any
-	e := (*eface)(unsafe.Pointer(&r))
-	e.typ, e.data = float64Type, unsafe.Pointer(&m.floats[len(m.floats)-1])
-	return r
-}
+func (m *machine) boxFloat(v float64) any { return boxIn(&m.floats, v, float64Type) }
 
-func (m *machine) boxString(s string) any {
-	if len(m.strs) == cap(m.strs) {
-		m.strs = make([]string, 0, slabSize)
-	}
-	m.strs = append(m.strs, s)
-	var r any
-	e := (*eface)(unsafe.Pointer(&r))
-	e.typ, e.data = stringType, unsafe.Pointer(&m.strs[len(m.strs)-1])
-	return r
-}
+func (m *machine) boxString(s string) any { return boxIn(&m.strs, s, stringType) }
 
 // str copies a short payload into an arena of string bytes, so that many
 // small strings cost one allocation; longer ones get their own.

@@ -1109,19 +1109,9 @@ func (m *machine) setItems(t any, items []any) error {
 			}
 		}
 	case *py.Call:
-		for i := 0; i < len(items); i += 2 {
-			if needsFix(items[i+1]) {
-				m.note(d, len(d.DictItems), partDictItems)
-			}
-			d.DictItems = append(d.DictItems, py.Item{Key: items[i], Value: items[i+1]})
-		}
+		m.addDictItems(d, &d.DictItems, items)
 	case *py.Object:
-		for i := 0; i < len(items); i += 2 {
-			if needsFix(items[i+1]) {
-				m.note(d, len(d.DictItems), partDictItems)
-			}
-			d.DictItems = append(d.DictItems, py.Item{Key: items[i], Value: items[i+1]})
-		}
+		m.addDictItems(d, &d.DictItems, items)
 	default:
 		return m.failf(ErrBadType, "SETITEM(S) on %s", typeName(t))
 	}
@@ -1148,23 +1138,33 @@ func (m *machine) appendTo(t any, items []any) error {
 		}
 		l.items = append(l.items, items...)
 	case *py.Call:
-		for i, it := range items {
-			if needsFix(it) {
-				m.note(l, len(l.ListItems)+i, partListItems)
-			}
-		}
-		l.ListItems = append(l.ListItems, items...)
+		m.addListItems(l, &l.ListItems, items)
 	case *py.Object:
-		for i, it := range items {
-			if needsFix(it) {
-				m.note(l, len(l.ListItems)+i, partListItems)
-			}
-		}
-		l.ListItems = append(l.ListItems, items...)
+		m.addListItems(l, &l.ListItems, items)
 	default:
 		return m.failf(ErrBadType, "APPEND(S) on %s", typeName(t))
 	}
 	return nil
+}
+
+// addDictItems records SETITEM(S) on a Call or Object (owner).
+func (m *machine) addDictItems(owner any, dst *[]py.Item, items []any) {
+	for i := 0; i < len(items); i += 2 {
+		if needsFix(items[i+1]) {
+			m.note(owner, len(*dst), partDictItems)
+		}
+		*dst = append(*dst, py.Item{Key: items[i], Value: items[i+1]})
+	}
+}
+
+// addListItems records APPEND(S) on a Call or Object (owner).
+func (m *machine) addListItems(owner any, dst *[]any, items []any) {
+	for i, it := range items {
+		if needsFix(it) {
+			m.note(owner, len(*dst)+i, partListItems)
+		}
+	}
+	*dst = append(*dst, items...)
 }
 
 // typeName is the Python type name of a decoded value, for messages.
