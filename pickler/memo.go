@@ -104,9 +104,9 @@ func (m *ptrTable) reset() {
 }
 
 // strTable maps string contents to memo indexes (dict keys and CPython's
-// singleton strings are memoized by value). Open addressing over
-// maphash: cheaper than a Go map for the insert-mostly pattern of unique
-// keys.
+// singleton strings are memoized by value). Open addressing with one hash
+// per lookup-and-insert: cheaper than a Go map for the insert-mostly
+// pattern of unique keys.
 type strTable struct {
 	slots []strEntry
 	count int
@@ -121,44 +121,64 @@ type strEntry struct {
 
 var strSeed = maphash.MakeSeed()
 
-func (m *strTable) get(s string) (uint32, bool) {
-	if m.count == 0 {
-		return 0, false
-	}
-	h := maphash.String(strSeed, s)
+// strHash hashes s (maphash: seeded, so callers' keys cannot be chosen to
+// collide).
+func strHash(s string) uint64 { return maphash.String(strSeed, s) }
+
+// find returns the slot for s: its entry if present (found), else the empty
+// slot where it would go. The table must have room (see reserve).
+func (m *strTable) find(s string, h uint64) (*strEntry, bool) {
 	mask := uint64(len(m.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		e := &m.slots[i]
 		if !e.used {
-			return 0, false
+			return e, false
 		}
 		if e.h == uint32(h) && e.s == s {
-			return e.idx, true
+			return e, true
 		}
 	}
+}
+
+// get returns the memo index for s; when s is absent it returns a slot
+// that put fills without hashing again.
+func (m *strTable) get(s string) (uint32, bool) {
+	if m.count == 0 {
+		return 0, false
+	}
+	e, ok := m.find(s, strHash(s))
+	return e.idx, ok
 }
 
 func (m *strTable) put(s string, idx uint32) {
 	if (m.count+1)*4 > len(m.slots)*3 {
 		m.grow()
 	}
-	m.insert(s, maphash.String(strSeed, s), idx)
+	h := strHash(s)
+	e, ok := m.find(s, h)
+	if !ok {
+		*e = strEntry{s: s, h: uint32(h), used: true}
+		m.count++
+	}
+	e.idx = idx
 }
 
-func (m *strTable) insert(s string, h uint64, idx uint32) {
-	mask := uint64(len(m.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		e := &m.slots[i]
-		if !e.used {
-			*e = strEntry{s: s, h: uint32(h), idx: idx, used: true}
-			m.count++
-			return
-		}
-		if e.h == uint32(h) && e.s == s {
-			e.idx = idx
-			return
-		}
+// slot finds s in one hash: the entry and true when present, or the
+// empty slot (and its hash) that claim fills, the table grown beforehand so
+// the slot stays valid until then.
+func (m *strTable) slot(s string) (*strEntry, uint64, bool) {
+	if (m.count+1)*4 > len(m.slots)*3 {
+		m.grow()
 	}
+	h := strHash(s)
+	e, ok := m.find(s, h)
+	return e, h, ok
+}
+
+// claim fills an empty slot returned by slot.
+func (m *strTable) claim(e *strEntry, s string, h uint64, idx uint32) {
+	*e = strEntry{s: s, h: uint32(h), idx: idx, used: true}
+	m.count++
 }
 
 func (m *strTable) grow() {
@@ -171,7 +191,9 @@ func (m *strTable) grow() {
 	m.count = 0
 	for _, e := range old {
 		if e.used {
-			m.insert(e.s, maphash.String(strSeed, e.s), e.idx)
+			slot, _ := m.find(e.s, strHash(e.s))
+			*slot = e
+			m.count++
 		}
 	}
 }

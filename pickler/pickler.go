@@ -727,20 +727,23 @@ func singleton(s string) bool {
 
 // saveStr writes a str. key marks a dict key, memoized by value.
 func (e *encoder) saveStr(s string, key bool) error {
-	byValue := key || singleton(s)
-	if byValue {
-		if i, ok := e.strMemo.get(s); ok {
-			e.memoGet(i)
+	if key || singleton(s) {
+		// One hash finds it or reserves its slot.
+		slot, h, found := e.strMemo.slot(s)
+		if found {
+			e.memoGet(slot.idx)
 			return nil
 		}
+		if !e.writeStr(s) {
+			return &UnsupportedValueError{Reason: "string is not valid UTF-8"}
+		}
+		e.strMemo.claim(slot, s, h, e.memoPut())
+		return nil
 	}
 	if !e.writeStr(s) {
 		return &UnsupportedValueError{Reason: "string is not valid UTF-8"}
 	}
-	i := e.memoPut()
-	if byValue {
-		e.strMemo.put(s, i)
-	}
+	e.memoPut()
 	return nil
 }
 
