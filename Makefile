@@ -38,9 +38,9 @@ pytest: build
 ## pytest-cgocheck: the pyext tests against a library built with
 ## GOEXPERIMENT=cgocheck2, which checks every pointer passed through cgo.
 CGOCHECK_LIB := $(CURDIR)/build/cgocheck2/libsegpickle.so
-pytest-cgocheck:
+pytest-cgocheck: cli
 	GOEXPERIMENT=cgocheck2 $(GO) build -buildmode=c-shared -o $(CGOCHECK_LIB) ./cbridge
-	SEGPICKLE_LIB=$(CGOCHECK_LIB) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(PYTHON) -m unittest tests.test_pyext
+	SEGPICKLE_BIN=$(CURDIR)/$(BIN) SEGPICKLE_LIB=$(CGOCHECK_LIB) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(PYTHON) -m unittest tests.test_pyext tests.test_cabi tests.test_channel
 
 vet:
 	$(GO) vet ./...

@@ -1,0 +1,114 @@
+"""The C ABI of libsegpickle.so, called directly through ctypes: handles,
+borrowed and copied writes, segment access, copy-out, writev, errors."""
+import ctypes
+import os
+import pickle
+import threading
+import unittest
+
+from segpickle import _lib
+
+
+class CABI(unittest.TestCase):
+    def setUp(self):
+        self.lib = _lib.lib()
+        self.h = ctypes.c_int64()
+        self.assertEqual(self.lib.segpickle_buf_new(1024, ctypes.byref(self.h)), 0)
+        self.addCleanup(self.lib.segpickle_buf_free, self.h.value)
+
+    def length(self):
+        n = ctypes.c_int64()
+        self.assertEqual(self.lib.segpickle_buf_len(self.h.value, ctypes.byref(n)), 0)
+        return n.value
+
+    def contents(self):
+        n = self.length()
+        out = ctypes.create_string_buffer(n)
+        self.assertEqual(self.lib.segpickle_buf_copy(self.h.value, out, n), 0)
+        return out.raw
+
+    def test_borrow_and_copy_writes(self):
+        small = ctypes.create_string_buffer(b"head", 4)
+        big = ctypes.create_string_buffer(b"B" * 5000, 5000)
+        self.assertEqual(self.lib.segpickle_buf_write(self.h.value, small, 4, 0), 0)
+        self.assertEqual(self.lib.segpickle_buf_write(self.h.value, big, 5000, 1), 0)  # borrowed
+        self.assertEqual(self.lib.segpickle_buf_write(self.h.value, small, 4, 0), 0)
+        self.assertEqual(self.length(), 5008)
+        nseg = ctypes.c_int64()
+        self.assertEqual(self.lib.segpickle_buf_nsegments(self.h.value, ctypes.byref(nseg)), 0)
+        self.assertEqual(nseg.value, 3)
+        # A borrowed segment shows later changes to the caller's memory: it was not copied.
+        big[0] = b"Z"
+        seglen = ctypes.c_int64()
+        self.assertEqual(self.lib.segpickle_buf_segment_len(self.h.value, 1, ctypes.byref(seglen)), 0)
+        self.assertEqual(seglen.value, 5000)
+        seg = ctypes.create_string_buffer(5000)
+        self.assertEqual(self.lib.segpickle_buf_copy_segment(self.h.value, 1, seg, 5000), 0)
+        self.assertEqual(seg.raw[:2], b"ZB")
+        self.assertEqual(self.contents(), b"head" + b"Z" + b"B" * 4999 + b"head")
+
+    def test_bad_arguments_are_codes_not_crashes(self):
+        self.assertEqual(self.lib.segpickle_buf_write(self.h.value, None, 10, 0), -20)
+        self.assertEqual(self.lib.segpickle_buf_write(self.h.value, None, -1, 0), -20)
+        self.assertEqual(self.lib.segpickle_buf_copy(self.h.value, None, 0), 0)  # empty: nothing to copy
+        self.lib.segpickle_buf_write(self.h.value, ctypes.create_string_buffer(b"abc", 3), 3, 0)
+        self.assertEqual(self.lib.segpickle_buf_copy(self.h.value, ctypes.create_string_buffer(2), 2), -20)
+        seglen = ctypes.c_int64()
+        self.assertEqual(self.lib.segpickle_buf_segment_len(self.h.value, 7, ctypes.byref(seglen)), -20)
+        self.assertEqual(self.lib.segpickle_buf_len(987654321, ctypes.byref(seglen)), -50)
+        self.assertEqual(self.lib.segpickle_buf_free(987654321), -50)
+        err = ctypes.c_void_p()
+        self.assertEqual(self.lib.segpickle_writev(-1, None, None, 0, None, ctypes.byref(err)), -20)
+        with self.assertRaises(ValueError):
+            _lib.check(-20, err)
+
+    def test_free_twice_is_an_error_code(self):
+        h = ctypes.c_int64()
+        self.assertEqual(self.lib.segpickle_buf_new(0, ctypes.byref(h)), 0)
+        self.assertEqual(self.lib.segpickle_buf_free(h.value), 0)
+        self.assertEqual(self.lib.segpickle_buf_free(h.value), -50)
+
+    def test_writev_buffer_to_pipe(self):
+        data = pickle.dumps(list(range(5000)), 5)
+        self.lib.segpickle_buf_write(self.h.value, data, len(data), 1)
+        r, w = os.pipe()
+        got = []
+        t = threading.Thread(target=lambda: got.append(b"".join(iter(lambda: os.read(r, 1 << 16), b""))))
+        t.start()
+        written = ctypes.c_int64()
+        err = ctypes.c_void_p()
+        code = self.lib.segpickle_buf_writev(self.h.value, w, ctypes.byref(written), ctypes.byref(err))
+        os.close(w)
+        t.join(10)
+        os.close(r)
+        _lib.check(code, err)
+        self.assertEqual(written.value, len(data))
+        self.assertEqual(got[0], data)
+
+    def test_writev_to_closed_fd_is_oserror(self):
+        r, w = os.pipe()
+        os.close(r)
+        os.close(w)
+        segs = (ctypes.c_void_p * 1)(ctypes.cast(ctypes.c_char_p(b"x"), ctypes.c_void_p).value)
+        lens = (ctypes.c_int64 * 1)(1)
+        err = ctypes.c_void_p()
+        code = self.lib.segpickle_writev(w, segs, lens, 1, None, ctypes.byref(err))
+        self.assertEqual(code, -30)
+        with self.assertRaises(OSError):
+            _lib.check(code, err)
+
+    def test_check_reports_go_errors_with_offsets(self):
+        data = b"\x80\x05\x8e" + (1 << 62).to_bytes(8, "little")
+        segs = (ctypes.c_void_p * 1)(ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value)
+        lens = (ctypes.c_int64 * 1)(len(data))
+        err = ctypes.c_void_p()
+        code = self.lib.segpickle_check(segs, lens, 1, ctypes.byref(err))
+        self.assertEqual(code, -1)
+        with self.assertRaises(pickle.UnpicklingError) as cm:
+            _lib.check(code, err)
+        self.assertIn("offset 2", str(cm.exception))
+        self.assertIn("BINBYTES8", str(cm.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
