@@ -348,7 +348,8 @@ func toFloat(v any) (float64, bool) {
 // the Python type.
 func Encode(w io.Writer, v any) error {
 	var buf bytes.Buffer
-	if err := encode(&buf, v, 0); err != nil {
+	budget := maxNodes
+	if err := encode(&buf, v, 0, &budget); err != nil {
 		return err
 	}
 	buf.WriteByte('\n')
@@ -356,11 +357,20 @@ func Encode(w io.Writer, v any) error {
 	return err
 }
 
-const maxDepth = 10000
+const (
+	maxDepth = 10000
+	// maxNodes bounds the output: shared structure in a pickle (a list
+	// referenced twice, twice over, …) expands when written as a tree, and a
+	// few hundred bytes of pickle could otherwise ask for terabytes of JSON.
+	maxNodes = 1 << 24
+)
 
-func encode(b *bytes.Buffer, v any, depth int) error {
+func encode(b *bytes.Buffer, v any, depth int, budget *int) error {
 	if depth > maxDepth {
 		return errors.New("json: nesting too deep")
+	}
+	if *budget--; *budget < 0 {
+		return fmt.Errorf("json: more than %d values (shared structure expands when written as JSON)", maxNodes)
 	}
 	tag := func(name string, f func() error) error {
 		b.WriteString(`{"` + name + `":`)
@@ -376,7 +386,7 @@ func encode(b *bytes.Buffer, v any, depth int) error {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			if err := encode(b, it, depth+1); err != nil {
+			if err := encode(b, it, depth+1, budget); err != nil {
 				return err
 			}
 		}
@@ -446,7 +456,7 @@ func encode(b *bytes.Buffer, v any, depth int) error {
 				}
 				str(it.Key.(string))
 				b.WriteByte(':')
-				if err := encode(b, it.Value, depth+1); err != nil {
+				if err := encode(b, it.Value, depth+1, budget); err != nil {
 					return err
 				}
 			}
@@ -483,7 +493,7 @@ func encode(b *bytes.Buffer, v any, depth int) error {
 			return arr(withTail([]any{x.Class, args, kw}, x.HasState, x.State, x.ListItems, x.DictItems))
 		})
 	case py.PersistentID:
-		return tag("$persid", func() error { return encode(b, x.ID, depth+1) })
+		return tag("$persid", func() error { return encode(b, x.ID, depth+1, budget) })
 	case py.OutOfBand:
 		return tag("$buffer", func() error { b.WriteString(strconv.Itoa(x.Index)); return nil })
 	case py.PickleBuffer:
