@@ -33,6 +33,7 @@ package py
 
 import (
 	"fmt"
+	"hash/maphash"
 	"math"
 	"math/big"
 	"strconv"
@@ -149,16 +150,10 @@ func (d *Dict) Len() int {
 // Grow makes room for n more items.
 func (d *Dict) Grow(n int) {
 	if n > 0 && cap(d.items)-len(d.items) < n {
-		d.items = append(make([]Item, 0, len(d.items)+n), d.items...)
+		// At least double, so that growing batch by batch stays linear.
+		d.items = append(make([]Item, 0, max(len(d.items)+n, 2*cap(d.items))), d.items...)
 	}
-	if total := len(d.items) + n; total > indexMin && d.index.m == nil {
-		d.index.m = make(map[any]int, total)
-		for i, it := range d.items {
-			if k, ok := Key(it.Key); ok {
-				d.index.m[k] = i
-			}
-		}
-	}
+	d.index.reserve(d.keyAt, len(d.items), len(d.items)+n)
 }
 
 // Items returns the items in insertion order. The slice is the Dict's own:
@@ -260,34 +255,60 @@ func (s *Set) Items() []any {
 func (s *Set) itemAt(i int) any { return s.items[i] }
 
 // keyIndex finds keys by Python equality. Small collections are scanned;
-// from indexMin items on, a map from normalized key to position is kept.
+// from indexMin items on, str keys go in a compact open-addressing table of
+// (hash, position) pairs — as CPython's dict does, the keys themselves stay
+// in the items — and other keys in a map from their normalized form.
 type keyIndex struct {
-	m map[any]int
+	*indexData // nil until the collection outgrows scanning
+}
+
+type indexData struct {
+	slots []idxSlot // len is a power of two
+	nstr  int
+	m     map[any]int // non-str keys
+}
+
+type idxSlot struct {
+	hash uint32
+	pos  int32 // position + 1; 0 is an empty slot
 }
 
 const indexMin = 8
 
+var indexSeed = maphash.MakeSeed()
+
+func (x *keyIndex) built() bool { return x.indexData != nil }
+
 func (x *keyIndex) find(at func(int) any, n int, k any) int {
-	if s, isStr := k.(string); isStr && x.m == nil {
-		// A str equals only a str: compare directly, no normalizing.
-		for i := 0; i < n; i++ {
-			if is, ok := at(i).(string); ok && is == s {
-				return i
+	if s, isStr := k.(string); isStr {
+		if !x.built() {
+			// A str equals only a str: compare directly, no normalizing.
+			for i := 0; i < n; i++ {
+				if is, ok := at(i).(string); ok && is == s {
+					return i
+				}
+			}
+			return -1
+		}
+		h := maphash.String(indexSeed, s)
+		mask := uint64(len(x.slots) - 1)
+		for i := h & mask; ; i = (i + 1) & mask {
+			sl := x.slots[i]
+			if sl.pos == 0 {
+				return -1
+			}
+			if sl.hash == uint32(h) {
+				if is, ok := at(int(sl.pos) - 1).(string); ok && is == s {
+					return int(sl.pos) - 1
+				}
 			}
 		}
-		return -1
-	}
-	if s, isStr := k.(string); isStr {
-		if i, ok := x.m[s]; ok {
-			return i
-		}
-		return -1
 	}
 	nk, ok := Key(k)
 	if !ok {
 		return -1 // unhashable: never equal to another key
 	}
-	if x.m != nil {
+	if x.built() {
 		if i, ok := x.m[nk]; ok {
 			return i
 		}
@@ -301,22 +322,81 @@ func (x *keyIndex) find(at func(int) any, n int, k any) int {
 	return -1
 }
 
-// add records that the key at position n-1 was appended.
+// add records that the key k was appended at position n-1.
 func (x *keyIndex) add(at func(int) any, n int, k any) {
-	if x.m == nil {
+	if !x.built() {
 		if n <= indexMin {
 			return
 		}
-		// Built once, when the collection outgrows scanning.
-		x.m = make(map[any]int, n*2)
-		for i := 0; i < n-1; i++ {
-			if ik, ok := Key(at(i)); ok {
-				x.m[ik] = i
-			}
+		x.build(at, n-1, n)
+	}
+	x.insert(k, n-1)
+}
+
+// build indexes the first n items, with room for want.
+func (x *keyIndex) build(at func(int) any, n, want int) {
+	size := 16
+	for size*3 < want*4+4 {
+		size <<= 1
+	}
+	x.indexData = &indexData{slots: make([]idxSlot, size)}
+	for i := 0; i < n; i++ {
+		x.insert(at(i), i)
+	}
+}
+
+func (x *keyIndex) insert(k any, pos int) {
+	if s, isStr := k.(string); isStr {
+		if (x.nstr+1)*4 > len(x.slots)*3 {
+			x.grow()
 		}
+		h := maphash.String(indexSeed, s)
+		mask := uint64(len(x.slots) - 1)
+		i := h & mask
+		for x.slots[i].pos != 0 {
+			i = (i + 1) & mask
+		}
+		x.slots[i] = idxSlot{hash: uint32(h), pos: int32(pos + 1)}
+		x.nstr++
+		return
 	}
 	if nk, ok := Key(k); ok {
-		x.m[nk] = n - 1
+		if x.m == nil {
+			x.m = make(map[any]int)
+		}
+		x.m[nk] = pos
+	}
+}
+
+// grow doubles the table; stored hashes place the entries again without
+// touching the keys (whose full hash the low 32 bits stand in for).
+func (x *keyIndex) grow() {
+	old := x.slots
+	x.slots = make([]idxSlot, 2*len(old))
+	mask := uint64(len(x.slots) - 1)
+	for _, sl := range old {
+		if sl.pos == 0 {
+			continue
+		}
+		i := uint64(sl.hash) & mask
+		for x.slots[i].pos != 0 {
+			i = (i + 1) & mask
+		}
+		x.slots[i] = sl
+	}
+}
+
+// reserve builds or grows the index for want items in all.
+func (x *keyIndex) reserve(at func(int) any, n, want int) {
+	if want <= indexMin {
+		return
+	}
+	if !x.built() {
+		x.build(at, n, want)
+		return
+	}
+	for want*4 > len(x.slots)*3 {
+		x.grow()
 	}
 }
 

@@ -1089,8 +1089,10 @@ func (m *machine) hashable(k any) error {
 }
 
 func (m *machine) setItem(d *py.Dict, k, v any) error {
-	if err := m.hashable(k); err != nil {
-		return err
+	if _, isStr := k.(string); !isStr {
+		if err := m.hashable(k); err != nil {
+			return err
+		}
 	}
 	i := d.Put(k, v)
 	if needsFix(v) {

@@ -1,0 +1,100 @@
+package py_test
+
+import (
+	"fmt"
+	"math/big"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/segpickle/segpickle/py"
+)
+
+func TestDictPythonEquality(t *testing.T) {
+	for _, n := range []int{3, 8, 9, 100, 5000} { // scanned and indexed sizes
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			d := py.NewDict(0)
+			for i := 0; i < n; i++ {
+				d.Set(fmt.Sprintf("k%d", i), i)
+				d.Set(int64(i), -i)
+			}
+			require.Equal(t, 2*n, d.Len())
+			for i := 0; i < n; i++ {
+				v, ok := d.Get(fmt.Sprintf("k%d", i))
+				require.True(t, ok)
+				require.Equal(t, i, v)
+				v, ok = d.Get(float64(i)) // 1.0 == 1
+				require.True(t, ok)
+				require.Equal(t, -i, v)
+			}
+			// True == 1: overwrites the value, keeps the first key and its place.
+			d.Set(true, "T")
+			v, _ := d.Get(int64(1))
+			require.Equal(t, "T", v)
+			require.Equal(t, int64(1), d.Items()[3].Key)
+			require.Equal(t, 2*n, d.Len())
+			_, ok := d.Get("missing")
+			require.False(t, ok)
+			_, ok = d.Get([]any{1}) // unhashable: never found
+			require.False(t, ok)
+		})
+	}
+}
+
+func TestDictOtherKeys(t *testing.T) {
+	d := py.NewDict(0)
+	keys := []any{py.Tuple{int64(1), "a"}, py.NewFrozenSet(int64(1), int64(2)), []byte("b"), py.ByteString("b"),
+		new(big.Int).Lsh(big.NewInt(1), 100), nil, 2.5, complex(1, 1), py.Global{Module: "m", Name: "n"}}
+	for i := 0; i < 3; i++ { // past the scan threshold
+		for j, k := range keys {
+			d.Set(k, j)
+		}
+	}
+	require.Equal(t, len(keys), d.Len())
+	v, ok := d.Get(py.Tuple{1, "a"}) // int and int64 are one Python int
+	require.True(t, ok)
+	require.Equal(t, 0, v)
+	v, _ = d.Get(py.NewFrozenSet(int64(2), int64(1))) // order does not matter
+	require.Equal(t, 1, v)
+	v, _ = d.Get(new(big.Int).Lsh(big.NewInt(1), 100))
+	require.Equal(t, 4, v)
+	v, _ = d.Get([]byte("b"))
+	require.Equal(t, 2, v, "bytes and Python 2 str stay apart")
+}
+
+func TestDictGrowKeepsIndex(t *testing.T) {
+	d := py.NewDict(0)
+	for batch := 0; batch < 20; batch++ {
+		d.Grow(1000)
+		for i := 0; i < 1000; i++ {
+			d.Set(fmt.Sprintf("%d-%d", batch, i), i)
+		}
+	}
+	require.Equal(t, 20000, d.Len())
+	for batch := 0; batch < 20; batch += 7 {
+		v, ok := d.Get(fmt.Sprintf("%d-%d", batch, 999))
+		require.True(t, ok)
+		require.Equal(t, 999, v)
+	}
+}
+
+func TestSet(t *testing.T) {
+	s := py.NewSet()
+	for i := 0; i < 50; i++ {
+		s.Add(int64(i % 20))
+		s.Add(fmt.Sprint(i % 10))
+	}
+	require.Equal(t, 30, s.Len())
+	require.True(t, s.Has(19.0))
+	require.True(t, s.Has("9"))
+	require.False(t, s.Has("10"))
+}
+
+func TestKeyBudget(t *testing.T) {
+	var k any = py.Tuple{int64(1)}
+	for i := 0; i < 40; i++ {
+		k = py.Tuple{k, k} // 2^40 leaves if walked naively
+	}
+	_, ok := py.Key(k)
+	require.False(t, ok, "an exponentially large key is refused, not walked")
+}
