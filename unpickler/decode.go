@@ -108,7 +108,7 @@ type machine struct {
 	cfg    *config
 	stack  []any
 	marks  []int
-	memo   []any
+	memo   [][]any // see memoSlot
 	memoX  map[uint32]any // sparse indexes
 	nmemo  int
 	proto  int
@@ -254,39 +254,58 @@ func (m *machine) line() ([]byte, error) {
 
 // --- memo ------------------------------------------------------------------
 
+// The memo is dense for indexes near the number of entries: chunks of
+// memoChunk slots (the first one grows by doubling), so it grows without
+// copying what it holds. Indexes far beyond the count go to a map, so that
+// index 2^32-1 costs one entry, not a 4-G-entry table.
+const memoChunk = 1024
+
+// memoSlot returns the dense slot for idx, allocating its chunk when idx
+// is near enough to the count; nil when idx belongs to the sparse map.
+func (m *machine) memoSlot(idx uint32, create bool) *any {
+	c, o := int(idx/memoChunk), int(idx%memoChunk)
+	if c < len(m.memo) && o < len(m.memo[c]) {
+		return &m.memo[c][o]
+	}
+	if !create || int(idx) > 2*m.nmemo+2*memoChunk {
+		return nil
+	}
+	for len(m.memo) <= c {
+		m.memo = append(m.memo, nil)
+	}
+	if c == 0 {
+		grown := make([]any, min(memoChunk, max(64, 2*len(m.memo[0]), o+1)))
+		copy(grown, m.memo[0])
+		m.memo[0] = grown
+	} else {
+		m.memo[c] = make([]any, memoChunk)
+	}
+	return &m.memo[c][o]
+}
+
 func (m *machine) memoPut(i uint64, v any) error {
 	if i > math.MaxUint32 {
 		return m.failf(ErrBadArgument, "memo index %d", i)
 	}
 	idx := uint32(i)
-	if int(idx) < len(m.memo) {
-		if m.memo[idx] == nil {
-			m.nmemo++
-		}
-		m.memo[idx] = memoVal(v)
+	if p := m.memoSlot(idx, false); p != nil && *p != nil {
+		*p = memoVal(v) // overwrite: no new entry
+		return nil
+	}
+	if _, ok := m.memoX[idx]; ok {
+		m.memoX[idx] = memoVal(v)
 		return nil
 	}
 	if m.nmemo >= m.cfg.maxMemo {
 		return m.failf(ErrLimit, "memo over %d entries", m.cfg.maxMemo)
 	}
-	// Dense while indexes stay near the count; a sparse map otherwise, so
-	// that index 2^32-1 costs one entry, not a 4-G-entry table.
-	if int(idx) == len(m.memo) || (idx < 1<<20 && int(idx) <= 2*len(m.memo)+64) {
-		if int(idx) >= cap(m.memo) {
-			grown := make([]any, len(m.memo), max(int(idx)+1, 2*cap(m.memo), 64))
-			copy(grown, m.memo)
-			m.memo = grown
-		}
-		m.memo = m.memo[:idx]
-		m.memo = append(m.memo, memoVal(v))
-		m.nmemo++
+	m.nmemo++
+	if p := m.memoSlot(idx, true); p != nil {
+		*p = memoVal(v)
 		return nil
 	}
 	if m.memoX == nil {
 		m.memoX = make(map[uint32]any)
-	}
-	if _, ok := m.memoX[idx]; !ok {
-		m.nmemo++
 	}
 	m.memoX[idx] = memoVal(v)
 	return nil
@@ -304,10 +323,13 @@ func memoVal(v any) any {
 
 func (m *machine) memoGet(i uint64) error {
 	var v any
-	if i < uint64(len(m.memo)) {
-		v = m.memo[i]
-	} else if m.memoX != nil && i <= math.MaxUint32 {
-		v = m.memoX[uint32(i)]
+	if i <= math.MaxUint32 {
+		if p := m.memoSlot(uint32(i), false); p != nil {
+			v = *p
+		}
+		if v == nil && m.memoX != nil {
+			v = m.memoX[uint32(i)]
+		}
 	}
 	if v == nil {
 		return m.failf(ErrMissingMemo, "index %d", i)
