@@ -108,7 +108,7 @@ type machine struct {
 	cfg    *config
 	stack  []any
 	marks  []int
-	memo   [][]any // see memoSlot
+	memo   [][]any        // see memoSlot
 	memoX  map[uint32]any // sparse indexes
 	nmemo  int
 	proto  int
