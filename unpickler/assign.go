@@ -52,6 +52,15 @@ func assign(val any, v any, c *config) error {
 	return a.assign(val, rv.Elem(), "", 0)
 }
 
+// under prefixes the path of a child's error as it unwinds, so that the
+// success path builds no path strings.
+func under(err error, elem string) error {
+	if te, ok := err.(*UnmarshalTypeError); ok {
+		te.Path = elem + te.Path
+	}
+	return err
+}
+
 type assigner struct {
 	cfg *config
 }
@@ -283,8 +292,8 @@ plain:
 		}
 		s := reflect.MakeSlice(t, len(items), len(items))
 		for i, it := range items {
-			if err := a.assign(it, s.Index(i), path+"["+strconv.Itoa(i)+"]", depth+1); err != nil {
-				return err
+			if err := a.assign(it, s.Index(i), "", depth+1); err != nil {
+				return under(err, path+"["+strconv.Itoa(i)+"]")
 			}
 		}
 		dst.Set(s)
@@ -307,8 +316,8 @@ plain:
 			return a.typeErr(val, t, path)
 		}
 		for i, it := range items {
-			if err := a.assign(it, dst.Index(i), path+"["+strconv.Itoa(i)+"]", depth+1); err != nil {
-				return err
+			if err := a.assign(it, dst.Index(i), "", depth+1); err != nil {
+				return under(err, path+"["+strconv.Itoa(i)+"]")
 			}
 		}
 	case reflect.Map:
@@ -324,13 +333,12 @@ plain:
 		}
 		for _, it := range d.Items() {
 			k := reflect.New(t.Key()).Elem()
-			kp := path + "[" + keyText(it.Key) + "]"
-			if err := a.assign(it.Key, k, kp, depth+1); err != nil {
-				return err
+			if err := a.assign(it.Key, k, "", depth+1); err != nil {
+				return under(err, path+"["+keyText(it.Key)+"]")
 			}
 			v := reflect.New(t.Elem()).Elem()
-			if err := a.assign(it.Value, v, kp, depth+1); err != nil {
-				return err
+			if err := a.assign(it.Value, v, "", depth+1); err != nil {
+				return under(err, path+"["+keyText(it.Key)+"]")
 			}
 			dst.SetMapIndex(k, v)
 		}
@@ -343,8 +351,8 @@ plain:
 			}
 			for i, it := range items {
 				f := fields[i]
-				if err := a.assign(it, dst.FieldByIndex(f.index), path+"."+f.goName, depth+1); err != nil {
-					return err
+				if err := a.assign(it, dst.FieldByIndex(f.index), "", depth+1); err != nil {
+					return under(err, path+"."+f.goName)
 				}
 			}
 			return nil
@@ -367,8 +375,8 @@ plain:
 			if err != nil {
 				return err
 			}
-			if err := a.assign(it.Value, fv, path+"."+f.goName, depth+1); err != nil {
-				return err
+			if err := a.assign(it.Value, fv, "", depth+1); err != nil {
+				return under(err, path+"."+f.goName)
 			}
 		}
 	default:
@@ -384,8 +392,8 @@ func (a *assigner) setToMap(items []any, dst reflect.Value, path string, depth i
 	}
 	for _, it := range items {
 		k := reflect.New(t.Key()).Elem()
-		if err := a.assign(it, k, path+"{}", depth+1); err != nil {
-			return err
+		if err := a.assign(it, k, "", depth+1); err != nil {
+			return under(err, path+"{}")
 		}
 		dst.SetMapIndex(k, reflect.New(t.Elem()).Elem())
 	}
