@@ -172,6 +172,16 @@ func (z tzOffset) location() *time.Location {
 }
 
 func latin1Bytes(s string) ([]byte, bool) {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return []byte(s), true
+	}
 	b := make([]byte, 0, len(s))
 	for _, r := range s {
 		if r > 255 {
