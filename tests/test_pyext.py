@@ -73,6 +73,35 @@ class ByteIdentity(unittest.TestCase):
         self.assertEqual(buf.tobytes(), expected)
 
 
+class DumpAndLoadFiles(unittest.TestCase):
+    def test_dump_to_bytesio_and_to_a_buffered_file(self):
+        import io
+        import tempfile
+        obj = {"a": b"x" * 100000, "b": list(range(10))}
+        f = io.BytesIO()
+        segpickle.dump(obj, f)
+        f.seek(0)
+        self.assertEqual(segpickle.load(f), obj)
+        with tempfile.TemporaryFile() as t:
+            t.write(b"HEAD")  # still in the file object's buffer: must go first
+            segpickle.dump(obj, t)
+            t.seek(0)
+            self.assertEqual(t.read(4), b"HEAD")
+            self.assertEqual(pickle.load(t), obj)
+
+    def test_write_to_pipe_descriptor(self):
+        buf = segpickle.dumps([b"p" * 70000, "x"])
+        r, w = os.pipe()
+        got = []
+        t = threading.Thread(target=lambda: got.append(b"".join(iter(lambda: os.read(r, 1 << 16), b""))))
+        t.start()
+        self.assertEqual(buf.write_to(w), len(buf))
+        os.close(w)
+        t.join(10)
+        os.close(r)
+        self.assertEqual(got[0], buf.tobytes())
+
+
 class WriteArguments(unittest.TestCase):
     def test_write_accepts_what_the_pickler_hands_it(self):
         buf = SegmentBuffer()
