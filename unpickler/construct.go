@@ -247,6 +247,20 @@ func resolve(v any) any {
 	return v
 }
 
+// fixPart applies a fixup to one part of a Call or Object.
+func fixPart(f fixup, head *any, list []any, dict []py.Item, state *any) {
+	switch f.part {
+	case partListItems:
+		list[f.i] = resolve(list[f.i])
+	case partDictItems:
+		dict[f.i].Value = resolve(dict[f.i].Value)
+	case partState:
+		*state = resolve(*state)
+	case partHead:
+		*head = resolve(*head)
+	}
+}
+
 // finish applies the fixups and returns the final form of the result.
 func (m *machine) finish(result any) any {
 	for _, f := range m.fixups {
@@ -259,27 +273,9 @@ func (m *machine) finish(result any) any {
 			it := &c.Items()[f.i]
 			it.Value = resolve(it.Value)
 		case *py.Call:
-			switch f.part {
-			case partListItems:
-				c.ListItems[f.i] = resolve(c.ListItems[f.i])
-			case partDictItems:
-				c.DictItems[f.i].Value = resolve(c.DictItems[f.i].Value)
-			case partState:
-				c.State = resolve(c.State)
-			case partHead:
-				c.Callable = resolve(c.Callable)
-			}
+			fixPart(f, &c.Callable, c.ListItems, c.DictItems, &c.State)
 		case *py.Object:
-			switch f.part {
-			case partListItems:
-				c.ListItems[f.i] = resolve(c.ListItems[f.i])
-			case partDictItems:
-				c.DictItems[f.i].Value = resolve(c.DictItems[f.i].Value)
-			case partState:
-				c.State = resolve(c.State)
-			case partHead:
-				c.Class = resolve(c.Class)
-			}
+			fixPart(f, &c.Class, c.ListItems, c.DictItems, &c.State)
 		}
 	}
 	m.fixups = m.fixups[:0]
