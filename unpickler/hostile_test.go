@@ -237,3 +237,37 @@ func TestDatetimeDecodes(t *testing.T) {
 		}
 	}
 }
+
+// Lists inside the parts of calls and objects (state, APPENDS and SETITEMS
+// items, arguments, the callable) come out as []any, never as the decoder's
+// internal box.
+func TestListsInsideCallsAndObjects(t *testing.T) {
+	g := py.Global{Module: "m", Name: "C"}
+	v := []any{
+		&py.Object{Class: g, Args: py.Tuple{[]any{int64(1)}}, State: []any{int64(2)}, HasState: true,
+			ListItems: []any{[]any{int64(3)}}, DictItems: []py.Item{{Key: "k", Value: []any{int64(4)}}}},
+		&py.Call{Callable: g, Args: py.Tuple{[]any{int64(5)}}, State: py.DictOf("s", []any{int64(6)}), HasState: true,
+			ListItems: []any{[]any{}}, DictItems: []py.Item{{Key: int64(1), Value: []any{int64(7)}}}},
+	}
+	for proto := 0; proto <= 5; proto++ {
+		data, err := pickler.Marshal(v, pickler.Protocol(proto))
+		require.NoError(t, err)
+		got, err := unpickler.Load(data)
+		require.NoError(t, err)
+		l := got.([]any)
+		o := l[0].(*py.Object)
+		require.Equal(t, []any{int64(1)}, o.Args[0])
+		require.Equal(t, []any{int64(2)}, o.State)
+		require.Equal(t, []any{int64(3)}, o.ListItems[0])
+		require.Equal(t, []any{int64(4)}, o.DictItems[0].Value)
+		c := l[1].(*py.Call)
+		require.Equal(t, []any{int64(5)}, c.Args[0])
+		s, _ := c.State.(*py.Dict).Get("s")
+		require.Equal(t, []any{int64(6)}, s)
+		require.IsType(t, []any{}, c.ListItems[0])
+		require.Equal(t, []any{int64(7)}, c.DictItems[0].Value)
+		again, err := pickler.Marshal(got, pickler.Protocol(proto))
+		require.NoError(t, err)
+		require.Equal(t, data, again, "protocol %d", proto)
+	}
+}
