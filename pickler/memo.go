@@ -104,19 +104,23 @@ func (m *ptrTable) reset() {
 }
 
 // strTable maps string contents to memo indexes (dict keys and CPython's
-// singleton strings are memoized by value). Open addressing with one hash
-// per lookup-and-insert: cheaper than a Go map for the insert-mostly
-// pattern of unique keys.
+// singleton strings are memoized by value). Open addressing over a compact
+// array of (hash, entry) pairs, so that a probe that misses — the common
+// case for a dict of unique keys — touches 8 bytes a slot, not the strings;
+// one hash serves the lookup and the insert.
 type strTable struct {
-	slots []strEntry
-	count int
+	slots   []strSlot // len is a power of two
+	entries []strEntry
+}
+
+type strSlot struct {
+	h uint32
+	e uint32 // entry index + 1; 0 is empty
 }
 
 type strEntry struct {
-	s    string
-	h    uint32
-	idx  uint32
-	used bool
+	s   string
+	idx uint32
 }
 
 var strSeed = maphash.MakeSeed()
@@ -125,84 +129,86 @@ var strSeed = maphash.MakeSeed()
 // collide).
 func strHash(s string) uint64 { return maphash.String(strSeed, s) }
 
-// find returns the slot for s: its entry if present (found), else the empty
-// slot where it would go. The table must have room (see reserve).
-func (m *strTable) find(s string, h uint64) (*strEntry, bool) {
+// find returns the slot for s: its entry's slot when present (found), else
+// the empty slot where it would go.
+func (m *strTable) find(s string, h uint64) (*strSlot, bool) {
 	mask := uint64(len(m.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		e := &m.slots[i]
-		if !e.used {
-			return e, false
+		sl := &m.slots[i]
+		if sl.e == 0 {
+			return sl, false
 		}
-		if e.h == uint32(h) && e.s == s {
-			return e, true
+		if sl.h == uint32(h) && m.entries[sl.e-1].s == s {
+			return sl, true
 		}
 	}
 }
 
-// get returns the memo index for s; when s is absent it returns a slot
-// that put fills without hashing again.
+// get returns the memo index for s.
 func (m *strTable) get(s string) (uint32, bool) {
-	if m.count == 0 {
+	if len(m.entries) == 0 {
 		return 0, false
 	}
-	e, ok := m.find(s, strHash(s))
-	return e.idx, ok
-}
-
-func (m *strTable) put(s string, idx uint32) {
-	if (m.count+1)*4 > len(m.slots)*3 {
-		m.grow()
-	}
-	h := strHash(s)
-	e, ok := m.find(s, h)
+	sl, ok := m.find(s, strHash(s))
 	if !ok {
-		*e = strEntry{s: s, h: uint32(h), used: true}
-		m.count++
+		return 0, false
 	}
-	e.idx = idx
+	return m.entries[sl.e-1].idx, true
 }
 
-// slot finds s in one hash: the entry and true when present, or the
-// empty slot (and its hash) that claim fills, the table grown beforehand so
-// the slot stays valid until then.
-func (m *strTable) slot(s string) (*strEntry, uint64, bool) {
-	if (m.count+1)*4 > len(m.slots)*3 {
+// slot finds s with one hash: its memo index and true when present, or the
+// empty slot (and the hash) that claim fills; the table is grown
+// beforehand, so the slot stays valid until then.
+func (m *strTable) slot(s string) (*strSlot, uint64, uint32, bool) {
+	if (len(m.entries)+1)*4 > len(m.slots)*3 {
 		m.grow()
 	}
 	h := strHash(s)
-	e, ok := m.find(s, h)
-	return e, h, ok
+	sl, ok := m.find(s, h)
+	if ok {
+		return sl, h, m.entries[sl.e-1].idx, true
+	}
+	return sl, h, 0, false
 }
 
 // claim fills an empty slot returned by slot.
-func (m *strTable) claim(e *strEntry, s string, h uint64, idx uint32) {
-	*e = strEntry{s: s, h: uint32(h), idx: idx, used: true}
-	m.count++
+func (m *strTable) claim(sl *strSlot, s string, h uint64, idx uint32) {
+	m.entries = append(m.entries, strEntry{s: s, idx: idx})
+	*sl = strSlot{h: uint32(h), e: uint32(len(m.entries))}
+}
+
+func (m *strTable) put(s string, idx uint32) {
+	sl, h, _, ok := m.slot(s)
+	if ok {
+		m.entries[sl.e-1].idx = idx
+		return
+	}
+	m.claim(sl, s, h, idx)
 }
 
 func (m *strTable) grow() {
-	old := m.slots
 	n := 64
-	if len(old) > 0 {
-		n = len(old) * 2
+	if len(m.slots) > 0 {
+		n = len(m.slots) * 2
 	}
-	m.slots = make([]strEntry, n)
-	m.count = 0
-	for _, e := range old {
-		if e.used {
-			slot, _ := m.find(e.s, strHash(e.s))
-			*slot = e
-			m.count++
+	m.slots = make([]strSlot, n)
+	mask := uint64(n - 1)
+	for j, e := range m.entries {
+		h := strHash(e.s)
+		i := h & mask
+		for m.slots[i].e != 0 {
+			i = (i + 1) & mask
 		}
+		m.slots[i] = strSlot{h: uint32(h), e: uint32(j + 1)}
 	}
 }
 
 func (m *strTable) reset() {
 	if len(m.slots) > 1<<16 {
-		m.slots = nil
-	} else {
-		clear(m.slots)
+		m.slots, m.entries = nil, nil
+		return
 	}
-	m.count = 0
+	clear(m.slots)
+	clear(m.entries) // drop the strings
+	m.entries = m.entries[:0]
 }

@@ -729,9 +729,9 @@ func singleton(s string) bool {
 func (e *encoder) saveStr(s string, key bool) error {
 	if key || singleton(s) {
 		// One hash finds it or reserves its slot.
-		slot, h, found := e.strMemo.slot(s)
+		slot, h, idx, found := e.strMemo.slot(s)
 		if found {
-			e.memoGet(slot.idx)
+			e.memoGet(idx)
 			return nil
 		}
 		if !e.writeStr(s) {
