@@ -21,6 +21,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"unsafe"
 )
 
 const (
@@ -134,12 +135,11 @@ func (l *List) Ref(p []byte) {
 	l.nrefs++
 }
 
-// Reserve appends n bytes (n <= 4096) that the caller fills in later through
-// the returned slice, which stays valid until Reset or Release. The reserved
-// bytes are contiguous.
+// Reserve appends n contiguous bytes that the caller fills in later through
+// the returned slice, which stays valid until Reset or Release.
 func (l *List) Reserve(n int) []byte {
-	if n > smallChunk {
-		panic("segments: Reserve too large")
+	if n <= 0 {
+		return nil
 	}
 	if cap(l.cur)-len(l.cur) < n {
 		l.grow(n)
@@ -159,17 +159,13 @@ func (l *List) Unreserve(r []byte) bool {
 		return len(r) == 0
 	}
 	base := l.cur[:cap(l.cur)]
-	// Find r's offset in the current chunk by pointer identity.
-	off := -1
-	for i := l.curStart; i+len(r) <= len(l.cur); i++ {
-		if &base[i] == &r[0] {
-			off = i
-			break
-		}
-	}
-	if off < 0 {
+	// r's offset in the current chunk, by address.
+	d := uintptr(unsafe.Pointer(&r[0])) - uintptr(unsafe.Pointer(&base[0]))
+	if uintptr(unsafe.Pointer(&r[0])) < uintptr(unsafe.Pointer(&base[0])) ||
+		d < uintptr(l.curStart) || d+uintptr(len(r)) > uintptr(len(l.cur)) {
 		return false
 	}
+	off := int(d)
 	copy(base[off:], base[off+len(r):len(l.cur)])
 	l.cur = l.cur[:len(l.cur)-len(r)]
 	l.n -= len(r)
@@ -195,8 +191,8 @@ func (l *List) room(min int) []byte {
 }
 
 // Grow makes sure at least n bytes can be appended to the current chunk
-// without starting a new one (n <= 64 KiB) and returns the free tail, which
-// the caller fills and then commits with Commit.
+// without starting a new one and returns the free tail, which the caller
+// fills and then commits with Commit.
 func (l *List) Grow(n int) []byte { return l.room(n) }
 
 // Commit records that the first k bytes of the slice returned by Grow were
@@ -209,10 +205,14 @@ func (l *List) Commit(k int) {
 func (l *List) grow(min int) {
 	l.finishCur()
 	var p *[]byte
-	if len(l.owned) == 0 && min <= smallChunk {
+	switch {
+	case len(l.owned) == 0 && min <= smallChunk:
 		p = smallPool.Get().(*[]byte)
-	} else {
+	case min <= bigChunk:
 		p = bigPool.Get().(*[]byte)
+	default: // a chunk of its own, not pooled
+		b := make([]byte, min)
+		p = &b
 	}
 	l.owned = append(l.owned, p)
 	l.cur = (*p)[:0]
@@ -320,9 +320,10 @@ func (l *List) Release() {
 }
 
 func putChunk(p *[]byte) {
-	if cap(*p) == smallChunk {
+	switch cap(*p) {
+	case smallChunk:
 		smallPool.Put(p)
-	} else {
+	case bigChunk:
 		bigPool.Put(p)
 	}
 }

@@ -172,3 +172,24 @@ func TestWriteAllocs(t *testing.T) {
 	})
 	require.Zero(t, allocs)
 }
+
+func TestLargeReserveAndGrow(t *testing.T) {
+	var l segments.List
+	l.WriteString("a")
+	r := l.Reserve(200000) // larger than any pooled chunk
+	require.Len(t, r, 200000)
+	for i := range r {
+		r[i] = 'r'
+	}
+	g := l.Grow(100000)
+	require.GreaterOrEqual(t, len(g), 100000)
+	copy(g, bytes.Repeat([]byte("g"), 100000))
+	l.Commit(100000)
+	out := l.Bytes()
+	require.Equal(t, 1+200000+100000, len(out))
+	require.Equal(t, byte('a'), out[0])
+	require.Equal(t, byte('r'), out[200000])
+	require.Equal(t, byte('g'), out[len(out)-1])
+	require.Nil(t, l.Reserve(0))
+	l.Release()
+}
