@@ -21,6 +21,7 @@ package pickler
 
 import (
 	"encoding/binary"
+	"fmt"
 	"io"
 	"math"
 	"math/big"
@@ -65,6 +66,17 @@ func EncodeTo(l *segments.List, v any, opts ...Option) error {
 	defer e.release()
 	e.init(l, &c)
 	return e.dump(v)
+}
+
+// dump guards run: a panic (from a Marshaler, say, or a reflect corner the
+// encoder did not foresee) becomes an error instead of crashing the caller.
+func (e *encoder) dump(v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &UnsupportedValueError{Reason: fmt.Sprintf("internal error: %v", r)}
+		}
+	}()
+	return e.run(v)
 }
 
 // Encoder writes pickles to an io.Writer, one per Encode, each sent with a
@@ -140,7 +152,7 @@ func (e *encoder) release() {
 	encPool.Put(e)
 }
 
-func (e *encoder) dump(v any) error {
+func (e *encoder) run(v any) error {
 	if e.proto >= 2 {
 		e.copyOut([]byte{op.Proto, byte(e.proto)})
 	}

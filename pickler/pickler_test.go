@@ -297,3 +297,14 @@ func TestErrorsAreTyped(t *testing.T) {
 	var ve *pickler.UnsupportedValueError
 	require.True(t, errors.As(err, &ve))
 }
+
+type panicky struct{}
+
+func (panicky) MarshalPickle() (any, error) { panic("boom") }
+
+func TestPanicInMarshalerIsAnError(t *testing.T) {
+	_, err := pickler.Marshal([]any{panicky{}})
+	var ve *pickler.UnsupportedValueError
+	require.ErrorAs(t, err, &ve)
+	require.Contains(t, err.Error(), "boom")
+}

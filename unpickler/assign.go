@@ -2,6 +2,7 @@ package unpickler
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"reflect"
@@ -36,7 +37,12 @@ var (
 	decimalType     = reflect.TypeFor[Decimal]()
 )
 
-func assign(val any, v any, c *config) error {
+func assign(val any, v any, c *config) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &Error{Err: ErrInternal, Detail: fmt.Sprintf("Unmarshal: %v", r)}
+		}
+	}()
 	if p, ok := v.(*any); ok && p != nil {
 		*p = val
 		return nil
