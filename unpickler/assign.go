@@ -80,7 +80,7 @@ func (a *assigner) assign(val any, dst reflect.Value, path string, depth int) er
 		return &Error{Err: ErrLimit, Detail: "nesting too deep for Unmarshal at " + path}
 	}
 	t := dst.Type()
-	if dst.CanAddr() && reflect.PointerTo(t).Implements(unmarshalerType) && t.Kind() != reflect.Pointer {
+	if dst.CanAddr() && t.Kind() != reflect.Pointer && isUnmarshaler(t) {
 		return dst.Addr().Interface().(Unmarshaler).UnmarshalPickle(val)
 	}
 	if t.Kind() == reflect.Interface {
@@ -127,9 +127,13 @@ plain:
 		dst.SetZero() // None leaves the zero value, as JSON null does
 		return nil
 	}
-	if rv := reflect.ValueOf(val); rv.Type().AssignableTo(t) && t.Kind() != reflect.Slice && t.Kind() != reflect.Map {
-		dst.Set(rv)
-		return nil
+	if k := t.Kind(); k != reflect.Slice && k != reflect.Map {
+		// Same type: store as is (string, int64, time.Time, …). A cheap
+		// comparison of type words, not reflect's assignability rules.
+		if vt := reflect.TypeOf(val); vt == t {
+			dst.Set(reflect.ValueOf(val))
+			return nil
+		}
 	}
 	switch t {
 	case timeType:
@@ -386,9 +390,26 @@ plain:
 			}
 		}
 	default:
+		if rv := reflect.ValueOf(val); rv.Type().AssignableTo(t) {
+			dst.Set(rv)
+			return nil
+		}
 		return a.typeErr(val, t, path)
 	}
 	return nil
+}
+
+var unmarshalers sync.Map // reflect.Type → bool
+
+// isUnmarshaler reports whether *t implements Unmarshaler, cached: the
+// question comes for every value decoded.
+func isUnmarshaler(t reflect.Type) bool {
+	if v, ok := unmarshalers.Load(t); ok {
+		return v.(bool)
+	}
+	is := reflect.PointerTo(t).Implements(unmarshalerType)
+	unmarshalers.Store(t, is)
+	return is
 }
 
 func (a *assigner) setToMap(items []any, dst reflect.Value, path string, depth int) error {
