@@ -129,6 +129,8 @@ type encoder struct {
 	nextMemo uint32
 
 	wb        []byte // write window, see sync
+	keyCache  [keyCacheSize]keyCacheEntry
+	gen       uint32 // this encode's generation in keyCache
 	framing   bool
 	needFrame bool
 	frameHdr  []byte
@@ -137,6 +139,11 @@ type encoder struct {
 }
 
 func (e *encoder) init(l *segments.List, c *config) {
+	e.gen++
+	if e.gen == 0 { // wrapped: entries of generation 0 would look current
+		clear(e.keyCache[:])
+		e.gen = 1
+	}
 	e.out, e.cfg, e.proto = l, c, c.proto
 	e.nextMemo, e.latin1, e.depth = 0, 0, 0
 	e.framing, e.needFrame, e.frameHdr = false, false, nil
@@ -738,7 +745,38 @@ func singleton(s string) bool {
 }
 
 // saveStr writes a str. key marks a dict key, memoized by value.
+// keyCacheSize is the size of the direct-mapped cache in front of the
+// by-value string memo: dict keys written by Go code are mostly the same
+// few string literals, whose address identifies them without hashing.
+const keyCacheSize = 256
+
+type keyCacheEntry struct {
+	s   string // held, so its memory cannot be reused while cached
+	idx uint32
+	gen uint32
+}
+
 func (e *encoder) saveStr(s string, key bool) error {
+	if key && len(s) > 0 && len(s) <= 64 { // short keys: bounded what the cache holds on to
+		p := unsafe.StringData(s)
+		c := &e.keyCache[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))%keyCacheSize]
+		if c.gen == e.gen && unsafe.StringData(c.s) == p && len(c.s) == len(s) {
+			e.memoGet(c.idx)
+			return nil
+		}
+		slot, h, idx, found := e.strMemo.slot(s)
+		if !found {
+			if !e.writeStr(s) {
+				return &UnsupportedValueError{Reason: "string is not valid UTF-8"}
+			}
+			idx = e.memoPut()
+			e.strMemo.claim(slot, s, h, idx)
+		} else {
+			e.memoGet(idx)
+		}
+		*c = keyCacheEntry{s: s, idx: idx, gen: e.gen}
+		return nil
+	}
 	if key || singleton(s) {
 		// One hash finds it or reserves its slot.
 		slot, h, idx, found := e.strMemo.slot(s)
