@@ -2,6 +2,8 @@
 // (_compat_pickle), which pickle applies at protocols 0–2 ("fix_imports").
 package compat
 
+//go:generate sh -c "python3 gen.py && gofmt -w compat_gen.go"
+
 // ToPy2 maps a Python 3 global to the name CPython writes at protocols < 3.
 func ToPy2(module, name string) (string, string) {
 	if v, ok := reverseNameMapping[[2]string{module, name}]; ok {

@@ -3,6 +3,8 @@
 // Nothing above this package spells an opcode byte by hand.
 package opcode
 
+//go:generate sh -c "python3 gen.py && gofmt -w table_gen.go"
+
 // ArgKind says how an opcode's inline argument is laid out in the stream.
 type ArgKind uint8
 
