@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log"
 	"math/rand"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,12 +23,36 @@ import (
 	"github.com/segpickle/segpickle/unpickler"
 )
 
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 func start(t *testing.T, mode echo.Mode, addr string) string {
+	addr, _ = startLogged(t, mode, addr)
+	return addr
+}
+
+func startLogged(t *testing.T, mode echo.Mode, addr string) (string, *syncBuffer) {
 	ln, err := echo.Listen(addr)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	srv := &echo.Server{Mode: mode, MaxFrame: 64 << 20}
+	logs := &syncBuffer{}
+	srv := &echo.Server{Mode: mode, MaxFrame: 64 << 20, Log: log.New(logs, "", 0)}
 	go func() { done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(func() {
 		cancel()
@@ -38,9 +64,9 @@ func start(t *testing.T, mode echo.Mode, addr string) string {
 		}
 	})
 	if ln.Addr().Network() == "unix" {
-		return "unix:" + ln.Addr().String()
+		return "unix:" + ln.Addr().String(), logs
 	}
-	return ln.Addr().String()
+	return ln.Addr().String(), logs
 }
 
 func dial(t *testing.T, addr string) net.Conn {
@@ -115,7 +141,7 @@ func TestConcurrentClients(t *testing.T) {
 // A client that dies mid-frame, one that sends garbage and one that claims
 // a huge frame are dropped; the others are served.
 func TestBadClientsDoNotHurtOthers(t *testing.T) {
-	addr := start(t, echo.Decode, filepath.Join(t.TempDir(), "echo.sock"))
+	addr, logs := startLogged(t, echo.Decode, filepath.Join(t.TempDir(), "echo.sock"))
 	good := dial(t, addr)
 	defer good.Close()
 
@@ -148,4 +174,8 @@ func TestBadClientsDoNotHurtOthers(t *testing.T) {
 	v, err := unpickler.Load(f.Pickle, unpickler.Buffers(f.Buffers...))
 	require.NoError(t, err)
 	require.Equal(t, "hi", v.([]any)[0])
+	for _, want := range []string{"bad magic", "larger than the maximum", "ended inside a frame"} {
+		require.Eventually(t, func() bool { return strings.Contains(logs.String(), want) },
+			5*time.Second, 10*time.Millisecond, "a log line for each dropped client: %q in %q", want, logs.String())
+	}
 }
