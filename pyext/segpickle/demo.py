@@ -54,7 +54,11 @@ class EchoServer:
     def __init__(self, mode: str) -> None:
         self.proc = subprocess.Popen([find_server(), "echo-server", "--listen", "127.0.0.1:0", "--mode", mode,
                                       "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        line = self.proc.stdout.readline().decode().split()
+        try:
+            line = self.proc.stdout.readline().decode().split()
+        except BaseException:  # Ctrl-C while it starts: do not leave it running
+            self.stop()
+            raise
         if len(line) != 3 or line[0] != "listening":
             self.stop()
             raise SystemExit("segpickle demo: echo server did not start: %s" % self.proc.stderr.read().decode())
