@@ -221,11 +221,11 @@ func (m *machine) payload(n uint64, copyOut bool) ([]byte, error) {
 	if a := m.src.available(); a >= 0 && uint64(a) < n {
 		return nil, m.failf(ErrTruncated, "length %d, only %d bytes left", n, a)
 	}
-	b, stable, ok := m.src.read(int64(n))
+	b, where, ok := m.src.read(int64(n))
 	if !ok {
 		return nil, m.failf(ErrTruncated, "length %d", n)
 	}
-	if copyOut && !(stable && m.cfg.zeroCopy) {
+	if copyOut && (where == transient || (where == inInput && !m.cfg.zeroCopy)) {
 		if err := m.charge(int64(n)); err != nil {
 			return nil, err
 		}
@@ -244,8 +244,13 @@ func (m *machine) charge(n int64) error {
 	return nil
 }
 
+// line reads a text-protocol argument. Its bound is MaxLength: a
+// protocol-0 pickle carries a whole str or long on one line.
 func (m *machine) line() ([]byte, error) {
-	l, ok := m.src.readLine(DefaultMaxLine)
+	l, ok, tooLong := m.src.readLine(int(min(m.cfg.maxLength, 1<<62)))
+	if tooLong {
+		return nil, m.failf(ErrLimit, "line over MaxLength %d", m.cfg.maxLength)
+	}
 	if !ok {
 		return nil, m.fail(ErrTruncated, "no newline")
 	}

@@ -93,6 +93,9 @@ func TestLimits(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, v, 1000)
 
+	_, err = unpickler.Load(append([]byte("V"), bytes.Repeat([]byte("x"), 5000)...), unpickler.MaxLength(1000))
+	require.ErrorIs(t, err, unpickler.ErrLimit, "a text line longer than MaxLength")
+
 	memo := []byte("(")
 	for i := 0; i < 10; i++ {
 		memo = append(memo, []byte("N\x94")...)
@@ -270,4 +273,27 @@ func TestListsInsideCallsAndObjects(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, data, again, "protocol %d", proto)
 	}
+}
+
+// A large payload read from a stream lands in one private slice, and a
+// stream that stops short fails as truncated.
+func TestDecoderLargePayloads(t *testing.T) {
+	payload := bytes.Repeat([]byte("0123456789abcdef"), 300000) // 4.8 MB
+	var stream bytes.Buffer
+	for proto := 0; proto <= 5; proto++ {
+		b, err := pickler.Marshal([]any{payload, "tail"}, pickler.Protocol(proto))
+		require.NoError(t, err)
+		stream.Write(b)
+	}
+	whole := append([]byte(nil), stream.Bytes()...)
+	dec := unpickler.NewDecoder(&slowReader{r: &stream, n: 100000})
+	for proto := 0; proto <= 5; proto++ {
+		var v []any
+		require.NoError(t, dec.Decode(&v), "protocol %d", proto)
+		require.Equal(t, payload, v[0], "protocol %d", proto)
+		require.Equal(t, "tail", v[1])
+	}
+	cut := unpickler.NewDecoder(bytes.NewReader(whole[:len(whole)/12]))
+	var v any
+	require.ErrorIs(t, cut.Decode(&v), unpickler.ErrTruncated)
 }

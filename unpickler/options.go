@@ -14,7 +14,6 @@ const (
 	DefaultMaxStack  = 1 << 26  // values on the stack
 	DefaultMaxLength = 1 << 32  // one str, bytes or long, in bytes (4 GiB)
 	DefaultMaxAlloc  = 16 << 30 // bytes allocated for payloads in one pickle
-	DefaultMaxLine   = 1 << 20  // a text-protocol argument line
 )
 
 type config struct {

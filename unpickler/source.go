@@ -1,6 +1,7 @@
 package unpickler
 
 import (
+	"bytes"
 	"io"
 )
 
@@ -93,58 +94,93 @@ func (s *source) readByte() (byte, bool) {
 	return c, true
 }
 
-// read returns the next n bytes. stable is true when the slice aliases the
-// caller's input (not a reader's reusable buffer). An n the input cannot
+// Where the bytes returned by read live.
+const (
+	inInput   = iota // a slice of the caller's input (stable while it is)
+	private          // a fresh slice nobody else holds
+	transient        // the reader's reusable buffer: copy before the next read
+)
+
+// read returns the next n bytes and where they live. An n the input cannot
 // provide fails before anything is allocated; for a reader, memory grows
-// only as data arrives.
-func (s *source) read(n int64) (b []byte, stable bool, ok bool) {
+// only as data arrives, and large reads bypass the reader's buffer.
+func (s *source) read(n int64) (b []byte, where int, ok bool) {
 	if n < 0 {
-		return nil, false, false
+		return nil, 0, false
 	}
 	if int64(len(s.buf)-s.pos) >= n {
 		b = s.buf[s.pos : s.pos+int(n) : s.pos+int(n)]
 		s.pos += int(n)
-		return b, !s.owned, true
+		if s.owned {
+			return b, transient, true
+		}
+		return b, inInput, true
 	}
 	if a := s.available(); a >= 0 && a < n {
-		return nil, false, false
+		return nil, 0, false
 	}
-	// Gather across buffers, growing in steps bounded by what arrived.
-	out := make([]byte, 0, min(n, 1<<20))
+	// Memory grows with what has arrived (at most double, plus 64 KiB), never
+	// with what the length prefix claims.
+	out := make([]byte, 0, min(n, int64(len(s.buf)-s.pos)+64<<10))
+	out = append(out, s.buf[s.pos:]...)
+	s.pos = len(s.buf)
 	for int64(len(out)) < n {
-		if s.pos == len(s.buf) && !s.advance() {
-			return nil, false, false
+		left := n - int64(len(out))
+		if s.r != nil && left >= int64(len(s.rbuf)) {
+			// Straight into the destination, in steps that double with
+			// what has arrived.
+			step := int(min(left, int64(max(64<<10, len(out)))))
+			if cap(out)-len(out) < step {
+				grown := make([]byte, len(out), min(n, int64(len(out)+step)))
+				copy(grown, out)
+				out = grown
+			}
+			k, err := io.ReadFull(s.r, out[len(out):len(out)+step])
+			out = out[:len(out)+k]
+			s.base += int64(k)
+			if err != nil {
+				s.eof = true
+				return nil, 0, false
+			}
+			continue
 		}
-		k := min(int64(len(s.buf)-s.pos), n-int64(len(out)))
+		if !s.advance() {
+			return nil, 0, false
+		}
+		k := min(int64(len(s.buf)-s.pos), left)
 		out = append(out, s.buf[s.pos:s.pos+int(k)]...)
 		s.pos += int(k)
 	}
-	return out, false, true
+	return out, private, true
 }
 
-// readLine returns the bytes up to (not including) the next '\n', at most
-// max bytes.
-func (s *source) readLine(max int) ([]byte, bool) {
-	for i := s.pos; i < len(s.buf); i++ {
-		if s.buf[i] == '\n' {
-			line := s.buf[s.pos:i]
-			s.pos = i + 1
-			return line, true
-		}
-		if i-s.pos > max {
-			return nil, false
-		}
+// readLine returns the bytes up to (not including) the next '\n'. tooLong
+// is true when more than max bytes came without one; ok is false when the
+// input ended first.
+func (s *source) readLine(max int) (line []byte, ok, tooLong bool) {
+	rest := s.buf[s.pos:]
+	if i := bytes.IndexByte(rest, '\n'); i >= 0 && i <= max {
+		s.pos += i + 1
+		return rest[:i], true, false
 	}
 	var out []byte
 	for {
-		c, ok := s.readByte()
-		if !ok || len(out) > max {
-			return nil, false
+		rest := s.buf[s.pos:]
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			if len(out)+i > max {
+				return nil, false, true
+			}
+			s.pos += i + 1
+			return append(out, rest[:i]...), true, false
 		}
-		if c == '\n' {
-			return out, true
+		if len(out)+len(rest) > max {
+			return nil, false, true
 		}
-		out = append(out, c)
+		out = append(out, rest...)
+		s.pos = len(s.buf)
+		if !s.advance() {
+			return nil, false, false
+		}
 	}
 }
 
