@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"io"
 	"testing"
 
 	"github.com/segpickle/segpickle/pickler"
@@ -35,7 +36,7 @@ var fuzzLimits = []unpickler.Option{unpickler.MaxAlloc(1 << 24), unpickler.MaxLe
 func FuzzLoad(f *testing.F) {
 	seedCorpus(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, err := unpickler.Load(data, fuzzLimits...)
+		v, err := unpickler.Load(data, fuzzLimits...)
 		if err != nil {
 			var ue *unpickler.Error
 			if !errors.As(err, &ue) {
@@ -47,10 +48,27 @@ func FuzzLoad(f *testing.F) {
 		for i := range data {
 			segs[i] = data[i : i+1]
 		}
-		var v any
-		err2 := unpickler.UnmarshalSegments(segs, &v, fuzzLimits...)
+		var v2 any
+		err2 := unpickler.UnmarshalSegments(segs, &v2, fuzzLimits...)
 		if (err == nil) != (err2 == nil) {
 			t.Fatalf("bytes and segments disagree: %v vs %v", err, err2)
+		}
+		// From a reader with short reads: no panic, typed errors. (It may
+		// accept what bytes refuse: a reader cannot check a FRAME length
+		// against what is still to come.)
+		dec := unpickler.NewDecoder(&slowReader{r: bytes.NewReader(data), n: 3}, fuzzLimits...)
+		var v3 any
+		if err3 := dec.Decode(&v3); err3 != nil && err3 != io.EOF {
+			var ue *unpickler.Error
+			if !errors.As(err3, &ue) {
+				t.Fatalf("reader error is not an *unpickler.Error: %T %v", err3, err3)
+			}
+		} else if err == nil && err3 == nil {
+			a, _ := pickler.Marshal(v, pickler.MaxDepth(4000))
+			b, _ := pickler.Marshal(v3, pickler.MaxDepth(4000))
+			if !bytes.Equal(a, b) {
+				t.Fatalf("bytes and reader decode differently")
+			}
 		}
 	})
 }
