@@ -336,6 +336,40 @@ func segpickle_writev(fd C.int, ptrs **C.void, lens *C.int64_t, n C.int64_t, wri
 	return finish(err, errOut)
 }
 
+// segpickle_buf_reencode is segpickle_reencode for a pickle held in a Go
+// segment buffer (a handle), decoded from its segments without joining.
+//
+//export segpickle_buf_reencode
+func segpickle_buf_reencode(h C.int64_t, protocol C.int, out *C.int64_t, errOut **C.char) (code C.int) {
+	defer guard(&code, errOut)
+	l, err := getList(h)
+	if err != nil {
+		return finish(err, errOut)
+	}
+	if out == nil || protocol > 5 || protocol < -1 {
+		return finish(fmt.Errorf("%w: protocol %d", errArgument, protocol), errOut)
+	}
+	l.mu.Lock()
+	segs := l.l.Segments()
+	var v any
+	err = unpickler.UnmarshalSegments(segs, &v)
+	p := int(protocol)
+	if err == nil && p < 0 {
+		p = inputProtocol(segs)
+	}
+	l.mu.Unlock()
+	if err != nil {
+		return finish(err, errOut)
+	}
+	res := &list{}
+	if err := pickler.EncodeTo(&res.l, v, pickler.Protocol(p)); err != nil {
+		res.l.Release()
+		return finish(err, errOut)
+	}
+	*out = newHandle(res)
+	return codeOK
+}
+
 // segpickle_reencode decodes the pickle held in n caller segments (without
 // joining them) with the Go unpickler, encodes the value with the Go
 // pickler at protocol (-1: the input's), and returns a new buffer handle

@@ -97,6 +97,28 @@ class CABI(unittest.TestCase):
         with self.assertRaises(OSError):
             _lib.check(code, err)
 
+    def test_reencode_a_go_buffer(self):
+        data = pickle.dumps({"k": [1, 2, (3, b"x" * 5000)]}, 4)
+        for i in range(0, len(data), 7):  # many small segments
+            chunk = data[i:i + 7]
+            self.lib.segpickle_buf_write(self.h.value, chunk, len(chunk), 0)
+        out = ctypes.c_int64()
+        err = ctypes.c_void_p()
+        code = self.lib.segpickle_buf_reencode(self.h.value, 5, ctypes.byref(out), ctypes.byref(err))
+        _lib.check(code, err)
+        try:
+            n = ctypes.c_int64()
+            self.lib.segpickle_buf_len(out.value, ctypes.byref(n))
+            res = ctypes.create_string_buffer(n.value)
+            self.assertEqual(self.lib.segpickle_buf_copy(out.value, res, n.value), 0)
+            self.assertEqual(pickle.loads(res.raw), pickle.loads(data))
+        finally:
+            self.lib.segpickle_buf_free(out.value)
+        code = self.lib.segpickle_buf_reencode(self.h.value, 9, ctypes.byref(out), ctypes.byref(err))
+        self.assertEqual(code, -20)
+        with self.assertRaises(ValueError):
+            _lib.check(code, err)
+
     def test_check_reports_go_errors_with_offsets(self):
         data = b"\x80\x05\x8e" + (1 << 62).to_bytes(8, "little")
         segs = (ctypes.c_void_p * 1)(ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value)

@@ -51,6 +51,7 @@ _SIGNATURES = {
     "segpickle_reencode": (ctypes.c_int, [c_void_pp, c_int64_p, ctypes.c_int64, ctypes.c_int,
                                           c_void_pp, c_int64_p, ctypes.c_int64, c_int64_p,
                                           ctypes.POINTER(ctypes.c_void_p)]),
+    "segpickle_buf_reencode": (ctypes.c_int, [ctypes.c_int64, ctypes.c_int, c_int64_p, ctypes.POINTER(ctypes.c_void_p)]),
     "segpickle_read_full": (ctypes.c_int, [ctypes.c_int, ctypes.c_void_p, ctypes.c_int64, c_int64_p,
                                            ctypes.POINTER(ctypes.c_void_p)]),
     "segpickle_check": (ctypes.c_int, [c_void_pp, c_int64_p, ctypes.c_int64, ctypes.POINTER(ctypes.c_void_p)]),
