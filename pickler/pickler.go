@@ -28,6 +28,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -448,9 +449,9 @@ func (e *encoder) saveOther(v any) error {
 			e.w1(op.None)
 			return nil
 		}
-		e.saveBig(x)
+		return e.saveBig(x)
 	case big.Int:
-		e.saveBig(&x)
+		return e.saveBig(&x)
 	case complex128:
 		return e.saveComplex(x)
 	case complex64:
@@ -590,22 +591,32 @@ func (e *encoder) saveUint(x uint64) {
 		e.saveInt(int64(x))
 		return
 	}
-	e.saveBig(new(big.Int).SetUint64(x))
+	_ = e.saveBig(new(big.Int).SetUint64(x)) // 20 digits: never over the limit
 }
 
-func (e *encoder) saveBig(x *big.Int) {
+// maxStrDigits is CPython's default int_max_str_digits: it neither writes
+// nor reads a longer decimal int, which is how protocols 0 and 1 carry them.
+const maxStrDigits = 4300
+
+func (e *encoder) saveBig(x *big.Int) error {
 	if x.IsInt64() {
 		e.saveInt(x.Int64())
-		return
+		return nil
 	}
 	if e.proto < 2 {
+		if x.BitLen() > 14300 { // 2^14300 has 4305 digits: surely over; skip the conversion
+			return &UnsupportedValueError{Reason: "int over 4300 digits: CPython refuses it at protocols 0 and 1 (use 2 or above)"}
+		}
 		s := x.String()
+		if n := len(strings.TrimPrefix(s, "-")); n > maxStrDigits {
+			return &UnsupportedValueError{Reason: fmt.Sprintf("int of %d digits: CPython refuses over 4300 at protocols 0 and 1 (use 2 or above)", n)}
+		}
 		p := e.bigBuf(len(s) + 3)
 		p = append(p[:0], op.Long)
 		p = append(p, s...)
 		p = append(p, 'L', '\n')
 		e.copyOut(p)
-		return
+		return nil
 	}
 	le := longBytes(x)
 	if len(le) < 256 {
@@ -616,6 +627,7 @@ func (e *encoder) saveBig(x *big.Int) {
 		e.copyOut((h))
 	}
 	e.copyOut(le)
+	return nil
 }
 
 func (e *encoder) bigBuf(n int) []byte { return make([]byte, 0, n) }

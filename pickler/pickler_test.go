@@ -308,3 +308,20 @@ func TestPanicInMarshalerIsAnError(t *testing.T) {
 	require.ErrorAs(t, err, &ve)
 	require.Contains(t, err.Error(), "boom")
 }
+
+// CPython neither writes nor reads decimal ints over 4300 digits
+// (int_max_str_digits), which is what protocols 0 and 1 would need.
+func TestHugeIntAtTextProtocols(t *testing.T) {
+	huge := new(big.Int).Exp(big.NewInt(10), big.NewInt(5000), nil)
+	for _, proto := range []int{0, 1} {
+		_, err := pickler.Marshal(huge, pickler.Protocol(proto))
+		var ve *pickler.UnsupportedValueError
+		require.ErrorAs(t, err, &ve, "protocol %d", proto)
+		require.Contains(t, err.Error(), "4300")
+	}
+	_, err := pickler.Marshal(huge, pickler.Protocol(2))
+	require.NoError(t, err)
+	ok := new(big.Int).Exp(big.NewInt(10), big.NewInt(4299), nil) // 4300 digits
+	_, err = pickler.Marshal(ok, pickler.Protocol(0))
+	require.NoError(t, err)
+}

@@ -19,6 +19,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/segpickle/segpickle/internal/compat"
@@ -996,12 +997,16 @@ func (m *machine) textInt() error {
 	return nil
 }
 
+// maxStrDigits is CPython's default int_max_str_digits.
+const maxStrDigits = 4300
+
 func parseInt(s string) (any, bool) {
 	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return i, true
 	}
-	if len(s) > 20000 {
-		return nil, false
+	digits := len(strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+"))
+	if digits > maxStrDigits {
+		return nil, false // CPython's int_max_str_digits: it refuses these too
 	}
 	b, ok := new(big.Int).SetString(s, 10)
 	if !ok {

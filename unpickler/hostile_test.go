@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +54,7 @@ func TestHostileInputs(t *testing.T) {
 		{"mark left at STOP", []byte("N(."), unpickler.ErrStackUnderflow, 2},
 		{"bad INT", []byte("I12x\n."), unpickler.ErrBadArgument, 0},
 		{"line without newline", []byte("I12"), unpickler.ErrTruncated, 0},
+		{"LONG over 4300 digits", []byte("L" + strings.Repeat("7", 4301) + "L\n."), unpickler.ErrBadArgument, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
