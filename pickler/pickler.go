@@ -1126,12 +1126,15 @@ func saveSliceFast[T any](e *encoder, x []T, f func(*encoder, T) error) error {
 
 // saveItems writes list items after the list's opening, in CPython's
 // batches: APPEND for one, MARK … APPENDS for more (protocol 0: APPEND each).
+//
+// The loop is written out rather than built on listItems: one indirect
+// call per item, not two, on the hottest path (30 % on 100,000 ints).
 func saveItems[T any](e *encoder, x []T, f func(*encoder, T) error) error {
 	if err := e.enter(); err != nil {
 		return err
 	}
 	defer func() { e.depth-- }()
-	if e.proto == 0 {
+	if e.proto == 0 || len(x) == 1 {
 		for i, v := range x {
 			if err := f(e, v); err != nil {
 				return withPath(err, "["+strconv.Itoa(i)+"]")
@@ -1140,18 +1143,41 @@ func saveItems[T any](e *encoder, x []T, f func(*encoder, T) error) error {
 		}
 		return nil
 	}
-	if len(x) == 1 { // as CPython's batch_list_exact: APPEND only for a 1-item list
-		if err := f(e, x[0]); err != nil {
-			return withPath(err, "[0]")
-		}
-		e.w1(op.Append)
-		return nil
-	}
 	for start := 0; start < len(x); start += batchSize {
 		end := min(start+batchSize, len(x))
 		e.w1(op.Mark)
 		for i := start; i < end; i++ {
 			if err := f(e, x[i]); err != nil {
+				return withPath(err, "["+strconv.Itoa(i)+"]")
+			}
+		}
+		e.w1(op.Appends)
+	}
+	return nil
+}
+
+// listItems writes n list items through item(i) after the list's opening,
+// in CPython's batches: APPEND for a one-item list, MARK … APPENDS per 1000
+// otherwise (protocol 0: APPEND after each).
+func (e *encoder) listItems(n int, item func(i int) error) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	if e.proto == 0 || n == 1 {
+		for i := 0; i < n; i++ {
+			if err := item(i); err != nil {
+				return withPath(err, "["+strconv.Itoa(i)+"]")
+			}
+			e.w1(op.Append)
+		}
+		return nil
+	}
+	for start := 0; start < n; start += batchSize {
+		end := min(start+batchSize, n)
+		e.w1(op.Mark)
+		for i := start; i < end; i++ {
+			if err := item(i); err != nil {
 				return withPath(err, "["+strconv.Itoa(i)+"]")
 			}
 		}

@@ -145,12 +145,7 @@ func (e *encoder) saveReflectList(v reflect.Value, memo bool) error {
 		e.openList()
 		e.memoPut()
 	}
-	n := v.Len()
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	return saveItems(e, idx, func(e *encoder, i int) error { return e.saveReflect(v.Index(i)) })
+	return e.listItems(v.Len(), func(i int) error { return e.saveReflect(v.Index(i)) })
 }
 
 func (e *encoder) saveMap(v reflect.Value) error {
@@ -268,23 +263,37 @@ func (e *encoder) saveStruct(v reflect.Value, k memoKey) error {
 	} else {
 		e.memoPut()
 	}
-	vals := make([]reflect.Value, 0, len(fields))
-	names := make([]int, 0, len(fields))
-	for i, f := range fields {
+	// Count the fields written, then write them: dictItems needs the count
+	// first (CPython's batching depends on it), and no slice is needed.
+	present := func(f *field) (reflect.Value, bool) {
 		fv, ok := fieldByIndex(v, f.index)
 		if !ok || (f.omitEmpty && isEmpty(fv)) {
-			continue
+			return reflect.Value{}, false
 		}
-		vals = append(vals, fv)
-		names = append(names, i)
+		return fv, true
 	}
-	return e.dictItems(len(vals), func(i int) error {
-		name := fields[names[i]].name
-		if err := e.saveStr(name, true); err != nil {
-			return withPath(err, "."+name)
+	n := 0
+	for i := range fields {
+		if _, ok := present(&fields[i]); ok {
+			n++
 		}
-		if err := e.saveReflect(vals[i]); err != nil {
-			return withPath(err, "."+name)
+	}
+	next := 0 // dictItems asks for items in order
+	return e.dictItems(n, func(int) error {
+		for ; next < len(fields); next++ {
+			f := &fields[next]
+			fv, ok := present(f)
+			if !ok {
+				continue
+			}
+			next++
+			if err := e.saveStr(f.name, true); err != nil {
+				return withPath(err, "."+f.name)
+			}
+			if err := e.saveReflect(fv); err != nil {
+				return withPath(err, "."+f.name)
+			}
+			return nil
 		}
 		return nil
 	})
