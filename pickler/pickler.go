@@ -953,16 +953,8 @@ func (e *encoder) saveBytesData(b []byte) (uint32, error) {
 	}
 	n := len(b)
 	switch {
-	case n < 256:
-		p := e.buf(2 + n)
-		p[0], p[1] = op.ShortBinbytes, byte(n)
-		copy(p[2:], b)
-		e.commit(2 + n)
 	case uint64(n) <= math.MaxUint32:
-		var h [5]byte
-		h[0] = op.Binbytes
-		binary.LittleEndian.PutUint32(h[1:], uint32(n))
-		e.payload(h[:], b)
+		e.sized(op.ShortBinbytes, op.Binbytes, b)
 	default:
 		if e.proto < 4 {
 			return 0, &UnsupportedValueError{Reason: "bytes over 4 GiB need protocol 4"}
@@ -973,6 +965,23 @@ func (e *encoder) saveBytesData(b []byte) (uint32, error) {
 		e.payload(h[:], b)
 	}
 	return e.memoPut(), nil
+}
+
+// sized writes b with a 1-byte length opcode when it is under 256 bytes,
+// else with a 4-byte one (len(b) must fit in 32 bits).
+func (e *encoder) sized(short, long byte, b []byte) {
+	n := len(b)
+	if n < 256 {
+		p := e.buf(2 + n)
+		p[0], p[1] = short, byte(n)
+		copy(p[2:], b)
+		e.commit(2 + n)
+		return
+	}
+	var h [5]byte
+	h[0] = long
+	binary.LittleEndian.PutUint32(h[1:], uint32(n))
+	e.payload(h[:], b)
 }
 
 func latin1ToUTF8(b []byte) string {
@@ -1029,16 +1038,8 @@ func (e *encoder) saveByteString(b py.ByteString) error {
 	case e.proto == 0:
 		s := appendPy2Repr(e.bigBuf(n+4), b)
 		e.copyOut(append(append([]byte{op.String}, s...), '\n'))
-	case n < 256:
-		p := e.buf(2 + n)
-		p[0], p[1] = op.ShortBinstring, byte(n)
-		copy(p[2:], b)
-		e.commit(2 + n)
 	case uint64(n) <= math.MaxInt32:
-		var h [5]byte
-		h[0] = op.Binstring
-		binary.LittleEndian.PutUint32(h[1:], uint32(n))
-		e.payload(h[:], b)
+		e.sized(op.ShortBinstring, op.Binstring, b)
 	default:
 		return &UnsupportedValueError{Reason: "Python 2 str over 2 GiB"}
 	}
@@ -1084,21 +1085,30 @@ func (e *encoder) openList() {
 	}
 }
 
+// openListMemo opens a list and memoizes it, by identity k when byID;
+// it reports true when k was already written (a memo GET went out instead).
+func (e *encoder) openListMemo(k memoKey, byID bool) bool {
+	if byID {
+		if e.lookup(k) {
+			return true
+		}
+		e.openList()
+		e.rememberPtr(k)
+		return false
+	}
+	e.openList()
+	e.memoPut()
+	return false
+}
+
 func (e *encoder) saveAnyList(x []any) error {
 	if x == nil {
 		e.w1(op.None)
 		return nil
 	}
-	if cap(x) > 0 { // cap 0 may be Go's shared zero-size address
-		k := memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: anyListTypeID}
-		if e.lookup(k) {
-			return nil
-		}
-		e.openList()
-		e.rememberPtr(k)
-	} else {
-		e.openList()
-		e.memoPut()
+	// cap 0 may be Go's shared zero-size address: no identity to memoize.
+	if e.openListMemo(memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: anyListTypeID}, cap(x) > 0) {
+		return nil
 	}
 	return saveItems(e, x, func(e *encoder, v any) error { return e.save(v) })
 }
@@ -1110,16 +1120,8 @@ func saveSliceFast[T any](e *encoder, x []T, f func(*encoder, T) error) error {
 		e.w1(op.None)
 		return nil
 	}
-	if cap(x) > 0 { // cap 0 may be Go's shared zero-size address
-		k := memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: typeID(reflect.TypeFor[[]T]())}
-		if e.lookup(k) {
-			return nil
-		}
-		e.openList()
-		e.rememberPtr(k)
-	} else {
-		e.openList()
-		e.memoPut()
+	if e.openListMemo(memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: typeID(reflect.TypeFor[[]T]())}, cap(x) > 0) {
+		return nil
 	}
 	return saveItems(e, x, f)
 }

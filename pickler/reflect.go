@@ -134,16 +134,12 @@ func (e *encoder) saveReflect(v reflect.Value) error {
 }
 
 func (e *encoder) saveReflectList(v reflect.Value, memo bool) error {
+	var k memoKey
 	if memo {
-		k := memoKey{p: v.UnsafePointer(), n: v.Len(), t: typeID(v.Type())}
-		if e.lookup(k) {
-			return nil
-		}
-		e.openList()
-		e.rememberPtr(k)
-	} else {
-		e.openList()
-		e.memoPut()
+		k = memoKey{p: v.UnsafePointer(), n: v.Len(), t: typeID(v.Type())}
+	}
+	if e.openListMemo(k, memo) {
+		return nil
 	}
 	return e.listItems(v.Len(), func(i int) error { return e.saveReflect(v.Index(i)) })
 }

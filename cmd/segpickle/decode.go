@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -31,17 +32,23 @@ func readAll(r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
-func runReencode(args []string, stdin io.Reader, stdout io.Writer) error {
-	fs := flags("reencode")
-	proto := fs.Int("protocol", -1, "output protocol 0..5 (default: the input's)")
+// loadStdin parses the flags, reads the pickle on stdin and decodes it.
+func loadStdin(fs *flag.FlagSet, args []string, stdin io.Reader) ([]byte, any, error) {
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, nil, err
 	}
 	data, err := readAll(stdin)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	v, err := unpickler.Load(data)
+	return data, v, err
+}
+
+func runReencode(args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flags("reencode")
+	proto := fs.Int("protocol", -1, "output protocol 0..5 (default: the input's)")
+	data, v, err := loadStdin(fs, args, stdin)
 	if err != nil {
 		return err
 	}
@@ -59,15 +66,7 @@ func runReencode(args []string, stdin io.Reader, stdout io.Writer) error {
 }
 
 func runJSON(args []string, stdin io.Reader, stdout io.Writer) error {
-	fs := flags("json")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	data, err := readAll(stdin)
-	if err != nil {
-		return err
-	}
-	v, err := unpickler.Load(data)
+	_, v, err := loadStdin(flags("json"), args, stdin)
 	if err != nil {
 		return err
 	}
