@@ -18,6 +18,8 @@
 //	set / frozenset              *py.Set / *py.FrozenSet         *py.Set / *py.FrozenSet
 //	datetime.datetime            time.Time                       time.Time (py.Naive location = naive)
 //	datetime.timedelta           time.Duration                   time.Duration
+//	  (both are hashable keys with Python's equality: aware times by instant,
+//	  naive ones by wall clock, naive never equal to aware, to the µs)
 //	global (class, function)     py.Global                       py.Global
 //	f(*args) (REDUCE)            *py.Call                        *py.Call, py.Call
 //	cls.__new__ + state          *py.Object                      *py.Object, py.Object
@@ -504,6 +506,10 @@ func key(k any, budget *int) (any, bool) {
 		return v, true
 	case *Call, *Object:
 		return ptrKey{v}, true // by identity, as Python's default hash
+	case time.Time:
+		return timeKeyOf(v), true
+	case time.Duration:
+		return durationKey(v / time.Microsecond), true
 	case []any, *Dict, *Set, ByteArray:
 		return nil, false
 	}
@@ -560,6 +566,10 @@ func writeKey(sb *strings.Builder, k any) {
 		tag, s = 'g', v.Module+"\n"+v.Name
 	case ptrKey:
 		tag, s = 'p', fmt.Sprintf("%p", v.p)
+	case timeKey:
+		tag, s = 'T', v.String()
+	case durationKey:
+		tag, s = 'D', strconv.FormatInt(int64(v), 10)
 	default:
 		tag, s = 'o', fmt.Sprintf("%T:%v", v, v)
 	}

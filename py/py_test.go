@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -97,4 +98,34 @@ func TestKeyBudget(t *testing.T) {
 	}
 	_, ok := py.Key(k)
 	require.False(t, ok, "an exponentially large key is refused, not walked")
+}
+
+func TestTimeKeysPythonEquality(t *testing.T) {
+	at := time.Date(2020, 1, 2, 3, 4, 5, 6000, time.UTC)
+	naive := time.Date(2020, 1, 2, 3, 4, 5, 6000, py.Naive)
+	for _, c := range []struct {
+		name  string
+		a, b  any
+		equal bool
+	}{
+		{"same instant, other offsets", at, at.In(time.FixedZone("", 3600)), true},
+		{"naive vs aware", naive, at, false},
+		{"naive, same wall clock", naive, time.Date(2020, 1, 2, 3, 4, 5, 6999, py.Naive), true}, // µs, as Python keeps
+		{"naive, other wall clock", naive, naive.Add(time.Microsecond), false},
+		{"equal timedeltas", 24 * time.Hour, 86400 * time.Second, true},
+		{"timedelta vs int", time.Duration(0), int64(0), false},
+		{"timedelta vs datetime", time.Duration(0), time.Unix(0, 0).UTC(), false},
+		{"tuples of them", py.Tuple{at, time.Second}, py.Tuple{at.Local(), 1000 * time.Millisecond}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ka, ok := py.Key(c.a)
+			require.True(t, ok)
+			kb, ok := py.Key(c.b)
+			require.True(t, ok)
+			require.Equal(t, c.equal, ka == kb)
+			d := py.DictOf(c.a, 1)
+			_, found := d.Get(c.b)
+			require.Equal(t, c.equal, found)
+		})
+	}
 }

@@ -242,7 +242,7 @@ func resolve(v any) any {
 		return x.final()
 	case tzOffset:
 		return &py.Call{Callable: py.Global{Module: "datetime", Name: "timezone"},
-			Args: py.Tuple{time.Duration(x)}}
+			Args: py.Tuple{time.Duration(x) * time.Second}} // x counts seconds
 	}
 	return v
 }

@@ -610,7 +610,8 @@ func (m *machine) step(c byte) error {
 		}
 		f := py.NewFrozenSet()
 		for _, it := range items {
-			if err := m.hashable(it); err != nil {
+			it, err := m.hashKey(it)
+			if err != nil {
 				return err
 			}
 			f.Add(it)
@@ -677,7 +678,8 @@ func (m *machine) step(c byte) error {
 			return m.failf(ErrBadType, "ADDITEMS on %s", typeName(t))
 		}
 		for _, it := range items {
-			if err := m.hashable(it); err != nil {
+			it, err := m.hashKey(it)
+			if err != nil {
 				return err
 			}
 			s.Add(it)
@@ -1122,7 +1124,8 @@ func (m *machine) hashable(k any) error {
 
 func (m *machine) setItem(d *py.Dict, k, v any) error {
 	if _, isStr := k.(string); !isStr {
-		if err := m.hashable(k); err != nil {
+		var err error
+		if k, err = m.hashKey(k); err != nil {
 			return err
 		}
 	}
