@@ -31,7 +31,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/segpickle/segpickle/internal/compat"
@@ -811,12 +810,13 @@ func (e *encoder) saveStr(s string, key bool) error {
 
 func strBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// writeStr writes s as str and reports whether it was valid UTF-8 (if not,
-// what it wrote is garbage and the caller fails).
+// writeStr writes s as str and reports whether it was a valid str (UTF-8,
+// surrogates allowed as CPython's pickle writes them: see py.ValidString);
+// if not, what it wrote is garbage and the caller fails.
 func (e *encoder) writeStr(s string) bool {
 	n := len(s)
 	if e.proto == 0 {
-		if !utf8.ValidString(s) {
+		if !py.ValidString(s) {
 			return false
 		}
 		e.writeRawUnicodeEscape(s)
@@ -834,9 +834,9 @@ func (e *encoder) writeStr(s string) bool {
 			hi |= c
 		}
 		e.commit(2 + n)
-		return hi < 0x80 || utf8.ValidString(s)
+		return hi < 0x80 || py.ValidString(s)
 	}
-	if !utf8.ValidString(s) {
+	if !py.ValidString(s) {
 		return false
 	}
 	if uint64(n) <= math.MaxUint32 || e.proto < 4 {
@@ -860,7 +860,9 @@ func (e *encoder) writeRawUnicodeEscape(s string) {
 	const hex = "0123456789abcdef"
 	b := e.bigBuf(len(s) + 2)
 	b = append(b, op.Unicode)
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		r, n := py.DecodeRune(s[i:]) // surrogates too (see package py)
+		i += n
 		switch {
 		case r >= 0x10000:
 			b = append(b, '\\', 'U')

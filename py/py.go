@@ -8,7 +8,7 @@
 //	int                          int64, or *big.Int if larger    all int/uint kinds, *big.Int, big.Int
 //	float                        float64                         float32, float64
 //	complex                      complex128                      complex64, complex128
-//	str                          string                          string (must be valid UTF-8)
+//	str                          string (surrogates: see below)  string (UTF-8, surrogates as below)
 //	bytes                        []byte                          []byte, [N]byte is a list
 //	bytearray                    py.ByteArray                    py.ByteArray
 //	Python 2 str (STRING ops)    py.ByteString                   py.ByteString
@@ -26,6 +26,13 @@
 //	persistent id                py.PersistentID                 py.PersistentID (or the hook)
 //	pickle.PickleBuffer          py.PickleBuffer                 py.PickleBuffer
 //	out-of-band buffer, absent   py.OutOfBand                    py.OutOfBand
+//
+// A Python str may hold lone surrogates (U+D800..U+DFFF), which Go's UTF-8
+// cannot: a Go string keeps each as the 3-byte sequence ED A0..BF 80..BF
+// that CPython's pickle writes for it (UTF-8 with 'surrogatepass'), so the
+// string is exactly the bytes BINUNICODE carried. ValidString, CheckUTF8,
+// DecodeRune and AppendRune are the one definition of that form, used by
+// the pickler, the unpickler and segpickle's JSON reader.
 //
 // The dynamic decoder knows a handful of standard classes (datetime,
 // timedelta, set, frozenset, bytearray, complex, _codecs.encode,

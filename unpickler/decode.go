@@ -450,11 +450,14 @@ func (m *machine) step(c byte) error {
 		if err := m.charge(int64(n)); err != nil {
 			return err
 		}
-		if utf8.Valid(b) {
-			m.push(m.boxString(m.str(b)))
-		} else {
-			m.push(m.boxString(decodeUTF8(b)))
+		if !utf8.Valid(b) {
+			// As CPython: surrogates are kept (see py.CheckUTF8), other
+			// invalid UTF-8 is refused.
+			if err := py.CheckUTF8(b); err != nil {
+				return m.fail(ErrBadArgument, err.Error())
+			}
 		}
+		m.push(m.boxString(m.str(b)))
 	case op.Unicode:
 		l, err := m.line()
 		if err != nil {
@@ -1034,15 +1037,6 @@ func parseFloat(s string) (float64, bool) {
 		return 0, false
 	}
 	return f, true
-}
-
-// decodeUTF8 decodes as Python's 'surrogatepass' would where Go can:
-// invalid sequences become U+FFFD.
-func decodeUTF8(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
-	}
-	return string(bytes.ToValidUTF8(b, []byte("\uFFFD")))
 }
 
 func truncate(b []byte) []byte {

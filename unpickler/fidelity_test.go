@@ -106,3 +106,53 @@ func TestStrayTimezoneReencodes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, hex.EncodeToString(in), hex.EncodeToString(out))
 }
+
+// surrogatePickles are CPython's pickles, protocols 0-5, of
+// ['caf\udce9.csv', '\ud83d\ude00x\U0001f600', '\udc80'*3].
+var surrogatePickles = []string{
+	"286c70300a566361665c75646365392e6373760a70310a61565c75643833645c7564653030785c5530303031663630300a70320a61565c75646338305c75646338305c75646338300a70330a612e",
+	"5d710028580a000000636166edb3a92e6373767101580b000000eda0bdedb88078f09f988071025809000000edb280edb280edb2807103652e",
+	"80025d710028580a000000636166edb3a92e6373767101580b000000eda0bdedb88078f09f988071025809000000edb280edb280edb2807103652e",
+	"80035d710028580a000000636166edb3a92e6373767101580b000000eda0bdedb88078f09f988071025809000000edb280edb280edb2807103652e",
+	"8004952c000000000000005d94288c0a636166edb3a92e637376948c0beda0bdedb88078f09f9880948c09edb280edb280edb28094652e",
+	"8005952c000000000000005d94288c0a636166edb3a92e637376948c0beda0bdedb88078f09f9880948c09edb280edb280edb28094652e",
+}
+
+func TestSurrogatesKeptAndReencoded(t *testing.T) {
+	want := []any{"caf\xed\xb3\xa9.csv", "\xed\xa0\xbd\xed\xb8\x80x\U0001f600", "\xed\xb2\x80\xed\xb2\x80\xed\xb2\x80"}
+	for proto, h := range surrogatePickles {
+		in := unhex(t, h)
+		v, err := unpickler.Load(in)
+		require.NoError(t, err, "protocol %d", proto)
+		require.Equal(t, want, v, "protocol %d", proto)
+		// The pickler writes them back as CPython does, byte for byte.
+		out, err := pickler.Marshal(v, pickler.Protocol(proto))
+		require.NoError(t, err, "protocol %d", proto)
+		require.Equal(t, h, hex.EncodeToString(out), "protocol %d", proto)
+		var s []string
+		require.NoError(t, unpickler.Unmarshal(in, &s))
+		require.Equal(t, want[0], s[0])
+	}
+}
+
+func TestInvalidUTF8Refused(t *testing.T) {
+	for _, c := range []struct{ hex, detail string }{
+		{"8c01932e", "'utf-8' codec can't decode byte 0x93 in position 0: invalid start byte"}, // SHORT_BINUNICODE
+		{"5803000000ed41412e", "'utf-8' codec can't decode byte 0xed in position 0: invalid continuation byte"},
+		{"8d0200000000000000e4b82e", "'utf-8' codec can't decode bytes in position 0-1: unexpected end of data"},
+	} {
+		_, err := unpickler.Load(unhex(t, c.hex))
+		require.ErrorIs(t, err, unpickler.ErrBadArgument, c.hex)
+		require.ErrorContains(t, err, c.detail, c.hex)
+	}
+}
+
+func TestPicklerStrings(t *testing.T) {
+	for proto := 0; proto <= 5; proto++ {
+		_, err := pickler.Marshal("caf\x93", pickler.Protocol(proto))
+		var ue *pickler.UnsupportedValueError
+		require.ErrorAs(t, err, &ue, "protocol %d", proto)
+		_, err = pickler.Marshal(map[string]any{"k\xed\xa0": 1}, pickler.Protocol(proto)) // truncated surrogate
+		require.ErrorAs(t, err, &ue, "protocol %d", proto)
+	}
+}

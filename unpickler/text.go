@@ -1,6 +1,10 @@
 package unpickler
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/segpickle/segpickle/py"
+)
 
 // rawUnicodeEscape decodes Python's raw_unicode_escape: bytes are latin-1
 // characters, except \uXXXX and \UXXXXXXXX after an odd run of backslashes.
@@ -41,9 +45,12 @@ func rawUnicodeEscape(b []byte) (string, bool) {
 				return "", false
 			}
 			if r >= 0xd800 && r <= 0xdfff {
-				r = 0xfffd // a lone surrogate has no Go string form
+				// A lone surrogate: kept in its 3-byte form (see package py).
+				var enc [3]byte
+				sb.Write(py.AppendRune(enc[:0], r))
+			} else {
+				sb.WriteRune(r)
 			}
-			sb.WriteRune(r)
 			i = j + n
 			continue
 		}
