@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/segpickle/segpickle/py"
 )
@@ -343,8 +342,15 @@ plain:
 		}
 		for _, it := range d.Items() {
 			k := reflect.New(t.Key()).Elem()
-			if err := a.assign(it.Key, k, "", depth+1); err != nil {
+			key, err := a.mapKey(it.Key, t, path)
+			if err != nil {
+				return err
+			}
+			if err := a.assign(key, k, "", depth+1); err != nil {
 				return under(err, path+"["+keyText(it.Key)+"]")
+			}
+			if !k.Comparable() {
+				return a.typeErr(it.Key, t.Key(), path+"["+keyText(it.Key)+"]")
 			}
 			v := reflect.New(t.Elem()).Elem()
 			if err := a.assign(it.Value, v, "", depth+1); err != nil {
@@ -373,7 +379,10 @@ plain:
 		}
 		fields := visibleFields(t)
 		for _, it := range d.Items() {
-			k, ok := it.Key.(string)
+			k, ok, err := a.strKey(it.Key, t, path)
+			if err != nil {
+				return err
+			}
 			if !ok {
 				continue
 			}
@@ -427,30 +436,7 @@ func (a *assigner) setToMap(items []any, dst reflect.Value, path string, depth i
 	return nil
 }
 
-func (a *assigner) py2str(b py.ByteString) (string, error) {
-	switch strings.ToLower(strings.ReplaceAll(a.cfg.encoding, "_", "-")) {
-	case "latin1", "latin-1", "iso-8859-1":
-		r := make([]rune, len(b))
-		for i, c := range b {
-			r[i] = rune(c)
-		}
-		return string(r), nil
-	case "utf-8", "utf8":
-		if !utf8.Valid(b) {
-			return "", errors.New("not valid UTF-8")
-		}
-		return string(b), nil
-	case "bytes":
-		return string(b), nil
-	default: // ASCII
-		for _, c := range b {
-			if c >= 0x80 {
-				return "", errors.New("not ASCII (use the Encoding option)")
-			}
-		}
-		return string(b), nil
-	}
-}
+func (a *assigner) py2str(b py.ByteString) (string, error) { return py2Str(a.cfg.encoding, b) }
 
 // seqItems returns the items of a list, tuple, set or frozenset.
 func seqItems(v any) ([]any, bool) {

@@ -53,18 +53,15 @@ func (m *machine) builtin(g py.Global, args py.Tuple) (any, bool) {
 	switch g {
 	case py.Global{Module: "_codecs", Name: "encode"}:
 		// How protocols < 3 write bytes: encode(str, 'latin1').
-		if len(args) == 2 {
-			s, ok1 := args[0].(string)
-			enc, ok2 := args[1].(string)
-			if ok1 && ok2 && (enc == "latin1" || enc == "latin-1") {
-				if b, ok := latin1Bytes(s); ok {
-					return b, true
-				}
-			}
+		if b, ok := m.encodeArgs(args); ok {
+			return b, true
 		}
 	case py.Global{Module: "builtins", Name: "bytes"}:
 		if len(args) == 0 {
 			return []byte{}, true
+		}
+		if b, ok := m.encodeArgs(args); ok && len(args) == 2 {
+			return b, true
 		}
 	case py.Global{Module: "builtins", Name: "bytearray"}:
 		switch len(args) {
@@ -74,13 +71,9 @@ func (m *machine) builtin(g py.Global, args py.Tuple) (any, bool) {
 			if b, ok := args[0].([]byte); ok {
 				return py.ByteArray(append([]byte{}, b...)), true
 			}
-		case 2:
-			s, ok1 := args[0].(string)
-			enc, ok2 := args[1].(string)
-			if ok1 && ok2 && (enc == "latin-1" || enc == "latin1") {
-				if b, ok := latin1Bytes(s); ok {
-					return py.ByteArray(b), true
-				}
+		case 2: // bytearray(str, 'latin-1'), as Python 2 writes it
+			if b, ok := m.encodeArgs(args); ok {
+				return py.ByteArray(b), true
 			}
 		}
 	case py.Global{Module: "builtins", Name: "set"}, py.Global{Module: "builtins", Name: "frozenset"}:

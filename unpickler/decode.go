@@ -764,12 +764,11 @@ func (m *machine) step(c byte) error {
 		if err != nil {
 			return err
 		}
-		ms, ok1 := mod.(string)
-		ns, ok2 := name.(string)
-		if !ok1 || !ok2 {
-			return m.failf(ErrBadType, "STACK_GLOBAL needs two str, got %s and %s", typeName(mod), typeName(name))
+		g, err := m.stackGlobal(mod, name)
+		if err != nil {
+			return err
 		}
-		m.push(py.Global{Module: ms, Name: ns})
+		m.push(g)
 	case op.Ext1, op.Ext2, op.Ext4:
 		return m.ext(c)
 	case op.Reduce:

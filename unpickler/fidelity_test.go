@@ -156,3 +156,54 @@ func TestPicklerStrings(t *testing.T) {
 		require.ErrorAs(t, err, &ue, "protocol %d", proto)
 	}
 }
+
+// Python 2 pickles write codec names, dict keys and (hand-made)
+// STACK_GLOBAL names as Python 2 str; CPython reads them as str.
+func TestPython2Strs(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   string
+		want any
+	}{
+		{"bytearray(u'ab', 'latin-1')", "c__builtin__\nbytearray\n(Vab\nS'latin-1'\ntR.", py.ByteArray("ab")},
+		{"_codecs.encode(u'\\xe9', 'latin1')", "c_codecs\nencode\n(V\xe9\nS'latin1'\ntR.", []byte{0xe9}},
+		{"codec alias L1", "c_codecs\nencode\n(V\xe9\nS'L1'\ntR.", []byte{0xe9}},
+		{"bytes(u'ab', u'utf-8')", "\x80\x02c__builtin__\nbytes\nVab\nVutf-8\n\x86R.", []byte("ab")},
+		{"STACK_GLOBAL of Python 2 str", "S'__builtin__'\nS'bytearray'\n\x93(Vab\nS'latin-1'\ntR.", py.ByteArray("ab")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v, err := unpickler.Load([]byte(c.in))
+			require.NoError(t, err)
+			require.Equal(t, c.want, v)
+		})
+	}
+	// Under Encoding("bytes") a Python 2 str is bytes: CPython says
+	// "STACK_GLOBAL requires str".
+	_, err := unpickler.Load([]byte("S'__builtin__'\nS'bytearray'\n\x93(Vab\nS'latin-1'\ntR."), unpickler.Encoding("bytes"))
+	require.ErrorIs(t, err, unpickler.ErrBadType)
+	// A codec CPython has no fast form for here stays a call (CPython
+	// evaluates it when it loads the re-encoded pickle).
+	v, err := unpickler.Load([]byte("c_codecs\nencode\n(Vab\nS'rot13'\ntR."))
+	require.NoError(t, err)
+	require.IsType(t, &py.Call{}, v)
+
+	// {'A': 1} from Python 2: the key is a Python 2 str.
+	in := unhex(t, "2864532741270a49310a732e")
+	var s struct{ A int }
+	require.NoError(t, unpickler.Unmarshal(in, &s))
+	require.Equal(t, 1, s.A)
+	var m map[any]any
+	require.NoError(t, unpickler.Unmarshal(in, &m))
+	require.Equal(t, map[any]any{"A": int64(1)}, m)
+	// A key that is not ASCII is refused under the default encoding, as
+	// CPython refuses the pickle; latin1 reads it.
+	in = []byte("(dS'\xe9'\nI1\ns.")
+	require.ErrorAs(t, unpickler.Unmarshal(in, &s), new(*unpickler.UnmarshalTypeError))
+	m = nil
+	require.NoError(t, unpickler.Unmarshal(in, &m, unpickler.Encoding("latin1")))
+	require.Equal(t, map[any]any{"é": int64(1)}, m)
+	// A key Go cannot hash in an interface: a typed error, not ErrInternal.
+	m = nil
+	err = unpickler.Unmarshal([]byte("(dC\x01aI1\ns."), &m)
+	require.ErrorAs(t, err, new(*unpickler.UnmarshalTypeError))
+}

@@ -86,5 +86,8 @@ func Classes(r *Registry) Option { return func(c *config) { c.registry = r } }
 
 // Encoding says how typed Unmarshal turns a Python 2 str into a Go string:
 // "ASCII" (default, as Python's Unpickler), "latin1", "utf-8" or "bytes"
-// (the raw bytes as they are).
+// (the raw bytes as they are). The decoder also reads a Python 2 str as a
+// str with it where CPython needs one (STACK_GLOBAL's names, the codec name
+// of _codecs.encode and bytearray); under "bytes" it is not one, as in
+// CPython.
 func Encoding(name string) Option { return func(c *config) { c.encoding = name } }
