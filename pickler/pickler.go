@@ -659,7 +659,7 @@ func (e *encoder) saveFloat(f float64) {
 	if e.proto == 0 {
 		p := e.buf(40)
 		b := append(p[:0], op.Float)
-		b = AppendFloatRepr(b, f)
+		b = appendFloatRepr(b, f)
 		b = append(b, '\n')
 		e.commit(len(b))
 		return
@@ -670,9 +670,9 @@ func (e *encoder) saveFloat(f float64) {
 	e.commit(9)
 }
 
-// AppendFloatRepr appends Python's repr() of f (with ".0" for integral
+// appendFloatRepr appends Python's repr() of f (with ".0" for integral
 // values, as float.__repr__ and protocol-0 FLOAT write it).
-func AppendFloatRepr(b []byte, f float64) []byte {
+func appendFloatRepr(b []byte, f float64) []byte {
 	switch {
 	case math.IsNaN(f):
 		return append(b, "nan"...)
@@ -921,24 +921,24 @@ func (e *encoder) saveBytesData(b []byte) (uint32, error) {
 		// As CPython: codecs.encode(b.decode('latin1'), 'latin1'), or
 		// bytes() when empty, so that Python 2 reads a str.
 		if len(b) == 0 {
-			if err := e.saveGlobal(py.Global{Module: "builtins", Name: "bytes"}); err != nil {
+			if err := e.saveGlobal(py.BuiltinBytes); err != nil {
 				return 0, err
 			}
 			e.emptyTuple()
 		} else {
-			if err := e.saveGlobal(py.Global{Module: "_codecs", Name: "encode"}); err != nil {
+			if err := e.saveGlobal(py.CodecsEncode); err != nil {
 				return 0, err
 			}
 			if e.proto < 2 {
 				e.w1(op.Mark)
 			}
-			if err := e.saveStr(latin1ToUTF8(b), false); err != nil {
+			if err := e.saveStr(py.Latin1String(b), false); err != nil {
 				return 0, err
 			}
 			if e.latin1 > 0 {
 				e.memoGet(uint32(e.latin1 - 1))
 			} else {
-				e.writeStr("latin1") // constant ASCII
+				e.writeStr(py.Latin1) // constant ASCII
 				e.latin1 = int64(e.memoPut()) + 1
 			}
 			if e.proto >= 2 {
@@ -984,24 +984,6 @@ func (e *encoder) sized(short, long byte, b []byte) {
 	e.payload(h[:], b)
 }
 
-func latin1ToUTF8(b []byte) string {
-	ascii := true
-	for _, c := range b {
-		if c >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return string(b)
-	}
-	r := make([]rune, len(b))
-	for i, c := range b {
-		r[i] = rune(c)
-	}
-	return string(r)
-}
-
 func (e *encoder) emptyTuple() {
 	if e.proto >= 1 {
 		e.w1(op.EmptyTuple)
@@ -1012,10 +994,7 @@ func (e *encoder) emptyTuple() {
 
 func (e *encoder) saveByteArray(b py.ByteArray) error {
 	if e.proto < 5 {
-		c := py.Call{Callable: py.Global{Module: "builtins", Name: "bytearray"}}
-		if len(b) > 0 {
-			c.Args = py.Tuple{[]byte(b)}
-		}
+		c := py.BytearrayCall(b)
 		return e.saveFreshCall(&c)
 	}
 	var h [9]byte
@@ -1404,11 +1383,7 @@ func (e *encoder) saveSet(s *py.Set, frozen bool) error {
 	}
 	items := s.Items()
 	if e.proto < 4 {
-		name := "set"
-		if frozen {
-			name = "frozenset"
-		}
-		c := py.Call{Callable: py.Global{Module: "builtins", Name: name}, Args: py.Tuple{append(make([]any, 0, len(items)), items...)}}
+		c := py.SetCall(items, frozen)
 		if err := e.saveCall(&c, memoKey{}); err != nil {
 			return err
 		}
@@ -1500,9 +1475,9 @@ func (e *encoder) saveCall(c *py.Call, k memoKey) error {
 		return err
 	}
 	defer func() { e.depth-- }()
-	if g, ok := c.Callable.(py.Global); ok && g.Module == "copyreg" && e.proto >= 2 {
-		// Written as CPython writes __reduce__ results that name these.
-		if g.Name == "__newobj__" && len(c.Args) > 0 {
+	if g, ok := c.Callable.(py.Global); ok && g == py.CopyregNewobj && e.proto >= 2 {
+		// Written as CPython writes __reduce__ results that name it.
+		if len(c.Args) > 0 {
 			o := py.Object{Class: c.Args[0], Args: c.Args[1:], ListItems: c.ListItems, DictItems: c.DictItems, State: c.State, HasState: c.HasState}
 			return e.saveObject(&o, k)
 		}
@@ -1585,10 +1560,10 @@ func (e *encoder) saveObject(o *py.Object, k memoKey) error {
 		// or copyreg.__newobj_ex__(cls, args, kwargs), which Python defines.
 		var c py.Call
 		if hasKw {
-			c = py.Call{Callable: py.Global{Module: "copyreg", Name: "__newobj_ex__"}, Args: py.Tuple{o.Class, o.Args, o.Kwargs}}
+			c = py.Call{Callable: py.CopyregNewobjEx, Args: py.Tuple{o.Class, o.Args, o.Kwargs}}
 		} else {
 			args := append(py.Tuple{o.Class}, o.Args...)
-			c = py.Call{Callable: py.Global{Module: "copyreg", Name: "__newobj__"}, Args: args}
+			c = py.Call{Callable: py.CopyregNewobj, Args: args}
 		}
 		if err := e.save(c.Callable); err != nil {
 			return err
@@ -1648,54 +1623,20 @@ func (e *encoder) savePickleBuffer(b py.PickleBuffer) error {
 }
 
 func (e *encoder) saveComplex(c complex128) error {
-	call := py.Call{Callable: py.Global{Module: "builtins", Name: "complex"}, Args: py.Tuple{real(c), imag(c)}}
+	call := py.ComplexCall(c)
 	return e.saveCall(&call, memoKey{})
 }
 
-// TimeCall returns the py.Call that stands for t as a datetime.datetime:
-// what CPython's datetime.__reduce__ gives.
-func TimeCall(t time.Time) py.Call {
-	us := t.Nanosecond() / 1000
-	st := []byte{byte(t.Year() >> 8), byte(t.Year()), byte(t.Month()), byte(t.Day()),
-		byte(t.Hour()), byte(t.Minute()), byte(t.Second()), byte(us >> 16), byte(us >> 8), byte(us)}
-	args := py.Tuple{st}
-	if t.Location() != py.Naive {
-		_, off := t.Zone()
-		args = append(args, timezoneCall(off))
-	}
-	return py.Call{Callable: py.Global{Module: "datetime", Name: "datetime"}, Args: args}
-}
-
-func timezoneCall(offsetSec int) py.Call {
-	return py.Call{Callable: py.Global{Module: "datetime", Name: "timezone"},
-		Args: py.Tuple{DurationCall(time.Duration(offsetSec) * time.Second)}}
-}
-
-// DurationCall returns the py.Call for d as a datetime.timedelta, truncated
-// to microseconds.
-func DurationCall(d time.Duration) py.Call {
-	us := int64(d / time.Microsecond)
-	const day = 86400 * 1000000
-	days := us / day
-	rem := us % day
-	if rem < 0 {
-		rem += day
-		days--
-	}
-	return py.Call{Callable: py.Global{Module: "datetime", Name: "timedelta"},
-		Args: py.Tuple{days, rem / 1000000, rem % 1000000}}
-}
-
 func (e *encoder) saveTime(t time.Time) error {
-	if t.Year() < 1 || t.Year() > 9999 {
-		return &UnsupportedValueError{Reason: "time outside datetime's years 1..9999"}
+	c, err := py.DatetimeCall(t)
+	if err != nil {
+		return &UnsupportedValueError{Reason: err.Error()}
 	}
-	c := TimeCall(t)
 	return e.saveCall(&c, memoKey{})
 }
 
 func (e *encoder) saveDuration(d time.Duration) error {
-	c := DurationCall(d)
+	c := py.TimedeltaCall(d)
 	return e.saveCall(&c, memoKey{})
 }
 
