@@ -21,6 +21,7 @@ package pickler
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -74,10 +75,10 @@ func EncodeTo(l *segments.List, v any, opts ...Option) error {
 func (e *encoder) dump(v any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &UnsupportedValueError{Reason: fmt.Sprintf("internal error: %v", r)}
+			err = valueErr(ErrInternal, fmt.Sprintf("internal error: %v", r))
 		}
 	}()
-	return e.run(v)
+	return finishPath(e.run(v))
 }
 
 // Encoder writes pickles to an io.Writer, one per Encode, each sent with a
@@ -407,7 +408,7 @@ func (e *encoder) save(v any) error {
 func (e *encoder) enter() error {
 	e.depth++
 	if e.depth > e.cfg.maxDepth {
-		return &UnsupportedValueError{Reason: "nesting deeper than " + strconv.Itoa(e.cfg.maxDepth)}
+		return valueErr(ErrTooDeep, "nesting deeper than "+strconv.Itoa(e.cfg.maxDepth))
 	}
 	return nil
 }
@@ -417,10 +418,10 @@ func (e *encoder) saveOther(v any) error {
 	case Marshaler:
 		r, err := x.MarshalPickle()
 		if err != nil {
-			return &UnsupportedValueError{Reason: "MarshalPickle: " + err.Error()}
+			return &UnsupportedValueError{Reason: "MarshalPickle: " + err.Error(), Err: errors.Join(ErrMarshaler, err)}
 		}
 		if _, again := r.(Marshaler); again && reflect.TypeOf(r) == reflect.TypeOf(v) {
-			return &UnsupportedValueError{Reason: "MarshalPickle returned its own type"}
+			return valueErr(ErrMarshaler, "MarshalPickle returned its own type")
 		}
 		if err := e.enter(); err != nil {
 			return err
@@ -502,7 +503,7 @@ func (e *encoder) saveOther(v any) error {
 		return e.savePickleBuffer(*x)
 	case py.OutOfBand:
 		if e.proto < 5 {
-			return &UnsupportedValueError{Reason: "out-of-band buffer needs protocol 5"}
+			return valueErr(ErrProtocol, "out-of-band buffer needs protocol 5")
 		}
 		e.w1(op.NextBuffer)
 		if x.ReadOnly {
@@ -605,11 +606,11 @@ func (e *encoder) saveBig(x *big.Int) error {
 	}
 	if e.proto < 2 {
 		if x.BitLen() > 14300 { // 2^14300 has 4305 digits: surely over; skip the conversion
-			return &UnsupportedValueError{Reason: "int over 4300 digits: CPython refuses it at protocols 0 and 1 (use 2 or above)"}
+			return valueErr(ErrTooLarge, "int over 4300 digits: CPython refuses it at protocols 0 and 1 (use 2 or above)")
 		}
 		s := x.String()
 		if n := len(strings.TrimPrefix(s, "-")); n > maxStrDigits {
-			return &UnsupportedValueError{Reason: fmt.Sprintf("int of %d digits: CPython refuses over 4300 at protocols 0 and 1 (use 2 or above)", n)}
+			return valueErr(ErrTooLarge, fmt.Sprintf("int of %d digits: CPython refuses over 4300 at protocols 0 and 1 (use 2 or above)", n))
 		}
 		p := e.bigBuf(len(s) + 3)
 		p = append(p[:0], op.Long)
@@ -779,7 +780,7 @@ func (e *encoder) saveStr(s string, key bool) error {
 		slot, h, idx, found := e.strMemo.slot(s)
 		if !found {
 			if !e.writeStr(s) {
-				return &UnsupportedValueError{Reason: "string is not valid UTF-8"}
+				return valueErr(ErrInvalidString, "string is not valid UTF-8")
 			}
 			idx = e.memoPut()
 			e.strMemo.claim(slot, s, h, idx)
@@ -797,13 +798,13 @@ func (e *encoder) saveStr(s string, key bool) error {
 			return nil
 		}
 		if !e.writeStr(s) {
-			return &UnsupportedValueError{Reason: "string is not valid UTF-8"}
+			return valueErr(ErrInvalidString, "string is not valid UTF-8")
 		}
 		e.strMemo.claim(slot, s, h, e.memoPut())
 		return nil
 	}
 	if !e.writeStr(s) {
-		return &UnsupportedValueError{Reason: "string is not valid UTF-8"}
+		return valueErr(ErrInvalidString, "string is not valid UTF-8")
 	}
 	e.memoPut()
 	return nil
@@ -957,7 +958,7 @@ func (e *encoder) saveBytesData(b []byte) (uint32, error) {
 		e.sized(op.ShortBinbytes, op.Binbytes, b)
 	default:
 		if e.proto < 4 {
-			return 0, &UnsupportedValueError{Reason: "bytes over 4 GiB need protocol 4"}
+			return 0, valueErr(ErrTooLarge, "bytes of 4 GiB or more need protocol 4")
 		}
 		var h [9]byte
 		h[0] = op.Binbytes8
@@ -1020,7 +1021,7 @@ func (e *encoder) saveByteString(b py.ByteString) error {
 	case uint64(n) <= math.MaxInt32:
 		e.sized(op.ShortBinstring, op.Binstring, b)
 	default:
-		return &UnsupportedValueError{Reason: "Python 2 str over 2 GiB"}
+		return valueErr(ErrTooLarge, "Python 2 str of 2 GiB or more")
 	}
 	e.memoPut()
 	return nil
@@ -1327,7 +1328,7 @@ func (e *encoder) saveTuple(t py.Tuple) error {
 	// are tracked only once nesting passes trackDepth.
 	if e.depth > trackDepth {
 		if e.inTuple[k] {
-			return &UnsupportedValueError{Reason: "tuple contains itself with no list, dict or object between"}
+			return valueErr(ErrCycle, "tuple contains itself with no list, dict or object between")
 		}
 		if e.inTuple == nil {
 			e.inTuple = make(map[memoKey]bool)
@@ -1448,7 +1449,7 @@ func (e *encoder) saveGlobal(g py.Global) error {
 		for _, s := range [2]string{mod, name} {
 			for i := 0; i < len(s); i++ {
 				if s[i] == '\n' || s[i] >= 0x80 {
-					return &UnsupportedValueError{Reason: "global name " + quote(s) + " cannot be written by GLOBAL"}
+					return valueErr(ErrProtocol, "global name "+quote(s)+" cannot be written by GLOBAL")
 				}
 			}
 		}
@@ -1585,11 +1586,11 @@ func (e *encoder) savePersistent(id any) error {
 	if e.proto == 0 {
 		s, ok := id.(string)
 		if !ok {
-			return &UnsupportedValueError{Reason: "persistent ID must be a str at protocol 0"}
+			return valueErr(ErrProtocol, "persistent ID must be a str at protocol 0")
 		}
 		for i := 0; i < len(s); i++ {
 			if s[i] == '\n' || s[i] >= 0x80 {
-				return &UnsupportedValueError{Reason: "persistent ID must be ASCII without newline at protocol 0"}
+				return valueErr(ErrProtocol, "persistent ID must be ASCII without newline at protocol 0")
 			}
 		}
 		e.copyOut(([]byte("P" + s + "\n")))
@@ -1630,7 +1631,7 @@ func (e *encoder) saveComplex(c complex128) error {
 func (e *encoder) saveTime(t time.Time) error {
 	c, err := py.DatetimeCall(t)
 	if err != nil {
-		return &UnsupportedValueError{Reason: err.Error()}
+		return valueErr(err, err.Error())
 	}
 	return e.saveCall(&c, memoKey{})
 }
