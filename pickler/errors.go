@@ -73,6 +73,12 @@ func (e *InvalidOptionError) Error() string {
 		" (range is [" + strconv.Itoa(e.Min) + ", " + strconv.Itoa(e.Max) + "])"
 }
 
+// fresh returns a copy of a prepared error, for the path to be added to.
+func (e *UnsupportedValueError) fresh() *UnsupportedValueError {
+	c := *e
+	return &c
+}
+
 func valueErr(cause error, reason string) *UnsupportedValueError {
 	return &UnsupportedValueError{Reason: reason, Err: cause}
 }

@@ -620,6 +620,9 @@ func (e *encoder) saveBig(x *big.Int) error {
 		return nil
 	}
 	le := longBytes(x)
+	if len(le) > math.MaxInt32 {
+		return valueErr(ErrTooLarge, "int of 2 GiB or more: LONG4's length is 31 bits")
+	}
 	if len(le) < 256 {
 		e.copyOut(([]byte{op.Long1, byte(len(le))}))
 	} else {
@@ -779,8 +782,8 @@ func (e *encoder) saveStr(s string, key bool) error {
 		}
 		slot, h, idx, found := e.strMemo.slot(s)
 		if !found {
-			if !e.writeStr(s) {
-				return valueErr(ErrInvalidString, "string is not valid UTF-8")
+			if err := e.writeStr(s); err != nil {
+				return err
 			}
 			idx = e.memoPut()
 			e.strMemo.claim(slot, s, h, idx)
@@ -797,14 +800,14 @@ func (e *encoder) saveStr(s string, key bool) error {
 			e.memoGet(idx)
 			return nil
 		}
-		if !e.writeStr(s) {
-			return valueErr(ErrInvalidString, "string is not valid UTF-8")
+		if err := e.writeStr(s); err != nil {
+			return err
 		}
 		e.strMemo.claim(slot, s, h, e.memoPut())
 		return nil
 	}
-	if !e.writeStr(s) {
-		return valueErr(ErrInvalidString, "string is not valid UTF-8")
+	if err := e.writeStr(s); err != nil {
+		return err
 	}
 	e.memoPut()
 	return nil
@@ -812,16 +815,32 @@ func (e *encoder) saveStr(s string, key bool) error {
 
 func strBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// writeStr writes s as str and reports whether it was valid UTF-8 (if not,
-// what it wrote is garbage and the caller fails).
-func (e *encoder) writeStr(s string) bool {
+// validStr reports whether s can be written as a str: the one place
+// that decides which Go strings are Python strs.
+func validStr(s string) bool { return utf8.ValidString(s) }
+
+var errInvalidStr = valueErr(ErrInvalidString, "string is not valid UTF-8")
+
+// checkLen refuses a payload of n bytes that the protocol's length prefix
+// cannot carry: 4 GiB and more need the 8-byte lengths of protocol 4.
+// Checked before the payload is read, let alone written.
+func (e *encoder) checkLen(n int, what string) error {
+	if uint64(n) > math.MaxUint32 && e.proto < 4 && e.proto > 0 {
+		return valueErr(ErrTooLarge, what+" of "+strconv.Itoa(n)+" bytes needs protocol 4 (4 GiB and over)")
+	}
+	return nil
+}
+
+// writeStr writes s as str; on error (invalid UTF-8, too long for the
+// protocol) what it wrote is garbage and the caller fails.
+func (e *encoder) writeStr(s string) error {
 	n := len(s)
 	if e.proto == 0 {
-		if !utf8.ValidString(s) {
-			return false
+		if !validStr(s) {
+			return errInvalidStr.fresh()
 		}
 		e.writeRawUnicodeEscape(s)
-		return true
+		return nil
 	}
 	if n < 256 && e.proto >= 4 {
 		// Copy and look for non-ASCII bytes in one pass.
@@ -835,23 +854,29 @@ func (e *encoder) writeStr(s string) bool {
 			hi |= c
 		}
 		e.commit(2 + n)
-		return hi < 0x80 || utf8.ValidString(s)
+		if hi < 0x80 || validStr(s) {
+			return nil
+		}
+		return errInvalidStr.fresh()
 	}
-	if !utf8.ValidString(s) {
-		return false
+	if err := e.checkLen(n, "str"); err != nil {
+		return err
 	}
-	if uint64(n) <= math.MaxUint32 || e.proto < 4 {
+	if !validStr(s) {
+		return errInvalidStr.fresh()
+	}
+	if uint64(n) <= math.MaxUint32 {
 		var h [5]byte
 		h[0] = op.Binunicode
 		binary.LittleEndian.PutUint32(h[1:], uint32(n))
 		e.payload(h[:], strBytes(s))
-		return true
+		return nil
 	}
 	var h [9]byte
 	h[0] = op.Binunicode8
 	binary.LittleEndian.PutUint64(h[1:], uint64(n))
 	e.payload(h[:], strBytes(s))
-	return true
+	return nil
 }
 
 // writeRawUnicodeEscape writes UNICODE as CPython's pickle does: latin-1
@@ -918,6 +943,9 @@ var bytesTypeID = typeID(reflect.TypeFor[[]byte]())
 
 // saveBytesData writes a bytes object and memoizes it, returning its index.
 func (e *encoder) saveBytesData(b []byte) (uint32, error) {
+	if err := e.checkLen(len(b), "bytes"); err != nil {
+		return 0, err
+	}
 	if e.proto < 3 {
 		// As CPython: codecs.encode(b.decode('latin1'), 'latin1'), or
 		// bytes() when empty, so that Python 2 reads a str.
@@ -939,7 +967,7 @@ func (e *encoder) saveBytesData(b []byte) (uint32, error) {
 			if e.latin1 > 0 {
 				e.memoGet(uint32(e.latin1 - 1))
 			} else {
-				e.writeStr(py.Latin1) // constant ASCII
+				_ = e.writeStr(py.Latin1) // constant ASCII
 				e.latin1 = int64(e.memoPut()) + 1
 			}
 			if e.proto >= 2 {
@@ -957,9 +985,6 @@ func (e *encoder) saveBytesData(b []byte) (uint32, error) {
 	case uint64(n) <= math.MaxUint32:
 		e.sized(op.ShortBinbytes, op.Binbytes, b)
 	default:
-		if e.proto < 4 {
-			return 0, valueErr(ErrTooLarge, "bytes of 4 GiB or more need protocol 4")
-		}
 		var h [9]byte
 		h[0] = op.Binbytes8
 		binary.LittleEndian.PutUint64(h[1:], uint64(n))
