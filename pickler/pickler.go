@@ -127,6 +127,7 @@ type encoder struct {
 	byteMemo map[string]uint32
 	globMemo map[py.Global]uint32
 	inTuple  map[memoKey]bool // tuples being saved, tracked past trackDepth
+	inKey    int              // > 0 while saving a dict key or set item
 	latin1   int64            // memo index of the "latin1" constant + 1
 	nextMemo uint32
 
@@ -147,7 +148,7 @@ func (e *encoder) init(l *segments.List, c *config) {
 		e.gen = 1
 	}
 	e.out, e.cfg, e.proto = l, c, c.proto
-	e.nextMemo, e.latin1, e.depth = 0, 0, 0
+	e.nextMemo, e.latin1, e.depth, e.inKey = 0, 0, 0, 0
 	e.framing, e.needFrame, e.frameHdr = false, false, nil
 }
 
@@ -504,6 +505,9 @@ func (e *encoder) saveOther(v any) error {
 	case py.OutOfBand:
 		if e.proto < 5 {
 			return valueErr(ErrProtocol, "out-of-band buffer needs protocol 5")
+		}
+		if e.inKey > 0 && !x.ReadOnly {
+			return e.unhashable("a writable buffer")
 		}
 		e.w1(op.NextBuffer)
 		if x.ReadOnly {
@@ -1019,6 +1023,9 @@ func (e *encoder) emptyTuple() {
 }
 
 func (e *encoder) saveByteArray(b py.ByteArray) error {
+	if e.inKey > 0 {
+		return e.unhashable("bytearray")
+	}
 	if e.proto < 5 {
 		c := py.BytearrayCall(b)
 		return e.saveFreshCall(&c)
@@ -1080,6 +1087,54 @@ func appendPy2Repr(dst, b []byte) []byte {
 
 const batchSize = 1000 // CPython's BATCHSIZE
 
+// batcher is CPython's batching of container items, the one place that
+// writes it: after the container's opening, items go in batches of
+// batchSize between MARK and the multi opcode (APPENDS, SETITEMS,
+// ADDITEMS); a container of one item, and every item at protocol 0, takes
+// the single opcode (APPEND, SETITEM) instead, when there is one. Callers
+// loop:
+//
+//	for b := e.batches(n, op.Append, op.Appends); b.next(); {
+//		for i := b.start; i < b.end; i++ { … write item i … }
+//	}
+//
+// so that the item loop stays the caller's own (no call per item).
+type batcher struct {
+	e             *encoder
+	n, start, end int
+	single, multi byte
+	open          bool // a batch was started and awaits its closing opcode
+}
+
+func (e *encoder) batches(n int, single, multi byte) batcher {
+	return batcher{e: e, n: n, single: single, multi: multi}
+}
+
+// next closes the batch just written and opens the next; false when done.
+func (b *batcher) next() bool {
+	one := b.single != 0 && (b.e.proto == 0 || b.n == 1)
+	if b.open {
+		if one {
+			b.e.w1(b.single)
+		} else {
+			b.e.w1(b.multi)
+		}
+		b.open = false
+	}
+	if b.end >= b.n {
+		return false
+	}
+	b.start = b.end
+	if one {
+		b.end = b.start + 1
+	} else {
+		b.end = min(b.start+batchSize, b.n)
+		b.e.w1(op.Mark)
+	}
+	b.open = true
+	return true
+}
+
 const trackDepth = 64
 
 func (e *encoder) openList() {
@@ -1111,6 +1166,9 @@ func (e *encoder) saveAnyList(x []any) error {
 		e.w1(op.None)
 		return nil
 	}
+	if e.inKey > 0 {
+		return e.unhashable("list")
+	}
 	// cap 0 may be Go's shared zero-size address: no identity to memoize.
 	if e.openListMemo(memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: anyListTypeID}, cap(x) > 0) {
 		return nil
@@ -1124,6 +1182,9 @@ func saveSliceFast[T any](e *encoder, x []T, f func(*encoder, T) error) error {
 	if x == nil {
 		e.w1(op.None)
 		return nil
+	}
+	if e.inKey > 0 {
+		return e.unhashable("list")
 	}
 	if e.openListMemo(memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: typeID(reflect.TypeFor[[]T]())}, cap(x) > 0) {
 		return nil
@@ -1237,6 +1298,9 @@ func (e *encoder) dictItems(n int, item func(i int) error) error {
 }
 
 func (e *encoder) saveDict(d *py.Dict) error {
+	if e.inKey > 0 {
+		return e.unhashable("dict")
+	}
 	k := memoKey{p: unsafe.Pointer(d)}
 	if e.lookup(k) {
 		return nil
@@ -1250,7 +1314,7 @@ func (e *encoder) saveDict(d *py.Dict) error {
 		if s, ok := it.Key.(string); ok {
 			err = e.saveStr(s, true)
 		} else {
-			err = e.save(it.Key)
+			err = e.saveKey(it.Key)
 		}
 		if err != nil {
 			return withPath(err, "[key "+strconv.Itoa(i)+"]")
@@ -1278,6 +1342,9 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 	if m == nil {
 		e.w1(op.None)
 		return nil
+	}
+	if e.inKey > 0 {
+		return e.unhashable("dict")
 	}
 	k := memoKey{p: reflect.ValueOf(m).UnsafePointer()}
 	if e.lookup(k) {
@@ -1345,6 +1412,11 @@ func (e *encoder) saveTuple(t py.Tuple) error {
 		return nil
 	}
 	k := memoKey{p: unsafe.Pointer(unsafe.SliceData(t)), n: n, t: tupleTypeID}
+	if e.inKey > 0 {
+		// Written as a key, a tuple's Go arrays are tuples, not lists: it
+		// is another Python object than the same tuple written as a value.
+		k.t = tupleKeyTypeID
+	}
 	if e.lookup(k) {
 		return nil
 	}
@@ -1400,31 +1472,70 @@ func (e *encoder) saveTuple(t py.Tuple) error {
 	return nil
 }
 
-var tupleTypeID = typeID(reflect.TypeFor[py.Tuple]())
+var (
+	tupleTypeID    = typeID(reflect.TypeFor[py.Tuple]())
+	tupleKeyTypeID = tupleTypeID + 1 // a tuple as written in a key (not a real type)
+)
 
 func (e *encoder) saveSet(s *py.Set, frozen bool) error {
+	if e.inKey > 0 && !frozen {
+		return e.unhashable("set")
+	}
 	k := memoKey{p: unsafe.Pointer(s)}
 	if e.lookup(k) {
-		return nil
-	}
-	items := s.Items()
-	if e.proto < 4 {
-		c := py.SetCall(items, frozen)
-		if err := e.saveCall(&c, memoKey{}); err != nil {
-			return err
-		}
-		e.memo.put(k, e.nextMemo-1)
 		return nil
 	}
 	if err := e.enter(); err != nil {
 		return err
 	}
 	defer func() { e.depth-- }()
+	// Set items are hashed: saved as keys.
+	e.inKey++
+	defer func() { e.inKey-- }()
+	items := s.Items()
+	item := func(i int) error {
+		if err := e.save(items[i]); err != nil {
+			return withPath(err, "{"+strconv.Itoa(i)+"}")
+		}
+		return nil
+	}
+	if e.proto < 4 {
+		// py.SetCall's form, written here so that the items are keys:
+		// set([items]), the list and the args tuple memoized, as CPython.
+		g := py.BuiltinSet
+		if frozen {
+			g = py.BuiltinFrozenset
+		}
+		if err := e.saveGlobal(g); err != nil {
+			return err
+		}
+		if e.proto < 2 {
+			e.w1(op.Mark)
+		}
+		e.openList()
+		e.memoPut()
+		for b := e.batches(len(items), op.Append, op.Appends); b.next(); {
+			for i := b.start; i < b.end; i++ {
+				if err := item(i); err != nil {
+					return err
+				}
+			}
+		}
+		if e.proto >= 2 {
+			e.w1(op.Tuple1)
+		} else {
+			e.w1(op.Tuple)
+		}
+		e.memoPut()
+		e.w1(op.Reduce)
+		e.rememberPtr(k)
+		return nil
+	}
 	if frozen {
 		e.w1(op.Mark)
-		for i, v := range items {
-			if err := e.save(v); err != nil {
-				return withPath(err, "{"+strconv.Itoa(i)+"}")
+		for i := range items {
+			if err := item(i); err != nil {
+				return err
 			}
 		}
 		if i, ok := e.memo.get(k); ok {
@@ -1438,15 +1549,12 @@ func (e *encoder) saveSet(s *py.Set, frozen bool) error {
 	}
 	e.w1(op.EmptySet)
 	e.rememberPtr(k)
-	for start := 0; start < len(items); start += batchSize {
-		end := min(start+batchSize, len(items))
-		e.w1(op.Mark)
-		for i := start; i < end; i++ {
-			if err := e.save(items[i]); err != nil {
-				return withPath(err, "{"+strconv.Itoa(i)+"}")
+	for b := e.batches(len(items), 0, op.Additems); b.next(); {
+		for i := b.start; i < b.end; i++ {
+			if err := item(i); err != nil {
+				return err
 			}
 		}
-		e.w1(op.Additems)
 	}
 	return nil
 }
@@ -1497,6 +1605,9 @@ func (e *encoder) saveCall(c *py.Call, k memoKey) error {
 	if k.p != nil && e.lookup(k) {
 		return nil
 	}
+	// What a call returns is hashable as far as the pickle can tell; its
+	// arguments and state are not keys.
+	defer e.outOfKey()()
 	if err := e.enter(); err != nil {
 		return err
 	}
@@ -1533,8 +1644,8 @@ func (e *encoder) saveTail(list []any, dict []py.Item, has bool, state any) erro
 	}
 	if len(dict) > 0 {
 		err := e.dictItems(len(dict), func(i int) error {
-			if err := e.save(dict[i].Key); err != nil {
-				return err
+			if err := e.saveKey(dict[i].Key); err != nil {
+				return withPath(err, "[key "+strconv.Itoa(i)+"]")
 			}
 			return e.save(dict[i].Value)
 		})
@@ -1560,6 +1671,7 @@ func (e *encoder) saveObject(o *py.Object, k memoKey) error {
 	if k.p != nil && e.lookup(k) {
 		return nil
 	}
+	defer e.outOfKey()()
 	if err := e.enter(); err != nil {
 		return err
 	}
@@ -1634,6 +1746,9 @@ func (e *encoder) savePersistent(id any) error {
 }
 
 func (e *encoder) savePickleBuffer(b py.PickleBuffer) error {
+	if e.inKey > 0 && !b.ReadOnly {
+		return e.unhashable("a writable buffer")
+	}
 	if e.proto >= 5 && e.cfg.bufferCB != nil && !e.cfg.bufferCB(b) {
 		e.w1(op.NextBuffer)
 		if b.ReadOnly {
@@ -1667,3 +1782,30 @@ func (e *encoder) saveDuration(d time.Duration) error {
 }
 
 func sortStrings(a []string) { slices.Sort(a) }
+
+// --- keys ------------------------------------------------------------------
+
+// saveKey writes a dict key: as save, but what Python cannot hash is
+// refused (ErrUnhashable), and a Go array is written as a tuple, its
+// hashable equivalent.
+func (e *encoder) saveKey(k any) error {
+	e.inKey++
+	err := e.save(k)
+	e.inKey--
+	return err
+}
+
+// outOfKey leaves key mode for the parts of a call or object; the
+// returned function restores it.
+func (e *encoder) outOfKey() func() {
+	if e.inKey == 0 {
+		return func() {}
+	}
+	saved := e.inKey
+	e.inKey = 0
+	return func() { e.inKey = saved }
+}
+
+func (e *encoder) unhashable(what string) error {
+	return valueErr(ErrUnhashable, "unhashable type "+what+" as a dict key or set item")
+}

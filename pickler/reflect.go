@@ -91,6 +91,9 @@ func (e *encoder) saveReflect(v reflect.Value) error {
 			return nil
 		}
 		if t.Elem().Kind() == reflect.Struct {
+			if e.inKey > 0 {
+				return e.unhashable(t.String() + " (a dict)")
+			}
 			k := memoKey{p: v.UnsafePointer(), t: typeID(t)}
 			if e.lookup(k) {
 				return nil
@@ -104,6 +107,9 @@ func (e *encoder) saveReflect(v reflect.Value) error {
 		e.depth--
 		return err
 	case reflect.Struct:
+		if e.inKey > 0 {
+			return e.unhashable(t.String() + " (a dict)")
+		}
 		return e.saveStruct(v, memoKey{})
 	case reflect.Slice:
 		if v.IsNil() {
@@ -113,6 +119,9 @@ func (e *encoder) saveReflect(v reflect.Value) error {
 		if t.Elem().Kind() == reflect.Uint8 && !t.Elem().Implements(marshalerType) {
 			return e.saveBytes(v.Bytes())
 		}
+		if e.inKey > 0 {
+			return e.unhashable(t.String() + " (a list)")
+		}
 		return e.saveReflectList(v, v.Cap() > 0)
 	case reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 && !t.Elem().Implements(marshalerType) {
@@ -120,11 +129,22 @@ func (e *encoder) saveReflect(v reflect.Value) error {
 			reflect.Copy(reflect.ValueOf(b), v)
 			return e.saveBytes(b)
 		}
+		if e.inKey > 0 {
+			// Python's hashable equivalent of a fixed-size sequence.
+			t := make(py.Tuple, v.Len())
+			for i := range t {
+				t[i] = v.Index(i).Interface()
+			}
+			return e.saveTuple(t)
+		}
 		return e.saveReflectList(v, false)
 	case reflect.Map:
 		if v.IsNil() {
 			e.w1(op.None)
 			return nil
+		}
+		if e.inKey > 0 {
+			return e.unhashable(t.String() + " (a dict)")
 		}
 		return e.saveMap(v)
 	default:
@@ -162,7 +182,9 @@ func (e *encoder) saveMap(v reflect.Value) error {
 		if strKeys {
 			err = e.saveStr(key.String(), true)
 		} else {
+			e.inKey++
 			err = e.saveReflect(key)
+			e.inKey--
 		}
 		if err != nil {
 			return withPath(err, "[key "+fmt.Sprint(key.Interface())+"]")
