@@ -26,7 +26,7 @@ type config struct {
 const DefaultMaxDepth = 10000
 
 func newConfig(opts []Option) config {
-	c := config{proto: opcode.DefaultProtocol, frameSize: opcode.FrameSizeTarget, maxDepth: DefaultMaxDepth}
+	c := config{proto: opcode.DefaultProtocol, frameSize: opcode.FrameSizeTarget, maxDepth: DefaultMaxDepth, sortKeys: true}
 	for _, o := range opts {
 		if o != nil {
 			o(&c)
@@ -72,8 +72,11 @@ func RefThreshold(n int) Option {
 	}
 }
 
-// SortMapKeys makes Go maps encode in sorted key order, so that equal maps
-// give equal bytes. Without it, maps follow Go's iteration order.
+// SortMapKeys(false) lets Go maps encode in Go's iteration order, which
+// differs from run to run, to save the sort. By default (true) map keys are
+// sorted, as encoding/json does, so that equal maps give equal bytes: str
+// keys by their bytes, numbers by value, other keys by their printed form.
+// Struct fields always come in declaration order, and *py.Dict in its own.
 func SortMapKeys(on bool) Option { return func(c *config) { c.sortKeys = on } }
 
 // HardMaxDepth caps MaxDepth. The encoder recurses, and exhausting Go's
