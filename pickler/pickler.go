@@ -810,12 +810,34 @@ func (e *encoder) saveStr(s string, key bool) error {
 		e.strMemo.claim(slot, s, h, e.memoPut())
 		return nil
 	}
+	if len(s) >= sharedStrMin {
+		// One Go string reached again (same bytes at the same address)
+		// is one Python str: a decoded pickle that referenced a str a
+		// million times re-encodes to its size, not a million copies.
+		k := memoKey{p: unsafe.Pointer(unsafe.StringData(s)), n: len(s), t: strTypeID}
+		if e.lookup(k) {
+			return nil
+		}
+		if err := e.writeStr(s); err != nil {
+			return err
+		}
+		e.rememberPtr(k)
+		return nil
+	}
 	if err := e.writeStr(s); err != nil {
 		return err
 	}
 	e.memoPut()
 	return nil
 }
+
+// sharedStrMin is the length from which strings have identity: shorter
+// ones are written at each occurrence, as CPython writes equal strs that
+// are distinct objects (a short Go string shares its bytes with equal
+// literals, which would make one object of what Python has as several).
+const sharedStrMin = 64
+
+var strTypeID = typeID(reflect.TypeFor[string]())
 
 func strBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
