@@ -63,6 +63,7 @@ func codeOf(err error) C.int {
 	var ue *unpickler.Error
 	var pe1 *pickler.UnsupportedTypeError
 	var pe2 *pickler.UnsupportedValueError
+	var pe3 *pickler.InvalidOptionError
 	switch {
 	case err == nil:
 		return codeOK
@@ -78,6 +79,8 @@ func codeOf(err error) C.int {
 		return codeUnpickling
 	case errors.As(err, &pe1), errors.As(err, &pe2):
 		return codePickling
+	case errors.As(err, &pe3):
+		return codeArgument
 	case errors.Is(err, errArgument):
 		return codeArgument
 	case errors.Is(err, errHandle):

@@ -1,59 +1,191 @@
 package pickler
 
 import (
+	"errors"
 	"reflect"
+	"strconv"
 	"strings"
+)
+
+// Causes of an UnsupportedValueError, for errors.Is.
+var (
+	// ErrTooLarge: a length the chosen protocol cannot carry (a str or
+	// bytes of 4 GiB or more below protocol 4, a Python 2 str of 2 GiB).
+	ErrTooLarge = errors.New("too large for the protocol")
+	// ErrUnhashable: a dict key or set item that Python cannot hash (a
+	// list, dict, set, bytearray, or a struct or map used as a key).
+	ErrUnhashable = errors.New("unhashable")
+	// ErrTooDeep: nesting beyond MaxDepth.
+	ErrTooDeep = errors.New("nesting too deep")
+	// ErrInvalidString: a str that is not valid UTF-8.
+	ErrInvalidString = errors.New("string is not valid UTF-8")
+	// ErrProtocol: the value needs an opcode the protocol lacks.
+	ErrProtocol = errors.New("not expressible at this protocol")
+	// ErrMarshaler: a Marshaler failed or returned its own type.
+	ErrMarshaler = errors.New("MarshalPickle failed")
+	// ErrCycle: a tuple that contains itself with nothing memoizable
+	// between (Go can build one, Python cannot).
+	ErrCycle = errors.New("self-containing tuple")
+	// ErrInternal: a panic inside the encoder, turned into an error.
+	ErrInternal = errors.New("internal error")
 )
 
 // UnsupportedTypeError is returned for a Go value that has no pickle form
 // (chan, func, unsafe.Pointer, …). Path says where it was, e.g. ".Items[3].Ch".
 type UnsupportedTypeError struct {
-	Type reflect.Type
-	Path string
+	Type  reflect.Type
+	Path  string
+	steps []string // path steps, innermost first, while unwinding
 }
 
 func (e *UnsupportedTypeError) Error() string {
-	return "pickler: unsupported type " + e.Type.String() + " at " + pathOrRoot(e.Path)
+	return "pickler: unsupported type " + e.Type.String() + " at " + shortPath(e.Path)
 }
 
 // UnsupportedValueError is returned for a value of a supported type that
-// cannot be encoded: invalid UTF-8, a cycle that cannot be memoized, too
-// deep nesting, a protocol that lacks the needed opcode.
+// cannot be encoded: invalid UTF-8, a length or an opcode the protocol
+// lacks, an unhashable key, too deep nesting. Err is one of the Err…
+// causes above (errors.Is works on the UnsupportedValueError).
 type UnsupportedValueError struct {
 	Reason string
 	Path   string
+	Err    error
+	steps  []string
 }
 
 func (e *UnsupportedValueError) Error() string {
-	return "pickler: " + e.Reason + " at " + pathOrRoot(e.Path)
+	return "pickler: " + e.Reason + " at " + shortPath(e.Path)
 }
 
-func pathOrRoot(p string) string {
-	if p == "" {
-		return "top level"
-	}
-	return "path " + p
+// Unwrap returns the cause.
+func (e *UnsupportedValueError) Unwrap() error { return e.Err }
+
+// InvalidOptionError is returned by Marshal, EncodeTo and Encoder.Encode
+// for an option given a value out of its range, e.g. Protocol(9).
+type InvalidOptionError struct {
+	Option   string // "Protocol", "FrameSize", "MaxDepth", "RefThreshold"
+	Value    int
+	Min, Max int
 }
 
-// withPath prefixes the path of a pickler error as it unwinds.
+func (e *InvalidOptionError) Error() string {
+	return "pickler: invalid " + e.Option + " " + strconv.Itoa(e.Value) +
+		" (range is [" + strconv.Itoa(e.Min) + ", " + strconv.Itoa(e.Max) + "])"
+}
+
+// fresh returns a copy of a prepared error, for the path to be added to.
+func (e *UnsupportedValueError) fresh() *UnsupportedValueError {
+	c := *e
+	return &c
+}
+
+func valueErr(cause error, reason string) *UnsupportedValueError {
+	return &UnsupportedValueError{Reason: reason, Err: cause}
+}
+
+// withPath adds one step (".Field", "[3]") to a pickler error as it
+// unwinds: appended, so that a path of depth d costs O(d), not O(d²); the
+// Path string is made once, at the top (finishPath).
 func withPath(err error, elem string) error {
 	switch e := err.(type) {
 	case *UnsupportedTypeError:
-		e.Path = elem + e.Path
+		e.steps = append(e.steps, elem)
 	case *UnsupportedValueError:
-		e.Path = elem + e.Path
+		e.steps = append(e.steps, elem)
 	}
 	return err
 }
 
+func indexPath(i int) string { return "[" + strconv.Itoa(i) + "]" }
+
+// finishPath joins the steps into Path.
+func finishPath(err error) error {
+	var steps *[]string
+	var path *string
+	switch e := err.(type) {
+	case *UnsupportedTypeError:
+		steps, path = &e.steps, &e.Path
+	case *UnsupportedValueError:
+		steps, path = &e.steps, &e.Path
+	default:
+		return err
+	}
+	if len(*steps) == 0 {
+		return err
+	}
+	n := len(*path)
+	for _, s := range *steps {
+		n += len(s)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i := len(*steps) - 1; i >= 0; i-- {
+		b.WriteString((*steps)[i])
+	}
+	b.WriteString(*path)
+	*path, *steps = b.String(), nil
+	return err
+}
+
+// pathEnds is how many steps of a long path Error prints at each end.
+const pathEnds = 8
+
+// shortPath is the path as printed: whole when short, else its first and
+// last steps around a count of those left out, so that an error 10,000
+// levels deep is a line, not 30 KB.
+func shortPath(p string) string {
+	if p == "" {
+		return "top level"
+	}
+	starts := stepStarts(p)
+	if len(starts) <= 2*pathEnds+1 {
+		return "path " + p
+	}
+	head := p[:starts[pathEnds]]
+	tail := p[starts[len(starts)-pathEnds]:]
+	return "path " + head + "…(" + strconv.Itoa(len(starts)-2*pathEnds) + " steps)…" + tail
+}
+
+// stepStarts returns the offsets where the steps of p start: a '.' or a
+// '[' or '{' outside brackets and quotes.
+func stepStarts(p string) []int {
+	var out []int
+	depth, quoted := 0, false
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case quoted:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				quoted = false
+			}
+		case c == '"':
+			quoted = true
+		case (c == '[' || c == '{') && depth == 0:
+			out = append(out, i)
+			depth++
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			depth--
+		case c == '.' && depth == 0:
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 func keyPath(k string) string {
-	if strings.ContainsAny(k, "[]. ") {
+	if strings.ContainsAny(k, "[]{}.\" ") {
 		return "[" + quote(k) + "]"
 	}
 	return "[" + k + "]"
 }
 
-func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
+func quote(s string) string {
+	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`
+}
 
 // Marshaler is implemented by Go types that say how they pickle: the
 // returned value (often a py.Call, py.Object or py.Global) is encoded in

@@ -1,7 +1,7 @@
 package pickler
 
 import (
-	"fmt"
+	"math"
 
 	"github.com/segpickle/segpickle/internal/opcode"
 	"github.com/segpickle/segpickle/py"
@@ -26,7 +26,7 @@ type config struct {
 const DefaultMaxDepth = 10000
 
 func newConfig(opts []Option) config {
-	c := config{proto: opcode.DefaultProtocol, frameSize: opcode.FrameSizeTarget, maxDepth: DefaultMaxDepth}
+	c := config{proto: opcode.DefaultProtocol, frameSize: opcode.FrameSizeTarget, maxDepth: DefaultMaxDepth, sortKeys: true}
 	for _, o := range opts {
 		if o != nil {
 			o(&c)
@@ -39,7 +39,7 @@ func newConfig(opts []Option) config {
 func Protocol(n int) Option {
 	return func(c *config) {
 		if n < 0 || n > opcode.HighestProtocol {
-			c.err = fmt.Errorf("pickler: protocol %d out of range 0..%d", n, opcode.HighestProtocol)
+			c.err = &InvalidOptionError{Option: "Protocol", Value: n, Min: 0, Max: opcode.HighestProtocol}
 			return
 		}
 		c.proto = n
@@ -52,7 +52,7 @@ func Protocol(n int) Option {
 func FrameSize(n int) Option {
 	return func(c *config) {
 		if n < opcode.FrameSizeMin {
-			c.err = fmt.Errorf("pickler: frame size %d below %d", n, opcode.FrameSizeMin)
+			c.err = &InvalidOptionError{Option: "FrameSize", Value: n, Min: opcode.FrameSizeMin, Max: math.MaxInt}
 			return
 		}
 		c.frameSize = n
@@ -62,18 +62,41 @@ func FrameSize(n int) Option {
 // RefThreshold sets the size at and above which a []byte or string payload
 // is referenced by the output segment list instead of copied
 // (segments.DefaultThreshold by default).
-func RefThreshold(n int) Option { return func(c *config) { c.threshold = n } }
+func RefThreshold(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			c.err = &InvalidOptionError{Option: "RefThreshold", Value: n, Min: 0, Max: math.MaxInt}
+			return
+		}
+		c.threshold = n
+	}
+}
 
-// SortMapKeys makes Go maps encode in sorted key order, so that equal maps
-// give equal bytes. Without it, maps follow Go's iteration order.
+// SortMapKeys(false) lets Go maps encode in Go's iteration order, which
+// differs from run to run, to save the sort. By default (true) map keys are
+// sorted, as encoding/json does, so that equal maps give equal bytes: str
+// keys by their bytes, numbers by value, other keys by their printed form.
+// Struct fields always come in declaration order, and *py.Dict in its own.
 func SortMapKeys(on bool) Option { return func(c *config) { c.sortKeys = on } }
 
-// HardMaxDepth caps MaxDepth: deeper recursion could exhaust Go's stack,
-// which is fatal, not an error.
-const HardMaxDepth = 1_000_000
+// HardMaxDepth caps MaxDepth. The encoder recurses, and exhausting Go's
+// stack (1 GiB by default) is fatal, not an error: one level of the
+// deepest-framed paths (a struct holding a map of structs, a Call as the
+// callable of a Call) takes under 3.2 KiB of stack, so 100,000 levels
+// stay under a third of it (TestDepthCapIsSafe checks the ratio).
+const HardMaxDepth = 100_000
 
-// MaxDepth limits nesting (default DefaultMaxDepth, at most HardMaxDepth).
-func MaxDepth(n int) Option { return func(c *config) { c.maxDepth = min(n, HardMaxDepth) } }
+// MaxDepth limits nesting (default DefaultMaxDepth); n must be in
+// [1, HardMaxDepth].
+func MaxDepth(n int) Option {
+	return func(c *config) {
+		if n < 1 || n > HardMaxDepth {
+			c.err = &InvalidOptionError{Option: "MaxDepth", Value: n, Min: 1, Max: HardMaxDepth}
+			return
+		}
+		c.maxDepth = n
+	}
+}
 
 // BufferCallback is called, at protocol 5, for each py.PickleBuffer; as in
 // Python, returning false sends the buffer out of band (NEXT_BUFFER) and

@@ -21,6 +21,7 @@ package pickler
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -73,10 +74,10 @@ func EncodeTo(l *segments.List, v any, opts ...Option) error {
 func (e *encoder) dump(v any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = &UnsupportedValueError{Reason: fmt.Sprintf("internal error: %v", r)}
+			err = valueErr(ErrInternal, fmt.Sprintf("internal error: %v", r))
 		}
 	}()
-	return e.run(v)
+	return finishPath(e.run(v))
 }
 
 // Encoder writes pickles to an io.Writer, one per Encode, each sent with a
@@ -125,6 +126,7 @@ type encoder struct {
 	byteMemo map[string]uint32
 	globMemo map[py.Global]uint32
 	inTuple  map[memoKey]bool // tuples being saved, tracked past trackDepth
+	inKey    int              // > 0 while saving a dict key or set item
 	latin1   int64            // memo index of the "latin1" constant + 1
 	nextMemo uint32
 
@@ -145,7 +147,7 @@ func (e *encoder) init(l *segments.List, c *config) {
 		e.gen = 1
 	}
 	e.out, e.cfg, e.proto = l, c, c.proto
-	e.nextMemo, e.latin1, e.depth = 0, 0, 0
+	e.nextMemo, e.latin1, e.depth, e.inKey = 0, 0, 0, 0
 	e.framing, e.needFrame, e.frameHdr = false, false, nil
 }
 
@@ -406,7 +408,7 @@ func (e *encoder) save(v any) error {
 func (e *encoder) enter() error {
 	e.depth++
 	if e.depth > e.cfg.maxDepth {
-		return &UnsupportedValueError{Reason: "nesting deeper than " + strconv.Itoa(e.cfg.maxDepth)}
+		return valueErr(ErrTooDeep, "nesting deeper than "+strconv.Itoa(e.cfg.maxDepth))
 	}
 	return nil
 }
@@ -416,10 +418,10 @@ func (e *encoder) saveOther(v any) error {
 	case Marshaler:
 		r, err := x.MarshalPickle()
 		if err != nil {
-			return &UnsupportedValueError{Reason: "MarshalPickle: " + err.Error()}
+			return &UnsupportedValueError{Reason: "MarshalPickle: " + err.Error(), Err: errors.Join(ErrMarshaler, err)}
 		}
 		if _, again := r.(Marshaler); again && reflect.TypeOf(r) == reflect.TypeOf(v) {
-			return &UnsupportedValueError{Reason: "MarshalPickle returned its own type"}
+			return valueErr(ErrMarshaler, "MarshalPickle returned its own type")
 		}
 		if err := e.enter(); err != nil {
 			return err
@@ -501,7 +503,10 @@ func (e *encoder) saveOther(v any) error {
 		return e.savePickleBuffer(*x)
 	case py.OutOfBand:
 		if e.proto < 5 {
-			return &UnsupportedValueError{Reason: "out-of-band buffer needs protocol 5"}
+			return valueErr(ErrProtocol, "out-of-band buffer needs protocol 5")
+		}
+		if e.inKey > 0 && !x.ReadOnly {
+			return e.unhashable("a writable buffer")
 		}
 		e.w1(op.NextBuffer)
 		if x.ReadOnly {
@@ -604,11 +609,11 @@ func (e *encoder) saveBig(x *big.Int) error {
 	}
 	if e.proto < 2 {
 		if x.BitLen() > 14300 { // 2^14300 has 4305 digits: surely over; skip the conversion
-			return &UnsupportedValueError{Reason: "int over 4300 digits: CPython refuses it at protocols 0 and 1 (use 2 or above)"}
+			return valueErr(ErrTooLarge, "int over 4300 digits: CPython refuses it at protocols 0 and 1 (use 2 or above)")
 		}
 		s := x.String()
 		if n := len(strings.TrimPrefix(s, "-")); n > maxStrDigits {
-			return &UnsupportedValueError{Reason: fmt.Sprintf("int of %d digits: CPython refuses over 4300 at protocols 0 and 1 (use 2 or above)", n)}
+			return valueErr(ErrTooLarge, fmt.Sprintf("int of %d digits: CPython refuses over 4300 at protocols 0 and 1 (use 2 or above)", n))
 		}
 		p := e.bigBuf(len(s) + 3)
 		p = append(p[:0], op.Long)
@@ -618,6 +623,9 @@ func (e *encoder) saveBig(x *big.Int) error {
 		return nil
 	}
 	le := longBytes(x)
+	if len(le) > math.MaxInt32 {
+		return valueErr(ErrTooLarge, "int of 2 GiB or more: LONG4's length is 31 bits")
+	}
 	if len(le) < 256 {
 		e.copyOut(([]byte{op.Long1, byte(len(le))}))
 	} else {
@@ -658,7 +666,7 @@ func (e *encoder) saveFloat(f float64) {
 	if e.proto == 0 {
 		p := e.buf(40)
 		b := append(p[:0], op.Float)
-		b = AppendFloatRepr(b, f)
+		b = appendFloatRepr(b, f)
 		b = append(b, '\n')
 		e.commit(len(b))
 		return
@@ -669,9 +677,9 @@ func (e *encoder) saveFloat(f float64) {
 	e.commit(9)
 }
 
-// AppendFloatRepr appends Python's repr() of f (with ".0" for integral
+// appendFloatRepr appends Python's repr() of f (with ".0" for integral
 // values, as float.__repr__ and protocol-0 FLOAT write it).
-func AppendFloatRepr(b []byte, f float64) []byte {
+func appendFloatRepr(b []byte, f float64) []byte {
 	switch {
 	case math.IsNaN(f):
 		return append(b, "nan"...)
@@ -777,8 +785,8 @@ func (e *encoder) saveStr(s string, key bool) error {
 		}
 		slot, h, idx, found := e.strMemo.slot(s)
 		if !found {
-			if !e.writeStr(s) {
-				return &UnsupportedValueError{Reason: "string is not valid UTF-8"}
+			if err := e.writeStr(s); err != nil {
+				return err
 			}
 			idx = e.memoPut()
 			e.strMemo.claim(slot, s, h, idx)
@@ -795,32 +803,69 @@ func (e *encoder) saveStr(s string, key bool) error {
 			e.memoGet(idx)
 			return nil
 		}
-		if !e.writeStr(s) {
-			return &UnsupportedValueError{Reason: "string is not valid UTF-8"}
+		if err := e.writeStr(s); err != nil {
+			return err
 		}
 		e.strMemo.claim(slot, s, h, e.memoPut())
 		return nil
 	}
-	if !e.writeStr(s) {
-		return &UnsupportedValueError{Reason: "string is not valid UTF-8"}
+	if len(s) >= sharedStrMin {
+		// One Go string reached again (same bytes at the same address)
+		// is one Python str: a decoded pickle that referenced a str a
+		// million times re-encodes to its size, not a million copies.
+		k := memoKey{p: unsafe.Pointer(unsafe.StringData(s)), n: len(s), t: strTypeID}
+		if e.lookup(k) {
+			return nil
+		}
+		if err := e.writeStr(s); err != nil {
+			return err
+		}
+		e.rememberPtr(k)
+		return nil
+	}
+	if err := e.writeStr(s); err != nil {
+		return err
 	}
 	e.memoPut()
 	return nil
 }
 
+// sharedStrMin is the length from which strings have identity: shorter
+// ones are written at each occurrence, as CPython writes equal strs that
+// are distinct objects (a short Go string shares its bytes with equal
+// literals, which would make one object of what Python has as several).
+const sharedStrMin = 64
+
+var strTypeID = typeID(reflect.TypeFor[string]())
+
 func strBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// writeStr writes s as str and reports whether it was a valid str (UTF-8,
-// surrogates allowed as CPython's pickle writes them: see py.ValidString);
-// if not, what it wrote is garbage and the caller fails.
-func (e *encoder) writeStr(s string) bool {
+// validStr reports whether s can be written as a str: the one place
+// that decides which Go strings are Python strs.
+func validStr(s string) bool { return py.ValidString(s) }
+
+var errInvalidStr = valueErr(ErrInvalidString, "string is not valid UTF-8 (lone surrogates excepted, as CPython writes them)")
+
+// checkLen refuses a payload of n bytes that the protocol's length prefix
+// cannot carry: 4 GiB and more need the 8-byte lengths of protocol 4.
+// Checked before the payload is read, let alone written.
+func (e *encoder) checkLen(n int, what string) error {
+	if uint64(n) > math.MaxUint32 && e.proto < 4 && e.proto > 0 {
+		return valueErr(ErrTooLarge, what+" of "+strconv.Itoa(n)+" bytes needs protocol 4 (4 GiB and over)")
+	}
+	return nil
+}
+
+// writeStr writes s as str; on error (invalid UTF-8, too long for the
+// protocol) what it wrote is garbage and the caller fails.
+func (e *encoder) writeStr(s string) error {
 	n := len(s)
 	if e.proto == 0 {
-		if !py.ValidString(s) {
-			return false
+		if !validStr(s) {
+			return errInvalidStr.fresh()
 		}
 		e.writeRawUnicodeEscape(s)
-		return true
+		return nil
 	}
 	if n < 256 && e.proto >= 4 {
 		// Copy and look for non-ASCII bytes in one pass.
@@ -834,23 +879,29 @@ func (e *encoder) writeStr(s string) bool {
 			hi |= c
 		}
 		e.commit(2 + n)
-		return hi < 0x80 || py.ValidString(s)
+		if hi < 0x80 || validStr(s) {
+			return nil
+		}
+		return errInvalidStr.fresh()
 	}
-	if !py.ValidString(s) {
-		return false
+	if err := e.checkLen(n, "str"); err != nil {
+		return err
 	}
-	if uint64(n) <= math.MaxUint32 || e.proto < 4 {
+	if !validStr(s) {
+		return errInvalidStr.fresh()
+	}
+	if uint64(n) <= math.MaxUint32 {
 		var h [5]byte
 		h[0] = op.Binunicode
 		binary.LittleEndian.PutUint32(h[1:], uint32(n))
 		e.payload(h[:], strBytes(s))
-		return true
+		return nil
 	}
 	var h [9]byte
 	h[0] = op.Binunicode8
 	binary.LittleEndian.PutUint64(h[1:], uint64(n))
 	e.payload(h[:], strBytes(s))
-	return true
+	return nil
 }
 
 // writeRawUnicodeEscape writes UNICODE as CPython's pickle does: latin-1
@@ -919,28 +970,31 @@ var bytesTypeID = typeID(reflect.TypeFor[[]byte]())
 
 // saveBytesData writes a bytes object and memoizes it, returning its index.
 func (e *encoder) saveBytesData(b []byte) (uint32, error) {
+	if err := e.checkLen(len(b), "bytes"); err != nil {
+		return 0, err
+	}
 	if e.proto < 3 {
 		// As CPython: codecs.encode(b.decode('latin1'), 'latin1'), or
 		// bytes() when empty, so that Python 2 reads a str.
 		if len(b) == 0 {
-			if err := e.saveGlobal(py.Global{Module: "builtins", Name: "bytes"}); err != nil {
+			if err := e.saveGlobal(py.BuiltinBytes); err != nil {
 				return 0, err
 			}
 			e.emptyTuple()
 		} else {
-			if err := e.saveGlobal(py.Global{Module: "_codecs", Name: "encode"}); err != nil {
+			if err := e.saveGlobal(py.CodecsEncode); err != nil {
 				return 0, err
 			}
 			if e.proto < 2 {
 				e.w1(op.Mark)
 			}
-			if err := e.saveStr(latin1ToUTF8(b), false); err != nil {
+			if err := e.saveStr(py.Latin1String(b), false); err != nil {
 				return 0, err
 			}
 			if e.latin1 > 0 {
 				e.memoGet(uint32(e.latin1 - 1))
 			} else {
-				e.writeStr("latin1") // constant ASCII
+				_ = e.writeStr(py.Latin1) // constant ASCII
 				e.latin1 = int64(e.memoPut()) + 1
 			}
 			if e.proto >= 2 {
@@ -958,9 +1012,6 @@ func (e *encoder) saveBytesData(b []byte) (uint32, error) {
 	case uint64(n) <= math.MaxUint32:
 		e.sized(op.ShortBinbytes, op.Binbytes, b)
 	default:
-		if e.proto < 4 {
-			return 0, &UnsupportedValueError{Reason: "bytes over 4 GiB need protocol 4"}
-		}
 		var h [9]byte
 		h[0] = op.Binbytes8
 		binary.LittleEndian.PutUint64(h[1:], uint64(n))
@@ -986,24 +1037,6 @@ func (e *encoder) sized(short, long byte, b []byte) {
 	e.payload(h[:], b)
 }
 
-func latin1ToUTF8(b []byte) string {
-	ascii := true
-	for _, c := range b {
-		if c >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return string(b)
-	}
-	r := make([]rune, len(b))
-	for i, c := range b {
-		r[i] = rune(c)
-	}
-	return string(r)
-}
-
 func (e *encoder) emptyTuple() {
 	if e.proto >= 1 {
 		e.w1(op.EmptyTuple)
@@ -1013,11 +1046,11 @@ func (e *encoder) emptyTuple() {
 }
 
 func (e *encoder) saveByteArray(b py.ByteArray) error {
+	if e.inKey > 0 {
+		return e.unhashable("bytearray")
+	}
 	if e.proto < 5 {
-		c := py.Call{Callable: py.Global{Module: "builtins", Name: "bytearray"}}
-		if len(b) > 0 {
-			c.Args = py.Tuple{[]byte(b)}
-		}
+		c := py.BytearrayCall(b)
 		return e.saveFreshCall(&c)
 	}
 	var h [9]byte
@@ -1043,7 +1076,7 @@ func (e *encoder) saveByteString(b py.ByteString) error {
 	case uint64(n) <= math.MaxInt32:
 		e.sized(op.ShortBinstring, op.Binstring, b)
 	default:
-		return &UnsupportedValueError{Reason: "Python 2 str over 2 GiB"}
+		return valueErr(ErrTooLarge, "Python 2 str of 2 GiB or more")
 	}
 	e.memoPut()
 	return nil
@@ -1077,6 +1110,54 @@ func appendPy2Repr(dst, b []byte) []byte {
 
 const batchSize = 1000 // CPython's BATCHSIZE
 
+// batcher is CPython's batching of container items, the one place that
+// writes it: after the container's opening, items go in batches of
+// batchSize between MARK and the multi opcode (APPENDS, SETITEMS,
+// ADDITEMS); a container of one item, and every item at protocol 0, takes
+// the single opcode (APPEND, SETITEM) instead, when there is one. Callers
+// loop:
+//
+//	for b := e.batches(n, op.Append, op.Appends); b.next(); {
+//		for i := b.start; i < b.end; i++ { … write item i … }
+//	}
+//
+// so that the item loop stays the caller's own (no call per item).
+type batcher struct {
+	e             *encoder
+	n, start, end int
+	single, multi byte
+	open          bool // a batch was started and awaits its closing opcode
+}
+
+func (e *encoder) batches(n int, single, multi byte) batcher {
+	return batcher{e: e, n: n, single: single, multi: multi}
+}
+
+// next closes the batch just written and opens the next; false when done.
+func (b *batcher) next() bool {
+	one := b.single != 0 && (b.e.proto == 0 || b.n == 1)
+	if b.open {
+		if one {
+			b.e.w1(b.single)
+		} else {
+			b.e.w1(b.multi)
+		}
+		b.open = false
+	}
+	if b.end >= b.n {
+		return false
+	}
+	b.start = b.end
+	if one {
+		b.end = b.start + 1
+	} else {
+		b.end = min(b.start+batchSize, b.n)
+		b.e.w1(op.Mark)
+	}
+	b.open = true
+	return true
+}
+
 const trackDepth = 64
 
 func (e *encoder) openList() {
@@ -1108,6 +1189,9 @@ func (e *encoder) saveAnyList(x []any) error {
 		e.w1(op.None)
 		return nil
 	}
+	if e.inKey > 0 {
+		return e.unhashable("list")
+	}
 	// cap 0 may be Go's shared zero-size address: no identity to memoize.
 	if e.openListMemo(memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: anyListTypeID}, cap(x) > 0) {
 		return nil
@@ -1121,6 +1205,9 @@ func saveSliceFast[T any](e *encoder, x []T, f func(*encoder, T) error) error {
 	if x == nil {
 		e.w1(op.None)
 		return nil
+	}
+	if e.inKey > 0 {
+		return e.unhashable("list")
 	}
 	if e.openListMemo(memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: typeID(reflect.TypeFor[[]T]())}, cap(x) > 0) {
 		return nil
@@ -1234,6 +1321,9 @@ func (e *encoder) dictItems(n int, item func(i int) error) error {
 }
 
 func (e *encoder) saveDict(d *py.Dict) error {
+	if e.inKey > 0 {
+		return e.unhashable("dict")
+	}
 	k := memoKey{p: unsafe.Pointer(d)}
 	if e.lookup(k) {
 		return nil
@@ -1247,7 +1337,7 @@ func (e *encoder) saveDict(d *py.Dict) error {
 		if s, ok := it.Key.(string); ok {
 			err = e.saveStr(s, true)
 		} else {
-			err = e.save(it.Key)
+			err = e.saveKey(it.Key)
 		}
 		if err != nil {
 			return withPath(err, "[key "+strconv.Itoa(i)+"]")
@@ -1275,6 +1365,9 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 	if m == nil {
 		e.w1(op.None)
 		return nil
+	}
+	if e.inKey > 0 {
+		return e.unhashable("dict")
 	}
 	k := memoKey{p: reflect.ValueOf(m).UnsafePointer()}
 	if e.lookup(k) {
@@ -1342,6 +1435,11 @@ func (e *encoder) saveTuple(t py.Tuple) error {
 		return nil
 	}
 	k := memoKey{p: unsafe.Pointer(unsafe.SliceData(t)), n: n, t: tupleTypeID}
+	if e.inKey > 0 {
+		// Written as a key, a tuple's Go arrays are tuples, not lists: it
+		// is another Python object than the same tuple written as a value.
+		k.t = tupleKeyTypeID
+	}
 	if e.lookup(k) {
 		return nil
 	}
@@ -1350,7 +1448,7 @@ func (e *encoder) saveTuple(t py.Tuple) error {
 	// are tracked only once nesting passes trackDepth.
 	if e.depth > trackDepth {
 		if e.inTuple[k] {
-			return &UnsupportedValueError{Reason: "tuple contains itself with no list, dict or object between"}
+			return valueErr(ErrCycle, "tuple contains itself with no list, dict or object between")
 		}
 		if e.inTuple == nil {
 			e.inTuple = make(map[memoKey]bool)
@@ -1397,35 +1495,70 @@ func (e *encoder) saveTuple(t py.Tuple) error {
 	return nil
 }
 
-var tupleTypeID = typeID(reflect.TypeFor[py.Tuple]())
+var (
+	tupleTypeID    = typeID(reflect.TypeFor[py.Tuple]())
+	tupleKeyTypeID = tupleTypeID + 1 // a tuple as written in a key (not a real type)
+)
 
 func (e *encoder) saveSet(s *py.Set, frozen bool) error {
+	if e.inKey > 0 && !frozen {
+		return e.unhashable("set")
+	}
 	k := memoKey{p: unsafe.Pointer(s)}
 	if e.lookup(k) {
-		return nil
-	}
-	items := s.Items()
-	if e.proto < 4 {
-		name := "set"
-		if frozen {
-			name = "frozenset"
-		}
-		c := py.Call{Callable: py.Global{Module: "builtins", Name: name}, Args: py.Tuple{append(make([]any, 0, len(items)), items...)}}
-		if err := e.saveCall(&c, memoKey{}); err != nil {
-			return err
-		}
-		e.memo.put(k, e.nextMemo-1)
 		return nil
 	}
 	if err := e.enter(); err != nil {
 		return err
 	}
 	defer func() { e.depth-- }()
+	// Set items are hashed: saved as keys.
+	e.inKey++
+	defer func() { e.inKey-- }()
+	items := s.Items()
+	item := func(i int) error {
+		if err := e.save(items[i]); err != nil {
+			return withPath(err, "{"+strconv.Itoa(i)+"}")
+		}
+		return nil
+	}
+	if e.proto < 4 {
+		// py.SetCall's form, written here so that the items are keys:
+		// set([items]), the list and the args tuple memoized, as CPython.
+		g := py.BuiltinSet
+		if frozen {
+			g = py.BuiltinFrozenset
+		}
+		if err := e.saveGlobal(g); err != nil {
+			return err
+		}
+		if e.proto < 2 {
+			e.w1(op.Mark)
+		}
+		e.openList()
+		e.memoPut()
+		for b := e.batches(len(items), op.Append, op.Appends); b.next(); {
+			for i := b.start; i < b.end; i++ {
+				if err := item(i); err != nil {
+					return err
+				}
+			}
+		}
+		if e.proto >= 2 {
+			e.w1(op.Tuple1)
+		} else {
+			e.w1(op.Tuple)
+		}
+		e.memoPut()
+		e.w1(op.Reduce)
+		e.rememberPtr(k)
+		return nil
+	}
 	if frozen {
 		e.w1(op.Mark)
-		for i, v := range items {
-			if err := e.save(v); err != nil {
-				return withPath(err, "{"+strconv.Itoa(i)+"}")
+		for i := range items {
+			if err := item(i); err != nil {
+				return err
 			}
 		}
 		if i, ok := e.memo.get(k); ok {
@@ -1439,15 +1572,12 @@ func (e *encoder) saveSet(s *py.Set, frozen bool) error {
 	}
 	e.w1(op.EmptySet)
 	e.rememberPtr(k)
-	for start := 0; start < len(items); start += batchSize {
-		end := min(start+batchSize, len(items))
-		e.w1(op.Mark)
-		for i := start; i < end; i++ {
-			if err := e.save(items[i]); err != nil {
-				return withPath(err, "{"+strconv.Itoa(i)+"}")
+	for b := e.batches(len(items), 0, op.Additems); b.next(); {
+		for i := b.start; i < b.end; i++ {
+			if err := item(i); err != nil {
+				return err
 			}
 		}
-		e.w1(op.Additems)
 	}
 	return nil
 }
@@ -1475,7 +1605,7 @@ func (e *encoder) saveGlobal(g py.Global) error {
 		for _, s := range [2]string{mod, name} {
 			for i := 0; i < len(s); i++ {
 				if s[i] == '\n' || s[i] >= 0x80 {
-					return &UnsupportedValueError{Reason: "global name " + quote(s) + " cannot be written by GLOBAL"}
+					return valueErr(ErrProtocol, "global name "+quote(s)+" cannot be written by GLOBAL")
 				}
 			}
 		}
@@ -1498,13 +1628,16 @@ func (e *encoder) saveCall(c *py.Call, k memoKey) error {
 	if k.p != nil && e.lookup(k) {
 		return nil
 	}
+	// What a call returns is hashable as far as the pickle can tell; its
+	// arguments and state are not keys.
+	defer e.outOfKey()()
 	if err := e.enter(); err != nil {
 		return err
 	}
 	defer func() { e.depth-- }()
-	if g, ok := c.Callable.(py.Global); ok && g.Module == "copyreg" && e.proto >= 2 {
-		// Written as CPython writes __reduce__ results that name these.
-		if g.Name == "__newobj__" && len(c.Args) > 0 {
+	if g, ok := c.Callable.(py.Global); ok && g == py.CopyregNewobj && e.proto >= 2 {
+		// Written as CPython writes __reduce__ results that name it.
+		if len(c.Args) > 0 {
 			o := py.Object{Class: c.Args[0], Args: c.Args[1:], ListItems: c.ListItems, DictItems: c.DictItems, State: c.State, HasState: c.HasState}
 			return e.saveObject(&o, k)
 		}
@@ -1534,8 +1667,8 @@ func (e *encoder) saveTail(list []any, dict []py.Item, has bool, state any) erro
 	}
 	if len(dict) > 0 {
 		err := e.dictItems(len(dict), func(i int) error {
-			if err := e.save(dict[i].Key); err != nil {
-				return err
+			if err := e.saveKey(dict[i].Key); err != nil {
+				return withPath(err, "[key "+strconv.Itoa(i)+"]")
 			}
 			return e.save(dict[i].Value)
 		})
@@ -1561,6 +1694,7 @@ func (e *encoder) saveObject(o *py.Object, k memoKey) error {
 	if k.p != nil && e.lookup(k) {
 		return nil
 	}
+	defer e.outOfKey()()
 	if err := e.enter(); err != nil {
 		return err
 	}
@@ -1587,10 +1721,10 @@ func (e *encoder) saveObject(o *py.Object, k memoKey) error {
 		// or copyreg.__newobj_ex__(cls, args, kwargs), which Python defines.
 		var c py.Call
 		if hasKw {
-			c = py.Call{Callable: py.Global{Module: "copyreg", Name: "__newobj_ex__"}, Args: py.Tuple{o.Class, o.Args, o.Kwargs}}
+			c = py.Call{Callable: py.CopyregNewobjEx, Args: py.Tuple{o.Class, o.Args, o.Kwargs}}
 		} else {
 			args := append(py.Tuple{o.Class}, o.Args...)
-			c = py.Call{Callable: py.Global{Module: "copyreg", Name: "__newobj__"}, Args: args}
+			c = py.Call{Callable: py.CopyregNewobj, Args: args}
 		}
 		if err := e.save(c.Callable); err != nil {
 			return err
@@ -1612,11 +1746,11 @@ func (e *encoder) savePersistent(id any) error {
 	if e.proto == 0 {
 		s, ok := id.(string)
 		if !ok {
-			return &UnsupportedValueError{Reason: "persistent ID must be a str at protocol 0"}
+			return valueErr(ErrProtocol, "persistent ID must be a str at protocol 0")
 		}
 		for i := 0; i < len(s); i++ {
 			if s[i] == '\n' || s[i] >= 0x80 {
-				return &UnsupportedValueError{Reason: "persistent ID must be ASCII without newline at protocol 0"}
+				return valueErr(ErrProtocol, "persistent ID must be ASCII without newline at protocol 0")
 			}
 		}
 		e.copyOut(([]byte("P" + s + "\n")))
@@ -1635,6 +1769,9 @@ func (e *encoder) savePersistent(id any) error {
 }
 
 func (e *encoder) savePickleBuffer(b py.PickleBuffer) error {
+	if e.inKey > 0 && !b.ReadOnly {
+		return e.unhashable("a writable buffer")
+	}
 	if e.proto >= 5 && e.cfg.bufferCB != nil && !e.cfg.bufferCB(b) {
 		e.w1(op.NextBuffer)
 		if b.ReadOnly {
@@ -1650,55 +1787,48 @@ func (e *encoder) savePickleBuffer(b py.PickleBuffer) error {
 }
 
 func (e *encoder) saveComplex(c complex128) error {
-	call := py.Call{Callable: py.Global{Module: "builtins", Name: "complex"}, Args: py.Tuple{real(c), imag(c)}}
+	call := py.ComplexCall(c)
 	return e.saveCall(&call, memoKey{})
 }
 
-// TimeCall returns the py.Call that stands for t as a datetime.datetime:
-// what CPython's datetime.__reduce__ gives.
-func TimeCall(t time.Time) py.Call {
-	us := t.Nanosecond() / 1000
-	st := []byte{byte(t.Year() >> 8), byte(t.Year()), byte(t.Month()), byte(t.Day()),
-		byte(t.Hour()), byte(t.Minute()), byte(t.Second()), byte(us >> 16), byte(us >> 8), byte(us)}
-	args := py.Tuple{st}
-	if t.Location() != py.Naive {
-		_, off := t.Zone()
-		args = append(args, timezoneCall(off))
-	}
-	return py.Call{Callable: py.Global{Module: "datetime", Name: "datetime"}, Args: args}
-}
-
-func timezoneCall(offsetSec int) py.Call {
-	return py.Call{Callable: py.Global{Module: "datetime", Name: "timezone"},
-		Args: py.Tuple{DurationCall(time.Duration(offsetSec) * time.Second)}}
-}
-
-// DurationCall returns the py.Call for d as a datetime.timedelta, truncated
-// to microseconds.
-func DurationCall(d time.Duration) py.Call {
-	us := int64(d / time.Microsecond)
-	const day = 86400 * 1000000
-	days := us / day
-	rem := us % day
-	if rem < 0 {
-		rem += day
-		days--
-	}
-	return py.Call{Callable: py.Global{Module: "datetime", Name: "timedelta"},
-		Args: py.Tuple{days, rem / 1000000, rem % 1000000}}
-}
-
 func (e *encoder) saveTime(t time.Time) error {
-	if t.Year() < 1 || t.Year() > 9999 {
-		return &UnsupportedValueError{Reason: "time outside datetime's years 1..9999"}
+	c, err := py.DatetimeCall(t)
+	if err != nil {
+		return valueErr(err, err.Error())
 	}
-	c := TimeCall(t)
 	return e.saveCall(&c, memoKey{})
 }
 
 func (e *encoder) saveDuration(d time.Duration) error {
-	c := DurationCall(d)
+	c := py.TimedeltaCall(d)
 	return e.saveCall(&c, memoKey{})
 }
 
 func sortStrings(a []string) { slices.Sort(a) }
+
+// --- keys ------------------------------------------------------------------
+
+// saveKey writes a dict key: as save, but what Python cannot hash is
+// refused (ErrUnhashable), and a Go array is written as a tuple, its
+// hashable equivalent.
+func (e *encoder) saveKey(k any) error {
+	e.inKey++
+	err := e.save(k)
+	e.inKey--
+	return err
+}
+
+// outOfKey leaves key mode for the parts of a call or object; the
+// returned function restores it.
+func (e *encoder) outOfKey() func() {
+	if e.inKey == 0 {
+		return func() {}
+	}
+	saved := e.inKey
+	e.inKey = 0
+	return func() { e.inKey = saved }
+}
+
+func (e *encoder) unhashable(what string) error {
+	return valueErr(ErrUnhashable, "unhashable type "+what+" as a dict key or set item")
+}

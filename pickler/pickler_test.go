@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/big"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -269,18 +270,49 @@ func TestNilAndPointers(t *testing.T) {
 	require.Equal(t, "\x80\x02]q\x00(NK\x05NNe.", string(out))
 }
 
-func TestSortMapKeys(t *testing.T) {
+// TestMapKeysSortedByDefault: equal Go maps give equal bytes without any
+// option (as encoding/json), in sorted key order — the bytes CPython
+// writes for the dict built in that order; SortMapKeys(false) skips it.
+func TestMapKeysSortedByDefault(t *testing.T) {
 	m := map[string]int{}
+	ma := map[string]any{}
+	mi := map[int]string{}
+	d := py.NewDict(50)
 	for i := 0; i < 50; i++ {
-		m[string(rune('a'+i%26))+string(rune('a'+i/26))] = i
+		k := string(rune('a'+i%26)) + string(rune('a'+i/26))
+		m[k], ma[k], mi[i*7919%50] = i, i, k
 	}
-	first, err := pickler.Marshal(m, pickler.SortMapKeys(true))
+	keys := make([]string, 0, 50)
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		d.Set(k, m[k])
+	}
+	want, err := pickler.Marshal(d)
 	require.NoError(t, err)
+	wantStr := want
 	for i := 0; i < 20; i++ {
-		again, err := pickler.Marshal(m, pickler.SortMapKeys(true))
-		require.NoError(t, err)
-		require.Equal(t, first, again)
+		for _, v := range []any{m, ma} {
+			again, err := pickler.Marshal(v)
+			require.NoError(t, err)
+			require.Equal(t, want, again)
+		}
 	}
+	di := py.NewDict(50)
+	for i := 0; i < 50; i++ {
+		di.Set(i, mi[i])
+	}
+	want, err = pickler.Marshal(di)
+	require.NoError(t, err)
+	got, err := pickler.Marshal(mi)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	// Unsorted: the same items, in some order.
+	un, err := pickler.Marshal(ma, pickler.SortMapKeys(false))
+	require.NoError(t, err)
+	require.Equal(t, len(wantStr), len(un))
 }
 
 func TestUint64AndBig(t *testing.T) {

@@ -7,10 +7,10 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	op "github.com/segpickle/segpickle/internal/opcode"
+	"github.com/segpickle/segpickle/internal/structfields"
 	"github.com/segpickle/segpickle/py"
 )
 
@@ -91,6 +91,9 @@ func (e *encoder) saveReflect(v reflect.Value) error {
 			return nil
 		}
 		if t.Elem().Kind() == reflect.Struct {
+			if e.inKey > 0 {
+				return e.unhashable(t.String() + " (a dict)")
+			}
 			k := memoKey{p: v.UnsafePointer(), t: typeID(t)}
 			if e.lookup(k) {
 				return nil
@@ -104,6 +107,9 @@ func (e *encoder) saveReflect(v reflect.Value) error {
 		e.depth--
 		return err
 	case reflect.Struct:
+		if e.inKey > 0 {
+			return e.unhashable(t.String() + " (a dict)")
+		}
 		return e.saveStruct(v, memoKey{})
 	case reflect.Slice:
 		if v.IsNil() {
@@ -113,6 +119,9 @@ func (e *encoder) saveReflect(v reflect.Value) error {
 		if t.Elem().Kind() == reflect.Uint8 && !t.Elem().Implements(marshalerType) {
 			return e.saveBytes(v.Bytes())
 		}
+		if e.inKey > 0 {
+			return e.unhashable(t.String() + " (a list)")
+		}
 		return e.saveReflectList(v, v.Cap() > 0)
 	case reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 && !t.Elem().Implements(marshalerType) {
@@ -120,11 +129,22 @@ func (e *encoder) saveReflect(v reflect.Value) error {
 			reflect.Copy(reflect.ValueOf(b), v)
 			return e.saveBytes(b)
 		}
+		if e.inKey > 0 {
+			// Python's hashable equivalent of a fixed-size sequence.
+			t := make(py.Tuple, v.Len())
+			for i := range t {
+				t[i] = v.Index(i).Interface()
+			}
+			return e.saveTuple(t)
+		}
 		return e.saveReflectList(v, false)
 	case reflect.Map:
 		if v.IsNil() {
 			e.w1(op.None)
 			return nil
+		}
+		if e.inKey > 0 {
+			return e.unhashable(t.String() + " (a dict)")
 		}
 		return e.saveMap(v)
 	default:
@@ -162,7 +182,9 @@ func (e *encoder) saveMap(v reflect.Value) error {
 		if strKeys {
 			err = e.saveStr(key.String(), true)
 		} else {
+			e.inKey++
 			err = e.saveReflect(key)
+			e.inKey--
 		}
 		if err != nil {
 			return withPath(err, "[key "+fmt.Sprint(key.Interface())+"]")
@@ -194,65 +216,8 @@ func sortValues(keys []reflect.Value) {
 	}
 }
 
-// field is one encoded struct field.
-type field struct {
-	name      string
-	index     []int
-	omitEmpty bool
-}
-
-var fieldCache sync.Map // reflect.Type → []field
-
-// structFields lists the fields of t as encoding/json would: exported
-// fields, promoted fields of embedded structs, `pickle:"name,omitempty"`
-// tags, `pickle:"-"` skipped.
-func structFields(t reflect.Type) []field {
-	if f, ok := fieldCache.Load(t); ok {
-		return f.([]field)
-	}
-	var out []field
-	seen := map[string]int{}
-	for _, sf := range reflect.VisibleFields(t) {
-		if !sf.IsExported() && !sf.Anonymous {
-			continue
-		}
-		tag := sf.Tag.Get("pickle")
-		if tag == "-" {
-			continue
-		}
-		name, opts, _ := strings.Cut(tag, ",")
-		if sf.Anonymous {
-			ft := sf.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if name == "" && ft.Kind() == reflect.Struct {
-				continue // its fields are promoted
-			}
-			if !sf.IsExported() {
-				continue
-			}
-		}
-		if name == "" {
-			name = sf.Name
-		}
-		f := field{name: name, index: sf.Index, omitEmpty: strings.Contains(","+opts+",", ",omitempty,")}
-		if i, dup := seen[name]; dup {
-			// The shallower field wins, as in encoding/json.
-			if len(out[i].index) > len(f.index) {
-				out[i] = f
-			}
-			continue
-		}
-		seen[name] = len(out)
-		out = append(out, f)
-	}
-	fieldCache.Store(t, out)
-	return out
-}
-
 func (e *encoder) saveStruct(v reflect.Value, k memoKey) error {
-	fields := structFields(v.Type())
+	fields := structfields.Of(v.Type()).List
 	e.openDict()
 	if k.p != nil {
 		e.rememberPtr(k)
@@ -261,9 +226,9 @@ func (e *encoder) saveStruct(v reflect.Value, k memoKey) error {
 	}
 	// Count the fields written, then write them: dictItems needs the count
 	// first (CPython's batching depends on it), and no slice is needed.
-	present := func(f *field) (reflect.Value, bool) {
-		fv, ok := fieldByIndex(v, f.index)
-		if !ok || (f.omitEmpty && isEmpty(fv)) {
+	present := func(f *structfields.Field) (reflect.Value, bool) {
+		fv, ok := structfields.Get(v, f.Index)
+		if !ok || (f.OmitEmpty && structfields.IsEmpty(fv)) {
 			return reflect.Value{}, false
 		}
 		return fv, true
@@ -283,47 +248,14 @@ func (e *encoder) saveStruct(v reflect.Value, k memoKey) error {
 				continue
 			}
 			next++
-			if err := e.saveStr(f.name, true); err != nil {
-				return withPath(err, "."+f.name)
+			if err := e.saveStr(f.Name, true); err != nil {
+				return withPath(err, "."+f.Name)
 			}
 			if err := e.saveReflect(fv); err != nil {
-				return withPath(err, "."+f.name)
+				return withPath(err, "."+f.Name)
 			}
 			return nil
 		}
 		return nil
 	})
-}
-
-// fieldByIndex follows index through embedded pointers; ok is false when a
-// nil embedded pointer hides the field.
-func fieldByIndex(v reflect.Value, index []int) (reflect.Value, bool) {
-	for i, x := range index {
-		if i > 0 && v.Kind() == reflect.Pointer {
-			if v.IsNil() {
-				return reflect.Value{}, false
-			}
-			v = v.Elem()
-		}
-		v = v.Field(x)
-	}
-	return v, true
-}
-
-func isEmpty(v reflect.Value) bool {
-	switch v.Kind() {
-	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
-		return v.Len() == 0
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
-		return v.IsZero()
-	case reflect.Interface, reflect.Pointer:
-		return v.IsNil()
-	case reflect.Struct:
-		if v.Type() == timeType {
-			return v.IsZero()
-		}
-	}
-	return false
 }
