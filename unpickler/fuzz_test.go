@@ -2,7 +2,6 @@ package unpickler_test
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"io"
 	"testing"
@@ -17,8 +16,7 @@ func seedCorpus(f *testing.F) {
 	g := goldenPickles(f)
 	for _, c := range g.Cases {
 		for _, p := range c.Pickles {
-			if p.B64 != "" {
-				data, _ := base64.StdEncoding.DecodeString(p.B64)
+			if data := p.bytes(f); data != nil {
 				f.Add(data)
 			}
 		}
