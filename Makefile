@@ -26,7 +26,7 @@ $(LIB): $(GOFILES) go.mod go.sum
 test: vet fmt-check gotest pytest pytest-cgocheck fuzz-short
 	@echo "make test: all passed"
 
-FUZZ_TARGETS := FuzzLoad FuzzRoundTrip
+FUZZ_TARGETS := FuzzLoad FuzzRoundTrip FuzzCPython
 fuzz-short:
 	@for f in $(FUZZ_TARGETS); do $(GO) test ./unpickler -run '^$$' -fuzz "^$$f$$" -fuzztime 50000x || exit 1; done
 

@@ -1,8 +1,8 @@
 package pickler_test
 
 import (
+	"bytes"
 	"fmt"
-	"os"
 
 	"github.com/segpickle/segpickle/pickler"
 	"github.com/segpickle/segpickle/py"
@@ -23,7 +23,8 @@ func ExampleMarshal() {
 }
 
 // EncodeTo fills a segment list: the 1 MiB payload is referenced, not
-// copied, and WriteTo sends everything with one writev.
+// copied, and WriteTo sends everything with one writev (here into a
+// buffer, which receives the same bytes Marshal returns).
 func ExampleEncodeTo() {
 	payload := make([]byte, 1<<20)
 	var l segments.List
@@ -32,9 +33,15 @@ func ExampleEncodeTo() {
 		panic(err)
 	}
 	fmt.Println(l.Len(), "bytes in", l.NumSegments(), "segments,", l.RefCount(), "referenced")
-	if _, err := l.WriteTo(os.Stdout); err != nil {
+	var out bytes.Buffer
+	if _, err := l.WriteTo(&out); err != nil {
 		panic(err)
 	}
+	whole, _ := pickler.Marshal(map[string]any{"data": payload})
+	fmt.Println(out.Len(), "bytes written, as Marshal's:", bytes.Equal(out.Bytes(), whole))
+	// Output:
+	// 1048604 bytes in 3 segments, 1 referenced
+	// 1048604 bytes written, as Marshal's: true
 }
 
 func ExampleBufferCallback() {

@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import sys
+import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
 import pytagged  # noqa: E402
@@ -96,7 +97,11 @@ for name, value in cases:
         if len(p) <= 4096:
             entry["pickles"][str(proto)] = {"b64": base64.b64encode(p).decode()}
         else:
-            entry["pickles"][str(proto)] = {"len": len(p), "sha256": hashlib.sha256(p).hexdigest()}
+            # Large pickles (batches, frames, payloads over 64 KiB) are
+            # stored compressed, so that the decode tests and the fuzz
+            # seeds have them too; the hash stays for a quick check.
+            entry["pickles"][str(proto)] = {"len": len(p), "sha256": hashlib.sha256(p).hexdigest(),
+                                            "zlib": base64.b64encode(zlib.compress(p, 9)).decode()}
     out.append(entry)
 
 path = os.path.join(os.path.dirname(__file__), "..", "pickler", "testdata", "golden.json")
