@@ -20,6 +20,11 @@ from support import ROOT, cli_path
 os.environ.setdefault("SEGPICKLE_BIN", cli_path())
 
 
+def buffer_address(view) -> int:
+    import ctypes
+    return ctypes.addressof(ctypes.c_char.from_buffer(view))
+
+
 def child_pids(ppid):
     out = []
     for d in os.listdir("/proc"):
@@ -88,6 +93,20 @@ class RawEcho(ServerCase):
         self.assertIsInstance(out, memoryview)
         self.assertEqual(bytes(out), b"z" * 100000)
 
+    def test_out_of_band_buffers_arrive_aligned(self):
+        # Frame version 2: every buffer at a 64-byte boundary, whatever the
+        # pickle's length and the buffers' lengths before it.
+        for pad in (0, 1, 7, 63, 64, 100):
+            bufs = [pickle.PickleBuffer(bytearray(b"%d" % i) * n) for i, n in enumerate((1, 65, 3, 4096))]
+            with Channel(self.server.address) as ch:
+                ch.send(["p" * pad] + bufs, out_of_band=True)
+                _, body, got = ch.recv_frame()
+            self.assertEqual(len(got), 4)
+            for g, b in zip(got, bufs):
+                self.assertEqual(bytes(g), bytes(b.raw()))
+                if len(g):
+                    self.assertEqual(buffer_address(g) % 64, 0, (pad, len(g)))
+
     def test_peer_close_is_eof(self):
         with Channel(self.server.address) as ch:
             ch._sock.shutdown(socket.SHUT_WR)
@@ -106,6 +125,10 @@ class DecodeEcho(ServerCase):
                         self.assertEqual(ch.call(obj, protocol=proto), obj)
             out = ch.call(pickle.PickleBuffer(bytearray(b"q" * 5000)), out_of_band=True)
             self.assertEqual(bytes(out), b"q" * 5000)
+            # The Go pickler's reply is a version 2 frame too: aligned buffers.
+            out = ch.call(["odd" * 7, pickle.PickleBuffer(bytearray(b"r" * 999))], out_of_band=True)
+            self.assertEqual(bytes(out[1]), b"r" * 999)
+            self.assertEqual(buffer_address(out[1]) % 64, 0)
 
     def test_server_survives_garbage(self):
         s = socket.create_connection(self.server.address.rsplit(":", 1))

@@ -12,14 +12,60 @@ from ._buffer import SegmentBuffer, segment_table, write_segments
 __all__ = ["Channel", "frame_header", "HEADER"]
 
 HEADER = struct.Struct("<2sBBIQ")  # magic, version, flags, nbuf, body length
-VERSION = 1
+VERSION = 2  # the version written; version 1 (no padding) is still read
+ALIGN = 64  # every out-of-band buffer starts at a multiple of ALIGN from the frame's start
 DEFAULT_MAX_FRAME = 1 << 30
+MAX_BUFFERS = 1 << 16
+_ZEROS = bytes(ALIGN)
 
 
 def frame_header(body_len: int, buf_lens: List[int]) -> bytes:
-    """The frame header for a pickle of body_len bytes and the given
-    out-of-band buffer lengths."""
+    """The (version 2) frame header for a pickle of body_len bytes and the
+    given out-of-band buffer lengths."""
     return HEADER.pack(b"SP", VERSION, 0, len(buf_lens), body_len) + struct.pack("<%dQ" % len(buf_lens), *buf_lens)
+
+
+def frame_layout(version: int, body_len: int, buf_lens: List[int]) -> Tuple[List[int], int]:
+    """Where each out-of-band buffer starts (offsets from the frame's first
+    byte) and the frame's total length. Version 2 pads each buffer to a
+    multiple of ALIGN; version 1 puts them back to back."""
+    off = HEADER.size + 8 * len(buf_lens) + body_len
+    offs = []
+    for n in buf_lens:
+        if version >= 2:
+            off += -off % ALIGN
+        offs.append(off)
+        off += n
+    return offs, off
+
+
+def frame_segments(segs: List[Any], oob: List[Any]) -> List[Any]:
+    """The segments of a whole version 2 frame: header, pickle segments, then
+    each out-of-band buffer after its zero padding. Nothing is copied."""
+    body = sum(len(s) for s in segs)
+    lens = [memoryview(m).nbytes for m in oob]
+    out = [frame_header(body, lens)]
+    out.extend(segs)
+    off = len(out[0]) + body
+    for m, n in zip(oob, lens):
+        p = -off % ALIGN
+        if p:
+            out.append(_ZEROS[:p])
+        out.append(m)
+        off += p + n
+    return out
+
+
+def _address(obj) -> int:
+    return ctypes.addressof(ctypes.c_char.from_buffer(obj))
+
+
+def aligned_bytearray(n: int, phase: int = 0) -> Tuple[bytearray, memoryview]:
+    """A writable view of n bytes whose address is phase modulo ALIGN (so
+    that the byte at index k - phase is ALIGN-aligned), and its owner."""
+    data = bytearray(n + ALIGN)
+    off = (phase - _address(data)) % ALIGN
+    return data, memoryview(data)[off:off + n]
 
 
 def _parse_address(address) -> Tuple[int, Any]:
@@ -82,10 +128,8 @@ class Channel:
 
     def send_buffer(self, buf: SegmentBuffer) -> int:
         """Sends a pickle already written into a SegmentBuffer."""
-        oob = buf.out_of_band
-        segs = buf._segs  # the objects themselves: no views, no copies
-        header = frame_header(sum(len(s) for s in segs), [m.nbytes for m in oob])
-        return write_segments(self._sock.fileno(), [header] + segs + oob)
+        # the objects themselves: no views, no copies
+        return write_segments(self._sock.fileno(), frame_segments(buf._segs, buf.out_of_band))
 
     # --- receiving ---------------------------------------------------------------
     def _read_into(self, view: memoryview) -> int:
@@ -120,8 +164,8 @@ class Channel:
         magic, version, _flags, nbuf, body = HEADER.unpack(head)
         if magic != b"SP":
             raise pickle.UnpicklingError("not a segpickle frame (bad magic %r)" % magic)
-        if version != VERSION:
-            raise pickle.UnpicklingError("unsupported frame version %d" % version)
+        if version not in (1, 2):
+            raise pickle.UnpicklingError("unsupported frame version %d (this reader knows versions 1 and 2)" % version)
         if nbuf > 1 << 16 or body > self.max_frame:
             raise pickle.UnpicklingError("frame too large (%d bytes, %d buffers)" % (body, nbuf))
         lens = []
@@ -130,17 +174,16 @@ class Channel:
             if self._read_into(memoryview(raw)) < len(raw):
                 raise EOFError("connection closed inside a frame header")
             lens = list(struct.unpack("<%dQ" % nbuf, raw))
-        total = body + sum(lens)
-        if total > self.max_frame:
-            raise pickle.UnpicklingError("frame too large (%d bytes)" % total)
-        data = bytearray(total)
-        view = memoryview(data)
+        offs, size = frame_layout(version, body, lens)
+        if size > self.max_frame:
+            raise pickle.UnpicklingError("frame too large (%d bytes)" % size)
+        start = HEADER.size + 8 * nbuf  # what is read below starts at this frame offset
+        total = size - start
+        # The frame's first byte would sit on an ALIGN boundary: buffers land aligned.
+        data, view = aligned_bytearray(total, start)
         if self._read_into(view) < total:
             raise EOFError("connection closed inside a frame")
-        bufs, off = [], body
-        for n in lens:
-            bufs.append(view[off:off + n])
-            off += n
+        bufs = [view[o - start:o - start + n] for o, n in zip(offs, lens)]
         return data, view[:body], bufs
 
     def recv(self, **loads_kwargs) -> Any:
