@@ -213,11 +213,13 @@ func readFull(r io.Reader, b []byte) (int, error) {
 }
 
 // Read reads the next frame. At a clean end of stream (no byte of a new
-// frame) it returns io.EOF.
+// frame) it returns io.EOF; any other error before the first byte of a
+// frame (a deadline, a closed connection) is returned as it is, and one
+// after it wraps ErrTruncated.
 func (fr *Reader) Read() (*Frame, error) {
 	if k, err := readFull(fr.r, fr.hdr[:]); err != nil {
-		if err == io.EOF && k == 0 {
-			return nil, io.EOF
+		if k == 0 {
+			return nil, err // nothing of a frame yet: io.EOF, a timeout, …
 		}
 		return nil, fmt.Errorf("%w: header: %w", ErrTruncated, err)
 	}
