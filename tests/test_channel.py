@@ -9,15 +9,22 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
 import segpickle
 from segpickle import Channel
 from segpickle._channel import frame_header
 from segpickle.demo import EchoServer
+import segpickle._channel
 from support import ROOT, cli_path
 
 os.environ.setdefault("SEGPICKLE_BIN", cli_path())
+
+
+def buffer_address(view) -> int:
+    import ctypes
+    return ctypes.addressof(ctypes.c_char.from_buffer(view))
 
 
 def child_pids(ppid):
@@ -88,6 +95,20 @@ class RawEcho(ServerCase):
         self.assertIsInstance(out, memoryview)
         self.assertEqual(bytes(out), b"z" * 100000)
 
+    def test_out_of_band_buffers_arrive_aligned(self):
+        # Frame version 2: every buffer at a 64-byte boundary, whatever the
+        # pickle's length and the buffers' lengths before it.
+        for pad in (0, 1, 7, 63, 64, 100):
+            bufs = [pickle.PickleBuffer(bytearray(b"%d" % i) * n) for i, n in enumerate((1, 65, 3, 4096))]
+            with Channel(self.server.address) as ch:
+                ch.send(["p" * pad] + bufs, out_of_band=True)
+                _, body, got = ch.recv_frame()
+            self.assertEqual(len(got), 4)
+            for g, b in zip(got, bufs):
+                self.assertEqual(bytes(g), bytes(b.raw()))
+                if len(g):
+                    self.assertEqual(buffer_address(g) % 64, 0, (pad, len(g)))
+
     def test_peer_close_is_eof(self):
         with Channel(self.server.address) as ch:
             ch._sock.shutdown(socket.SHUT_WR)
@@ -106,6 +127,10 @@ class DecodeEcho(ServerCase):
                         self.assertEqual(ch.call(obj, protocol=proto), obj)
             out = ch.call(pickle.PickleBuffer(bytearray(b"q" * 5000)), out_of_band=True)
             self.assertEqual(bytes(out), b"q" * 5000)
+            # The Go pickler's reply is a version 2 frame too: aligned buffers.
+            out = ch.call(["odd" * 7, pickle.PickleBuffer(bytearray(b"r" * 999))], out_of_band=True)
+            self.assertEqual(bytes(out[1]), b"r" * 999)
+            self.assertEqual(buffer_address(out[1]) % 64, 0)
 
     def test_server_survives_garbage(self):
         s = socket.create_connection(self.server.address.rsplit(":", 1))
@@ -140,6 +165,180 @@ class UnixSocket(unittest.TestCase):
     def test_bad_address(self):
         with self.assertRaises(ValueError):
             Channel("nonsense")
+
+
+class HostileServer:
+    """A one-connection server on loopback, in this process: script(conn)
+    runs in a thread; the connection is closed when it returns (or after
+    `linger` seconds at most, so that a test that fails cannot hang)."""
+
+    def __init__(self, script, linger=20.0):
+        self.ln = socket.socket()
+        self.ln.bind(("127.0.0.1", 0))
+        self.ln.listen(1)
+        self.address = "127.0.0.1:%d" % self.ln.getsockname()[1]
+        self.script, self.linger = script, linger
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        self.ln.settimeout(self.linger)
+        try:
+            conn, _ = self.ln.accept()
+        except OSError:
+            return
+        try:
+            self.script(conn, self)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+            self.ln.close()
+
+    def hold(self, conn):
+        """Keeps conn open until the test ends (or linger passes)."""
+        self.done.wait(self.linger)
+
+    def close(self):
+        self.done.set()
+        self.thread.join(self.linger + 5)
+
+
+def v1_frame(body, bufs):
+    h = bytearray(frame_header(len(body), [len(b) for b in bufs]))
+    h[2] = 1
+    return bytes(h) + body + b"".join(bufs)
+
+
+class Hostile(unittest.TestCase):
+    """Channel against servers that misbehave (issue 11)."""
+
+    def serve(self, script, **kw):
+        srv = HostileServer(script, **kw)
+        self.addCleanup(srv.close)
+        return srv
+
+    def test_recv_timeout_with_nothing_pending(self):
+        srv = self.serve(lambda c, s: s.hold(c))
+        with Channel(srv.address, timeout=0.3) as ch:
+            with self.assertRaises(TimeoutError):
+                ch.recv()
+            with self.assertRaises(TimeoutError):
+                ch.recv(timeout=0.1)  # the per-call timeout
+            self.assertFalse(ch._broken)  # nothing of a frame was read: still usable
+
+    def test_recv_timeout_inside_a_frame_breaks_the_channel(self):
+        def script(c, s):
+            c.sendall(frame_header(1000, []) + b"partial")
+            s.hold(c)
+        srv = self.serve(script)
+        with Channel(srv.address) as ch:
+            with self.assertRaises(TimeoutError):
+                ch.recv(timeout=0.3)
+            with self.assertRaises(segpickle._channel.ChannelBrokenError):
+                ch.recv(timeout=0.3)
+
+    def test_send_timeout_when_the_peer_does_not_read(self):
+        srv = self.serve(lambda c, s: s.hold(c))
+        with Channel(srv.address, timeout=0.3) as ch:
+            with self.assertRaises(TimeoutError):
+                ch.send(b"x" * (64 << 20))  # more than the socket buffers hold
+            with self.assertRaises(segpickle._channel.ChannelBrokenError):
+                ch.send(1)
+
+    def test_ctrl_c_interrupts_a_wait(self):
+        # A real SIGINT, delivered to whichever thread the kernel picks (the
+        # Go runtime's threads included): recv must notice within a slice.
+        srv = self.serve(lambda c, s: s.hold(c))
+        with Channel(srv.address) as ch:  # no timeout at all
+            t = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+            t.start()
+            try:
+                with self.assertRaises(KeyboardInterrupt):
+                    ch.recv()  # the server closes after linger: EOFError would mean Ctrl-C was missed
+            finally:
+                t.cancel()
+
+    def test_max_frame_refused_before_allocating(self):
+        def script(c, s):
+            c.sendall(frame_header(1 << 40, []))
+            s.hold(c)
+        srv = self.serve(script)
+        with Channel(srv.address, max_frame=1 << 20) as ch:
+            with self.assertRaisesRegex(pickle.UnpicklingError, "max_frame"):
+                ch.recv(timeout=5)
+            with self.assertRaises(segpickle._channel.ChannelBrokenError):
+                ch.recv()
+
+    def test_declared_size_costs_nothing_until_bytes_arrive(self):
+        # In a child process, so that its peak RSS (VmHWM) says what the
+        # receive committed: a header declaring ~1 GiB followed by 4 MiB,
+        # then silence. Before, recv committed the whole GiB at once.
+        code = r"""
+import socket, threading, sys
+sys.path[:0] = %r
+from segpickle import Channel
+from segpickle._channel import frame_header
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+ln = socket.socket(); ln.bind(("127.0.0.1", 0)); ln.listen(1)
+ev = threading.Event()
+def serve():
+    c, _ = ln.accept()
+    c.sendall(frame_header((1 << 30) - 64, []) + b"x" * (4 << 20))
+    ev.wait(30); c.close()
+threading.Thread(target=serve, daemon=True).start()
+before = hwm()
+with Channel("127.0.0.1:%%d" %% ln.getsockname()[1]) as ch:
+    try:
+        ch.recv(timeout=1.0)
+    except TimeoutError:
+        print("timeout", hwm() - before)
+ev.set()
+""" % ([os.path.join(ROOT, "pyext")],)
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        word, grew = p.stdout.split()
+        self.assertEqual(word, b"timeout")
+        self.assertLess(int(grew), 64 << 20, "receiving 4 MiB of a 1 GiB frame grew the peak RSS by %s bytes" % grew)
+
+    def test_unknown_version_and_garbage(self):
+        for data, pattern in ((b"SP\x09" + frame_header(3, [])[3:] + b"abc", "unsupported frame version 9"),
+                              (b"HTTP/1.1 200 OK\r\n\r\n", "bad magic")):
+            srv = self.serve(lambda c, s, data=data: (c.sendall(data), s.hold(c)))
+            with Channel(srv.address, timeout=5) as ch:
+                with self.assertRaisesRegex(pickle.UnpicklingError, pattern):
+                    ch.recv()
+
+    def test_version_1_frames_are_still_read(self):
+        arr = bytearray(b"v1" * 5000)
+        with segpickle.SegmentBuffer() as buf:
+            pickle.Pickler(buf, 5, buffer_callback=buf.buffer_callback).dump(["x", pickle.PickleBuffer(arr)])
+            frame = v1_frame(buf.tobytes(), [bytes(arr)])
+        srv = self.serve(lambda c, s: (c.sendall(frame), s.hold(c)))
+        with Channel(srv.address, timeout=5) as ch:
+            out = ch.recv()
+        self.assertEqual(out[0], "x")
+        self.assertEqual(bytes(out[1]), bytes(arr))
+
+    def test_closed_channel_is_a_clear_error(self):
+        srv = self.serve(lambda c, s: s.hold(c))
+        ch = Channel(srv.address)
+        ch.close()
+        for call in (lambda: ch.send(1), ch.recv, ch.recv_frame, lambda: ch.call(1),
+                     lambda: ch.send_buffer(segpickle.SegmentBuffer())):
+            with self.assertRaisesRegex(ValueError, "closed Channel"):
+                call()
+        ch.close()  # twice is fine
+
+    def test_bad_limits(self):
+        for kw in ({"timeout": -1}, {"timeout": 0}, {"timeout": "1"}, {"max_frame": 0}, {"max_frame": 2 ** 60},
+                   {"max_frame": 1.5}):
+            with self.assertRaises(ValueError, msg=kw):
+                Channel("127.0.0.1:1", **kw)
 
 
 class Demo(unittest.TestCase):

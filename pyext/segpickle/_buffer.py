@@ -4,11 +4,12 @@ import ctypes
 import io
 import os
 import pickle
+import warnings
 from typing import Any, Iterable, List, Optional, Union
 
 from . import _lib
 
-__all__ = ["SegmentBuffer", "segment_table", "IOV_MAX"]
+__all__ = ["SegmentBuffer", "segment_table", "IOV_MAX", "DEFAULT_THRESHOLD"]
 
 IOV_MAX = 1024
 
@@ -60,57 +61,89 @@ def _immutable_view(m: memoryview) -> bool:
     return m.readonly and type(m.obj) is bytes
 
 
+DEFAULT_THRESHOLD = 2048
+
+
 class SegmentBuffer:
     """A write target for pickle.Pickler (protocols 0–5) that keeps the
     objects it is handed instead of copying them.
 
-    ``write(b)`` accepts bytes, bytearray, memoryview and pickle.PickleBuffer
-    (read-only or writable) and returns the number of bytes. A bytes object,
-    or a read-only view of one, is kept by reference: it stays alive as long
-    as the buffer needs it, even after the caller drops it. Anything mutable
-    (a bytearray, a writable PickleBuffer) is copied, unless the buffer was
-    made with ``borrow_mutable=True``; then the caller must not change it
-    while the buffer holds it.
+    The rule, the same as pickle's buffer_callback: every payload of at
+    least ``threshold`` bytes (bytes, bytearray, memoryview, PickleBuffer,
+    read-only or writable, a numpy array) is referenced, not copied, so the
+    caller leaves that memory unchanged until the buffer is written or
+    closed. ``SegmentBuffer(copy=True)`` takes a snapshot of every mutable
+    payload instead (bytes are immutable and always referenced);
+    ``tobytes()`` is always a snapshot. Writable payloads under the
+    threshold are copied (that costs less than keeping them).
 
-    With protocol 5, ``buffer_callback=buf.buffer_callback`` makes the
-    Pickler hand PickleBuffers to ``buf.out_of_band`` instead of the stream.
+    ``write(b)`` returns the number of bytes. With protocol 5,
+    ``buffer_callback=buf.buffer_callback`` makes the Pickler hand
+    PickleBuffers to ``buf.out_of_band`` instead of the stream, under the
+    same rule; they keep their writability, so ``pickle.loads(...,
+    buffers=buf.out_of_band)`` gives writable arrays exactly when the
+    pickled ones were.
 
     The buffer is not meant to be shared between threads: concurrent writes
     are each kept whole (list.append is atomic under the GIL) but their order
     is the threads' race.
     """
 
-    __slots__ = ("_segs", "_oob", "_closed", "_borrow", "__weakref__")
+    __slots__ = ("_segs", "_oob", "_closed", "_copy", "_threshold", "__weakref__")
 
-    def __init__(self, *, borrow_mutable: bool = False) -> None:
+    def __init__(self, *, copy: bool = False, threshold: int = DEFAULT_THRESHOLD,
+                 borrow_mutable: Optional[bool] = None) -> None:
+        """copy=True: snapshot mutable payloads instead of referencing them.
+        threshold: the size from which a mutable payload is referenced.
+        borrow_mutable: deprecated spelling of ``copy=not borrow_mutable``."""
+        if borrow_mutable is not None:
+            warnings.warn("SegmentBuffer(borrow_mutable=...) is deprecated: payloads are referenced by default; "
+                          "use copy=True for snapshots", DeprecationWarning, stacklevel=2)
+            copy = not borrow_mutable
+        if not isinstance(threshold, int) or threshold < 0:
+            raise ValueError("threshold must be an int >= 0, not %r" % (threshold,))
         self._segs: List[Any] = []
         self._oob: List[memoryview] = []
         self._closed = False
-        self._borrow = borrow_mutable
+        self._copy = bool(copy)
+        self._threshold = threshold
 
-    # --- the file-like side ---------------------------------------------
+    @property
+    def copy(self) -> bool:
+        """True when mutable payloads are snapshotted instead of referenced."""
+        return self._copy
+
     def write(self, b) -> int:
+        """Appends b (a bytes-like object or PickleBuffer) and returns its
+        length in bytes; see the class docstring for when b is referenced."""
         if self._closed:
             raise ValueError("write to a closed SegmentBuffer")
         if type(b) is bytes:
             self._segs.append(b)
             return len(b)
-        if isinstance(b, str):
+        if type(b) is pickle.PickleBuffer:
+            try:
+                m = b.raw()  # the memory as it lies, format B, no copy
+            except BufferError:
+                m = memoryview(b)  # not contiguous: copied below
+        elif isinstance(b, str):
             raise TypeError("SegmentBuffer.write() needs a bytes-like object, not str")
-        m = memoryview(b)  # TypeError for anything without a buffer
+        else:
+            m = memoryview(b)  # TypeError for anything without a buffer
         if not m.c_contiguous:
-            data = m.tobytes()
+            data = m.tobytes("A")  # memory order for a Fortran-contiguous view
             self._segs.append(data)
             return len(data)
         if m.ndim != 1 or m.format != "B":
             m = m.cast("B")
+        n = m.nbytes
         if _immutable_view(m):
             self._segs.append(m)
-        elif self._borrow:
-            self._segs.append(m)
-        else:
+        elif self._copy or n < self._threshold:
             self._segs.append(m.tobytes())
-        return m.nbytes
+        else:
+            self._segs.append(m)
+        return n
 
     def writable(self) -> bool:
         return not self._closed
@@ -119,12 +152,14 @@ class SegmentBuffer:
         pass
 
     def buffer_callback(self, buf: pickle.PickleBuffer) -> bool:
-        """A pickle buffer_callback: keeps buf out of band (returns False)."""
+        """A pickle buffer_callback: keeps buf out of band (returns False),
+        referenced (a view of its memory, writable if it is), or as a
+        snapshot of the same writability with copy=True."""
         if self._closed:
             raise ValueError("SegmentBuffer is closed")
         m = buf.raw()
-        if not m.readonly and not self._borrow:
-            m = memoryview(m.tobytes())
+        if self._copy and not _immutable_view(m):
+            m = memoryview(bytes(m) if m.readonly else bytearray(m))
         self._oob.append(m)
         return False
 
@@ -155,9 +190,13 @@ class SegmentBuffer:
         return [memoryview(s) for s in self._segs]
 
     def tobytes(self) -> bytes:
-        """One contiguous copy: the bytes pickle.dumps would have made."""
+        """One contiguous copy (a snapshot): the bytes pickle.dumps would
+        have made."""
         self._check()
         return b"".join(self._segs)
+
+    def __bytes__(self) -> bytes:
+        return self.tobytes()
 
     def write_to(self, f: Union[int, Any]) -> int:
         """Writes every segment to a file descriptor or a file object with
@@ -246,12 +285,17 @@ def _os_writev(fd: int, segs: List[Any]) -> int:
     return done
 
 
+def _byte_view(s) -> memoryview:
+    m = memoryview(s)
+    return m if (m.format == "B" and m.ndim == 1) else m.cast("B")
+
+
 class SegmentReader(io.RawIOBase):
     """Reads a list of segments in order, without joining them."""
 
     def __init__(self, segs: Iterable[Any]) -> None:
         super().__init__()
-        self._views = [memoryview(s).cast("B") if memoryview(s).format != "B" else memoryview(s) for s in segs]
+        self._views = [_byte_view(s) for s in segs]
         self._i = 0
         self._off = 0
 

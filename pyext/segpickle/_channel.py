@@ -1,25 +1,104 @@
 """Channel: pickles over a socket in segpickle frames (see frame/frame.go
-for the format), sent with Go's writev and received into memory Python owns."""
+for the format), sent with one vectored write (sendmsg) per batch of
+segments and received into aligned memory Python owns.
+
+The socket is read and written with MSG_DONTWAIT; every wait for the peer
+is a poll() in slices of at most WAIT_SLICE seconds in Python, so a timeout
+is honoured on send and recv (TimeoutError) and Ctrl-C interrupts any wait.
+"""
 import ctypes
+import mmap
 import pickle
+import select
 import socket
 import struct
+import time
+import warnings
 from typing import Any, List, Optional, Tuple, Union
 
-from . import _lib
-from ._buffer import SegmentBuffer, segment_table, write_segments
+from ._buffer import IOV_MAX, SegmentBuffer
 
-__all__ = ["Channel", "frame_header", "HEADER"]
+__all__ = ["Channel", "ChannelBrokenError", "frame_header", "frame_layout", "frame_segments", "HEADER", "VERSION",
+           "ALIGN", "DEFAULT_MAX_FRAME"]
 
 HEADER = struct.Struct("<2sBBIQ")  # magic, version, flags, nbuf, body length
-VERSION = 1
+VERSION = 2  # the version written; version 1 (no padding) is still read
+ALIGN = 64  # every out-of-band buffer starts at a multiple of ALIGN from the frame's start
 DEFAULT_MAX_FRAME = 1 << 30
+MAX_FRAME_LIMIT = 1 << 48  # max_frame may be at most this
+MAX_BUFFERS = 1 << 16
+WAIT_SLICE = 0.1  # longest single poll(): Ctrl-C is seen at least this often
+# Frames up to this size are received into a bytearray; larger ones into an
+# anonymous mmap, whose pages are committed only as bytes arrive.
+SMALL_FRAME = 1 << 20
+_ZEROS = bytes(ALIGN)
 
 
 def frame_header(body_len: int, buf_lens: List[int]) -> bytes:
-    """The frame header for a pickle of body_len bytes and the given
-    out-of-band buffer lengths."""
+    """The (version 2) frame header for a pickle of body_len bytes and the
+    given out-of-band buffer lengths."""
     return HEADER.pack(b"SP", VERSION, 0, len(buf_lens), body_len) + struct.pack("<%dQ" % len(buf_lens), *buf_lens)
+
+
+def frame_layout(version: int, body_len: int, buf_lens: List[int]) -> Tuple[List[int], int]:
+    """Where each out-of-band buffer starts (offsets from the frame's first
+    byte) and the frame's total length. Version 2 pads each buffer to a
+    multiple of ALIGN; version 1 puts them back to back."""
+    off = HEADER.size + 8 * len(buf_lens) + body_len
+    offs = []
+    for n in buf_lens:
+        if version >= 2:
+            off += -off % ALIGN
+        offs.append(off)
+        off += n
+    return offs, off
+
+
+def frame_segments(segs: List[Any], oob: List[Any]) -> List[Any]:
+    """The segments of a whole version 2 frame: header, pickle segments, then
+    each out-of-band buffer after its zero padding. Nothing is copied."""
+    body = sum(len(s) for s in segs)
+    lens = [memoryview(m).nbytes for m in oob]
+    out = [frame_header(body, lens)]
+    out.extend(segs)
+    off = len(out[0]) + body
+    for m, n in zip(oob, lens):
+        p = -off % ALIGN
+        if p:
+            out.append(_ZEROS[:p])
+        out.append(m)
+        off += p + n
+    return out
+
+
+def _address(obj) -> int:
+    return ctypes.addressof(ctypes.c_char.from_buffer(obj))
+
+
+def aligned_buffer(n: int, phase: int = 0) -> Tuple[Any, memoryview]:
+    """A writable view of n bytes whose address is phase modulo ALIGN (so
+    that index k is ALIGN-aligned where k + phase is a multiple of ALIGN),
+    and its owner: a bytearray for small sizes, else an anonymous mmap whose
+    memory is committed page by page as it is written."""
+    if n + ALIGN <= SMALL_FRAME:
+        data = bytearray(n + ALIGN)
+    else:
+        data = mmap.mmap(-1, n + ALIGN)  # page-aligned, lazily committed
+    off = (phase - _address(data)) % ALIGN
+    return data, memoryview(data)[off:off + n]
+
+
+class ChannelBrokenError(OSError):
+    """The channel is out of step with its peer (a send or receive stopped
+    inside a frame: timeout, interrupt, or a frame refused): close it."""
+
+
+class _Default:
+    def __repr__(self) -> str:
+        return "<the channel's timeout>"
+
+
+_DEFAULT: Any = _Default()
 
 
 def _parse_address(address) -> Tuple[int, Any]:
@@ -36,116 +115,220 @@ def _parse_address(address) -> Tuple[int, Any]:
     raise ValueError("address must be 'host:port', ('host', port), or a Unix socket path; got %r" % (address,))
 
 
+def _check_timeout(timeout) -> Optional[float]:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError("timeout must be None or a number of seconds > 0, not %r" % (timeout,))
+    return float(timeout)
+
+
 class Channel:
     """A connection that sends and receives pickled objects as frames.
 
-    ``send(obj)`` pickles into a SegmentBuffer and has Go write the frame
-    (header, segments, out-of-band buffers) with one writev, GIL released.
-    ``recv()`` has Go read the frame into one bytearray Python owns, then
-    unpickles from it; out-of-band buffers arrive as memoryviews over that
-    bytearray, with no copy at all.
+    ``send(obj)`` pickles into a SegmentBuffer (payloads referenced, not
+    copied: leave them unchanged until send returns, which is after the
+    write) and writes the frame (header, segments, out-of-band buffers each
+    padded to a 64-byte boundary) with sendmsg, one vectored write per 1024
+    segments. ``recv()`` reads the frame into 64-byte-aligned memory Python
+    owns and unpickles from it; out-of-band buffers arrive as writable,
+    aligned memoryviews over that memory, with no copy (pickle.loads then
+    makes arrays writable exactly when it would).
+
+    Limits: ``timeout`` (seconds, None for none) bounds the connect and each
+    send and recv as a whole (``TimeoutError``); every method takes its own
+    ``timeout=`` too. Ctrl-C interrupts any wait. ``max_frame`` bounds a
+    received frame (``pickle.UnpicklingError`` before anything is
+    allocated), and memory grows with the bytes that arrive, not with the
+    size a header declares. A send or recv stopped inside a frame leaves the
+    stream out of step: later calls raise ``ChannelBrokenError``. Any call
+    on a closed channel raises ``ValueError``.
     """
 
     def __init__(self, address: Union[str, Tuple[str, int]], *, timeout: Optional[float] = None,
                  max_frame: int = DEFAULT_MAX_FRAME) -> None:
+        self.timeout = _check_timeout(timeout)
+        if isinstance(max_frame, bool) or not isinstance(max_frame, int) or \
+                not HEADER.size <= max_frame <= MAX_FRAME_LIMIT:
+            raise ValueError("max_frame must be an int in [%d, %d], not %r" % (HEADER.size, MAX_FRAME_LIMIT, max_frame))
+        self.max_frame = max_frame
+        self._broken: Optional[str] = None
         family, addr = _parse_address(address)
         self._sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            self._sock.settimeout(timeout)
-            self._sock.connect(addr)
-            self._sock.settimeout(None)  # Go's writev/read expect a blocking descriptor
+            self._sock.settimeout(self.timeout)
+            try:
+                self._sock.connect(addr)
+            except socket.timeout:
+                raise TimeoutError("Channel: connect to %r timed out after %g s" % (address, self.timeout)) from None
+            # Blocking mode for anyone using the socket directly; the
+            # channel's own calls pass MSG_DONTWAIT and wait in poll().
+            self._sock.settimeout(None)
             if family == socket.AF_INET:
                 self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except BaseException:
             self._sock.close()
             raise
-        self.max_frame = max_frame
 
     def fileno(self) -> int:
         return self._sock.fileno()
 
+    @property
+    def closed(self) -> bool:
+        return self._sock.fileno() < 0
+
+    def _check(self) -> None:
+        if self._sock.fileno() < 0:
+            raise ValueError("I/O on a closed Channel")
+        if self._broken:
+            raise ChannelBrokenError("Channel is out of step with its peer (%s); close it" % self._broken)
+
+    def _deadline(self, timeout) -> Optional[float]:
+        t = self.timeout if timeout is _DEFAULT else _check_timeout(timeout)
+        return None if t is None else time.monotonic() + t
+
+    def _wait(self, event: int, deadline: Optional[float], what: str) -> None:
+        """Waits until the socket is ready for event, in slices of at most
+        WAIT_SLICE s so that a pending signal (Ctrl-C) is acted on."""
+        p = select.poll()
+        p.register(self._sock.fileno(), event)
+        while True:
+            if deadline is None:
+                slice_ = WAIT_SLICE
+            else:
+                slice_ = min(WAIT_SLICE, deadline - time.monotonic())
+                if slice_ <= 0:
+                    raise TimeoutError("Channel.%s timed out" % what)
+            if p.poll(slice_ * 1000):
+                return
+
     # --- sending ------------------------------------------------------------
-    def send(self, obj: Any, protocol: int = 5, *, out_of_band: bool = False, borrow_mutable: bool = False) -> int:
+    def send(self, obj: Any, protocol: int = 5, *, out_of_band: bool = False, copy: bool = False,
+             borrow_mutable: Optional[bool] = None, timeout: Any = _DEFAULT) -> int:
         """Pickles obj and sends it as one frame; returns the bytes sent.
-        With out_of_band=True (protocol 5), PickleBuffers travel as their own
-        segments, never copied into the pickle. Mutable buffers (bytearray)
-        are copied first unless borrow_mutable=True; the call returns only
-        once everything is written, so borrowing is safe unless another
-        thread changes them meanwhile."""
-        buf = SegmentBuffer(borrow_mutable=borrow_mutable)
+        Payloads are referenced, not copied (SegmentBuffer's rule; the call
+        returns after the write, so only another thread could change them
+        meanwhile; copy=True takes snapshots). With out_of_band=True
+        (protocol 5), PickleBuffers travel as their own aligned segments.
+        borrow_mutable is deprecated (the default references)."""
+        self._check()
+        if borrow_mutable is not None:
+            warnings.warn("Channel.send(borrow_mutable=...) is deprecated: payloads are referenced by default; "
+                          "use copy=True for snapshots", DeprecationWarning, stacklevel=2)
+            copy = not borrow_mutable
+        buf = SegmentBuffer(copy=copy)
         cb = buf.buffer_callback if out_of_band else None
         pickle.Pickler(buf, protocol, buffer_callback=cb).dump(obj)
         try:
-            return self.send_buffer(buf)
+            return self.send_buffer(buf, timeout=timeout)
         finally:
             buf.close()
 
-    def send_buffer(self, buf: SegmentBuffer) -> int:
-        """Sends a pickle already written into a SegmentBuffer."""
-        oob = buf.out_of_band
-        segs = buf._segs  # the objects themselves: no views, no copies
-        header = frame_header(sum(len(s) for s in segs), [m.nbytes for m in oob])
-        return write_segments(self._sock.fileno(), [header] + segs + oob)
+    def send_buffer(self, buf: SegmentBuffer, *, timeout: Any = _DEFAULT) -> int:
+        """Sends a pickle already written into a SegmentBuffer (and its
+        out-of-band buffers)."""
+        self._check()
+        buf._check()
+        # the objects themselves: no views, no copies
+        return self._sendv(frame_segments(buf._segs, buf._oob), self._deadline(timeout))
+
+    def _sendv(self, segs: List[Any], deadline: Optional[float]) -> int:
+        views = [s for s in segs if len(s)]
+        total = sum(memoryview(s).nbytes for s in views)
+        done, i, sock = 0, 0, self._sock
+        try:
+            while i < len(views):
+                try:
+                    n = sock.sendmsg(views[i:i + IOV_MAX], (), socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    self._wait(select.POLLOUT, deadline, "send")
+                    continue
+                done += n
+                while i < len(views):  # skip what was written
+                    k = memoryview(views[i]).nbytes
+                    if n < k:
+                        if n:
+                            views[i] = memoryview(views[i]).cast("B")[n:]
+                        break
+                    n -= k
+                    i += 1
+        except BaseException as e:
+            if done:  # the peer has part of a frame
+                self._broken = "send stopped after %d of %d bytes: %s" % (done, total, type(e).__name__)
+            raise
+        return done
 
     # --- receiving ---------------------------------------------------------------
-    def _read_into(self, view: memoryview) -> int:
-        n = len(view)
-        if n == 0:
-            return 0
+    def _recv_into(self, view: memoryview, deadline: Optional[float], started: bool) -> int:
+        """Fills view; returns the bytes read (less only at end of stream).
+        started: bytes of this frame were already read (a stop breaks)."""
+        n, got, sock = len(view), 0, self._sock
         try:
-            fn = _lib.lib().segpickle_read_full
-        except _lib.SegpickleForkError:
-            got = 0
             while got < n:
-                k = self._sock.recv_into(view[got:])
+                try:
+                    k = sock.recv_into(view[got:], n - got, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    self._wait(select.POLLIN, deadline, "recv")
+                    continue
                 if k == 0:
                     break
                 got += k
-            return got
-        addr = ctypes.addressof(ctypes.c_char.from_buffer(view))
-        got = ctypes.c_int64()
-        err = ctypes.c_void_p()
-        _lib.check(fn(self._sock.fileno(), addr, n, ctypes.byref(got), ctypes.byref(err)), err)
-        return got.value
+        except BaseException as e:
+            if started or got:
+                self._broken = "recv stopped inside a frame: %s" % type(e).__name__
+            raise
+        return got
 
-    def recv_frame(self) -> Optional[Tuple[bytearray, memoryview, List[memoryview]]]:
-        """Reads one frame: (the frame's bytearray, a view of the pickle,
-        views of the out-of-band buffers). None at a clean end of stream."""
+    def _refuse(self, msg: str):
+        self._broken = msg
+        raise pickle.UnpicklingError("Channel: " + msg)
+
+    def recv_frame(self, *, timeout: Any = _DEFAULT) -> Optional[Tuple[Any, memoryview, List[memoryview]]]:
+        """Reads one frame: (the memory that holds it, a view of the pickle,
+        views of the out-of-band buffers, each 64-byte aligned and writable).
+        None at a clean end of stream."""
+        self._check()
+        deadline = self._deadline(timeout)
         head = bytearray(HEADER.size)
-        got = self._read_into(memoryview(head))
+        got = self._recv_into(memoryview(head), deadline, False)
         if got == 0:
             return None
         if got < HEADER.size:
+            self._broken = "end of stream inside a frame"
             raise EOFError("connection closed inside a frame header")
         magic, version, _flags, nbuf, body = HEADER.unpack(head)
         if magic != b"SP":
-            raise pickle.UnpicklingError("not a segpickle frame (bad magic %r)" % magic)
-        if version != VERSION:
-            raise pickle.UnpicklingError("unsupported frame version %d" % version)
-        if nbuf > 1 << 16 or body > self.max_frame:
-            raise pickle.UnpicklingError("frame too large (%d bytes, %d buffers)" % (body, nbuf))
-        lens = []
+            self._refuse("not a segpickle frame (bad magic %r)" % bytes(magic))
+        if version not in (1, 2):
+            self._refuse("unsupported frame version %d (this reader knows versions 1 and 2)" % version)
+        if nbuf > MAX_BUFFERS:
+            self._refuse("frame of %d out-of-band buffers, at most %d" % (nbuf, MAX_BUFFERS))
+        if HEADER.size + 8 * nbuf + body > self.max_frame:
+            self._refuse("frame larger than max_frame (pickle of %d bytes, max_frame %d)" % (body, self.max_frame))
+        lens: List[int] = []
         if nbuf:
             raw = bytearray(8 * nbuf)
-            if self._read_into(memoryview(raw)) < len(raw):
+            if self._recv_into(memoryview(raw), deadline, True) < len(raw):
+                self._broken = "end of stream inside a frame"
                 raise EOFError("connection closed inside a frame header")
             lens = list(struct.unpack("<%dQ" % nbuf, raw))
-        total = body + sum(lens)
-        if total > self.max_frame:
-            raise pickle.UnpicklingError("frame too large (%d bytes)" % total)
-        data = bytearray(total)
-        view = memoryview(data)
-        if self._read_into(view) < total:
+        offs, size = frame_layout(version, body, lens)
+        if size > self.max_frame:
+            self._refuse("frame larger than max_frame (%d bytes, max_frame %d)" % (size, self.max_frame))
+        start = HEADER.size + 8 * nbuf  # what is read below starts at this frame offset
+        total = size - start
+        # The frame's first byte would sit on an ALIGN boundary: buffers land aligned.
+        data, view = aligned_buffer(total, start)
+        if self._recv_into(view, deadline, True) < total:
+            self._broken = "end of stream inside a frame"
             raise EOFError("connection closed inside a frame")
-        bufs, off = [], body
-        for n in lens:
-            bufs.append(view[off:off + n])
-            off += n
+        bufs = [view[o - start:o - start + n] for o, n in zip(offs, lens)]
         return data, view[:body], bufs
 
-    def recv(self, **loads_kwargs) -> Any:
-        """Receives one object (EOFError at end of stream)."""
-        fr = self.recv_frame()
+    def recv(self, *, timeout: Any = _DEFAULT, **loads_kwargs) -> Any:
+        """Receives one object (EOFError at end of stream). loads_kwargs go
+        to pickle.loads; the frame's out-of-band buffers are its buffers."""
+        fr = self.recv_frame(timeout=timeout)
         if fr is None:
             raise EOFError("channel closed by peer")
         _, body, bufs = fr
@@ -153,17 +336,23 @@ class Channel:
             loads_kwargs.setdefault("buffers", bufs)
         return pickle.loads(body, **loads_kwargs)
 
-    def call(self, obj: Any, **kw) -> Any:
-        """send then recv: one round trip."""
-        self.send(obj, **kw)
-        return self.recv()
+    def call(self, obj: Any, *, timeout: Any = _DEFAULT, **kw) -> Any:
+        """send then recv: one round trip (timeout applies to each)."""
+        self.send(obj, timeout=timeout, **kw)
+        return self.recv(timeout=timeout)
 
     # --- lifetime ------------------------------------------------------------------
     def close(self) -> None:
         self._sock.close()
 
     def __enter__(self) -> "Channel":
+        self._check()
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<Channel closed>"
+        return "<Channel fd=%d%s>" % (self._sock.fileno(), " broken" if self._broken else "")

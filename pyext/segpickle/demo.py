@@ -107,9 +107,9 @@ def round_trip_contiguous(ch: Channel, obj) -> Dict[str, float]:
 
 def round_trip_segmented(ch: Channel, obj, out_of_band: bool) -> Dict[str, float]:
     t0 = time.perf_counter()
-    # Out of band, the bytearray is lent, not copied (borrow_mutable): it is
-    # not changed until the send returns.
-    buf = SegmentBuffer(borrow_mutable=out_of_band)
+    # The bytearray is referenced, not copied (SegmentBuffer's default): it
+    # is not changed until the send returns.
+    buf = SegmentBuffer()
     pickle.Pickler(buf, 5, buffer_callback=buf.buffer_callback if out_of_band else None).dump(obj)
     t1 = time.perf_counter()
     ch.send_buffer(buf)
