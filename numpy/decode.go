@@ -134,7 +134,10 @@ func fromReconstruct(args py.Tuple, state any, hasState bool) (*Array, error) {
 	if fortran {
 		a.Order = Fortran
 	}
-	return a, a.checkSize()
+	if err := a.checkSize(); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 func fromFrombuffer(args py.Tuple) (*Array, error) {
@@ -184,7 +187,10 @@ func fromFrombuffer(args py.Tuple) (*Array, error) {
 	default:
 		return nil, invalid("order %q", order)
 	}
-	return a, a.checkSize()
+	if err := a.checkSize(); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 func fromScalar(args py.Tuple) (*Array, error) {
@@ -207,7 +213,10 @@ func fromScalar(args py.Tuple) (*Array, error) {
 		return nil, err
 	}
 	a := &Array{DType: dt, Shape: []int{}, Order: C, Data: data}
-	return a, a.checkSize()
+	if err := a.checkSize(); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // checkSize is Validate's size rule with numpy's message.
