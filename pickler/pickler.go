@@ -416,7 +416,7 @@ func (e *encoder) enter() error {
 func (e *encoder) saveOther(v any) error {
 	switch x := v.(type) {
 	case Marshaler:
-		r, err := x.MarshalPickle()
+		r, err := marshalFor(x, e.proto)
 		if err != nil {
 			return &UnsupportedValueError{Reason: "MarshalPickle: " + err.Error(), Err: errors.Join(ErrMarshaler, err)}
 		}
@@ -1590,7 +1590,9 @@ func (e *encoder) saveGlobal(g py.Global) error {
 		return nil
 	}
 	if e.proto >= 4 {
-		if err := e.saveStr(g.Module, false); err != nil {
+		// Module names are memoized by value: CPython interns them, so a
+		// second global from one module refers to the first one's str.
+		if err := e.saveStr(g.Module, true); err != nil {
 			return err
 		}
 		if err := e.saveStr(g.Name, false); err != nil {

@@ -120,6 +120,9 @@ func (a *assigner) assign(val any, dst reflect.Value, path string, depth int) er
 			break
 		}
 		val = out
+		if done, err := assignSelf(val, dst, path); done { // see hooks.go
+			return err
+		}
 	}
 plain:
 	if val == nil {

@@ -487,10 +487,11 @@ func (m *machine) step(c byte) error {
 		if err != nil {
 			return err
 		}
-		if m.cfg.zeroCopy && !m.src.owned {
-			// A bytearray is mutable in Python: never alias the input.
-			b = bytes.Clone(b)
-		}
+		// With ZeroCopy the bytearray aliases the input, as bytes do
+		// (payload caps it at its length, so an append cannot reach the
+		// bytes after it): writing to it writes into the input. This is
+		// how a numpy array pickled in band at protocol 5 (BYTEARRAY8)
+		// decodes without a copy.
 		m.push(py.ByteArray(b))
 	case op.ShortBinstring, op.Binstring:
 		n, err := m.length(c)

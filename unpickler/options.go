@@ -59,9 +59,12 @@ func PersistentLoad(f func(id any) (any, error)) Option {
 // EXT1/EXT2/EXT4; unregistered codes are an error.
 func Extensions(m map[int32]py.Global) Option { return func(c *config) { c.extensions = m } }
 
-// ZeroCopy lets decoded bytes values alias the input instead of copying:
-// they stay valid only as long as the input does, and change with it. It
-// applies to Unmarshal and segment input, not to a Decoder's reader.
+// ZeroCopy lets decoded bytes and bytearray values alias the input instead
+// of copying: they stay valid only as long as the input does, and change
+// with it; writing to a bytearray (or to a numpy array decoded over one)
+// writes into the input, so the input must be memory the caller may
+// write. It applies to Unmarshal and segment input, not to a Decoder's
+// reader.
 func ZeroCopy(on bool) Option { return func(c *config) { c.zeroCopy = on } }
 
 // HardMaxDepth caps MaxDepth: deeper recursion could exhaust Go's stack,

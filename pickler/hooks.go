@@ -1,0 +1,20 @@
+package pickler
+
+// ProtocolMarshaler is a Marshaler whose Python form depends on the
+// protocol, as a Python class's __reduce_ex__(protocol) does: a numpy
+// array pickles its data as bytes below protocol 5 and as a PickleBuffer
+// (out of band with a BufferCallback) at 5. For a type that has both
+// methods, the pickler calls MarshalPickleProtocol with the protocol it
+// writes, never MarshalPickle.
+type ProtocolMarshaler interface {
+	Marshaler
+	MarshalPickleProtocol(protocol int) (any, error)
+}
+
+// marshalFor asks m for its Python form at protocol proto.
+func marshalFor(m Marshaler, proto int) (any, error) {
+	if pm, ok := m.(ProtocolMarshaler); ok {
+		return pm.MarshalPickleProtocol(proto)
+	}
+	return m.MarshalPickle()
+}
