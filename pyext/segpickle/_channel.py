@@ -62,6 +62,7 @@ class Channel:
         self.max_frame = max_frame
 
     def fileno(self) -> int:
+        """The socket's file descriptor."""
         return self._sock.fileno()
 
     # --- sending ------------------------------------------------------------
@@ -160,6 +161,7 @@ class Channel:
 
     # --- lifetime ------------------------------------------------------------------
     def close(self) -> None:
+        """Closes the socket."""
         self._sock.close()
 
     def __enter__(self) -> "Channel":
