@@ -1,10 +1,10 @@
-"""Builds libsegpickle.so from cbridge/ with `go build -buildmode=c-shared`
-and installs it inside the segpickle package.
+"""Builds libsegpickle.so (from cbridge/, `go build -buildmode=c-shared`) and
+the segpickle CLI (from cmd/segpickle) into the segpickle package, so that a
+pip-installed package has the library, the echo server and the `segpickle`
+command without a checkout. Metadata is in pyproject.toml.
 
     python3 -m pip install --no-build-isolation .
 
-(--no-build-isolation where no package index can be reached; building the
-wheel needs the `wheel` package, which Debian's /usr/bin/python3 has.)
 Needs Go 1.26 and a C compiler on PATH.
 """
 import os
@@ -16,26 +16,36 @@ from setuptools.command.build_py import build_py
 
 try:
     from wheel.bdist_wheel import bdist_wheel as _bdist_wheel
-except ImportError:  # pragma: no cover
+except ImportError:  # built by pybuild/segpickle_build.py instead
     _bdist_wheel = None
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+# Built into the package directory; pyext/segpickle/_paths.py finds them there.
+GO_TARGETS = [
+    (["-buildmode=c-shared"], "libsegpickle.so", "./cbridge"),
+    ([], os.path.join("bin", "segpickle"), "./cmd/segpickle"),
+]
+
+
+def go_build(target_dir):
+    go = shutil.which("go") or "/usr/local/go/bin/go"
+    env = dict(os.environ, CGO_ENABLED="1")
+    for flags, name, pkg in GO_TARGETS:
+        out = os.path.join(target_dir, name)
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        subprocess.check_call([go, "build"] + flags + ["-o", out, pkg], cwd=HERE, env=env)
+    header = os.path.join(target_dir, "libsegpickle.h")
+    if os.path.exists(header):
+        os.remove(header)
+
 
 class BuildWithGo(build_py):
-    """Runs go build for the shared library, then the usual build_py."""
+    """The usual build_py, then go build for the library and the CLI."""
 
     def run(self):
-        go = shutil.which("go") or "/usr/local/go/bin/go"
-        target_dir = os.path.join(self.build_lib, "segpickle")
-        os.makedirs(target_dir, exist_ok=True)
-        out = os.path.join(target_dir, "libsegpickle.so")
-        env = dict(os.environ, CGO_ENABLED="1")
-        subprocess.check_call([go, "build", "-buildmode=c-shared", "-o", out, "./cbridge"], cwd=HERE, env=env)
-        header = os.path.join(target_dir, "libsegpickle.h")
-        if os.path.exists(header):
-            os.remove(header)
         super().run()
+        go_build(os.path.join(self.build_lib, "segpickle"))
 
 
 cmdclass = {"build_py": BuildWithGo}
@@ -43,7 +53,7 @@ cmdclass = {"build_py": BuildWithGo}
 if _bdist_wheel is not None:
 
     class PlatformWheel(_bdist_wheel):
-        """The wheel carries a native library: it is not pure Python."""
+        """The wheel carries native code: it is not pure Python."""
 
         def finalize_options(self):
             super().finalize_options()
@@ -55,14 +65,4 @@ if _bdist_wheel is not None:
 
     cmdclass["bdist_wheel"] = PlatformWheel
 
-setup(
-    name="segpickle",
-    version="0.1.0",
-    description="Pickle into segments with no copy of large payloads; Go's pickle codec from Python",
-    package_dir={"": "pyext"},
-    packages=["segpickle"],
-    package_data={"segpickle": ["py.typed"]},
-    python_requires=">=3.8",
-    cmdclass=cmdclass,
-    zip_safe=False,
-)
+setup(cmdclass=cmdclass)

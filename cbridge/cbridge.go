@@ -3,7 +3,7 @@
 //	go build -buildmode=c-shared -o pyext/segpickle/libsegpickle.so ./cbridge
 //
 // It is a thin layer over the Go packages, for pyext (ctypes) and any C
-// caller. Rules it keeps (see shared/STYLE.md):
+// caller. Rules it keeps:
 //   - C never holds a Go pointer: Go objects are reached through handles
 //     (runtime/cgo.Handle), and Go copies into caller memory rather than
 //     lending its own.
@@ -13,13 +13,9 @@
 //     as a C string the caller frees with segpickle_free_string.
 //   - Nothing here touches Python or installs signal handlers.
 //
-// Status codes: 0 ok; negative values are failures, and their kind:
-//
-//	-1 unpickling (other)    -2 unpickling, input ended (EOFError)
-//	-3 unpickling, bad argument (ValueError)   -4 unpickling, bad operand (TypeError)
-//	-10 pickling              -20 bad argument to the call
-//	-30 I/O error             -40 internal error (a recovered panic)
-//	-50 invalid handle
+// Status codes: 0 ok, negative values are failures. Their one table, with
+// the Python exception each becomes, is internal/status; pyext's
+// _status.py is generated from it.
 package main
 
 /*
@@ -29,13 +25,13 @@ package main
 import "C"
 
 import (
-	"errors"
 	"fmt"
 	"runtime/cgo"
 	"sync"
 	"syscall"
 	"unsafe"
 
+	"github.com/segpickle/segpickle/internal/status"
 	"github.com/segpickle/segpickle/pickler"
 	"github.com/segpickle/segpickle/segments"
 	"github.com/segpickle/segpickle/unpickler"
@@ -43,55 +39,27 @@ import (
 
 func main() {}
 
+// The status codes, from the one table in internal/status.
 const (
-	codeOK         = 0
-	codeUnpickling = -1
-	codeEOF        = -2
-	codeValue      = -3
-	codeType       = -4
-	codePickling   = -10
-	codeArgument   = -20
-	codeIO         = -30
-	codeInternal   = -40
-	codeHandle     = -50
+	codeOK         = status.OK
+	codeUnpickling = status.Unpickling
+	codeEOF        = status.EOF
+	codeValue      = status.Value
+	codeType       = status.Type
+	codePickling   = status.Pickling
+	codeArgument   = status.Argument
+	codeIO         = status.IO
+	codeInternal   = status.Internal
+	codeHandle     = status.Handle
 )
 
-var errArgument = errors.New("bad argument")
+var (
+	errArgument = status.ErrArgument
+	errHandle   = status.ErrHandle
+)
 
 // codeOf maps a Go error to a status code.
-func codeOf(err error) C.int {
-	var ue *unpickler.Error
-	var pe1 *pickler.UnsupportedTypeError
-	var pe2 *pickler.UnsupportedValueError
-	var pe3 *pickler.InvalidOptionError
-	switch {
-	case err == nil:
-		return codeOK
-	case errors.As(err, &ue):
-		switch {
-		case errors.Is(err, unpickler.ErrNoStop), errors.Is(err, unpickler.ErrTruncated):
-			return codeEOF
-		case errors.Is(err, unpickler.ErrBadArgument):
-			return codeValue
-		case errors.Is(err, unpickler.ErrBadType), errors.Is(err, unpickler.ErrUnhashable):
-			return codeType
-		}
-		return codeUnpickling
-	case errors.As(err, &pe1), errors.As(err, &pe2):
-		return codePickling
-	case errors.As(err, &pe3):
-		return codeArgument
-	case errors.Is(err, errArgument):
-		return codeArgument
-	case errors.Is(err, errHandle):
-		return codeHandle
-	}
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		return codeIO
-	}
-	return codeInternal
-}
+func codeOf(err error) C.int { return C.int(status.Of(err)) }
 
 // finish stores err's text in *errOut (when given) and returns its code.
 func finish(err error, errOut **C.char) C.int {
@@ -110,8 +78,6 @@ func guard(code *C.int, errOut **C.char) {
 		}
 	}
 }
-
-var errHandle = errors.New("invalid or freed handle")
 
 // A list is a Go segment list behind a handle, with the caller memory it
 // borrows. mu serializes calls on one handle from several threads.

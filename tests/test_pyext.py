@@ -50,17 +50,17 @@ class ByteIdentity(unittest.TestCase):
                     self.assertEqual(len(buf), len(pickle.dumps(obj, proto)))
                     self.assertEqual(b"".join(buf.segments()), buf.tobytes())
 
-    def test_dumps_returns_buffer_and_loads_reads_it(self):
+    def test_dumps_segments_returns_buffer_and_loads_reads_it(self):
         obj = {"payload": b"p" * (1 << 20), "n": list(range(10))}
-        buf = segpickle.dumps(obj)
+        buf = segpickle.dumps_segments(obj)
         self.assertIsInstance(buf, SegmentBuffer)
         self.assertEqual(segpickle.loads(buf), obj)
         self.assertEqual(segpickle.loads(buf.tobytes()), obj)
-        self.assertEqual(buf.tobytes(), pickle.dumps(obj, 5))
+        self.assertEqual(buf.tobytes(), pickle.dumps(obj))
 
     def test_large_payload_is_referenced_not_copied(self):
         payload = b"q" * (1 << 20)
-        buf = segpickle.dumps(payload)
+        buf = segpickle.dumps_segments(payload)
         self.assertTrue(any(m.obj is payload for m in buf.segments()), "payload was copied")
 
     def test_payload_survives_caller_dropping_it(self):
@@ -90,7 +90,7 @@ class DumpAndLoadFiles(unittest.TestCase):
             self.assertEqual(pickle.load(t), obj)
 
     def test_write_to_pipe_descriptor(self):
-        buf = segpickle.dumps([b"p" * 70000, "x"])
+        buf = segpickle.dumps_segments([b"p" * 70000, "x"])
         r, w = os.pipe()
         got = []
         t = threading.Thread(target=lambda: got.append(b"".join(iter(lambda: os.read(r, 1 << 16), b""))))
@@ -162,7 +162,7 @@ class WriteArguments(unittest.TestCase):
 class OutOfBand(unittest.TestCase):
     def test_buffer_callback_keeps_buffers_out_of_band(self):
         data = bytearray(b"z" * 100000)
-        buf = segpickle.dumps(pickle.PickleBuffer(data), out_of_band=True)
+        buf = segpickle.dumps_segments(pickle.PickleBuffer(data), out_of_band=True)
         self.assertEqual(len(buf.out_of_band), 1)
         self.assertLess(len(buf), 100)
         self.assertEqual(segpickle.loads(buf), data)
@@ -177,7 +177,7 @@ class GoRoundTrip(unittest.TestCase):
         for proto in range(6):
             for obj in OBJECTS:
                 with self.subTest(proto=proto, obj=repr(obj)[:60]):
-                    buf = segpickle.dumps(obj, proto)
+                    buf = segpickle.dumps_segments(obj, proto)
                     out = segpickle.reencode(buf)  # segments, not joined
                     self.assertEqual(pickle.loads(out), obj)
                     self.assertEqual(segpickle.reencode(buf.tobytes(), protocol=proto), out)
@@ -198,7 +198,7 @@ class Threads(unittest.TestCase):
             try:
                 for j in range(200):
                     obj = {"t": i, "j": j, "p": bytes([i]) * (1000 + j)}
-                    buf = segpickle.dumps(obj)
+                    buf = segpickle.dumps_segments(obj, 5)
                     if buf.tobytes() != pickle.dumps(obj, 5):
                         errors.append((i, j))
                     if pickle.loads(segpickle.reencode(buf)) != obj:
@@ -263,7 +263,7 @@ class Leaks(unittest.TestCase):
 
 
 def _child_pickles(q):
-    buf = segpickle.dumps({"child": os.getpid(), "p": b"c" * 70000})
+    buf = segpickle.dumps_segments({"child": os.getpid(), "p": b"c" * 70000})
     r, w = os.pipe()
     data = buf.tobytes()
     try:
@@ -301,7 +301,7 @@ class Fork(unittest.TestCase):
 
     def test_spawn_works(self):
         code = ("import segpickle, pickle; "
-                "print(pickle.loads(segpickle.reencode(segpickle.dumps([1, 2]))))")
+                "print(pickle.loads(segpickle.reencode(segpickle.dumps_segments([1, 2]))))")
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60,
                              env=dict(os.environ))
         self.assertEqual(out.stdout.strip(), b"[1, 2]", out.stderr)

@@ -49,6 +49,11 @@ func (e *Error) Error() string {
 // Unwrap returns the cause, one of the Err variables.
 func (e *Error) Unwrap() error { return e.Err }
 
+// Is makes input that ends before STOP (ErrNoStop) an ErrTruncated too,
+// however it was read: Unmarshal sees a frame cut short where a Decoder,
+// reading a stream, sees only its end.
+func (e *Error) Is(target error) bool { return target == ErrTruncated && e.Err == ErrNoStop }
+
 // UnmarshalTypeError reports a Python value that cannot be stored in the
 // Go value given to Unmarshal.
 type UnmarshalTypeError struct {

@@ -1,12 +1,15 @@
 """segpickle: Python pickles written into segments with no copy of large
 payloads, and Go's pickle decoder and encoder reachable from Python.
 
-Mirrors the pickle module::
+A drop-in for the pickle module, plus a segmented form::
 
-    buf = segpickle.dumps(obj)          # a SegmentBuffer, not bytes
-    buf.write_to(sock)                  # one writev, GIL released, no join
-    obj2 = segpickle.loads(buf)         # or loads(bytes)
-    data = segpickle.reencode(buf)      # Go decode + Go encode -> bytes
+    data = segpickle.dumps(obj)           # bytes, identical to pickle.dumps(obj)
+    obj2 = segpickle.loads(data)          # pickle.loads; also reads a SegmentBuffer
+
+    buf = segpickle.dumps_segments(obj)   # a SegmentBuffer: large payloads kept, not copied
+    buf.write_to(sock)                    # one writev, GIL released, no join
+    bytes(buf) == segpickle.dumps(obj)    # True: one contiguous copy, on request
+    data = segpickle.reencode(buf)        # Go decode + Go encode -> bytes
 
 ``SegmentBuffer`` is a write target for ``pickle.Pickler``: CPython hands a
 large payload's own bytes object to ``write()``, and the buffer keeps a
@@ -21,7 +24,7 @@ see segpickle._lib (spawn and forkserver are safe).
 """
 import ctypes
 import pickle
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, List, Optional, Tuple
 
 from . import _lib
 from ._buffer import SegmentBuffer, SegmentReader, segment_table
@@ -35,28 +38,24 @@ from ._errors import (
 )
 from ._lib import SegpickleForkError
 
+__version__ = "0.1.0"
+
 __all__ = [
-    "Channel", "SegmentBuffer", "SegmentReader", "Pickler", "Unpickler", "dump", "dumps", "load", "loads", "reencode",
-    "PicklingError", "UnpicklingError", "GoPicklingError", "GoUnpicklingError", "UnpicklingEOFError",
-    "UnpicklingTypeError", "UnpicklingValueError", "SegpickleForkError", "DEFAULT_PROTOCOL",
-    "HIGHEST_PROTOCOL", "PickleBuffer",
+    "Channel", "SegmentBuffer", "SegmentReader", "Pickler", "Unpickler", "dump", "dumps", "dumps_segments",
+    "load", "loads", "reencode", "PickleError", "PicklingError", "UnpicklingError", "GoPicklingError",
+    "GoUnpicklingError", "UnpicklingEOFError", "UnpicklingTypeError", "UnpicklingValueError",
+    "SegpickleForkError", "DEFAULT_PROTOCOL", "HIGHEST_PROTOCOL", "PickleBuffer", "__version__",
 ]
 
-DEFAULT_PROTOCOL = 5
+# The pickle module's own names, so that `import segpickle as pickle` works.
+DEFAULT_PROTOCOL = pickle.DEFAULT_PROTOCOL
 HIGHEST_PROTOCOL = pickle.HIGHEST_PROTOCOL
+PickleError = pickle.PickleError
 PicklingError = pickle.PicklingError
 UnpicklingError = pickle.UnpicklingError
 PickleBuffer = pickle.PickleBuffer
-
-
-class Pickler(pickle.Pickler):
-    """pickle.Pickler with protocol 5 by default. Give it a SegmentBuffer
-    as file to keep payloads by reference."""
-
-    def __init__(self, file, protocol: Optional[int] = None, *, fix_imports: bool = True,
-                 buffer_callback=None) -> None:
-        super().__init__(file, DEFAULT_PROTOCOL if protocol is None else protocol,
-                         fix_imports=fix_imports, buffer_callback=buffer_callback)
+Pickler = pickle.Pickler
+dumps = pickle.dumps  # the same function: bytes identical to pickle's, at no cost
 
 
 class Unpickler(pickle.Unpickler):
@@ -72,24 +71,79 @@ class Unpickler(pickle.Unpickler):
         super().__init__(file, fix_imports=fix_imports, encoding=encoding, errors=errors, buffers=buffers)
 
 
-def dumps(obj: Any, protocol: Optional[int] = None, *, fix_imports: bool = True, buffer_callback=None,
-          out_of_band: bool = False) -> SegmentBuffer:
-    """Pickles obj into a new SegmentBuffer (pickle.dumps without the copy).
-    With out_of_band=True (protocol 5), PickleBuffers go to
-    buf.out_of_band instead of the stream."""
-    buf = SegmentBuffer()
+class _Sink:
+    """A Pickler's file whose write is a list's append: the cheapest write
+    target there is (a C call, no Python frame)."""
+
+    __slots__ = ("write",)
+
+
+# Idle Picklers by protocol, each writing into its own list. Building a
+# Pickler costs more than pickling a kilobyte, so dumps_segments reuses
+# them. list.pop and list.append are atomic under the GIL: each call takes a
+# Pickler of its own, so threads and re-entrant calls (a __reduce__ that
+# calls dumps_segments) never share one.
+_idle: dict = {p: [] for p in range(HIGHEST_PROTOCOL + 1)}
+_MAX_IDLE = 8
+
+
+def _new_pickler(protocol: int) -> Tuple[pickle.Pickler, List[Any]]:
+    parts: List[Any] = []
+    sink = _Sink()
+    sink.write = parts.append
+    return pickle.Pickler(sink, protocol), parts
+
+
+def dumps_segments(obj: Any, protocol: Optional[int] = None, *, fix_imports: bool = True, buffer_callback=None,
+                   out_of_band: bool = False) -> SegmentBuffer:
+    """Pickles obj into a new SegmentBuffer: pickle.dumps without the copy.
+    Payloads of 64 KiB and more stay the caller's objects (kept, not
+    copied); ``bytes(buf)`` equals ``pickle.dumps(obj, protocol)``.
+
+    Arguments are pickle.dumps's (protocol defaults to DEFAULT_PROTOCOL).
+    With out_of_band=True, PickleBuffers go to buf.out_of_band instead of
+    the stream (protocol 5, the default then)."""
     if out_of_band:
         if buffer_callback is not None:
             raise ValueError("give buffer_callback or out_of_band, not both")
+        if protocol is None:
+            protocol = 5
+    elif buffer_callback is None and fix_imports:
+        if protocol is None:
+            return _dumps_pooled(obj, DEFAULT_PROTOCOL)
+        if type(protocol) is int and 0 <= protocol <= HIGHEST_PROTOCOL:
+            return _dumps_pooled(obj, protocol)
+    buf = SegmentBuffer()
+    if out_of_band:
         buffer_callback = buf.buffer_callback
-    Pickler(buf, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback).dump(obj)
+    pickle.Pickler(buf, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback).dump(obj)
     return buf
+
+
+def _dumps_pooled(obj: Any, protocol: int) -> SegmentBuffer:
+    idle = _idle[protocol]
+    try:
+        p, parts = idle.pop()
+    except IndexError:
+        p, parts = _new_pickler(protocol)
+    try:
+        p.dump(obj)
+        written = parts.copy()
+    finally:
+        # Drop every reference the Pickler holds (its memo keeps the objects
+        # it pickled alive) before it waits for the next call.
+        parts.clear()
+        p.clear_memo()
+    if len(idle) < _MAX_IDLE:
+        idle.append((p, parts))
+    return SegmentBuffer._from_written(written)
 
 
 def dump(obj: Any, file, protocol: Optional[int] = None, *, fix_imports: bool = True,
          buffer_callback=None) -> None:
-    """Pickles obj to file; a file with a descriptor gets one writev."""
-    buf = dumps(obj, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback)
+    """pickle.dump; a file with a descriptor gets one writev of the
+    segments (large payloads are not copied on the way)."""
+    buf = dumps_segments(obj, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback)
     try:
         buf.write_to(file)
     finally:

@@ -84,6 +84,11 @@ class SegmentBuffer:
     buffers=buf.out_of_band)`` gives writable arrays exactly when the
     pickled ones were.
 
+    ``bytes(buf)`` (or ``buf.tobytes()``) is the pickle as one contiguous
+    copy; ``buf.segments()`` gives views without one. ``memoryview(buf)`` is
+    refused (TypeError): the segments are not one block of memory, so a
+    memoryview would have to hide a join, a copy.
+
     The buffer is not meant to be shared between threads: concurrent writes
     are each kept whole (list.append is atomic under the GIL) but their order
     is the threads' race.
@@ -113,6 +118,25 @@ class SegmentBuffer:
         """True when mutable payloads are snapshotted instead of referenced."""
         return self._copy
 
+    @classmethod
+    def _from_written(cls, written: List[Any]) -> "SegmentBuffer":
+        """A buffer holding what a Pickler wrote into a list (the fast path
+        of dumps_segments): bytes are taken as they are, anything else goes
+        through write() and its copy-or-keep rule."""
+        buf = cls()
+        for b in written:
+            if type(b) is not bytes:
+                for b in written:
+                    buf.write(b)
+                return buf
+        buf._segs = written
+        return buf
+
+    def __bytes__(self) -> bytes:
+        """bytes(buf): the same as tobytes()."""
+        return self.tobytes()
+
+    # The file-like side.
     def write(self, b) -> int:
         """Appends b (a bytes-like object or PickleBuffer) and returns its
         length in bytes; see the class docstring for when b is referenced."""
@@ -146,9 +170,11 @@ class SegmentBuffer:
         return n
 
     def writable(self) -> bool:
+        """True until close()."""
         return not self._closed
 
     def flush(self) -> None:
+        """Nothing to flush: every write is kept at once."""
         pass
 
     def buffer_callback(self, buf: pickle.PickleBuffer) -> bool:
@@ -163,17 +189,19 @@ class SegmentBuffer:
         self._oob.append(m)
         return False
 
-    # --- reading it back ------------------------------------------------------
+    # Reading it back.
     def _check(self):
         if self._closed:
             raise ValueError("SegmentBuffer is closed")
 
     def __len__(self) -> int:
+        """The pickle's length in bytes (out-of-band buffers not counted)."""
         self._check()
         return sum(len(s) for s in self._segs)
 
     @property
     def nsegments(self) -> int:
+        """The number of segments."""
         self._check()
         return len(self._segs)
 
@@ -213,6 +241,7 @@ class SegmentBuffer:
 
     @property
     def closed(self) -> bool:
+        """True after close()."""
         return self._closed
 
     def __enter__(self) -> "SegmentBuffer":
@@ -300,9 +329,11 @@ class SegmentReader(io.RawIOBase):
         self._off = 0
 
     def readable(self) -> bool:
+        """True."""
         return True
 
     def readinto(self, b) -> int:
+        """Copies the next bytes into b; returns how many (0 at the end)."""
         out = memoryview(b).cast("B")
         n = 0
         while n < len(out) and self._i < len(self._views):
@@ -317,6 +348,7 @@ class SegmentReader(io.RawIOBase):
         return n
 
     def read(self, size: int = -1) -> bytes:
+        """Returns up to size bytes (all that is left when size < 0)."""
         if size is None or size < 0:
             parts = []
             while self._i < len(self._views):
@@ -339,6 +371,7 @@ class SegmentReader(io.RawIOBase):
         return bytes(buf)
 
     def readline(self, size: int = -1) -> bytes:
+        """Returns the next line, its newline included (at most size bytes)."""
         out = bytearray()
         while self._i < len(self._views) and (size < 0 or len(out) < size):
             v = self._views[self._i]

@@ -171,6 +171,7 @@ class Channel:
             raise
 
     def fileno(self) -> int:
+        """The socket's file descriptor."""
         return self._sock.fileno()
 
     @property
@@ -343,6 +344,7 @@ class Channel:
 
     # --- lifetime ------------------------------------------------------------------
     def close(self) -> None:
+        """Closes the socket."""
         self._sock.close()
 
     def __enter__(self) -> "Channel":

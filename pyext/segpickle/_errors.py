@@ -4,11 +4,14 @@ Each is a pickle.UnpicklingError (or PicklingError) and also the builtin
 exception CPython's own unpickler raises for the same fault, so code written
 against pickle (``except EOFError``, ``except ValueError``) keeps working.
 """
+import builtins
 import pickle
+
+from . import _status
 
 __all__ = [
     "GoUnpicklingError", "UnpicklingEOFError", "UnpicklingValueError", "UnpicklingTypeError",
-    "GoPicklingError", "exception_for", "kind_of_message",
+    "GoPicklingError", "exception_for", "kind_of_message", "class_for_code",
 ]
 
 
@@ -17,7 +20,9 @@ class GoUnpicklingError(pickle.UnpicklingError):
 
 
 class UnpicklingEOFError(GoUnpicklingError, EOFError):
-    """The input ended before STOP."""
+    """The input ended where an opcode should start, before STOP (CPython's
+    "Ran out of input"). Input that ends inside an opcode is a plain
+    GoUnpicklingError, as CPython's "pickle data was truncated" is."""
 
 
 class UnpicklingValueError(GoUnpicklingError, ValueError):
@@ -32,35 +37,35 @@ class GoPicklingError(pickle.PicklingError):
     """The Go encoder cannot write the value."""
 
 
-_KINDS = {
-    "eof": UnpicklingEOFError,
-    "value": UnpicklingValueError,
-    "type": UnpicklingTypeError,
-    "unpickling": GoUnpicklingError,
-    "pickling": GoPicklingError,
-}
+# Everything below comes from the one table of status codes
+# (internal/status in Go; _status.py is generated from it).
+_NAMES = {name: code for code, (name, _exc, _doc) in _status.STATUS.items()}
 
-# Causes in the Go unpickler's messages (unpickler/errors.go) and the
-# Python exception CPython raises for the same fault.
-_CAUSES = [
-    ("input ended without STOP", "eof"),
-    ("truncated input", "eof"),
-    ("bad opcode argument", "value"),
-    ("operand of the wrong type", "type"),
-    ("unhashable key", "type"),
-]
+
+def _exception_class(code):
+    name = _status.STATUS.get(code, (None, "GoUnpicklingError", None))[1] or "GoUnpicklingError"
+    cls = globals().get(name) or getattr(builtins, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Exception)):
+        raise RuntimeError("segpickle: _status.py names an unknown exception %r" % name)
+    return cls
+
+
+def class_for_code(code):
+    """Returns the exception class pyext raises for a status code."""
+    return _exception_class(code)
 
 
 def kind_of_message(msg):
-    """Returns the exception kind for a Go error message."""
+    """Returns the status name ("eof", "value", …) for a Go error message
+    that arrives as text only (the CLI's stderr)."""
     if msg.startswith("pickler:") or ": pickler:" in msg:
         return "pickling"
-    for text, kind in _CAUSES:
+    for text, code in _status.CAUSES:
         if text in msg:
-            return kind
+            return _status.STATUS[code][0]
     return "unpickling"
 
 
 def exception_for(kind, msg):
-    """Returns the exception instance for a kind and message."""
-    return _KINDS.get(kind, GoUnpicklingError)(msg)
+    """Returns the exception instance for a status name and message."""
+    return _exception_class(_NAMES.get(kind, _status.UNPICKLING))(msg)

@@ -15,7 +15,8 @@ import ctypes
 import os
 import threading
 
-from ._errors import exception_for
+from . import _status
+from ._errors import class_for_code
 
 __all__ = ["lib", "SegpickleForkError", "check", "loaded_in_this_process"]
 
@@ -56,8 +57,6 @@ _SIGNATURES = {
                                            ctypes.POINTER(ctypes.c_void_p)]),
     "segpickle_check": (ctypes.c_int, [c_void_pp, c_int64_p, ctypes.c_int64, ctypes.POINTER(ctypes.c_void_p)]),
 }
-
-_KIND = {-1: "unpickling", -2: "eof", -3: "value", -4: "type", -10: "pickling"}
 
 
 def library_path():
@@ -116,12 +115,6 @@ def check(code, err=None):
         msg = ctypes.string_at(err.value).decode("utf-8", "replace")
         lib().segpickle_free_string(err.value)
         err.value = None
-    if code == -20:
-        raise ValueError(msg)
-    if code == -30:
-        raise OSError(msg)
-    if code == -50:
-        raise ValueError("segpickle: invalid or closed buffer handle")
-    if code == -40:
-        raise RuntimeError(msg)
-    raise exception_for(_KIND.get(code, "unpickling"), msg)
+    if code == _status.HANDLE:
+        msg = "segpickle: invalid or closed buffer handle"
+    raise class_for_code(code)(msg)

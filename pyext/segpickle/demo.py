@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import pickle
-import shutil
 import signal
 import socket
 import statistics
@@ -26,6 +25,7 @@ from typing import Dict, List
 
 from . import Channel, SegmentBuffer
 from ._channel import HEADER, frame_header
+from ._paths import cli_path
 
 SIZES = [("1 KiB", 1 << 10), ("1 MiB", 1 << 20), ("16 MiB", 16 << 20)]
 ITERATIONS = {1 << 10: 2000, 1 << 20: 300, 16 << 20: 30}
@@ -35,17 +35,11 @@ MODES = ["contiguous", "segmented", "out-of-band"]
 
 
 def find_server() -> str:
-    env = os.environ.get("SEGPICKLE_BIN")
-    if env:
-        return env
-    here = os.path.dirname(os.path.abspath(__file__))
-    repo_bin = os.path.normpath(os.path.join(here, "..", "..", "bin", "segpickle"))
-    if os.path.exists(repo_bin):
-        return repo_bin
-    found = shutil.which("segpickle")
-    if found:
-        return found
-    raise SystemExit("segpickle demo: the Go CLI was not found (run `make build`, or set SEGPICKLE_BIN)")
+    path = cli_path()
+    if path is None:
+        raise SystemExit("segpickle demo: the Go CLI was not found (pip install the package, run `make build` "
+                         "in a checkout, or set SEGPICKLE_BIN)")
+    return path
 
 
 class EchoServer:

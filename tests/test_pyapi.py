@@ -1,0 +1,327 @@
+"""The Python API as a drop-in for the pickle module: dumps returns bytes,
+the segmented form has its own name, bytes(buf), the pickle module's names,
+__version__, docstrings, and truncated input raising what CPython raises."""
+import gc
+import inspect
+import os
+import pickle
+import re
+import threading
+import unittest
+import weakref
+
+import segpickle
+from segpickle import SegmentBuffer
+
+try:
+    from test import pickletester
+except ImportError:  # pragma: no cover
+    pickletester = None
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+OBJECTS = [
+    None, True, 0, -1, 2**64, 1.5, "", "é☃", "x" * 70000, b"", b"a", b"y" * (1 << 20), bytearray(b"ba"),
+    bytearray(b"B" * 100000), (1, 2), [1, [2]], list(range(2500)), {"k": "v", 1: 2}, set(range(5)),
+    frozenset([1]), complex(1, 2), {"nested": [{"a": (1, b"z" * 5000)}] * 3},
+]
+
+
+class Box:
+    """A class whose instances can be weakly referenced."""
+
+    def __init__(self, v):
+        self.v = v
+
+    def __eq__(self, other):
+        return isinstance(other, Box) and other.v == self.v
+
+
+class Reentrant:
+    """Pickles itself by pickling its payload with dumps_segments: the
+    inner call must not share the outer call's Pickler."""
+
+    def __init__(self, v):
+        self.v = v
+
+    def __reduce__(self):
+        return (bytes, (bytes(segpickle.dumps_segments(self.v)),))
+
+
+class Unpicklable:
+    def __reduce__(self):
+        raise pickle.PicklingError("no")
+
+
+class DropIn(unittest.TestCase):
+    def test_dumps_is_pickle_dumps(self):
+        for proto in [None] + list(range(6)):
+            for obj in OBJECTS:
+                with self.subTest(proto=proto, obj=repr(obj)[:40]):
+                    data = segpickle.dumps(obj, proto)
+                    self.assertIs(type(data), bytes)
+                    self.assertEqual(data, pickle.dumps(obj, proto))
+                    self.assertEqual(pickle.loads(data), obj)
+        self.assertEqual(segpickle.dumps([1]), pickle.dumps([1]))
+
+    def test_pickle_module_names(self):
+        for name in ["PickleError", "PicklingError", "UnpicklingError", "PickleBuffer", "Pickler",
+                     "DEFAULT_PROTOCOL", "HIGHEST_PROTOCOL"]:
+            with self.subTest(name=name):
+                self.assertIs(getattr(segpickle, name), getattr(pickle, name))
+                self.assertIn(name, segpickle.__all__)
+        for name in pickle.__all__:
+            if not name.isupper():  # opcodes aside, every pickle name is here
+                self.assertTrue(hasattr(segpickle, name), name)
+        from segpickle import PickleError  # noqa: F401 (importable by name)
+        self.assertTrue(issubclass(segpickle.GoUnpicklingError, segpickle.PickleError))
+
+    def test_version(self):
+        self.assertRegex(segpickle.__version__, r"^\d+\.\d+\.\d+")
+        with open(os.path.join(ROOT, "pyproject.toml")) as f:
+            text = f.read()
+        # pyproject.toml takes the version from the package: one source.
+        self.assertIn('version = {attr = "segpickle.__version__"}', text)
+        self.assertNotIn("version=", open(os.path.join(ROOT, "setup.py")).read())
+
+    def test_dump_writes_what_pickle_dump_writes(self):
+        import io
+        for proto in (None, 2, 5):
+            f = io.BytesIO()
+            segpickle.dump({"a": b"x" * 100000}, f, proto)
+            self.assertEqual(f.getvalue(), pickle.dumps({"a": b"x" * 100000}, proto))
+
+
+class Segments(unittest.TestCase):
+    def test_dumps_segments_bytes_equal_pickle(self):
+        for proto in [None] + list(range(6)):
+            for obj in OBJECTS:
+                with self.subTest(proto=proto, obj=repr(obj)[:40]):
+                    buf = segpickle.dumps_segments(obj, proto)
+                    self.assertIsInstance(buf, SegmentBuffer)
+                    self.assertEqual(bytes(buf), pickle.dumps(obj, proto))
+                    self.assertEqual(segpickle.loads(buf), obj)
+                    self.assertEqual(len(buf), sum(len(m) for m in buf.segments()))
+
+    def test_other_arguments_take_the_general_path(self):
+        for kw in [dict(protocol=2, fix_imports=False), dict(protocol=-1), dict(protocol=True)]:
+            with self.subTest(kw=kw):
+                self.assertEqual(bytes(segpickle.dumps_segments(range(3), **kw)), pickle.dumps(range(3), **kw))
+        with self.assertRaises(ValueError):
+            segpickle.dumps_segments(1, protocol=6)
+        with self.assertRaises(ValueError):  # pickle's rule: buffer_callback needs protocol 5
+            segpickle.dumps_segments(1, buffer_callback=lambda b: True)
+
+    def test_large_payload_kept_not_copied(self):
+        payload = b"q" * (1 << 20)
+        for proto in range(3, 6):  # 0-2 write bytes as text or _codecs.encode
+            buf = segpickle.dumps_segments({"p": payload}, proto)
+            self.assertTrue(any(m.obj is payload for m in buf.segments()), "payload copied at %d" % proto)
+
+    def test_mutable_payload_follows_write_rules(self):
+        data = bytearray(b"m" * 100000)
+        buf = segpickle.dumps_segments(data, 5)
+        expected = pickle.dumps(bytearray(data), 5)
+        data[:] = b"n" * len(data)  # whatever write()'s rule is, the views stay valid
+        self.assertEqual(len(bytes(buf)), len(expected))
+        for m in buf.segments():
+            self.assertIsInstance(m, memoryview)
+            self.assertEqual(m.format, "B")
+
+    def test_memoryview_of_a_buffer_is_refused(self):
+        # A SegmentBuffer is not one contiguous block: memoryview(buf) would
+        # need a join, a copy that a memoryview would hide. bytes(buf) is
+        # the explicit copy; buf.segments() the views without one.
+        buf = segpickle.dumps_segments(b"x" * 100000)
+        with self.assertRaises(TypeError):
+            memoryview(buf)
+        self.assertIn("bytes(buf)", SegmentBuffer.__doc__)
+
+    def test_bytes_after_close_raises(self):
+        buf = segpickle.dumps_segments(1)
+        buf.close()
+        with self.assertRaises(ValueError):
+            bytes(buf)
+
+    def test_reused_picklers_keep_nothing_alive(self):
+        box = Box(1)
+        ref = weakref.ref(box)
+        buf = segpickle.dumps_segments([box, box])
+        self.assertEqual(segpickle.loads(buf), [Box(1), Box(1)])
+        del box, buf
+        gc.collect()
+        self.assertIsNone(ref(), "a reused Pickler keeps the object alive (memo not cleared)")
+
+    def test_memo_does_not_carry_over(self):
+        shared = [1, 2]
+        a = bytes(segpickle.dumps_segments([shared, shared]))
+        b = bytes(segpickle.dumps_segments([shared, shared]))
+        self.assertEqual(a, b)
+        self.assertEqual(a, pickle.dumps([shared, shared]))
+
+    def test_error_leaves_no_partial_output(self):
+        with self.assertRaises(pickle.PicklingError):
+            segpickle.dumps_segments([b"a" * 10, Unpicklable()])
+        self.assertEqual(bytes(segpickle.dumps_segments("ok")), pickle.dumps("ok"))
+
+    def test_reentrant_call(self):
+        obj = [Reentrant({"k": 1}), 2]
+        self.assertEqual(bytes(segpickle.dumps_segments(obj)), pickle.dumps(obj))
+
+    def test_threads(self):
+        errors = []
+
+        def work(i):
+            try:
+                for j in range(300):
+                    obj = {"t": i, "j": j, "s": [i] * (j % 7)}
+                    if bytes(segpickle.dumps_segments(obj)) != pickle.dumps(obj):
+                        errors.append((i, j))
+            except Exception as e:  # pragma: no cover
+                errors.append(e)
+
+        ts = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        self.assertEqual(errors, [])
+
+
+class Docstrings(unittest.TestCase):
+    def test_every_public_name_has_a_docstring(self):
+        # Without a docstring, help() shows the comment above the def.
+        missing = []
+        for name in segpickle.__all__:
+            obj = getattr(segpickle, name)
+            if not getattr(obj, "__module__", "").startswith("segpickle"):
+                continue
+            if inspect.isclass(obj):
+                for attr, v in vars(obj).items():
+                    if (attr.startswith("_") and attr not in ("__bytes__", "__len__")) or not (
+                            callable(v) or isinstance(v, property)):
+                        continue
+                    if not inspect.getdoc(getattr(obj, attr)):
+                        missing.append("%s.%s" % (name, attr))
+            elif callable(obj) and not inspect.getdoc(obj):
+                missing.append(name)
+        self.assertEqual(missing, [])
+
+    def test_help_shows_no_section_comments(self):
+        import pydoc
+        for cls in (SegmentBuffer, segpickle.Channel):
+            text = pydoc.render_doc(cls, renderer=pydoc.plaintext)
+            self.assertNotRegex(text, r"# ---")
+
+
+def _truncations():
+    """Every proper prefix of pickles that use most opcode kinds, at every
+    protocol."""
+    values = [
+        {"a": [1, 2.5, "xyz", b"by" * 10, (None, True)], "b": 10**30, "c": {1, 2}},
+        [b"x" * 300, "y" * 300, -70000, 1 << 70, 3.25, bytearray(b"ba")],
+    ]
+    for proto in range(6):
+        for v in values:
+            p = pickle.dumps(v, proto)
+            for i in range(len(p)):
+                yield proto, i, p[:i]
+
+
+class Truncated(unittest.TestCase):
+    def test_go_raises_what_cpython_raises(self):
+        # CPython raises EOFError ("Ran out of input") only when the input
+        # ends where an opcode should start; inside an opcode it is an
+        # UnpicklingError ("pickle data was truncated") that is not an
+        # EOFError. Go's errors must agree, prefix by prefix.
+        table = {}
+        for proto, i, data in _truncations():
+            try:
+                pickle.loads(data)
+                want = None
+            except EOFError:
+                want = "EOFError"
+            except pickle.UnpicklingError:
+                want = "UnpicklingError"
+            try:
+                segpickle.reencode(data)
+                got = None
+            except EOFError:
+                got = "EOFError"
+            except pickle.UnpicklingError:
+                got = "UnpicklingError"
+            table[(want, got)] = table.get((want, got), 0) + 1
+            with self.subTest(proto=proto, prefix=i):
+                self.assertEqual(got, want, data)
+        self.assertGreater(table.get(("EOFError", "EOFError"), 0), 10)
+        self.assertGreater(table.get(("UnpicklingError", "UnpicklingError"), 0), 100)
+
+
+class StatusCodes(unittest.TestCase):
+    def test_every_code_raises_its_table_exception(self):
+        import builtins
+        import ctypes
+        from segpickle import _errors, _lib, _status
+        self.assertEqual(_status.STATUS[_status.EOF][1], "UnpicklingEOFError")
+        for code, (name, exc, _doc) in _status.STATUS.items():
+            with self.subTest(code=code, name=name):
+                if code == _status.OK:
+                    self.assertIsNone(_lib.check(code))
+                    continue
+                cls = getattr(_errors, exc, None) or getattr(builtins, exc)
+                with self.assertRaises(cls) as cm:
+                    _lib.check(code, ctypes.c_void_p())
+                self.assertIs(type(cm.exception), cls)
+                self.assertIsInstance(_errors.exception_for(name, "m"), cls)
+
+    def test_library_agrees_with_the_table(self):
+        from segpickle import _lib, _status
+        lib = _lib.lib()
+        seglen = ctypes_int64()
+        self.assertEqual(lib.segpickle_buf_len(987654321, seglen), _status.HANDLE)
+        self.assertEqual(lib.segpickle_buf_write(987654321, None, -1, 0), _status.HANDLE)
+        for data, code in [(b"", _status.EOF), (b"\x80\x05K\x01", _status.EOF),
+                           (b"\x80\x05J\x01", _status.UNPICKLING), (b"\x80\x05}]K\x01s.", _status.TYPE)]:
+            with self.subTest(data=data):
+                with self.assertRaises(pickle.UnpicklingError) as cm:
+                    segpickle.reencode(data)
+                from segpickle._errors import class_for_code
+                self.assertIs(type(cm.exception), class_for_code(code))
+
+    def test_messages_classified_by_the_table(self):
+        from segpickle._errors import kind_of_message
+        self.assertEqual(kind_of_message("unpickler: offset 2: input ended without STOP"), "eof")
+        self.assertEqual(kind_of_message("unpickler: offset 2, opcode BININT: truncated input: need 4 bytes"),
+                         "unpickling")
+        self.assertEqual(kind_of_message("x: pickler: unsupported type chan int"), "pickling")
+
+
+def ctypes_int64():
+    import ctypes
+    return ctypes.byref(ctypes.c_int64())
+
+
+if pickletester is not None:
+
+    class DumpsSegmentsPickleTests(pickletester.AbstractPickleTests, unittest.TestCase):
+        """CPython's own pickling suite with dumps = dumps_segments (its
+        reused Picklers included), read back through bytes(buf)."""
+
+        def dumps(self, arg, proto=None, **kwargs):
+            return bytes(segpickle.dumps_segments(arg, proto, **kwargs))
+
+        def loads(self, buf, **kwds):
+            return pickle.loads(buf, **kwds)
+
+        test_framed_write_sizes_with_delayed_writer = None  # needs a file with delayed reads
+
+else:
+
+    @unittest.skip("test.pickletester is not installed with this python3")
+    class DumpsSegmentsPickleTests(unittest.TestCase):
+        def test_skipped(self):
+            pass
+
+
+if __name__ == "__main__":
+    unittest.main()
