@@ -84,12 +84,19 @@ func NewDecoder(r io.Reader, opts ...Option) *Decoder {
 // io.EOF.
 func (dec *Decoder) Decode(v any) error {
 	if dec.src.atEnd() {
+		if dec.src.err != nil {
+			return dec.src.err
+		}
 		return io.EOF
 	}
 	m := machine{src: dec.src, cfg: &dec.cfg}
 	val, err := m.run()
 	dec.src = m.src
 	if err != nil {
+		if m.src.err != nil {
+			// The input ended because the reader failed: say why.
+			return fmt.Errorf("%w (reader: %w)", err, m.src.err)
+		}
 		return err
 	}
 	return assign(val, v, &dec.cfg)

@@ -1,6 +1,7 @@
 package unpickler
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -14,10 +15,42 @@ import (
 // Disassemble writes a listing of the pickle's opcodes in the spirit of
 // pickletools.dis: offset, opcode byte, name, argument, with MARK nesting
 // indented. It stops after STOP and reports malformed input as an *Error.
+//
+// The listing streams: each line is written as it is made (through a
+// bufio.Writer unless w is one), so memory does not grow with the output;
+// the indent stops growing at maxIndent levels (deeper lines say their
+// depth), and a long argument is shortened, so each line is bounded too.
+// A write error stops the listing and is returned.
 func Disassemble(w io.Writer, data []byte) error {
-	_, err := walk(w, data)
+	bw, ok := w.(*bufio.Writer)
+	if !ok {
+		bw = bufio.NewWriterSize(w, 64<<10)
+	}
+	_, err := walk(bw, data)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
 	return err
 }
+
+// maxIndent caps the MARK nesting shown by indentation; deeper lines show
+// "[depth N]" instead of indenting further.
+const maxIndent = 16
+
+var indents = strings.Repeat("    ", maxIndent)
+
+func indent(depth int) string {
+	if depth <= maxIndent {
+		return indents[:4*depth]
+	}
+	return indents + "[depth " + strconv.Itoa(depth) + "] "
+}
+
+// maxLongBits: a LONG1/LONG4 wider than this (more than CPython's 4300
+// decimal digits for certain) is shown by its size, not in decimal, as
+// CPython's int_max_str_digits would refuse (and as the conversion would
+// be quadratic).
+const maxLongBits = 14300
 
 // InputProtocol returns the protocol a pickle is written in: the one its
 // PROTO opcode names, or else the highest protocol among its opcodes
@@ -30,7 +63,7 @@ func InputProtocol(data []byte) int {
 	return p
 }
 
-func walk(w io.Writer, data []byte) (int, error) {
+func walk(w *bufio.Writer, data []byte) (int, error) {
 	pos, depth, memoN, maxProto := 0, 0, 0, 0
 	for pos < len(data) {
 		start := pos
@@ -128,7 +161,7 @@ func walk(w io.Writer, data []byte) (int, error) {
 		case op.ArgDecimalNL, op.ArgLongNL, op.ArgFloatNL, op.ArgStringNL, op.ArgUnicodeNL, op.ArgLineNL:
 			b, err = line()
 			if err == nil {
-				arg = strconv.Quote(string(b))
+				arg = quoteShort(b)
 			}
 		case op.ArgNamePair:
 			var m []byte
@@ -157,7 +190,11 @@ func walk(w io.Writer, data []byte) (int, error) {
 			memoN++
 		}
 		if w != nil {
-			fmt.Fprintf(w, "%8d: %-4s %s%-16s %s\n", start, strconv.QuoteToASCII(string([]byte{c}))[1:len(strconv.QuoteToASCII(string([]byte{c})))-1], strings.Repeat("    ", depth), info.Name, arg)
+			q := strconv.QuoteToASCII(string([]byte{c}))
+			fmt.Fprintf(w, "%8d: %-4s %s%-16s %s\n", start, q[1:len(q)-1], indent(depth), info.Name, arg)
+			if _, err := w.Write(nil); err != nil {
+				return maxProto, err // a closed pipe: stop now
+			}
 		}
 		if c == op.Mark {
 			depth++
@@ -175,13 +212,25 @@ func walk(w io.Writer, data []byte) (int, error) {
 func argText(k op.ArgKind, b []byte) string {
 	switch k {
 	case op.ArgLong1, op.ArgLong4:
+		if 8*len(b) > maxLongBits {
+			return fmt.Sprintf("<int of %d bytes: over %d digits, not shown in decimal>", len(b), maxStrDigits)
+		}
 		switch v := decodeLong(b).(type) {
 		case int64:
 			return strconv.FormatInt(v, 10)
 		default:
-			return fmt.Sprint(v)
+			t := fmt.Sprint(v)
+			if d := len(strings.TrimPrefix(t, "-")); d > maxStrDigits {
+				return fmt.Sprintf("<int of %d bytes: over %d digits, not shown in decimal>", len(b), maxStrDigits)
+			}
+			return t
 		}
 	}
+	return quoteShort(b)
+}
+
+// quoteShort quotes b, or its first 64 bytes and its length.
+func quoteShort(b []byte) string {
 	if len(b) > 64 {
 		return strconv.Quote(string(b[:64])) + fmt.Sprintf("… (%d bytes)", len(b))
 	}

@@ -19,7 +19,51 @@ type source struct {
 	r      io.Reader // reader input
 	rbuf   []byte    // reader's reusable buffer
 	eof    bool
-	owned  bool // buf is the reader's buffer: slices of it are not stable
+	err    error // the reader's error other than io.EOF, once it failed
+	owned  bool  // buf is the reader's buffer: slices of it are not stable
+}
+
+// maxEmptyReads is how many (0, nil) reads in a row mean a reader makes no
+// progress, as in bufio.
+const maxEmptyReads = 100
+
+// readSome reads at least one byte into p, or fails: with io.ErrNoProgress
+// after maxEmptyReads empty reads without an error.
+func readSome(r io.Reader, p []byte) (int, error) {
+	for range maxEmptyReads {
+		n, err := r.Read(p)
+		if n > 0 || err != nil {
+			return n, err
+		}
+	}
+	return 0, io.ErrNoProgress
+}
+
+// readFull is io.ReadFull over readSome.
+func readFull(r io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := readSome(r, p[n:])
+		n += k
+		if err != nil {
+			if err == io.EOF && n > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			if n == len(p) {
+				return n, nil
+			}
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// fail records a reader error and ends the input.
+func (s *source) fail(err error) {
+	s.eof = true
+	if err != io.EOF && err != io.ErrUnexpectedEOF && s.err == nil {
+		s.err = err
+	}
 }
 
 func newBytesSource(b []byte) source { return source{buf: b, remain: 0} }
@@ -58,14 +102,12 @@ func (s *source) advance() bool {
 		if s.eof {
 			return false
 		}
-		n, err := io.ReadAtLeast(s.r, s.rbuf, 1)
+		n, err := readSome(s.r, s.rbuf)
 		if n > 0 {
 			s.buf = s.rbuf[:n]
 			return true
 		}
-		if err != nil {
-			s.eof = true
-		}
+		s.fail(err)
 		return false
 	}
 	for len(s.segs) > 0 {
@@ -135,11 +177,11 @@ func (s *source) read(n int64) (b []byte, where int, ok bool) {
 				copy(grown, out)
 				out = grown
 			}
-			k, err := io.ReadFull(s.r, out[len(out):len(out)+step])
+			k, err := readFull(s.r, out[len(out):len(out)+step])
 			out = out[:len(out)+k]
 			s.base += int64(k)
 			if err != nil {
-				s.eof = true
+				s.fail(err)
 				return nil, 0, false
 			}
 			continue

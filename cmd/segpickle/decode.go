@@ -1,10 +1,9 @@
 package main
 
 import (
-	"flag"
+	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/segpickle/segpickle/internal/pyjson"
 	"github.com/segpickle/segpickle/pickler"
@@ -13,12 +12,15 @@ import (
 )
 
 func init() {
-	register(command{"reencode", "pickle on stdin → Go decode → Go encode → stdout (--protocol N)", runReencode})
-	register(command{"dis", "pickle on stdin → disassembly with offsets", runDis})
-	register(command{"json", "pickle on stdin → tagged JSON (see internal/pyjson)", runJSON})
+	register(command{"reencode", "[--protocol N] [-o OUT] [FILE]",
+		"pickle (FILE or stdin) → Go decode → Go encode → stdout", runReencode})
+	register(command{"dis", "[-o OUT] [FILE]",
+		"pickle (FILE or stdin) → disassembly with offsets and MARK nesting", runDis})
+	register(command{"json", "[--max-output BYTES] [-o OUT] [FILE]",
+		"pickle (FILE or stdin) → tagged JSON (see internal/pyjson)", runJSON})
 }
 
-// maxInput bounds what the CLI reads from stdin.
+// maxInput bounds what the CLI reads.
 const maxInput = 1 << 32
 
 func readAll(r io.Reader) ([]byte, error) {
@@ -32,23 +34,37 @@ func readAll(r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
-// loadStdin parses the flags, reads the pickle on stdin and decodes it.
-func loadStdin(fs *flag.FlagSet, args []string, stdin io.Reader) ([]byte, any, error) {
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, err
+// load parses the flags (at most one argument, the input file), opens the
+// output, reads the pickle and decodes it.
+func load(c *call, binary bool) (data []byte, v any, out io.Writer, err error) {
+	if err = c.parse(1); err != nil {
+		return
 	}
-	data, err := readAll(stdin)
+	if out, err = c.output(binary); err != nil {
+		return
+	}
+	in, err := c.input()
 	if err != nil {
-		return nil, nil, err
+		return
 	}
-	v, err := unpickler.Load(data)
-	return data, v, err
+	if data, err = readAll(in); err != nil {
+		return
+	}
+	v, err = unpickler.Load(data)
+	return
 }
 
-func runReencode(args []string, stdin io.Reader, stdout io.Writer) error {
-	fs := flags("reencode")
+func runReencode(c *call) error {
+	fs := c.flags()
 	proto := fs.Int("protocol", -1, "output protocol 0..5 (default: the input's)")
-	data, v, err := loadStdin(fs, args, stdin)
+	c.withOutput()
+	if err := c.parse(1); err != nil {
+		return err
+	}
+	if *proto > 5 {
+		return usagef("--protocol %d: want 0..5", *proto)
+	}
+	data, v, out, err := load(c, true)
 	if err != nil {
 		return err
 	}
@@ -61,29 +77,54 @@ func runReencode(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err := pickler.EncodeTo(&l, v, pickler.Protocol(p)); err != nil {
 		return err
 	}
-	_, err = l.WriteTo(stdout)
+	_, err = l.WriteTo(out)
 	return err
 }
 
-func runJSON(args []string, stdin io.Reader, stdout io.Writer) error {
-	_, v, err := loadStdin(flags("json"), args, stdin)
+// defaultMaxOutput is json's output bound unless --max-output says
+// otherwise: shared values in a pickle expand when written as a tree.
+const defaultMaxOutput = 256 << 20
+
+func runJSON(c *call) error {
+	fs := c.flags()
+	maxOut := fs.Int64("max-output", defaultMaxOutput,
+		"stop with an error after this many bytes of JSON (shared values expand when written out; 0: no limit)")
+	c.withOutput()
+	if err := c.parse(1); err != nil {
+		return err
+	}
+	if *maxOut < 0 {
+		return usagef("--max-output %d: want 0 (no limit) or a byte count", *maxOut)
+	}
+	_, v, out, err := load(c, false)
 	if err != nil {
 		return err
 	}
-	return pyjson.Encode(stdout, v)
+	err = pyjson.EncodeLimited(out, v, *maxOut)
+	var le *pyjson.OutputLimitError
+	if errors.As(err, &le) {
+		return fmt.Errorf("output stopped at the --max-output limit of %d bytes (shared values expand when written as JSON; raise --max-output, or 0 for no limit)", le.Limit)
+	}
+	return err
 }
 
-func runDis(args []string, stdin io.Reader, stdout io.Writer) error {
-	fs := flags("dis")
-	if err := fs.Parse(args); err != nil {
+func runDis(c *call) error {
+	c.flags()
+	c.withOutput()
+	if err := c.parse(1); err != nil {
 		return err
 	}
-	data, err := readAll(stdin)
+	in, err := c.input()
 	if err != nil {
 		return err
 	}
-	var sb strings.Builder
-	err = unpickler.Disassemble(&sb, data)
-	io.WriteString(stdout, sb.String())
-	return err
+	out, err := c.output(false)
+	if err != nil {
+		return err
+	}
+	data, err := readAll(in)
+	if err != nil {
+		return err
+	}
+	return unpickler.Disassemble(out, data)
 }

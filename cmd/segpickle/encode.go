@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/segpickle/segpickle/internal/pyjson"
 	"github.com/segpickle/segpickle/pickler"
@@ -10,20 +9,30 @@ import (
 )
 
 func init() {
-	register(command{"encode", "JSON on stdin → pickle on stdout (--protocol N, --tagged)", runEncode})
+	register(command{"encode", "[--protocol N] [--tagged] [-o OUT] [FILE]",
+		"JSON (FILE or stdin) → pickle on stdout", runEncode})
 }
 
-func runEncode(args []string, stdin io.Reader, stdout io.Writer) error {
-	fs := flags("encode")
+func runEncode(c *call) error {
+	fs := c.flags()
 	proto := fs.Int("protocol", 5, "pickle protocol 0..5")
 	tagged := fs.Bool("tagged", false, `read {"$tuple": …}-style tags (see internal/pyjson)`)
-	if err := fs.Parse(args); err != nil {
+	c.withOutput()
+	if err := c.parse(1); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if *proto < 0 || *proto > 5 {
+		return usagef("--protocol %d: want 0..5", *proto)
 	}
-	v, err := pyjson.Decode(stdin, *tagged)
+	in, err := c.input()
+	if err != nil {
+		return err
+	}
+	out, err := c.output(true)
+	if err != nil {
+		return err
+	}
+	v, err := pyjson.Decode(in, *tagged)
 	if err != nil {
 		return fmt.Errorf("bad JSON: %w", err)
 	}
@@ -32,6 +41,6 @@ func runEncode(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err := pickler.EncodeTo(&l, v, pickler.Protocol(*proto)); err != nil {
 		return err
 	}
-	_, err = l.WriteTo(stdout)
+	_, err = l.WriteTo(out)
 	return err
 }

@@ -45,7 +45,7 @@ import (
 func Decode(r io.Reader, tagged bool) (any, error) {
 	d := json.NewDecoder(r)
 	d.UseNumber()
-	v, err := decodeValue(d, tagged)
+	v, err := decodeValue(d, tagged, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ func Decode(r io.Reader, tagged bool) (any, error) {
 	return v, nil
 }
 
-func decodeValue(d *json.Decoder, tagged bool) (any, error) {
+func decodeValue(d *json.Decoder, tagged bool, depth int) (any, error) {
 	tok, err := d.Token()
 	if err != nil {
 		if err == io.EOF {
@@ -66,21 +66,24 @@ func decodeValue(d *json.Decoder, tagged bool) (any, error) {
 		}
 		return nil, err
 	}
-	return fromToken(d, tok, tagged)
+	return fromToken(d, tok, tagged, depth)
 }
 
-func fromToken(d *json.Decoder, tok json.Token, tagged bool) (any, error) {
+func fromToken(d *json.Decoder, tok json.Token, tagged bool, depth int) (any, error) {
 	switch t := tok.(type) {
 	case nil, bool, string:
 		return t, nil
 	case json.Number:
 		return Number(string(t))
 	case json.Delim:
+		if depth >= maxDepth {
+			return nil, fmt.Errorf("json: nesting deeper than %d at byte %d", maxDepth, d.InputOffset())
+		}
 		switch t {
 		case '[':
 			list := []any{}
 			for d.More() {
-				v, err := decodeValue(d, tagged)
+				v, err := decodeValue(d, tagged, depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -96,7 +99,7 @@ func fromToken(d *json.Decoder, tok json.Token, tagged bool) (any, error) {
 					return nil, err
 				}
 				k := kt.(string)
-				v, err := decodeValue(d, tagged)
+				v, err := decodeValue(d, tagged, depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -122,6 +125,9 @@ func Number(s string) (any, error) {
 	if !strings.ContainsAny(s, ".eE") {
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return i, nil
+		}
+		if d := len(strings.TrimPrefix(s, "-")); d > MaxIntDigits {
+			return nil, fmt.Errorf("json: integer of %d digits exceeds the limit (%d digits) for integer string conversion, as in Python's json", d, MaxIntDigits)
 		}
 		b, ok := new(big.Int).SetString(s, 10)
 		if !ok {
@@ -346,30 +352,100 @@ func toFloat(v any) (float64, bool) {
 // Encode writes v as tagged JSON. Where JSON cannot say a thing exactly
 // (a float that is integral is written with ".0"), the tagged form keeps
 // the Python type.
-func Encode(w io.Writer, v any) error {
-	var buf bytes.Buffer
-	budget := maxNodes
-	if err := encode(&buf, v, 0, &budget); err != nil {
-		return err
+func Encode(w io.Writer, v any) error { return EncodeLimited(w, v, 0) }
+
+// OutputLimitError is EncodeLimited's error when the JSON would pass its
+// byte limit; what was written before it is a prefix of the document.
+type OutputLimitError struct{ Limit int64 }
+
+func (e *OutputLimitError) Error() string {
+	return fmt.Sprintf("json: output over %d bytes (shared values expand when written as JSON)", e.Limit)
+}
+
+// EncodeLimited is Encode with a bound on the bytes written (0: none). The
+// JSON streams to w in pieces of about 32 KiB, so memory does not grow with
+// the output.
+func EncodeLimited(w io.Writer, v any, maxBytes int64) error {
+	e := &encoder{w: w, limit: maxBytes, budget: maxNodes}
+	err := e.encode(v, 0)
+	if err == nil {
+		e.buf.WriteByte('\n')
 	}
-	buf.WriteByte('\n')
-	_, err := w.Write(buf.Bytes())
+	if ferr := e.flush(); err == nil {
+		err = ferr
+	}
 	return err
 }
 
 const (
 	maxDepth = 10000
-	// maxNodes bounds the output: shared structure in a pickle (a list
-	// referenced twice, twice over, …) expands when written as a tree, and a
-	// few hundred bytes of pickle could otherwise ask for terabytes of JSON.
+	// maxNodes bounds the values written: shared structure in a pickle (a
+	// list referenced twice, twice over, …) expands when written as a tree.
 	maxNodes = 1 << 24
+	// flushAt is the size at which buffered output goes to the writer.
+	flushAt = 32 << 10
+	// MaxIntDigits is CPython's default int_max_str_digits: an int with
+	// more decimal digits is refused both ways, as Python's json refuses it
+	// (and as converting it to or from text would be quadratic).
+	MaxIntDigits = 4300
 )
 
-func encode(b *bytes.Buffer, v any, depth int, budget *int) error {
+// encoder streams JSON: a scratch buffer flushed to w, with a byte limit.
+type encoder struct {
+	w       io.Writer
+	buf     bytes.Buffer
+	written int64
+	limit   int64
+	budget  int
+}
+
+// flush writes the buffer out, and fails once the limit is passed.
+func (e *encoder) flush() error {
+	if e.buf.Len() == 0 {
+		return nil
+	}
+	p := e.buf.Bytes()
+	over := e.limit > 0 && e.written+int64(len(p)) > e.limit
+	if over {
+		p = p[:e.limit-e.written]
+	}
+	n, err := e.w.Write(p)
+	e.written += int64(n)
+	e.buf.Reset()
+	if err != nil {
+		return err
+	}
+	if over {
+		return &OutputLimitError{Limit: e.limit}
+	}
+	return nil
+}
+
+// checkInt refuses ints over MaxIntDigits decimal digits, cheaply: the bit
+// length rules out most before any conversion.
+func checkInt(x *big.Int) (string, error) {
+	// 4300 digits need at least 14282 bits; 14300 bits give at most 4305.
+	if x.BitLen() > 14300 {
+		return "", fmt.Errorf("json: int of %d bits exceeds the limit (%d digits) for integer string conversion, as in Python", x.BitLen(), MaxIntDigits)
+	}
+	s := x.String()
+	if d := len(strings.TrimPrefix(s, "-")); d > MaxIntDigits {
+		return "", fmt.Errorf("json: int of %d digits exceeds the limit (%d digits) for integer string conversion, as in Python", d, MaxIntDigits)
+	}
+	return s, nil
+}
+
+func (e *encoder) encode(v any, depth int) error {
+	b := &e.buf
+	if b.Len() >= flushAt {
+		if err := e.flush(); err != nil {
+			return err
+		}
+	}
 	if depth > maxDepth {
 		return errors.New("json: nesting too deep")
 	}
-	if *budget--; *budget < 0 {
+	if e.budget--; e.budget < 0 {
 		return fmt.Errorf("json: more than %d values (shared structure expands when written as JSON)", maxNodes)
 	}
 	tag := func(name string, f func() error) error {
@@ -386,7 +462,7 @@ func encode(b *bytes.Buffer, v any, depth int, budget *int) error {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			if err := encode(b, it, depth+1, budget); err != nil {
+			if err := e.encode(it, depth+1); err != nil {
 				return err
 			}
 		}
@@ -406,7 +482,11 @@ func encode(b *bytes.Buffer, v any, depth int, budget *int) error {
 	case int64:
 		b.WriteString(strconv.FormatInt(x, 10))
 	case *big.Int:
-		b.WriteString(x.String())
+		s, err := checkInt(x)
+		if err != nil {
+			return err
+		}
+		b.WriteString(s)
 	case float64:
 		switch {
 		case math.IsNaN(x):
@@ -456,7 +536,7 @@ func encode(b *bytes.Buffer, v any, depth int, budget *int) error {
 				}
 				str(it.Key.(string))
 				b.WriteByte(':')
-				if err := encode(b, it.Value, depth+1, budget); err != nil {
+				if err := e.encode(it.Value, depth+1); err != nil {
 					return err
 				}
 			}
@@ -493,7 +573,7 @@ func encode(b *bytes.Buffer, v any, depth int, budget *int) error {
 			return arr(withTail([]any{x.Class, args, kw}, x.HasState, x.State, x.ListItems, x.DictItems))
 		})
 	case py.PersistentID:
-		return tag("$persid", func() error { return encode(b, x.ID, depth+1, budget) })
+		return tag("$persid", func() error { return e.encode(x.ID, depth+1) })
 	case py.OutOfBand:
 		return tag("$buffer", func() error { b.WriteString(strconv.Itoa(x.Index)); return nil })
 	case py.PickleBuffer:
