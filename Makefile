@@ -34,14 +34,14 @@ gotest: cli
 	$(GO) test -race -count=1 ./...
 
 pytest: build
-	SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(PYTHON) -m unittest discover -s tests -p 'test_*.py' -v
+	SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(PYTHON) -P -m unittest discover -s tests -p 'test_*.py' -v
 
 ## pytest-cgocheck: the pyext tests against a library built with
 ## GOEXPERIMENT=cgocheck2, which checks every pointer passed through cgo.
 CGOCHECK_LIB := $(CURDIR)/build/cgocheck2/libsegpickle.so
 pytest-cgocheck: cli
 	GOEXPERIMENT=cgocheck2 $(GO) build -buildmode=c-shared -o $(CGOCHECK_LIB) ./cbridge
-	SEGPICKLE_BIN=$(CURDIR)/$(BIN) SEGPICKLE_LIB=$(CGOCHECK_LIB) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(PYTHON) -m unittest tests.test_pyext tests.test_cabi tests.test_channel
+	SEGPICKLE_BIN=$(CURDIR)/$(BIN) SEGPICKLE_LIB=$(CGOCHECK_LIB) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(PYTHON) -P -m unittest test_pyext test_cabi test_channel
 
 vet:
 	$(GO) vet ./...

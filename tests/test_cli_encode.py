@@ -68,7 +68,7 @@ class EncodeTest(CLITestCase):
 
     def test_bad_protocol(self):
         code, _, err = self.cli(["encode", "--protocol", "6"], b"1", check=False)
-        self.assertEqual(code, 1)
+        self.assertEqual(code, 2)  # bad usage, not bad data
         self.assertIn(b"protocol", err)
 
 

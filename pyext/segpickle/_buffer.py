@@ -223,9 +223,6 @@ class SegmentBuffer:
         self._check()
         return b"".join(self._segs)
 
-    def __bytes__(self) -> bytes:
-        return self.tobytes()
-
     def write_to(self, f: Union[int, Any]) -> int:
         """Writes every segment to a file descriptor or a file object with
         one writev per 1024 segments, in Go with the GIL released. A file

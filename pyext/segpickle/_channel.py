@@ -176,6 +176,7 @@ class Channel:
 
     @property
     def closed(self) -> bool:
+        """True once close() was called (or the socket was closed)."""
         return self._sock.fileno() < 0
 
     def _check(self) -> None:
