@@ -1640,7 +1640,7 @@ func (e *encoder) saveCall(c *py.Call, k memoKey) error {
 	if g, ok := c.Callable.(py.Global); ok && g == py.CopyregNewobj && e.proto >= 2 {
 		// Written as CPython writes __reduce__ results that name it.
 		if len(c.Args) > 0 {
-			o := py.Object{Class: c.Args[0], Args: c.Args[1:], ListItems: c.ListItems, DictItems: c.DictItems, State: c.State, HasState: c.HasState}
+			o := py.Object{Class: c.Args[0], Args: c.Args[1:], ListItems: c.ListItems, DictItems: c.DictItems, State: c.State, HasState: c.HasState, After: c.After}
 			return e.saveObject(&o, k)
 		}
 	}
@@ -1656,7 +1656,22 @@ func (e *encoder) saveCall(c *py.Call, k memoKey) error {
 	} else {
 		e.memoPut()
 	}
-	return e.saveTail(c.ListItems, c.DictItems, c.HasState, c.State)
+	if err := e.saveTail(c.ListItems, c.DictItems, c.HasState, c.State); err != nil {
+		return err
+	}
+	return e.saveAfter(c.After)
+}
+
+// saveAfter writes values discarded after a call or object (py.Call.After):
+// each, then POP, as CPython's save_reduce writes a state_setter call.
+func (e *encoder) saveAfter(after []any) error {
+	for _, v := range after {
+		if err := e.save(v); err != nil {
+			return withPath(err, ".after")
+		}
+		e.w1(op.Pop)
+	}
+	return nil
 }
 
 // saveTail writes what follows REDUCE or NEWOBJ, in CPython's save_reduce
@@ -1741,7 +1756,10 @@ func (e *encoder) saveObject(o *py.Object, k memoKey) error {
 	} else {
 		e.memoPut()
 	}
-	return e.saveTail(o.ListItems, o.DictItems, o.HasState, o.State)
+	if err := e.saveTail(o.ListItems, o.DictItems, o.HasState, o.State); err != nil {
+		return err
+	}
+	return e.saveAfter(o.After)
 }
 
 func (e *encoder) savePersistent(id any) error {

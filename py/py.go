@@ -22,6 +22,7 @@
 //	  naive ones by wall clock, naive never equal to aware, to the µs)
 //	global (class, function)     py.Global                       py.Global
 //	f(*args) (REDUCE)            *py.Call                        *py.Call, py.Call
+//	  (+ calls made after it and discarded with POP: Call.After, Object.After)
 //	cls.__new__ + state          *py.Object                      *py.Object, py.Object
 //	persistent id                py.PersistentID                 py.PersistentID (or the hook)
 //	pickle.PickleBuffer          py.PickleBuffer                 py.PickleBuffer
@@ -84,6 +85,12 @@ type Call struct {
 	DictItems []Item
 	State     any
 	HasState  bool
+	// After holds values built after this one and discarded at once
+	// (POP), for their effect: cloudpickle restores a function's
+	// globals, defaults and closure with _function_setstate(f, state),
+	// whose result pickle pops. The pickler writes each after the call,
+	// its items and its state, followed by POP, as they came.
+	After []any
 }
 
 // Object is an instance created without calling __init__: cls.__new__(cls,
@@ -97,6 +104,7 @@ type Object struct {
 	DictItems []Item // added by SETITEM(S), as for Call
 	State     any
 	HasState  bool
+	After     []any // discarded after it, as for Call
 }
 
 // PersistentID is a persistent reference (PERSID/BINPERSID) the decoder was

@@ -129,6 +129,8 @@ type machine struct {
 	opOff  int64
 	code   byte
 	bufIdx int
+
+	discards []discarded // popped values that may have had an effect (effects.go)
 }
 
 func (m *machine) fail(err error, detail string) error {
@@ -160,6 +162,9 @@ func (m *machine) run() (result any, err error) {
 				return nil, err
 			}
 			v = m.finish(v)
+			if err := m.placeDiscarded(v); err != nil {
+				return nil, err
+			}
 			return v, nil
 		}
 		if err := m.step(c); err != nil {
@@ -559,7 +564,10 @@ func (m *machine) step(c byte) error {
 		}
 		m.marks = append(m.marks, len(m.stack))
 	case op.PopMark:
-		_, err := m.popMark()
+		items, err := m.popMark()
+		for _, it := range items {
+			m.discard(it) // see effects.go
+		}
 		return err
 	case op.Pop:
 		if len(m.marks) > 0 && m.marks[len(m.marks)-1] == len(m.stack) {
@@ -567,7 +575,10 @@ func (m *machine) step(c byte) error {
 			m.marks = m.marks[:len(m.marks)-1]
 			return nil
 		}
-		_, err := m.pop()
+		v, err := m.pop()
+		if err == nil {
+			m.discard(v) // see effects.go
+		}
 		return err
 	case op.Dup:
 		v, err := m.top()

@@ -1,0 +1,173 @@
+package unpickler
+
+import (
+	"github.com/segpickle/segpickle/py"
+)
+
+// Discarded values. POP and POP_MARK throw values away, but building them
+// may have had an effect in CPython: cloudpickle restores a function's
+// globals, defaults and closure with a state setter whose result is popped
+// at once (_function_setstate(f, state), REDUCE, POP), as pickle's
+// save_reduce writes every state_setter. Such a value is kept in the After
+// list of the call or object that was on top of the stack when it was
+// popped, and the pickler writes it back there, followed by POP: the
+// effect happens at the same point of the rebuilt pickle.
+//
+// A discarded value is kept when building it did something: it is or holds
+// a call, an object, a persistent id or a global that nothing else in the
+// result holds. Values the result still holds (pickle writes POP_MARK over
+// the items of a tuple that contains itself) and plain data are dropped.
+// A kept value with no call or object under it on the stack has no place
+// in the value model: the pickle is refused rather than changed.
+
+type discarded struct {
+	v      any
+	anchor any // the stack's top after the pop (nil: empty)
+}
+
+// discard records v, just popped, if it may have had an effect.
+func (m *machine) discard(v any) {
+	switch v.(type) {
+	case nil, bool, int64, float64, string, []byte, py.ByteString, py.ByteArray:
+		return // plain values: building them did nothing
+	}
+	var anchor any
+	if n := len(m.stack); n > 0 {
+		anchor = m.stack[n-1]
+	}
+	m.discards = append(m.discards, discarded{v: v, anchor: anchor})
+}
+
+// placeDiscarded runs at STOP, after finish: it keeps the discarded values
+// that had an effect, in order, in their anchors' After lists.
+func (m *machine) placeDiscarded(result any) error {
+	if len(m.discards) == 0 {
+		return nil
+	}
+	w := walker{seen: make(map[any]struct{})}
+	w.walk(result, nil)
+	for _, d := range m.discards {
+		v := resolve(d.v)
+		if w.has(v) {
+			continue // the result holds it: built where it is referenced
+		}
+		effect := false
+		w.walk(v, &effect)
+		if !effect {
+			continue
+		}
+		switch a := d.anchor.(type) {
+		case *py.Call:
+			a.After = append(a.After, v)
+		case *py.Object:
+			a.After = append(a.After, v)
+		default:
+			return m.failf(ErrBadType, "a discarded %s after %s: segpickle keeps a discarded call only after a call or object", typeName(v), anchorName(d.anchor))
+		}
+	}
+	m.discards = nil
+	return nil
+}
+
+func anchorName(a any) string {
+	if a == nil {
+		return "nothing"
+	}
+	return typeName(resolve(a))
+}
+
+// walker visits decoded values once each, without recursion (a decoded
+// value may be millions deep).
+type walker struct {
+	seen  map[any]struct{}
+	stack []any
+}
+
+type sliceID struct {
+	p    *any
+	n    int
+	list bool
+}
+
+// id is the identity of a container or object value, nil for plain values.
+func id(v any) any {
+	switch x := v.(type) {
+	case []any:
+		if len(x) > 0 {
+			return sliceID{&x[0], len(x), true}
+		}
+	case py.Tuple:
+		if len(x) > 0 {
+			return sliceID{&x[0], len(x), false}
+		}
+	case *py.Dict, *py.Set, *py.FrozenSet, *py.Call, *py.Object, py.Global:
+		return v
+	}
+	return nil
+}
+
+func (w *walker) has(v any) bool {
+	k := id(v)
+	if k == nil {
+		return false
+	}
+	_, ok := w.seen[k]
+	return ok
+}
+
+// walk marks everything reachable from v; when effect is not nil, it
+// reports whether any of what it newly marked is a call, an object, a
+// persistent id or a global.
+func (w *walker) walk(v any, effect *bool) {
+	w.stack = append(w.stack[:0], v)
+	for len(w.stack) > 0 {
+		v := w.stack[len(w.stack)-1]
+		w.stack = w.stack[:len(w.stack)-1]
+		if k := id(v); k != nil {
+			if _, ok := w.seen[k]; ok {
+				continue
+			}
+			w.seen[k] = struct{}{}
+		}
+		switch x := v.(type) {
+		case []any:
+			w.stack = append(w.stack, x...)
+		case py.Tuple:
+			w.stack = append(w.stack, x...)
+		case *py.Dict:
+			for _, it := range x.Items() {
+				w.stack = append(w.stack, it.Key, it.Value)
+			}
+		case *py.Set:
+			w.stack = append(w.stack, x.Items()...)
+		case *py.FrozenSet:
+			w.stack = append(w.stack, x.Items()...)
+		case *py.Call:
+			w.mark(effect)
+			w.stack = append(w.stack, x.Callable, x.Args, x.ListItems, x.State)
+			for _, it := range x.DictItems {
+				w.stack = append(w.stack, it.Key, it.Value)
+			}
+		case *py.Object:
+			w.mark(effect)
+			w.stack = append(w.stack, x.Class, x.Args, x.ListItems, x.State)
+			if x.Kwargs != nil {
+				w.stack = append(w.stack, x.Kwargs)
+			}
+			for _, it := range x.DictItems {
+				w.stack = append(w.stack, it.Key, it.Value)
+			}
+		case py.PersistentID:
+			w.mark(effect)
+			w.stack = append(w.stack, x.ID)
+		case py.Global:
+			w.mark(effect)
+		}
+	}
+}
+
+func (w *walker) mark(effect *bool) {
+	if effect != nil {
+		*effect = true
+	}
+}
