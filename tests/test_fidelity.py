@@ -5,6 +5,7 @@ pickle in Go, and CPython must load an object equal to pickle.loads of the
 original (or, where CPython refuses the original, segpickle refuses it too).
 """
 import datetime as dt
+import json
 import os
 import pickle
 import shutil
@@ -62,6 +63,21 @@ class SurrogatesTest(CLITestCase):
             code, _, err = self.cli(["reencode"], data, check=False)
             self.assertEqual(code, 1)
             self.assertIn(b"'utf-8' codec can't decode", err)
+
+    def test_encode_json_escapes_as_json_loads(self):
+        doc = '{"caf\\udce9.csv": ["\\ud83d\\ude00", "\\ud83dx", "\\ude00\\ud83d", "\\udce9"]}'
+        for proto in range(6):
+            with self.subTest(proto=proto):
+                out = self.cli(["encode", "--protocol", str(proto)], doc.encode())[1]
+                self.assertEqual(out, pickle.dumps(json.loads(doc), proto))
+
+    def test_json_writes_surrogate_escapes(self):
+        data = pickle.dumps(self.STRS, 4)
+        out = self.cli(["json"], data)[1]
+        # As json.dumps: two surrogates in a row read back as one character
+        # (JSON cannot tell them apart), a lone one as itself.
+        self.assertEqual(json.loads(out), json.loads(json.dumps(self.STRS)))
+        self.assertIn(b'"caf\\udce9.csv"', out)
 
 
 class Python2Test(CLITestCase):

@@ -2,8 +2,9 @@
 //
 // Plain JSON maps as Python's json module does: integers of any size to int
 // (int64 or *big.Int, never float), numbers with a fraction or exponent to
-// float, strings to str, arrays to list, objects to dict with key order
-// kept. The tagged form adds one-key objects for what JSON lacks:
+// float, strings to str (a lone surrogate escape, "\udce9", too: see
+// surrogates.go), arrays to list, objects to dict with key order kept. The
+// tagged form adds one-key objects for what JSON lacks:
 //
 //	{"$tuple": [...]}            tuple
 //	{"$bytes": "<base64>"}       bytes
@@ -43,8 +44,10 @@ import (
 // Decode reads one JSON document from r. With tagged, one-key objects whose
 // key is a known tag are read as the tagged form.
 func Decode(r io.Reader, tagged bool) (any, error) {
-	d := json.NewDecoder(r)
-	d.UseNumber()
+	d, err := newDecoder(r) // strings as Python reads them (surrogates.go)
+	if err != nil {
+		return nil, err
+	}
 	v, err := decodeValue(d, tagged, 0)
 	if err != nil {
 		return nil, err
@@ -58,7 +61,7 @@ func Decode(r io.Reader, tagged bool) (any, error) {
 	return v, nil
 }
 
-func decodeValue(d *json.Decoder, tagged bool, depth int) (any, error) {
+func decodeValue(d *decoder, tagged bool, depth int) (any, error) {
 	tok, err := d.Token()
 	if err != nil {
 		if err == io.EOF {
@@ -69,7 +72,7 @@ func decodeValue(d *json.Decoder, tagged bool, depth int) (any, error) {
 	return fromToken(d, tok, tagged, depth)
 }
 
-func fromToken(d *json.Decoder, tok json.Token, tagged bool, depth int) (any, error) {
+func fromToken(d *decoder, tok json.Token, tagged bool, depth int) (any, error) {
 	switch t := tok.(type) {
 	case nil, bool, string:
 		return t, nil
@@ -469,10 +472,7 @@ func (e *encoder) encode(v any, depth int) error {
 		b.WriteByte(']')
 		return nil
 	}
-	str := func(s string) {
-		enc, _ := json.Marshal(s)
-		b.Write(enc)
-	}
+	str := func(s string) { writeString(b, s) }
 	b64 := func(p []byte) error { str(base64.StdEncoding.EncodeToString(p)); return nil }
 	switch x := v.(type) {
 	case nil:
