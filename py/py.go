@@ -209,6 +209,18 @@ func (d *Dict) Put(k, v any) int {
 	return len(d.items) - 1
 }
 
+// Swap is Put, and also returns the value k had, if it had one.
+func (d *Dict) Swap(k, v any) (i int, old any, replaced bool) {
+	if i := d.index.find(d.keyAt, len(d.items), k); i >= 0 {
+		old = d.items[i].Value
+		d.items[i].Value = v
+		return i, old, true
+	}
+	d.items = append(d.items, Item{k, v})
+	d.index.add(d.keyAt, len(d.items), k)
+	return len(d.items) - 1, nil, false
+}
+
 func (d *Dict) keyAt(i int) any { return d.items[i].Key }
 
 // Set is a Python set: insertion-ordered (Python's own order is by hash;

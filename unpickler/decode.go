@@ -161,6 +161,7 @@ func (m *machine) run() (result any, err error) {
 			if err != nil {
 				return nil, err
 			}
+			m.discardRest()
 			v = m.finish(v)
 			if err := m.placeDiscarded(v); err != nil {
 				return nil, err
@@ -872,16 +873,25 @@ func (m *machine) step(c byte) error {
 		}
 		switch o := t.(type) {
 		case *py.Call:
+			if err := m.secondBuild(o.HasState, o.State, state); err != nil || state == nil && o.HasState {
+				return err
+			}
 			o.State, o.HasState = state, true
 			if needsFix(state) {
 				m.note(o, 0, partState)
 			}
 		case *py.Object:
+			if err := m.secondBuild(o.HasState, o.State, state); err != nil || state == nil && o.HasState {
+				return err
+			}
 			o.State, o.HasState = state, true
 			if needsFix(state) {
 				m.note(o, 0, partState)
 			}
 		default:
+			if state == nil {
+				return nil // as CPython: BUILD with None does nothing, to anything
+			}
 			return m.failf(ErrBadType, "BUILD on %s", typeName(t))
 		}
 	case op.Persid:
@@ -1141,7 +1151,10 @@ func (m *machine) setItem(d *py.Dict, k, v any) error {
 			return err
 		}
 	}
-	i := d.Put(k, v)
+	i, old, replaced := d.Swap(k, v)
+	if replaced {
+		m.discard(old) // d[k] set twice: building the first value may have had an effect
+	}
 	if needsFix(v) {
 		m.note(d, i, partItems)
 	}

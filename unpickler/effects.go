@@ -14,8 +14,7 @@ import (
 // effect happens at the same point of the rebuilt pickle.
 //
 // A discarded value is kept when building it did something: it is or holds
-// a call, an object, a persistent id or a global that nothing else in the
-// result holds. Values the result still holds (pickle writes POP_MARK over
+// a call, an object or a persistent id that the result does not hold. Values the result still holds (pickle writes POP_MARK over
 // the items of a tuple that contains itself) and plain data are dropped.
 // A kept value with no call or object under it on the stack has no place
 // in the value model: the pickle is refused rather than changed.
@@ -27,9 +26,8 @@ type discarded struct {
 
 // discard records v, just popped, if it may have had an effect.
 func (m *machine) discard(v any) {
-	switch v.(type) {
-	case nil, bool, int64, float64, string, []byte, py.ByteString, py.ByteArray:
-		return // plain values: building them did nothing
+	if plain(v) {
+		return // building it did nothing
 	}
 	var anchor any
 	if n := len(m.stack); n > 0 {
@@ -38,21 +36,63 @@ func (m *machine) discard(v any) {
 	m.discards = append(m.discards, discarded{v: v, anchor: anchor})
 }
 
+// plain reports whether v is a value whose building did nothing.
+func plain(v any) bool {
+	switch v.(type) {
+	case nil, bool, int64, float64, string, []byte, py.ByteString, py.ByteArray:
+		return true
+	}
+	return false
+}
+
+// discardRest discards what STOP leaves on the stack below the result
+// (CPython ignores it, but building it happened), bottom up, each after the
+// value under it.
+func (m *machine) discardRest() {
+	for i, v := range m.stack {
+		var anchor any
+		if i > 0 {
+			anchor = m.stack[i-1]
+		}
+		if plain(v) {
+			continue
+		}
+		m.discards = append(m.discards, discarded{v: v, anchor: anchor})
+	}
+	m.stack = m.stack[:0]
+}
+
+// secondBuild refuses a BUILD on an object that has a state already
+// (CPython applies both; the value model holds one). BUILD with None is
+// nothing, in CPython as here.
+func (m *machine) secondBuild(has bool, old, state any) error {
+	if has && old != nil && state != nil {
+		return m.fail(ErrBadType, "a second BUILD on one object: segpickle keeps one state per object")
+	}
+	return nil
+}
+
 // placeDiscarded runs at STOP, after finish: it keeps the discarded values
 // that had an effect, in order, in their anchors' After lists.
 func (m *machine) placeDiscarded(result any) error {
 	if len(m.discards) == 0 {
 		return nil
 	}
-	w := walker{seen: make(map[any]struct{})}
-	w.walk(result, nil)
+	inResult := walker{seen: make(map[any]struct{})}
+	inResult.walk(result, nil)
+	effects := walker{seen: make(map[any]struct{})} // shared: each value walked once
 	for _, d := range m.discards {
 		v := resolve(d.v)
-		if w.has(v) {
+		if inResult.has(v) {
 			continue // the result holds it: built where it is referenced
 		}
 		effect := false
-		w.walk(v, &effect)
+		switch v.(type) {
+		case *py.Call, *py.Object, py.PersistentID:
+			effect = true
+		default: // a container: did building it build a call?
+			effects.walk(v, &effect)
+		}
 		if !effect {
 			continue
 		}
@@ -116,8 +156,9 @@ func (w *walker) has(v any) bool {
 }
 
 // walk marks everything reachable from v; when effect is not nil, it
-// reports whether any of what it newly marked is a call, an object, a
-// persistent id or a global.
+// reports whether any of what it newly marked is a call, an object or a
+// persistent id. (A global's import is not counted: the decoder imports
+// nothing, and a pickle that names one again imports it again.)
 func (w *walker) walk(v any, effect *bool) {
 	w.stack = append(w.stack[:0], v)
 	for len(w.stack) > 0 {
@@ -160,8 +201,6 @@ func (w *walker) walk(v any, effect *bool) {
 		case py.PersistentID:
 			w.mark(effect)
 			w.stack = append(w.stack, x.ID)
-		case py.Global:
-			w.mark(effect)
 		}
 	}
 }

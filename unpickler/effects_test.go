@@ -3,6 +3,7 @@ package unpickler_test
 import (
 	"bytes"
 	"encoding/hex"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -112,3 +113,32 @@ func TestPoppedValues(t *testing.T) {
 }
 
 func hexOf(b []byte) string { return hex.EncodeToString(b) }
+
+// CPython accepts each of these; what building them did must survive, or
+// the pickle is refused rather than changed.
+func TestOtherDiscards(t *testing.T) {
+	for _, c := range []struct {
+		name, in string
+		ok       bool
+	}{
+		{"plain values left under the result", "I1\n(I2\nS'x'\nI3\n.", true},
+		{"a call left under the result", "cm\nf\n)RI1\n.", false},
+		{"a call under the result, after a call", "cm\nC\n)Rcm\nf\n)R(I1\n.", false},
+		{"d[k] set twice, plain", "}(S'a'\nI1\nS'a'\nI2\nu.", true},
+		{"d[k] set twice, the first a call", "}(S'a'\ncm\nf\n)RS'a'\nI1\nu.", false},
+		{"BUILD with None on a list: nothing, as CPython", "]Nb.", true},
+		{"BUILD with None after a state", "cm\nC\n)R}b N b.", true},
+		{"a second BUILD", "cm\nC\n)R}b}b.", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v, err := unpickler.Load([]byte(strings.ReplaceAll(c.in, " ", "")))
+			if !c.ok {
+				require.ErrorIs(t, err, unpickler.ErrBadType)
+				return
+			}
+			require.NoError(t, err)
+			_, err = pickler.Marshal(v)
+			require.NoError(t, err)
+		})
+	}
+}
