@@ -33,8 +33,9 @@ func goType(d numpy.DType) reflect.Type {
 // Go slices ([]T for 1-D, [][]T for 2-D, [][][]T for 3-D, T for 0-d) and
 // checks each element against the array decoded into numpy.Array,
 // indexed as numpy indexes it whatever the storage order.
-func TestGoldenIntoSlices(t *testing.T) {
-	g := loadGolden(t)
+func TestGoldenIntoSlices(t *testing.T) { checkIntoSlices(t, loadGolden(t)) }
+
+func checkIntoSlices(t *testing.T, g golden) {
 	n := 0
 	for _, c := range g.Cases {
 		if c.Kind != "array" && c.Kind != "scalar" {
