@@ -182,6 +182,18 @@ func TestIntoTargets(t *testing.T) {
 	if err := unpickler.Unmarshal(b, &list); err != nil || !reflect.DeepEqual(list, [][]int32{{1, 2}, {3}}) {
 		t.Errorf("list of arrays: %v %v", list, err)
 	}
+	var anys [][]any // as numpy's tolist()
+	if err := unpickler.Unmarshal(p, &anys); err != nil || !reflect.DeepEqual(anys, [][]any{{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}) {
+		t.Errorf("[][]any: %v %v", anys, err)
+	}
+	b, _ = pickler.Marshal([]any{numpy.New([]uint16{7}, []int{}...)}, pickler.Protocol(2))
+	var ones []any
+	if err := unpickler.Unmarshal(b, &ones); err != nil {
+		t.Fatal(err)
+	}
+	if _, isCall := ones[0].(*py.Call); !isCall { // []any elements are interfaces: the dynamic value
+		t.Errorf("[]any element: %T", ones[0])
+	}
 	var f16 []numpy.Float16
 	if err := unpickler.Unmarshal(pickle5(t, numpy.New([]uint8{3})), &f16); err != nil || f16[0].Float64() != 3 {
 		t.Errorf("uint8 into Float16: %v %v", f16, err)
@@ -196,15 +208,18 @@ func TestIntoTargetErrors(t *testing.T) {
 		dst  any
 		want string
 	}{
-		{"2-D into 1-D", m, new([]float64), "has 2 dimensions, Go []float64 has 1"},
-		{"2-D into scalar", m, new(float64), "has 2 dimensions"},
-		{"float64 into float32", m, new([][]float32), "does not convert to Go float32 without loss"},
+		{"2-D into 1-D", m, new([]float64), "numpy.ndarray float64 of shape (2, 3) (2 dimensions; []float64 has 1) into Go []float64 at top level"},
+		{"2-D into scalar", m, new(float64), "2 dimensions; float64 has 0"},
+		{"float64 into float32", m, new([][]float32), "float64 does not convert to float32 without loss"},
 		{"int64 into int32", pickle5(t, numpy.New([]int64{1})), new([]int32), "without loss"},
 		{"uint64 into int64", pickle5(t, numpy.New([]uint64{1})), new([]int64), "without loss"},
 		{"complex into float", pickle5(t, numpy.New([]complex64{1})), new([]float64), "without loss"},
 		{"float into bool", pickle5(t, numpy.New([]float32{1})), new([]bool), "without loss"},
 		{"wrong array length", m, new([3][3]float64), "dimension 0 has 2 elements"},
-		{"into a string", m, new(string), "cannot unmarshal"},
+		{"into a string", m, new(string), "string is not a bool or number type"},
+		{"into strings", m, new([][]string), "string is not a bool or number type"},
+		{"into a struct", m, new([][]struct{}), "is not a bool or number type"},
+		{"into errors", m, new([][]error), "its elements are float64, not assignable to error"},
 		{"in a struct", m, &struct{ X []float32 }{}, "at .X"},
 	} {
 		wrapped := tc.dst
