@@ -151,7 +151,7 @@ func (a *Array) flat(leaf reflect.Type, want DType, alias bool) (reflect.Value, 
 	p := unsafe.Pointer(unsafe.SliceData(a.Data))
 	same := a.DType == want && uintptr(p)%uintptr(leaf.Align()) == 0 && (a.Order == C || cContiguous(a.Shape))
 	if same && alias && want.Kind != Bool {
-		return reflect.NewAt(reflect.ArrayOf(n, leaf), p).Elem().Slice3(0, n, n), nil
+		return reflect.SliceAt(leaf, p, n), nil // (not ArrayOf: it would make a type per length)
 	}
 	out := reflect.MakeSlice(st, n, n)
 	dp := out.UnsafePointer()
