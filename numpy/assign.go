@@ -28,9 +28,13 @@ func construct(c unpickler.Construct) (any, error) {
 }
 
 // UnmarshalPickle decodes a pickled numpy.ndarray or numpy scalar into a:
-// unpickler.Unmarshal(p, &a) with a of type numpy.Array. It implements
-// unpickler.Unmarshaler.
+// unpickler.Unmarshal(p, &a) with a of type numpy.Array. None leaves the
+// zero Array. It implements unpickler.Unmarshaler.
 func (a *Array) UnmarshalPickle(v any) error {
+	if v == nil { // None leaves the zero Array, as for other targets
+		*a = Array{}
+		return nil
+	}
 	b, err := FromValue(v)
 	if err != nil {
 		return err
@@ -97,13 +101,9 @@ func (a *Array) AssignPickle(dst reflect.Value) (bool, error) {
 		return true, a.unfit("%s does not convert to %s without loss", a.DType.Name(), leaf)
 	}
 	if depth == 0 {
-		if elem != leaf {
-			v := reflect.New(elem)
-			convert(a.DType, a.Data, want, v.UnsafePointer(), 1)
-			dst.Set(v.Elem())
-			return true, nil
-		}
-		convert(a.DType, a.Data, want, unsafe.Pointer(dst.Addr().Pointer()), 1)
+		v := reflect.New(elem)
+		convert(a.DType, a.Data, want, v.UnsafePointer(), 1)
+		dst.Set(v.Elem())
 		return true, nil
 	}
 	// Rows (the outer dimensions) must not outnumber the input: an

@@ -322,3 +322,29 @@ func TestHugeEmptyShape(t *testing.T) {
 		t.Errorf("as numpy.Array: %v, %d elements", err, b.Len())
 	}
 }
+
+// TestIntoMapsAndScalars: arrays as map values, scalars into Go scalars.
+func TestIntoMapsAndScalars(t *testing.T) {
+	doc := py.DictOf("a", numpy.New([]int32{1, 2}), "b", numpy.New([]int32{3}))
+	p, err := pickler.Marshal(doc, pickler.Protocol(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string][]float64
+	if err := unpickler.Unmarshal(p, &m); err != nil || !reflect.DeepEqual(m, map[string][]float64{"a": {1, 2}, "b": {3}}) {
+		t.Errorf("map: %v %v", m, err)
+	}
+	var c complex64
+	if err := unpickler.Unmarshal(pickle5(t, numpy.New([]int16{-4}, []int{}...)), &c); err != nil || c != -4 {
+		t.Errorf("0-d int16 into complex64: %v %v", c, err)
+	}
+	var ms map[string]float32
+	p, _ = pickler.Marshal(py.DictOf("x", numpy.New([]uint8{200}, []int{}...)), pickler.Protocol(3))
+	if err := unpickler.Unmarshal(p, &ms); err != nil || ms["x"] != 200 {
+		t.Errorf("map of scalars: %v %v", ms, err)
+	}
+	var none numpy.Array
+	if err := unpickler.Unmarshal([]byte("\x80\x04N."), &none); err != nil || none.Data != nil {
+		t.Errorf("None: %v %v", none, err)
+	}
+}
