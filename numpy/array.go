@@ -286,6 +286,7 @@ type Error struct {
 	Detail string
 }
 
+// Error returns "numpy: " + the cause + ": " + the detail.
 func (e *Error) Error() string {
 	if e.Detail == "" {
 		return "numpy: " + e.Err.Error()

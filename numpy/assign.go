@@ -28,9 +28,13 @@ func construct(c unpickler.Construct) (any, error) {
 }
 
 // UnmarshalPickle decodes a pickled numpy.ndarray or numpy scalar into a:
-// unpickler.Unmarshal(p, &a) with a of type numpy.Array. It implements
-// unpickler.Unmarshaler.
+// unpickler.Unmarshal(p, &a) with a of type numpy.Array. None leaves the
+// zero Array. It implements unpickler.Unmarshaler.
 func (a *Array) UnmarshalPickle(v any) error {
+	if v == nil { // None leaves the zero Array, as for other targets
+		*a = Array{}
+		return nil
+	}
 	b, err := FromValue(v)
 	if err != nil {
 		return err
@@ -64,7 +68,9 @@ func (d *DType) UnmarshalPickle(v any) error {
 // native byte order, C order and aligned share the data the decoder made
 // (no second copy), as []byte targets do; data in an out-of-band buffer
 // the caller supplied is copied, as for []byte (use View to share it).
-// Other targets are not its business (done is false).
+// An interface element type (any) gets the values of the dynamic model,
+// as numpy's tolist(): bool, int64, uint64, float64, complex128. Other
+// targets are an error that says why.
 func (a *Array) AssignPickle(dst reflect.Value) (bool, error) {
 	t := dst.Type()
 	depth, leaf := 0, t
@@ -72,22 +78,32 @@ func (a *Array) AssignPickle(dst reflect.Value) (bool, error) {
 		depth++
 		leaf = leaf.Elem()
 	}
-	want, ok := dtypeOfType(leaf)
-	if !ok {
-		return false, nil
-	}
 	if err := a.Validate(); err != nil {
 		return true, err
 	}
+	elem := leaf
+	if leaf.Kind() == reflect.Interface {
+		// Elements as the Go values of the dynamic model (numpy's
+		// tolist()): bool, int64, uint64, float64 or complex128.
+		elem = naturalType(a.DType)
+		if !elem.AssignableTo(leaf) {
+			return true, a.unfit("its elements are %s, not assignable to %s", elem, leaf)
+		}
+	}
+	want, ok := dtypeOfType(elem)
+	if !ok {
+		return true, a.unfit("%s is not a bool or number type", leaf)
+	}
 	if depth != len(a.Shape) {
-		return true, fmt.Errorf("numpy.ndarray %s of shape %s has %d dimensions, Go %s has %d",
-			a.DType.Name(), shapeString(a.Shape), len(a.Shape), t, depth)
+		return true, a.unfit("%d dimensions; %s has %d", len(a.Shape), t, depth)
 	}
 	if !canCast(a.DType, want) {
-		return true, fmt.Errorf("numpy.ndarray %s does not convert to Go %s without loss", a.DType.Name(), leaf)
+		return true, a.unfit("%s does not convert to %s without loss", a.DType.Name(), leaf)
 	}
 	if depth == 0 {
-		convert(a.DType, a.Data, want, unsafe.Pointer(dst.Addr().Pointer()), 1)
+		v := reflect.New(elem)
+		convert(a.DType, a.Data, want, v.UnsafePointer(), 1)
+		dst.Set(v.Elem())
 		return true, nil
 	}
 	// Rows (the outer dimensions) must not outnumber the input: an
@@ -98,13 +114,29 @@ func (a *Array) AssignPickle(dst reflect.Value) (bool, error) {
 		rows *= d
 	}
 	if n := a.Len(); rows > max(n, 1<<16) {
-		return true, fmt.Errorf("numpy.ndarray of shape %s: %d empty rows for %d elements", shapeString(a.Shape), rows, n)
+		return true, a.unfit("%d empty rows for %d elements", rows, n)
 	}
-	flat, err := a.flat(leaf, want, !a.outOfBand)
+	flat, err := a.flat(elem, want, !a.outOfBand && elem == leaf)
 	if err != nil {
 		return true, err
 	}
-	return true, fill(dst, flat, a.Shape, 0)
+	if elem != leaf {
+		boxed := reflect.MakeSlice(reflect.SliceOf(leaf), flat.Len(), flat.Len())
+		for i := range flat.Len() {
+			boxed.Index(i).Set(flat.Index(i))
+		}
+		flat = boxed
+	}
+	if err := fill(dst, flat, a.Shape, 0); err != nil {
+		return true, a.unfit("%v", err)
+	}
+	return true, nil
+}
+
+// unfit says why the array does not fit a Go target; the unpickler
+// prints it as "cannot unmarshal Python <this> into Go <type> at <path>".
+func (a *Array) unfit(format string, args ...any) error {
+	return fmt.Errorf("numpy.ndarray %s of shape %s (%s)", a.DType.Name(), shapeString(a.Shape), fmt.Sprintf(format, args...))
 }
 
 // flat returns the elements as one Go slice of the leaf type, in C
@@ -119,7 +151,7 @@ func (a *Array) flat(leaf reflect.Type, want DType, alias bool) (reflect.Value, 
 	p := unsafe.Pointer(unsafe.SliceData(a.Data))
 	same := a.DType == want && uintptr(p)%uintptr(leaf.Align()) == 0 && (a.Order == C || cContiguous(a.Shape))
 	if same && alias && want.Kind != Bool {
-		return reflect.NewAt(reflect.ArrayOf(n, leaf), p).Elem().Slice3(0, n, n), nil
+		return reflect.SliceAt(leaf, p, n), nil // (not ArrayOf: it would make a type per length)
 	}
 	out := reflect.MakeSlice(st, n, n)
 	dp := out.UnsafePointer()
@@ -170,7 +202,7 @@ func fill(dst reflect.Value, flat reflect.Value, shape []int, k int) error {
 		inner /= n
 	}
 	if dst.Kind() == reflect.Array && dst.Len() != n {
-		return fmt.Errorf("numpy.ndarray dimension %d has %d elements, Go %s has %d", k, n, dst.Type(), dst.Len())
+		return fmt.Errorf("dimension %d has %d elements, %s has %d", k, n, dst.Type(), dst.Len())
 	}
 	if k == len(shape)-1 {
 		if dst.Kind() == reflect.Slice {
@@ -189,6 +221,21 @@ func fill(dst reflect.Value, flat reflect.Value, shape []int, k int) error {
 		}
 	}
 	return nil
+}
+
+// naturalType is the Go type of the dynamic model for d's elements.
+func naturalType(d DType) reflect.Type {
+	switch d.Kind {
+	case Bool:
+		return reflect.TypeFor[bool]()
+	case Int:
+		return reflect.TypeFor[int64]()
+	case Uint:
+		return reflect.TypeFor[uint64]()
+	case Float:
+		return reflect.TypeFor[float64]()
+	}
+	return reflect.TypeFor[complex128]()
 }
 
 // canCast is numpy's can_cast(from, to, "safe") for the supported types.

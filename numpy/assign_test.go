@@ -33,8 +33,9 @@ func goType(d numpy.DType) reflect.Type {
 // Go slices ([]T for 1-D, [][]T for 2-D, [][][]T for 3-D, T for 0-d) and
 // checks each element against the array decoded into numpy.Array,
 // indexed as numpy indexes it whatever the storage order.
-func TestGoldenIntoSlices(t *testing.T) {
-	g := loadGolden(t)
+func TestGoldenIntoSlices(t *testing.T) { checkIntoSlices(t, loadGolden(t)) }
+
+func checkIntoSlices(t *testing.T, g golden) {
 	n := 0
 	for _, c := range g.Cases {
 		if c.Kind != "array" && c.Kind != "scalar" {
@@ -181,6 +182,18 @@ func TestIntoTargets(t *testing.T) {
 	if err := unpickler.Unmarshal(b, &list); err != nil || !reflect.DeepEqual(list, [][]int32{{1, 2}, {3}}) {
 		t.Errorf("list of arrays: %v %v", list, err)
 	}
+	var anys [][]any // as numpy's tolist()
+	if err := unpickler.Unmarshal(p, &anys); err != nil || !reflect.DeepEqual(anys, [][]any{{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}) {
+		t.Errorf("[][]any: %v %v", anys, err)
+	}
+	b, _ = pickler.Marshal([]any{numpy.New([]uint16{7}, []int{}...)}, pickler.Protocol(2))
+	var ones []any
+	if err := unpickler.Unmarshal(b, &ones); err != nil {
+		t.Fatal(err)
+	}
+	if _, isCall := ones[0].(*py.Call); !isCall { // []any elements are interfaces: the dynamic value
+		t.Errorf("[]any element: %T", ones[0])
+	}
 	var f16 []numpy.Float16
 	if err := unpickler.Unmarshal(pickle5(t, numpy.New([]uint8{3})), &f16); err != nil || f16[0].Float64() != 3 {
 		t.Errorf("uint8 into Float16: %v %v", f16, err)
@@ -195,15 +208,18 @@ func TestIntoTargetErrors(t *testing.T) {
 		dst  any
 		want string
 	}{
-		{"2-D into 1-D", m, new([]float64), "has 2 dimensions, Go []float64 has 1"},
-		{"2-D into scalar", m, new(float64), "has 2 dimensions"},
-		{"float64 into float32", m, new([][]float32), "does not convert to Go float32 without loss"},
+		{"2-D into 1-D", m, new([]float64), "numpy.ndarray float64 of shape (2, 3) (2 dimensions; []float64 has 1) into Go []float64 at top level"},
+		{"2-D into scalar", m, new(float64), "2 dimensions; float64 has 0"},
+		{"float64 into float32", m, new([][]float32), "float64 does not convert to float32 without loss"},
 		{"int64 into int32", pickle5(t, numpy.New([]int64{1})), new([]int32), "without loss"},
 		{"uint64 into int64", pickle5(t, numpy.New([]uint64{1})), new([]int64), "without loss"},
 		{"complex into float", pickle5(t, numpy.New([]complex64{1})), new([]float64), "without loss"},
 		{"float into bool", pickle5(t, numpy.New([]float32{1})), new([]bool), "without loss"},
 		{"wrong array length", m, new([3][3]float64), "dimension 0 has 2 elements"},
-		{"into a string", m, new(string), "cannot unmarshal"},
+		{"into a string", m, new(string), "string is not a bool or number type"},
+		{"into strings", m, new([][]string), "string is not a bool or number type"},
+		{"into a struct", m, new([][]struct{}), "is not a bool or number type"},
+		{"into errors", m, new([][]error), "its elements are float64, not assignable to error"},
 		{"in a struct", m, &struct{ X []float32 }{}, "at .X"},
 	} {
 		wrapped := tc.dst
@@ -304,5 +320,31 @@ func TestHugeEmptyShape(t *testing.T) {
 	var b numpy.Array
 	if err := unpickler.Unmarshal(p, &b); err != nil || b.Len() != 0 {
 		t.Errorf("as numpy.Array: %v, %d elements", err, b.Len())
+	}
+}
+
+// TestIntoMapsAndScalars: arrays as map values, scalars into Go scalars.
+func TestIntoMapsAndScalars(t *testing.T) {
+	doc := py.DictOf("a", numpy.New([]int32{1, 2}), "b", numpy.New([]int32{3}))
+	p, err := pickler.Marshal(doc, pickler.Protocol(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string][]float64
+	if err := unpickler.Unmarshal(p, &m); err != nil || !reflect.DeepEqual(m, map[string][]float64{"a": {1, 2}, "b": {3}}) {
+		t.Errorf("map: %v %v", m, err)
+	}
+	var c complex64
+	if err := unpickler.Unmarshal(pickle5(t, numpy.New([]int16{-4}, []int{}...)), &c); err != nil || c != -4 {
+		t.Errorf("0-d int16 into complex64: %v %v", c, err)
+	}
+	var ms map[string]float32
+	p, _ = pickler.Marshal(py.DictOf("x", numpy.New([]uint8{200}, []int{}...)), pickler.Protocol(3))
+	if err := unpickler.Unmarshal(p, &ms); err != nil || ms["x"] != 200 {
+		t.Errorf("map of scalars: %v %v", ms, err)
+	}
+	var none numpy.Array
+	if err := unpickler.Unmarshal([]byte("\x80\x04N."), &none); err != nil || none.Data != nil {
+		t.Errorf("None: %v %v", none, err)
 	}
 }

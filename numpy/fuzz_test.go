@@ -33,7 +33,7 @@ func FuzzArray(f *testing.F) {
 			return
 		}
 		a, err := numpy.FromValue(v)
-		for _, dst := range []any{new(numpy.Array), new([]float64), new([][]int64), new(complex128), new([]bool), new([2][3]float32)} {
+		for _, dst := range []any{new(numpy.Array), new([]float64), new([][]int64), new(complex128), new([]bool), new([2][3]float32), new([][]any), new(map[string]any), new(numpy.Float16)} {
 			if err := unpickler.Unmarshal(p, dst, opts...); errors.Is(err, unpickler.ErrInternal) {
 				t.Fatalf("Unmarshal into %T: %v", dst, err)
 			}

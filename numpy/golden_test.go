@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"testing"
@@ -47,9 +49,11 @@ type goldenPickle struct {
 	Buffers [][]byte
 }
 
-func loadGolden(t testing.TB) golden {
+func loadGolden(t testing.TB) golden { return loadGoldenFile(t, "testdata/golden.json.gz") }
+
+func loadGoldenFile(t testing.TB, path string) golden {
 	t.Helper()
-	f, err := os.Open("testdata/golden.json.gz")
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,8 +171,32 @@ func nativeBytes(t testing.TB, a *numpy.Array) []byte {
 
 // TestGoldenDecode decodes every pickle numpy wrote into a numpy.Array and
 // compares dtype, shape, order and elements with what numpy says.
-func TestGoldenDecode(t *testing.T) {
-	g := loadGolden(t)
+func TestGoldenDecode(t *testing.T) { checkDecode(t, loadGolden(t)) }
+
+// TestLiveNumpy makes the golden cases again with the numpy installed
+// (/usr/bin/python3 or NUMPY_PYTHON; numpy 2 writes numpy._core names) and
+// decodes them as TestGoldenDecode, TestGoldenIntoSlices and
+// TestGoldenRefused do. It skips, saying why, without numpy.
+func TestLiveNumpy(t *testing.T) {
+	python := os.Getenv("NUMPY_PYTHON")
+	if python == "" {
+		python = "/usr/bin/python3"
+	}
+	if out, err := exec.Command(python, "-c", "import numpy").CombinedOutput(); err != nil {
+		t.Skipf("%s cannot import numpy (install python3-numpy, or set NUMPY_PYTHON): %v %s", python, err, out)
+	}
+	path := filepath.Join(t.TempDir(), "live.json.gz")
+	if out, err := exec.Command(python, "testdata/gen_golden.py", path).CombinedOutput(); err != nil {
+		t.Fatalf("gen_golden.py: %v\n%s", err, out)
+	}
+	g := loadGoldenFile(t, path)
+	t.Logf("numpy %s, Python %s", g.Numpy, g.Python)
+	checkDecode(t, g)
+	checkIntoSlices(t, g)
+	checkRefused(t, g)
+}
+
+func checkDecode(t *testing.T, g golden) {
 	if g.Native != map[bool]string{false: "<", true: ">"}[numpy.NativeBigEndian] {
 		t.Skipf("golden made on a %s machine", g.Native)
 	}
@@ -400,8 +428,9 @@ func TestGoldenDType(t *testing.T) {
 // TestGoldenRefused: what the package does not represent (object arrays,
 // structured dtypes, datetime64, strings, longdouble, subclasses) is a
 // typed error into numpy.Array and into []float64, never a panic.
-func TestGoldenRefused(t *testing.T) {
-	g := loadGolden(t)
+func TestGoldenRefused(t *testing.T) { checkRefused(t, loadGolden(t)) }
+
+func checkRefused(t *testing.T, g golden) {
 	n := 0
 	for _, c := range g.Cases {
 		if c.Kind != "refused" {
@@ -426,5 +455,44 @@ func TestGoldenRefused(t *testing.T) {
 	}
 	if n < 20 {
 		t.Fatalf("only %d refused pickles", n)
+	}
+}
+
+// TestGoldenReencode: every pickle numpy wrote (refused kinds included)
+// decodes into the dynamic model and re-encodes at its protocol to the
+// same bytes, out-of-band buffers included — what `segpickle reencode` and
+// the echo server do with numpy's pickles.
+func TestGoldenReencode(t *testing.T) {
+	g := loadGolden(t)
+	n := 0
+	for _, c := range g.Cases {
+		for _, p := range c.pickles(t) {
+			v, err := unpickler.Load(p.Pickle, p.opts()...)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", c.Name, p.Key, err)
+			}
+			var bufs [][]byte
+			opts := []pickler.Option{pickler.Protocol(int(p.Key[0] - '0'))}
+			if p.Buffers != nil {
+				opts = append(opts, pickler.BufferCallback(func(b py.PickleBuffer) bool {
+					bufs = append(bufs, b.Data)
+					return false
+				}))
+			}
+			out, err := pickler.Marshal(v, opts...)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", c.Name, p.Key, err)
+			}
+			if !bytes.Equal(out, p.Pickle) {
+				t.Errorf("%s/%s: re-encoded\n got %x\nwant %x", c.Name, p.Key, out, p.Pickle)
+			}
+			if len(bufs) != len(p.Buffers) {
+				t.Errorf("%s/%s: %d buffers, want %d", c.Name, p.Key, len(bufs), len(p.Buffers))
+			}
+			n++
+		}
+	}
+	if n < 1000 {
+		t.Fatalf("only %d pickles", n)
 	}
 }

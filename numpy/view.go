@@ -77,8 +77,12 @@ func View[T Element](a *Array) ([]T, error) {
 	t := reflect.TypeFor[T]()
 	want, _ := dtypeOfType(t)
 	if a.DType.Kind != want.Kind || a.DType.Size != want.Size {
-		return nil, &Error{Err: ErrType, Detail: fmt.Sprintf("array is %s, Go type %s is %s (use Copy to convert)",
-			a.DType.Name(), t, want.Name())}
+		gt := t.String()
+		if gt != want.Name() {
+			gt += " (" + want.Name() + ")"
+		}
+		return nil, &Error{Err: ErrType, Detail: fmt.Sprintf("array is %s, Go type is %s (use Copy to convert)",
+			a.DType.Name(), gt)}
 	}
 	if !a.DType.Native() {
 		return nil, &Error{Err: ErrByteOrder, Detail: fmt.Sprintf("array is %s on a %s machine (use Copy to convert)",

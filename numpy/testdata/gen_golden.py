@@ -8,7 +8,9 @@ For each array it records what the Go side must find: the dtype, shape and
 storage order, and the elements in storage order converted to native
 byte order (so that Go compares Copy's bytes with them).
 
-Run with an interpreter that has numpy:  /usr/bin/python3 numpy/testdata/gen_golden.py
+Run with an interpreter that has numpy:  /usr/bin/python3 numpy/testdata/gen_golden.py [OUT]
+(OUT defaults to numpy/testdata/golden.json.gz; the Go test TestLiveNumpy writes a
+temporary one with whatever numpy is installed).
 """
 import gzip
 import json
@@ -19,7 +21,7 @@ import types
 
 import numpy as np
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden.json.gz")
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden.json.gz")
 NATIVE = "<" if sys.byteorder == "little" else ">"
 
 
