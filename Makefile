@@ -76,10 +76,11 @@ golden:
 	$(PYTHON) tests/gen_golden.py
 
 ## bench: Go benchmarks against og-rek and gopickle, and CPython timings.
-bench: build
+bench: build pydata-deps
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 1 .
 	cd bench && $(PYTHON) cpython_bench.py
 	PYTHONPATH=$(CURDIR)/pyext $(PYTHON) bench/pyext_bench.py
+	SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext $(SYSPYTHON) bench/pyext_bench.py --numpy
 
 ## fuzz: each fuzz target for FUZZTIME (default 60s).
 FUZZTIME ?= 60s
