@@ -51,7 +51,7 @@ pydata-deps:
 	fi
 
 pytest-pydata: build pydata-deps
-	SEGPICKLE_REQUIRE_PYDATA=1 SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(SYSPYTHON) -m unittest tests.test_pydata
+	SEGPICKLE_REQUIRE_PYDATA=1 SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(SYSPYTHON) -P -m unittest test_pydata
 
 ## pytest-cgocheck: the pyext tests against a library built with
 ## GOEXPERIMENT=cgocheck2, which checks every pointer passed through cgo.

@@ -113,8 +113,12 @@ class NumpySegmentBuffer(unittest.TestCase):
 @unittest.skipIf(MISSING, MISSING)
 class NumpyOutOfBand(unittest.TestCase):
     def test_issue_expression(self):
-        # The issue's own line: an out-of-band array comes back writable.
-        segpickle.loads(segpickle.dumps(np.zeros(3), out_of_band=True))[0] = 1
+        # The issue's own line, with the segmented form under its new name
+        # (dumps now returns bytes, as pickle.dumps): an out-of-band array
+        # comes back writable; so it does through dumps' buffer_callback.
+        segpickle.loads(segpickle.dumps_segments(np.zeros(3), out_of_band=True))[0] = 1
+        bufs = []
+        segpickle.loads(segpickle.dumps(np.zeros(3), 5, buffer_callback=bufs.append), buffers=bufs)[0] = 1
 
     def test_writable_exactly_when_pickle_loads_is(self):
         for writeable in (True, False):
