@@ -29,6 +29,7 @@ test: vet fmt-check gotest pytest pytest-pydata pytest-cgocheck fuzz-short
 FUZZ_TARGETS := FuzzLoad FuzzRoundTrip FuzzCPython
 fuzz-short:
 	@for f in $(FUZZ_TARGETS); do $(GO) test ./unpickler -run '^$$' -fuzz "^$$f$$" -fuzztime 50000x || exit 1; done
+	@$(GO) test ./frame -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 50000x
 
 gotest: cli
 	$(GO) test -race -count=1 ./...
@@ -86,6 +87,7 @@ bench: build pydata-deps
 FUZZTIME ?= 60s
 fuzz:
 	@for f in $(FUZZ_TARGETS); do $(GO) test ./unpickler -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done
+	@$(GO) test ./frame -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
 
 ## demo: the 1 KiB / 1 MiB / 16 MiB round trip through the Go echo server.
 demo: build
