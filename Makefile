@@ -6,7 +6,7 @@ LIB     := pyext/segpickle/libsegpickle.so
 GOFILES := $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: all build cli lib test gotest pytest pytest-cgocheck vet fmt fmt-check lint bench fuzz fuzz-short demo golden clean
+.PHONY: all build cli lib test gotest pytest pytest-cgocheck pytest-pydata pydata-deps vet fmt fmt-check lint bench fuzz fuzz-short demo golden clean
 
 all: build
 
@@ -23,18 +23,36 @@ $(LIB): $(GOFILES) go.mod go.sum
 ## test: vet, gofmt check, Go tests with the race detector, Python tests,
 ## and each fuzz target briefly (a count of executions, not a duration,
 ## so that a slow input near the end cannot trip the fuzzer's deadline).
-test: vet fmt-check gotest pytest pytest-cgocheck fuzz-short
+test: vet fmt-check gotest pytest pytest-pydata pytest-cgocheck fuzz-short
 	@echo "make test: all passed"
 
 FUZZ_TARGETS := FuzzLoad FuzzRoundTrip FuzzCPython
 fuzz-short:
 	@for f in $(FUZZ_TARGETS); do $(GO) test ./unpickler -run '^$$' -fuzz "^$$f$$" -fuzztime 50000x || exit 1; done
+	@$(GO) test ./frame -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 50000x
 
 gotest: cli
 	$(GO) test -race -count=1 ./...
 
 pytest: build
 	SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(PYTHON) -P -m unittest discover -s tests -p 'test_*.py' -v
+
+## pytest-pydata: real numpy / pandas / scikit-learn / cloudpickle objects
+## (tests/test_pydata.py) with Debian's python3, which has them; the Debian
+## packages are installed first when they are not importable (as root, or
+## through sudo). They run, never skip: a missing module fails.
+SYSPYTHON   ?= /usr/bin/python3
+PYDATA_DEBS := python3-numpy python3-pandas python3-sklearn python3-cloudpickle libpython3.11-testsuite
+pydata-deps:
+	@if ! $(SYSPYTHON) -c 'import numpy, pandas, sklearn, cloudpickle, test.pickletester' 2>/dev/null; then \
+		echo "pydata-deps: installing $(PYDATA_DEBS) with apt-get"; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PYDATA_DEBS) >/dev/null || exit 1; \
+	fi
+
+pytest-pydata: build pydata-deps
+	SEGPICKLE_REQUIRE_PYDATA=1 SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(SYSPYTHON) -P -m unittest test_pydata
 
 ## pytest-cgocheck: the pyext tests against a library built with
 ## GOEXPERIMENT=cgocheck2, which checks every pointer passed through cgo.
@@ -59,15 +77,17 @@ golden:
 	$(PYTHON) tests/gen_golden.py
 
 ## bench: Go benchmarks against og-rek and gopickle, and CPython timings.
-bench: build
+bench: build pydata-deps
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 1 .
 	cd bench && $(PYTHON) cpython_bench.py
 	PYTHONPATH=$(CURDIR)/pyext $(PYTHON) bench/pyext_bench.py
+	SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext $(SYSPYTHON) bench/pyext_bench.py --numpy
 
 ## fuzz: each fuzz target for FUZZTIME (default 60s).
 FUZZTIME ?= 60s
 fuzz:
 	@for f in $(FUZZ_TARGETS); do $(GO) test ./unpickler -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done
+	@$(GO) test ./frame -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
 
 ## demo: the 1 KiB / 1 MiB / 16 MiB round trip through the Go echo server.
 demo: build

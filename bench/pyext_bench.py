@@ -2,10 +2,18 @@
 Pickler into a SegmentBuffer, pickle.dumps, Pickler into io.BytesIO, and
 Pickler into a pure-Python writer that only appends to a list (the floor).
 Medians in µs, and ratios. Run: PYTHONPATH=pyext python3 bench/pyext_bench.py
+
+With numpy importable (`make bench` runs `/usr/bin/python3
+bench/pyext_bench.py --numpy` for these alone, SEGPICKLE_BIN set), also: a 64 MiB float64 array into a default
+SegmentBuffer vs pickle.dumps vs the list-writer floor, and the same array
+through Channel to the Go echo server and back vs a plain socket carrying
+pickle.dumps's bytes.
 """
 import io
 import pickle
+import statistics
 import sys
+import time
 import timeit
 
 import segpickle
@@ -17,7 +25,7 @@ class ListWriter:
 
     def write(self, b):
         self.parts.append(b)
-        return len(b)
+        return len(b) if type(b) is not pickle.PickleBuffer else b.raw().nbytes
 
 
 def segbuf(obj):
@@ -47,6 +55,9 @@ def median_us(fn, arg, min_time=0.3):
 
 
 def main():
+    if "--numpy" in sys.argv[1:]:  # only the array benchmarks
+        numpy_bench()
+        return
     sizes = [("1 KiB", 1 << 10), ("1 MiB", 1 << 20), ("64 MiB", 64 << 20)]
     ways = [("SegmentBuffer", segbuf), ("pickle.dumps", lambda o: pickle.dumps(o, 5)),
             ("BytesIO", bytesio), ("list writer (floor)", floor)]
@@ -63,6 +74,83 @@ def main():
     r = res["64 MiB"]["SegmentBuffer"] / res["1 MiB"]["SegmentBuffer"]
     print("\nSegmentBuffer 64 MiB / 1 MiB: %.2f×" % r)
     sys.stdout.flush()
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        print("\n(numpy is not importable under %s: `make bench` runs the array benchmarks with "
+              "/usr/bin/python3 bench/pyext_bench.py --numpy)" % sys.executable)
+        return
+    numpy_bench()
+
+
+def median_ms(fn, repeat=9):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def numpy_bench():
+    import numpy as np
+    from segpickle import Channel
+    from segpickle._channel import HEADER, frame_header
+    from segpickle.demo import EchoServer
+
+    a = np.arange(8 << 20, dtype="f8")  # 64 MiB
+    print("\n64 MiB float64 array, protocol 5 (median µs):\n")
+    rows = [("Pickler → SegmentBuffer()", lambda: segbuf(a)),
+            ("Pickler → SegmentBuffer(copy=True)", lambda: pickle.Pickler(segpickle.SegmentBuffer(copy=True), 5).dump(a)),
+            ("pickle.dumps", lambda: pickle.dumps(a, 5)),
+            ("Pickler → list writer (floor)", lambda: floor(a))]
+    t = {name: median_us(lambda _, fn=fn: fn(), None) for name, fn in rows}
+    print("| way | µs |\n|---|---|")
+    for name, _ in rows:
+        print("| %s | %.2f |" % (name, t[name]))
+    seg, dumps, fl = t[rows[0][0]], t["pickle.dumps"], t[rows[3][0]]
+    print("\npickle.dumps / SegmentBuffer: %.0f× (target ≥ 20×); SegmentBuffer / floor: %.2f× (target ≤ 2×)"
+          % (dumps / seg, seg / fl))
+
+    def plain(sock):
+        data = pickle.dumps(a, 5)
+        sock.sendall(frame_header(len(data), []))
+        sock.sendall(data)
+        head = bytearray(HEADER.size)
+        recv_exact(sock, memoryview(head))
+        body = bytearray(HEADER.unpack(head)[4])
+        recv_exact(sock, memoryview(body))
+        return pickle.loads(body)
+
+    print("\n64 MiB float64 array to the Go echo server and back (median ms of 9):\n")
+    print("| path | echo raw | echo decode |\n|---|---|---|")
+    res = {}
+    for mode in ("raw", "decode"):
+        srv = EchoServer(mode)
+        try:
+            with Channel(srv.address) as ch:
+                ch.call(a, out_of_band=True)  # warm up the server's pool
+                res[("oob", mode)] = median_ms(lambda: ch.call(a, out_of_band=True))
+                res[("inband", mode)] = median_ms(lambda: ch.call(a))
+                assert np.array_equal(ch.call(a, out_of_band=True), a)
+                res[("plain", mode)] = median_ms(lambda: plain(ch._sock)) if mode == "raw" else float("nan")
+        finally:
+            srv.stop()
+    for key, label in (("plain", "plain socket + pickle.dumps / pickle.loads (baseline)"),
+                       ("inband", "Channel.call(a) (in band)"),
+                       ("oob", "Channel.call(a, out_of_band=True)")):
+        print("| %s | %.1f | %.1f |" % (label, res[(key, "raw")], res[(key, "decode")]))
+    print("\nbaseline / Channel out of band (raw echo): %.2f×" % (res[("plain", "raw")] / res[("oob", "raw")]))
+    sys.stdout.flush()
+
+
+def recv_exact(sock, view):
+    got = 0
+    while got < len(view):
+        n = sock.recv_into(view[got:])
+        if n == 0:
+            raise EOFError
+        got += n
 
 
 if __name__ == "__main__":

@@ -313,9 +313,12 @@ func (fr *Reader) fill(size, prefix int, lensRaw []byte) (*[]byte, error) {
 	return p, nil
 }
 
-// Buffers are pooled by power-of-two size class from 4 KiB to 64 MiB;
-// larger frames get a buffer of their own. Every buffer is Align-aligned.
-var pools [15]sync.Pool
+// Buffers are pooled by power-of-two size class from 4 KiB to 1 GiB
+// (DefaultMaxFrame's class: a 64 MiB array plus its header lands in the
+// 128 MiB class, reused from one frame to the next); larger frames get a
+// buffer of their own. Every buffer is Align-aligned. A pooled buffer's
+// pages are touched only as far as frames have filled it.
+var pools [19]sync.Pool
 
 func class(n int) int {
 	c, size := 0, 4096

@@ -197,8 +197,9 @@ class HostileServer:
             self.ln.close()
 
     def hold(self, conn):
-        """Keeps conn open until the test ends (or linger passes)."""
-        self.done.wait(self.linger)
+        """Keeps conn open until the test ends (or linger passes: then
+        `lingered` is set, which a test can check)."""
+        self.lingered = not self.done.wait(self.linger)
 
     def close(self):
         self.done.set()
@@ -236,7 +237,7 @@ class Hostile(unittest.TestCase):
         with Channel(srv.address) as ch:
             with self.assertRaises(TimeoutError):
                 ch.recv(timeout=0.3)
-            with self.assertRaises(segpickle._channel.ChannelBrokenError):
+            with self.assertRaises(segpickle.ChannelBrokenError):
                 ch.recv(timeout=0.3)
 
     def test_send_timeout_when_the_peer_does_not_read(self):
@@ -244,21 +245,45 @@ class Hostile(unittest.TestCase):
         with Channel(srv.address, timeout=0.3) as ch:
             with self.assertRaises(TimeoutError):
                 ch.send(b"x" * (64 << 20))  # more than the socket buffers hold
-            with self.assertRaises(segpickle._channel.ChannelBrokenError):
+            with self.assertRaises(segpickle.ChannelBrokenError):
                 ch.send(1)
 
-    def test_ctrl_c_interrupts_a_wait(self):
-        # A real SIGINT, delivered to whichever thread the kernel picks (the
-        # Go runtime's threads included): recv must notice within a slice.
-        srv = self.serve(lambda c, s: s.hold(c))
-        with Channel(srv.address) as ch:  # no timeout at all
-            t = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
-            t.start()
-            try:
-                with self.assertRaises(KeyboardInterrupt):
-                    ch.recv()  # the server closes after linger: EOFError would mean Ctrl-C was missed
-            finally:
-                t.cancel()
+    def interrupt_soon(self, to_self_thread):
+        """A real SIGINT in 0.3 s: to the process (the kernel picks a
+        thread), or to the timer's own thread, so that the main thread's
+        system call is not interrupted and only a bounded wait notices."""
+        def fire():
+            if to_self_thread:
+                signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+            else:
+                os.kill(os.getpid(), signal.SIGINT)
+        t = threading.Timer(0.3, fire)
+        t.start()
+        self.addCleanup(t.cancel)
+
+    def test_ctrl_c_interrupts_a_recv_wait(self):
+        for to_self_thread in (False, True):
+            with self.subTest(signal_to_another_thread=to_self_thread):
+                srv = self.serve(lambda c, s: s.hold(c), linger=15)
+                with Channel(srv.address) as ch:  # no timeout at all
+                    self.interrupt_soon(to_self_thread)
+                    with self.assertRaises(KeyboardInterrupt):
+                        ch.recv()
+                srv.close()
+                # Had recv waited for the peer instead of noticing Ctrl-C, the
+                # server would have given up first (and closed the socket).
+                self.assertFalse(srv.lingered, "Ctrl-C was acted on only when the peer closed")
+
+    def test_ctrl_c_interrupts_a_send_wait(self):
+        srv = self.serve(lambda c, s: s.hold(c))  # never reads
+        payload = b"x" * (64 << 20)  # more than the socket buffers hold
+        with Channel(srv.address) as ch:
+            ch.send(b"first")  # connected and flowing before the signal is armed
+            self.interrupt_soon(True)
+            with self.assertRaises(KeyboardInterrupt):
+                ch.send(payload)
+            with self.assertRaises(segpickle.ChannelBrokenError):  # part of a frame went out
+                ch.send(1)
 
     def test_max_frame_refused_before_allocating(self):
         def script(c, s):
@@ -268,7 +293,7 @@ class Hostile(unittest.TestCase):
         with Channel(srv.address, max_frame=1 << 20) as ch:
             with self.assertRaisesRegex(pickle.UnpicklingError, "max_frame"):
                 ch.recv(timeout=5)
-            with self.assertRaises(segpickle._channel.ChannelBrokenError):
+            with self.assertRaises(segpickle.ChannelBrokenError):
                 ch.recv()
 
     def test_declared_size_costs_nothing_until_bytes_arrive(self):

@@ -28,7 +28,7 @@ from typing import Any, Iterable, List, Optional, Tuple
 
 from . import _lib
 from ._buffer import SegmentBuffer, SegmentReader, segment_table
-from ._channel import Channel
+from ._channel import Channel, ChannelBrokenError
 from ._errors import (
     GoPicklingError,
     GoUnpicklingError,
@@ -41,7 +41,7 @@ from ._lib import SegpickleForkError
 __version__ = "0.1.0"
 
 __all__ = [
-    "Channel", "SegmentBuffer", "SegmentReader", "Pickler", "Unpickler", "dump", "dumps", "dumps_segments",
+    "Channel", "ChannelBrokenError", "SegmentBuffer", "SegmentReader", "Pickler", "Unpickler", "dump", "dumps", "dumps_segments",
     "load", "loads", "reencode", "PickleError", "PicklingError", "UnpicklingError", "GoPicklingError",
     "GoUnpicklingError", "UnpicklingEOFError", "UnpicklingTypeError", "UnpicklingValueError",
     "SegpickleForkError", "DEFAULT_PROTOCOL", "HIGHEST_PROTOCOL", "PickleBuffer", "__version__",
