@@ -41,6 +41,14 @@ def child_pids(ppid):
     return out
 
 
+def has_socket(pid):
+    try:
+        return any(os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+                   for fd in os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        return False
+
+
 def is_zombie(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -252,13 +260,30 @@ class Hostile(unittest.TestCase):
         # Go runtime's threads included): recv must notice within a slice.
         srv = self.serve(lambda c, s: s.hold(c))
         with Channel(srv.address) as ch:  # no timeout at all
-            t = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+            # The signal goes out once the main thread is waiting inside
+            # recv (seen in its stack), not after a fixed delay that a
+            # loaded machine could outlast before recv is reached.
+            main = threading.main_thread().ident
+            stop = threading.Event()
+
+            def kill_when_waiting():
+                while not stop.is_set():
+                    f = sys._current_frames().get(main)
+                    while f is not None and f.f_code.co_name != "recv":
+                        f = f.f_back
+                    if f is not None:
+                        os.kill(os.getpid(), signal.SIGINT)
+                        return
+                    stop.wait(0.01)
+
+            t = threading.Thread(target=kill_when_waiting, daemon=True)
             t.start()
             try:
                 with self.assertRaises(KeyboardInterrupt):
                     ch.recv()  # the server closes after linger: EOFError would mean Ctrl-C was missed
             finally:
-                t.cancel()
+                stop.set()
+                t.join()
 
     def test_max_frame_refused_before_allocating(self):
         def script(c, s):
@@ -267,7 +292,7 @@ class Hostile(unittest.TestCase):
         srv = self.serve(script)
         with Channel(srv.address, max_frame=1 << 20) as ch:
             with self.assertRaisesRegex(pickle.UnpicklingError, "max_frame"):
-                ch.recv(timeout=5)
+                ch.recv(timeout=60)  # generous: only a hang guard
             with self.assertRaises(segpickle._channel.ChannelBrokenError):
                 ch.recv()
 
@@ -309,7 +334,7 @@ ev.set()
         for data, pattern in ((b"SP\x09" + frame_header(3, [])[3:] + b"abc", "unsupported frame version 9"),
                               (b"HTTP/1.1 200 OK\r\n\r\n", "bad magic")):
             srv = self.serve(lambda c, s, data=data: (c.sendall(data), s.hold(c)))
-            with Channel(srv.address, timeout=5) as ch:
+            with Channel(srv.address, timeout=60) as ch:  # generous: only a hang guard
                 with self.assertRaisesRegex(pickle.UnpicklingError, pattern):
                     ch.recv()
 
@@ -319,7 +344,7 @@ ev.set()
             pickle.Pickler(buf, 5, buffer_callback=buf.buffer_callback).dump(["x", pickle.PickleBuffer(arr)])
             frame = v1_frame(buf.tobytes(), [bytes(arr)])
         srv = self.serve(lambda c, s: (c.sendall(frame), s.hold(c)))
-        with Channel(srv.address, timeout=5) as ch:
+        with Channel(srv.address, timeout=60) as ch:  # generous: only a hang guard
             out = ch.recv()
         self.assertEqual(out[0], "x")
         self.assertEqual(bytes(out[1]), bytes(arr))
@@ -359,14 +384,17 @@ class Demo(unittest.TestCase):
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "pyext"))
         p = subprocess.Popen([sys.executable, "-m", "segpickle.demo"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, env=env)
+        # Wait (polling, up to a generous 120 s: a hang guard, not a timed
+        # assertion) until the demo's echo server is up and listening (it
+        # holds a socket), rather than for fixed delays.
         children = []
-        for _ in range(100):  # wait for the echo server to appear
-            children = child_pids(p.pid)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and p.poll() is None:
+            children = [c for c in child_pids(p.pid) if has_socket(c)]
             if children:
                 break
             time.sleep(0.05)
         self.assertTrue(children, "the demo started no echo server")
-        time.sleep(0.5)
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=60)
         self.assertEqual(p.returncode, 130, err.decode())

@@ -97,7 +97,8 @@ class DumpAndLoadFiles(unittest.TestCase):
         t.start()
         self.assertEqual(buf.write_to(w), len(buf))
         os.close(w)
-        t.join(10)
+        t.join(120)  # generous: a loaded 2-core machine; a hang still fails below
+        self.assertFalse(t.is_alive(), "the reader never saw the end of the pipe")
         os.close(r)
         self.assertEqual(got[0], buf.tobytes())
 
@@ -285,7 +286,7 @@ class Fork(unittest.TestCase):
         if p.is_alive():
             p.kill()
             self.fail("forked child hung")
-        ok, go = q.get(timeout=5)
+        ok, go = q.get(timeout=60)  # the child has exited: its result is queued
         self.assertTrue(ok)
         self.assertIn("clear error", go)
         self.assertIn("spawn", go)
