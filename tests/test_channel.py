@@ -373,6 +373,7 @@ class Demo(unittest.TestCase):
                            timeout=300, env=env)
         self.assertEqual(p.returncode, 0, p.stderr.decode())
         doc = json.loads(p.stdout)
+        self.assertEqual(len(doc["results"]), 9, "one result per mode and size")
         modes = {(r["mode"], r["size"]) for r in doc["results"]}
         self.assertEqual(modes, {(m, s) for m in ("contiguous", "segmented", "out-of-band")
                                  for s in (1 << 10, 1 << 20, 16 << 20)})
