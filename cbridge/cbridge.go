@@ -138,6 +138,7 @@ func segpickle_version() *C.char { return C.CString("segpickle cbridge 1") }
 //export segpickle_buf_new
 func segpickle_buf_new(threshold C.int64_t, out *C.int64_t) (code C.int) {
 	defer guard(&code, nil)
+	injected("segpickle_buf_new")
 	if out == nil {
 		return codeArgument
 	}
@@ -150,6 +151,7 @@ func segpickle_buf_new(threshold C.int64_t, out *C.int64_t) (code C.int) {
 //export segpickle_buf_free
 func segpickle_buf_free(h C.int64_t) (code C.int) {
 	defer guard(&code, nil)
+	injected("segpickle_buf_free")
 	l, err := getList(h)
 	if err != nil {
 		return codeHandle
@@ -169,6 +171,7 @@ func segpickle_buf_free(h C.int64_t) (code C.int) {
 //export segpickle_buf_write
 func segpickle_buf_write(h C.int64_t, p unsafe.Pointer, n C.int64_t, borrow C.int) (code C.int) {
 	defer guard(&code, nil)
+	injected("segpickle_buf_write")
 	l, err := getList(h)
 	if err != nil {
 		return codeHandle
@@ -193,6 +196,7 @@ func segpickle_buf_write(h C.int64_t, p unsafe.Pointer, n C.int64_t, borrow C.in
 //export segpickle_buf_len
 func segpickle_buf_len(h C.int64_t, out *C.int64_t) (code C.int) {
 	defer guard(&code, nil)
+	injected("segpickle_buf_len")
 	l, err := getList(h)
 	if err != nil || out == nil {
 		return codeHandle
@@ -206,6 +210,7 @@ func segpickle_buf_len(h C.int64_t, out *C.int64_t) (code C.int) {
 //export segpickle_buf_nsegments
 func segpickle_buf_nsegments(h C.int64_t, out *C.int64_t) (code C.int) {
 	defer guard(&code, nil)
+	injected("segpickle_buf_nsegments")
 	l, err := getList(h)
 	if err != nil || out == nil {
 		return codeHandle
@@ -222,6 +227,7 @@ func segpickle_buf_nsegments(h C.int64_t, out *C.int64_t) (code C.int) {
 //export segpickle_buf_segment_len
 func segpickle_buf_segment_len(h C.int64_t, i C.int64_t, out *C.int64_t) (code C.int) {
 	defer guard(&code, nil)
+	injected("segpickle_buf_segment_len")
 	l, err := getList(h)
 	if err != nil || out == nil {
 		return codeHandle
@@ -239,6 +245,7 @@ func segpickle_buf_segment_len(h C.int64_t, i C.int64_t, out *C.int64_t) (code C
 //export segpickle_buf_copy_segment
 func segpickle_buf_copy_segment(h C.int64_t, i C.int64_t, dst unsafe.Pointer, n C.int64_t) (code C.int) {
 	defer guard(&code, nil)
+	injected("segpickle_buf_copy_segment")
 	l, err := getList(h)
 	if err != nil {
 		return codeHandle
@@ -258,6 +265,7 @@ func segpickle_buf_copy_segment(h C.int64_t, i C.int64_t, dst unsafe.Pointer, n 
 //export segpickle_buf_copy
 func segpickle_buf_copy(h C.int64_t, dst unsafe.Pointer, n C.int64_t) (code C.int) {
 	defer guard(&code, nil)
+	injected("segpickle_buf_copy")
 	l, err := getList(h)
 	if err != nil {
 		return codeHandle
@@ -275,6 +283,7 @@ func segpickle_buf_copy(h C.int64_t, dst unsafe.Pointer, n C.int64_t) (code C.in
 //export segpickle_buf_writev
 func segpickle_buf_writev(h C.int64_t, fd C.int, written *C.int64_t, errOut **C.char) (code C.int) {
 	defer guard(&code, errOut)
+	injected("segpickle_buf_writev")
 	l, err := getList(h)
 	if err != nil {
 		return finish(err, errOut)
@@ -294,6 +303,7 @@ func segpickle_buf_writev(h C.int64_t, fd C.int, written *C.int64_t, errOut **C.
 //export segpickle_writev
 func segpickle_writev(fd C.int, ptrs **C.void, lens *C.int64_t, n C.int64_t, written *C.int64_t, errOut **C.char) (code C.int) {
 	defer guard(&code, errOut)
+	injected("segpickle_writev")
 	segs, err := cSlices(ptrs, lens, n)
 	if err != nil {
 		return finish(err, errOut)
@@ -311,6 +321,7 @@ func segpickle_writev(fd C.int, ptrs **C.void, lens *C.int64_t, n C.int64_t, wri
 //export segpickle_buf_reencode
 func segpickle_buf_reencode(h C.int64_t, protocol C.int, out *C.int64_t, errOut **C.char) (code C.int) {
 	defer guard(&code, errOut)
+	injected("segpickle_buf_reencode")
 	l, err := getList(h)
 	if err != nil {
 		return finish(err, errOut)
@@ -348,6 +359,7 @@ func segpickle_buf_reencode(h C.int64_t, protocol C.int, out *C.int64_t, errOut 
 func segpickle_reencode(ptrs **C.void, lens *C.int64_t, n C.int64_t, protocol C.int,
 	bufPtrs **C.void, bufLens *C.int64_t, nbuf C.int64_t, out *C.int64_t, errOut **C.char) (code C.int) {
 	defer guard(&code, errOut)
+	injected("segpickle_reencode")
 	if out == nil || protocol > 5 || protocol < -1 {
 		return finish(fmt.Errorf("%w: protocol %d", errArgument, protocol), errOut)
 	}
@@ -408,6 +420,7 @@ func inputProtocol(segs [][]byte) int {
 //export segpickle_read_full
 func segpickle_read_full(fd C.int, dst unsafe.Pointer, n C.int64_t, got *C.int64_t, errOut **C.char) (code C.int) {
 	defer guard(&code, errOut)
+	injected("segpickle_read_full")
 	if n < 0 || (n > 0 && dst == nil) || fd < 0 {
 		return finish(fmt.Errorf("%w: read of %d bytes", errArgument, n), errOut)
 	}
@@ -448,6 +461,7 @@ func segpickle_read_full(fd C.int, dst unsafe.Pointer, n C.int64_t, got *C.int64
 //export segpickle_check
 func segpickle_check(ptrs **C.void, lens *C.int64_t, n C.int64_t, errOut **C.char) (code C.int) {
 	defer guard(&code, errOut)
+	injected("segpickle_check")
 	segs, err := cSlices(ptrs, lens, n)
 	if err != nil {
 		return finish(err, errOut)

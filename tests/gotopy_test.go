@@ -58,6 +58,7 @@ func runPython(t *testing.T, cases []pyCase) []string {
 	require.NoError(t, err, "python3 failed")
 	var res []string
 	require.NoError(t, json.Unmarshal(out, &res))
+	require.Len(t, res, len(cases), "python3 answered for %d of %d cases", len(res), len(cases))
 	return res
 }
 
@@ -152,6 +153,7 @@ json.dump(out, sys.stdout)
 	require.NoError(t, err)
 	var ids []string
 	require.NoError(t, json.Unmarshal(out, &ids))
+	require.Len(t, ids, 6, "one identity answer per protocol")
 	for i, r := range ids {
 		require.Empty(t, r, names[len(names)-6+i])
 	}

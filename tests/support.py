@@ -1,6 +1,7 @@
 """Helpers shared by the cross-language tests: find or build the Go CLI."""
 import os
 import subprocess
+import sys
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -24,3 +25,23 @@ def run_cli(args, data, check=True):
 class CLITestCase(unittest.TestCase):
     def cli(self, args, data, check=True):
         return run_cli(args, data, check)
+
+
+def import_pickletester():
+    """CPython's test.pickletester, or None when this python3 lacks its test
+    package (the suites are then skipped, saying so). With CI=true a missing
+    package is an error instead, so that CPython's suites cannot silently
+    shrink to skips (Debian's /usr/bin/python3 has it only with
+    libpython3.11-testsuite installed)."""
+    try:
+        from test import pickletester
+        return pickletester
+    except ImportError as e:
+        if os.environ.get("CI") == "true":
+            raise ImportError("%s lacks CPython's test package (test.pickletester); on Debian install "
+                              "libpython3.11-testsuite. CI=true makes this an error, not a skip." % sys.executable) from e
+        return None
+
+
+PICKLETESTER_MISSING = ("test.pickletester is not installed with this python3 (%s; on Debian: "
+                        "libpython3.11-testsuite); CI=true turns this skip into an error" % sys.executable)

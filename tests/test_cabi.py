@@ -1,8 +1,11 @@
 """The C ABI of libsegpickle.so, called directly through ctypes: handles,
 borrowed and copied writes, segment access, copy-out, writev, errors."""
 import ctypes
+import json
 import os
 import pickle
+import subprocess
+import sys
 import threading
 import unittest
 
@@ -14,7 +17,7 @@ class CABI(unittest.TestCase):
         self.lib = _lib.lib()
         self.h = ctypes.c_int64()
         self.assertEqual(self.lib.segpickle_buf_new(1024, ctypes.byref(self.h)), 0)
-        self.addCleanup(self.lib.segpickle_buf_free, self.h.value)
+        self.addCleanup(lambda: self.assertEqual(self.lib.segpickle_buf_free(self.h.value), 0))
 
     def length(self):
         n = ctypes.c_int64()
@@ -51,7 +54,7 @@ class CABI(unittest.TestCase):
         self.assertEqual(self.lib.segpickle_buf_write(self.h.value, None, 10, 0), -20)
         self.assertEqual(self.lib.segpickle_buf_write(self.h.value, None, -1, 0), -20)
         self.assertEqual(self.lib.segpickle_buf_copy(self.h.value, None, 0), 0)  # empty: nothing to copy
-        self.lib.segpickle_buf_write(self.h.value, ctypes.create_string_buffer(b"abc", 3), 3, 0)
+        self.assertEqual(self.lib.segpickle_buf_write(self.h.value, ctypes.create_string_buffer(b"abc", 3), 3, 0), 0)
         self.assertEqual(self.lib.segpickle_buf_copy(self.h.value, ctypes.create_string_buffer(2), 2), -20)
         seglen = ctypes.c_int64()
         self.assertEqual(self.lib.segpickle_buf_segment_len(self.h.value, 7, ctypes.byref(seglen)), -20)
@@ -70,7 +73,7 @@ class CABI(unittest.TestCase):
 
     def test_writev_buffer_to_pipe(self):
         data = pickle.dumps(list(range(5000)), 5)
-        self.lib.segpickle_buf_write(self.h.value, data, len(data), 1)
+        self.assertEqual(self.lib.segpickle_buf_write(self.h.value, data, len(data), 1), 0)
         r, w = os.pipe()
         got = []
         t = threading.Thread(target=lambda: got.append(b"".join(iter(lambda: os.read(r, 1 << 16), b""))))
@@ -79,7 +82,8 @@ class CABI(unittest.TestCase):
         err = ctypes.c_void_p()
         code = self.lib.segpickle_buf_writev(self.h.value, w, ctypes.byref(written), ctypes.byref(err))
         os.close(w)
-        t.join(10)
+        t.join(120)  # generous: a loaded 2-core machine; a hang still fails below
+        self.assertFalse(t.is_alive(), "the reader never saw the end of the pipe")
         os.close(r)
         _lib.check(code, err)
         self.assertEqual(written.value, len(data))
@@ -101,19 +105,19 @@ class CABI(unittest.TestCase):
         data = pickle.dumps({"k": [1, 2, (3, b"x" * 5000)]}, 4)
         for i in range(0, len(data), 7):  # many small segments
             chunk = data[i:i + 7]
-            self.lib.segpickle_buf_write(self.h.value, chunk, len(chunk), 0)
+            self.assertEqual(self.lib.segpickle_buf_write(self.h.value, chunk, len(chunk), 0), 0)
         out = ctypes.c_int64()
         err = ctypes.c_void_p()
         code = self.lib.segpickle_buf_reencode(self.h.value, 5, ctypes.byref(out), ctypes.byref(err))
         _lib.check(code, err)
         try:
             n = ctypes.c_int64()
-            self.lib.segpickle_buf_len(out.value, ctypes.byref(n))
+            self.assertEqual(self.lib.segpickle_buf_len(out.value, ctypes.byref(n)), 0)
             res = ctypes.create_string_buffer(n.value)
             self.assertEqual(self.lib.segpickle_buf_copy(out.value, res, n.value), 0)
             self.assertEqual(pickle.loads(res.raw), pickle.loads(data))
         finally:
-            self.lib.segpickle_buf_free(out.value)
+            self.assertEqual(self.lib.segpickle_buf_free(out.value), 0)
         code = self.lib.segpickle_buf_reencode(self.h.value, 9, ctypes.byref(out), ctypes.byref(err))
         self.assertEqual(code, -20)
         with self.assertRaises(ValueError):
@@ -130,6 +134,84 @@ class CABI(unittest.TestCase):
             _lib.check(code, err)
         self.assertIn("offset 2", str(cm.exception))
         self.assertIn("BINBYTES8", str(cm.exception))
+
+
+# Run with SEGPICKLE_TEST_PANIC=1: every guarded export panics on entry (see
+# cbridge/testpanic.go). Calls each with well-formed arguments and prints
+# {name: [code, message]}.
+_PANIC_SCRIPT = r"""
+import ctypes, json, os
+from segpickle import _lib
+lib = _lib.lib()
+i64 = ctypes.c_int64
+r, w = os.pipe()
+data = b"N."
+ptrs = (ctypes.c_void_p * 1)(ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value)
+lens = (i64 * 1)(len(data))
+dst = ctypes.create_string_buffer(16)
+calls = {
+    "segpickle_buf_new": lambda e: lib.segpickle_buf_new(0, ctypes.byref(i64())),
+    "segpickle_buf_free": lambda e: lib.segpickle_buf_free(1),
+    "segpickle_buf_write": lambda e: lib.segpickle_buf_write(1, dst, 2, 0),
+    "segpickle_buf_len": lambda e: lib.segpickle_buf_len(1, ctypes.byref(i64())),
+    "segpickle_buf_nsegments": lambda e: lib.segpickle_buf_nsegments(1, ctypes.byref(i64())),
+    "segpickle_buf_segment_len": lambda e: lib.segpickle_buf_segment_len(1, 0, ctypes.byref(i64())),
+    "segpickle_buf_copy_segment": lambda e: lib.segpickle_buf_copy_segment(1, 0, dst, 16),
+    "segpickle_buf_copy": lambda e: lib.segpickle_buf_copy(1, dst, 16),
+    "segpickle_buf_writev": lambda e: lib.segpickle_buf_writev(1, w, ctypes.byref(i64()), ctypes.byref(e)),
+    "segpickle_writev": lambda e: lib.segpickle_writev(w, ptrs, lens, 1, ctypes.byref(i64()), ctypes.byref(e)),
+    "segpickle_buf_reencode": lambda e: lib.segpickle_buf_reencode(1, 5, ctypes.byref(i64()), ctypes.byref(e)),
+    "segpickle_reencode": lambda e: lib.segpickle_reencode(ptrs, lens, 1, 5, None, None, -1, ctypes.byref(i64()),
+                                                           ctypes.byref(e)),
+    "segpickle_read_full": lambda e: lib.segpickle_read_full(r, dst, 1, ctypes.byref(i64()), ctypes.byref(e)),
+    "segpickle_check": lambda e: lib.segpickle_check(ptrs, lens, 1, ctypes.byref(e)),
+}
+out = {}
+for name, call in calls.items():
+    err = ctypes.c_void_p()
+    code = call(err)
+    msg = None
+    if err.value:
+        msg = ctypes.string_at(err.value).decode()
+        lib.segpickle_free_string(err.value)
+    out[name] = [code, msg]
+try:
+    _lib.check(-40, None)
+except RuntimeError as e:
+    out["check(-40)"] = ["RuntimeError", str(e)]
+print(json.dumps(out))
+"""
+
+# Exports that take an error-string pointer: their message must name the panic.
+_WITH_MESSAGE = {"segpickle_buf_writev", "segpickle_writev", "segpickle_buf_reencode", "segpickle_reencode",
+                 "segpickle_read_full", "segpickle_check"}
+
+
+class PanicsAreStatusCodes(unittest.TestCase):
+    def test_every_export_recovers_a_panic_as_minus_40(self):
+        env = dict(os.environ, SEGPICKLE_TEST_PANIC="1")
+        p = subprocess.run([sys.executable, "-c", _PANIC_SCRIPT], capture_output=True, timeout=120, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace")[-3000:])
+        out = json.loads(p.stdout)
+        guarded = set(_lib._SIGNATURES) - {"segpickle_free_string", "segpickle_version"}
+        self.assertEqual(set(out) - {"check(-40)"}, guarded, "every guarded export is called")
+        for name in sorted(guarded):
+            code, msg = out[name]
+            self.assertEqual(code, -40, "%s returned %d under an injected panic" % (name, code))
+            if name in _WITH_MESSAGE:
+                self.assertIn("injected panic in " + name, msg or "", name)
+        self.assertEqual(out["check(-40)"][0], "RuntimeError")
+
+    def test_without_the_variable_nothing_panics(self):
+        # Control: the same calls without SEGPICKLE_TEST_PANIC return no -40.
+        env = dict(os.environ)
+        env.pop("SEGPICKLE_TEST_PANIC", None)
+        p = subprocess.run([sys.executable, "-c", _PANIC_SCRIPT], capture_output=True, timeout=120, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr.decode(errors="replace")[-3000:])
+        out = json.loads(p.stdout)
+        out.pop("check(-40)")
+        self.assertEqual(len(out), 14)
+        self.assertEqual([n for n, (code, _) in out.items() if code == -40], [])
 
 
 if __name__ == "__main__":

@@ -41,6 +41,14 @@ def child_pids(ppid):
     return out
 
 
+def has_socket(pid):
+    try:
+        return any(os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+                   for fd in os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        return False
+
+
 def is_zombie(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -248,25 +256,43 @@ class Hostile(unittest.TestCase):
             with self.assertRaises(segpickle.ChannelBrokenError):
                 ch.send(1)
 
-    def interrupt_soon(self, to_self_thread):
-        """A real SIGINT in 0.3 s: to the process (the kernel picks a
-        thread), or to the timer's own thread, so that the main thread's
-        system call is not interrupted and only a bounded wait notices."""
+    def interrupt_when_waiting_in(self, fn_name, to_self_thread):
+        """A real SIGINT once the main thread is inside fn_name (seen in its
+        stack), not after a fixed delay that a loaded machine could outlast:
+        to the process (the kernel picks a thread), or to the watcher's own
+        thread, so that the main thread's system call is not interrupted
+        and only a bounded wait notices."""
+        main = threading.main_thread().ident
+        stop = threading.Event()
+
         def fire():
-            if to_self_thread:
-                signal.pthread_kill(threading.get_ident(), signal.SIGINT)
-            else:
-                os.kill(os.getpid(), signal.SIGINT)
-        t = threading.Timer(0.3, fire)
+            while not stop.is_set():
+                f = sys._current_frames().get(main)
+                while f is not None and f.f_code.co_name != fn_name:
+                    f = f.f_back
+                if f is not None:
+                    stop.wait(0.05)  # let it get into its wait
+                    if to_self_thread:
+                        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+                    else:
+                        os.kill(os.getpid(), signal.SIGINT)
+                    return
+                stop.wait(0.01)
+
+        t = threading.Thread(target=fire, daemon=True)
         t.start()
-        self.addCleanup(t.cancel)
+
+        def done():
+            stop.set()
+            t.join()
+        self.addCleanup(done)
 
     def test_ctrl_c_interrupts_a_recv_wait(self):
         for to_self_thread in (False, True):
             with self.subTest(signal_to_another_thread=to_self_thread):
                 srv = self.serve(lambda c, s: s.hold(c), linger=15)
                 with Channel(srv.address) as ch:  # no timeout at all
-                    self.interrupt_soon(to_self_thread)
+                    self.interrupt_when_waiting_in("_wait", to_self_thread)
                     with self.assertRaises(KeyboardInterrupt):
                         ch.recv()
                 srv.close()
@@ -279,7 +305,7 @@ class Hostile(unittest.TestCase):
         payload = b"x" * (64 << 20)  # more than the socket buffers hold
         with Channel(srv.address) as ch:
             ch.send(b"first")  # connected and flowing before the signal is armed
-            self.interrupt_soon(True)
+            self.interrupt_when_waiting_in("_wait", True)
             with self.assertRaises(KeyboardInterrupt):
                 ch.send(payload)
             with self.assertRaises(segpickle.ChannelBrokenError):  # part of a frame went out
@@ -292,7 +318,7 @@ class Hostile(unittest.TestCase):
         srv = self.serve(script)
         with Channel(srv.address, max_frame=1 << 20) as ch:
             with self.assertRaisesRegex(pickle.UnpicklingError, "max_frame"):
-                ch.recv(timeout=5)
+                ch.recv(timeout=60)  # generous: only a hang guard
             with self.assertRaises(segpickle.ChannelBrokenError):
                 ch.recv()
 
@@ -334,7 +360,7 @@ ev.set()
         for data, pattern in ((b"SP\x09" + frame_header(3, [])[3:] + b"abc", "unsupported frame version 9"),
                               (b"HTTP/1.1 200 OK\r\n\r\n", "bad magic")):
             srv = self.serve(lambda c, s, data=data: (c.sendall(data), s.hold(c)))
-            with Channel(srv.address, timeout=5) as ch:
+            with Channel(srv.address, timeout=60) as ch:  # generous: only a hang guard
                 with self.assertRaisesRegex(pickle.UnpicklingError, pattern):
                     ch.recv()
 
@@ -344,7 +370,7 @@ ev.set()
             pickle.Pickler(buf, 5, buffer_callback=buf.buffer_callback).dump(["x", pickle.PickleBuffer(arr)])
             frame = v1_frame(buf.tobytes(), [bytes(arr)])
         srv = self.serve(lambda c, s: (c.sendall(frame), s.hold(c)))
-        with Channel(srv.address, timeout=5) as ch:
+        with Channel(srv.address, timeout=60) as ch:  # generous: only a hang guard
             out = ch.recv()
         self.assertEqual(out[0], "x")
         self.assertEqual(bytes(out[1]), bytes(arr))
@@ -373,6 +399,7 @@ class Demo(unittest.TestCase):
                            timeout=300, env=env)
         self.assertEqual(p.returncode, 0, p.stderr.decode())
         doc = json.loads(p.stdout)
+        self.assertEqual(len(doc["results"]), 9, "one result per mode and size")
         modes = {(r["mode"], r["size"]) for r in doc["results"]}
         self.assertEqual(modes, {(m, s) for m in ("contiguous", "segmented", "out-of-band")
                                  for s in (1 << 10, 1 << 20, 16 << 20)})
@@ -384,14 +411,17 @@ class Demo(unittest.TestCase):
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "pyext"))
         p = subprocess.Popen([sys.executable, "-m", "segpickle.demo"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, env=env)
+        # Wait (polling, up to a generous 120 s: a hang guard, not a timed
+        # assertion) until the demo's echo server is up and listening (it
+        # holds a socket), rather than for fixed delays.
         children = []
-        for _ in range(100):  # wait for the echo server to appear
-            children = child_pids(p.pid)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and p.poll() is None:
+            children = [c for c in child_pids(p.pid) if has_socket(c)]
             if children:
                 break
             time.sleep(0.05)
         self.assertTrue(children, "the demo started no echo server")
-        time.sleep(0.5)
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=60)
         self.assertEqual(p.returncode, 130, err.decode())

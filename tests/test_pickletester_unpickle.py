@@ -10,10 +10,9 @@ import unittest
 from segpickle._errors import exception_for, kind_of_message
 from support import run_cli
 
-try:
-    from test import pickletester
-except ImportError:  # pragma: no cover - python3 without its test package
-    pickletester = None
+from support import PICKLETESTER_MISSING, import_pickletester
+
+pickletester = import_pickletester()
 
 
 def go_loads(data, **kwds):
@@ -40,7 +39,7 @@ if pickletester is not None:
 
 else:
 
-    @unittest.skip("test.pickletester is not installed with this python3")
+    @unittest.skip(PICKLETESTER_MISSING)
     class GoRoundTripUnpickleTests(unittest.TestCase):
         def test_skipped(self):
             pass

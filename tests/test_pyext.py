@@ -16,10 +16,9 @@ import unittest
 import segpickle
 from segpickle import SegmentBuffer
 
-try:
-    from test import pickletester
-except ImportError:  # pragma: no cover
-    pickletester = None
+from support import PICKLETESTER_MISSING, import_pickletester
+
+pickletester = import_pickletester()
 
 OBJECTS = [
     None, True, False, 0, 1, -1, 255, 256, 2**31, -2**31 - 1, 2**64, -2**200, 0.0, -1.5, 1e300, float("inf"),
@@ -97,7 +96,8 @@ class DumpAndLoadFiles(unittest.TestCase):
         t.start()
         self.assertEqual(buf.write_to(w), len(buf))
         os.close(w)
-        t.join(10)
+        t.join(120)  # generous: a loaded 2-core machine; a hang still fails below
+        self.assertFalse(t.is_alive(), "the reader never saw the end of the pipe")
         os.close(r)
         self.assertEqual(got[0], buf.tobytes())
 
@@ -245,26 +245,11 @@ class Leaks(unittest.TestCase):
         gc.collect()
         grown = rss_kib() - before
         self.assertLess(grown, 16 * 1024, "RSS grew by %d KiB over a million cycles" % grown)
-
-    def test_go_calls_do_not_leak(self):
-        data = pickle.dumps({"a": list(range(100)), "b": "x" * 100}, 5)
-        for _ in range(2000):
-            segpickle.reencode(data)
-        before = rss_kib()
-        for _ in range(20000):
-            segpickle.reencode(data)
-            try:
-                segpickle.reencode(data[:-3])
-            except pickle.UnpicklingError:
-                pass
-        gc.collect()
-        grown = rss_kib() - before
-        self.assertLess(grown, 32 * 1024, "RSS grew by %d KiB over 40,000 native calls" % grown)
+    # Calls into Go are leak-tested in test_leaks.py, with tight bounds.
 
 
 def _child_pickles(q):
     buf = segpickle.dumps_segments({"child": os.getpid(), "p": b"c" * 70000})
-    r, w = os.pipe()
     data = buf.tobytes()
     try:
         segpickle.reencode(buf)
@@ -285,7 +270,7 @@ class Fork(unittest.TestCase):
         if p.is_alive():
             p.kill()
             self.fail("forked child hung")
-        ok, go = q.get(timeout=5)
+        ok, go = q.get(timeout=60)  # the child has exited: its result is queued
         self.assertTrue(ok)
         self.assertIn("clear error", go)
         self.assertIn("spawn", go)
@@ -328,11 +313,14 @@ if pickletester is not None:
         def loads(self, buf, **kwds):
             return pickle.loads(buf, **kwds)
 
-        test_framed_write_sizes_with_delayed_writer = None  # needs a file with delayed reads
+        # The suite's tests that pickle through their own writers
+        # (test_framed_write_sizes_with_delayed_writer,
+        # test_evil_pickler_mutating_collection) use this class.
+        pickler = segpickle.Pickler
 
 else:
 
-    @unittest.skip("test.pickletester is not installed with this python3")
+    @unittest.skip(PICKLETESTER_MISSING)
     class SegmentBufferPickleTests(unittest.TestCase):
         def test_skipped(self):
             pass

@@ -252,7 +252,7 @@ func (c *comparer) state(hx, hy bool, x, y any, path string) string {
 }
 
 // internalError reports whether err says a panic was recovered (the
-// decoder's ErrInternal, the pickler's "internal error") or is not one of
+// decoder's or the pickler's ErrInternal) or is not one of
 // the typed errors the packages promise.
 func internalError(err error) string {
 	if err == nil {
@@ -265,7 +265,7 @@ func internalError(err error) string {
 	switch {
 	case errors.Is(err, unpickler.ErrInternal):
 		return "recovered panic: " + err.Error()
-	case errors.As(err, &pv) && strings.Contains(pv.Reason, "internal error"):
+	case errors.Is(err, pickler.ErrInternal), errors.As(err, &pv) && strings.Contains(pv.Reason, "internal error"):
 		return "recovered panic: " + err.Error()
 	case errors.As(err, &ue), errors.As(err, &te), errors.As(err, &pv), errors.As(err, &pt):
 		return ""

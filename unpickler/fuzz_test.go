@@ -66,7 +66,7 @@ func FuzzLoad(f *testing.F) {
 		if msg := internalError(unpickler.Unmarshal(data, &typed, fuzzLimits...)); msg != "" {
 			t.Fatalf("typed: %s", msg)
 		}
-		var m map[string]any
+		var m map[any]any
 		if msg := internalError(unpickler.Unmarshal(data, &m, fuzzLimits...)); msg != "" {
 			t.Fatalf("typed map: %s", msg)
 		}
