@@ -1,7 +1,9 @@
-"""Pickling bytes payloads of 1 KiB, 1 MiB and 64 MiB four ways, in one run:
-Pickler into a SegmentBuffer, pickle.dumps, Pickler into io.BytesIO, and
-Pickler into a pure-Python writer that only appends to a list (the floor).
-Medians in µs, and ratios. Run: PYTHONPATH=pyext python3 bench/pyext_bench.py
+"""Pickling bytes payloads of 1 KiB, 1 MiB and 64 MiB five ways, in one run:
+segpickle.dumps_segments, a new Pickler into a SegmentBuffer, pickle.dumps,
+Pickler into io.BytesIO, and Pickler into a pure-Python writer that only
+appends to a list (the floor). Medians in µs of the thread's CPU time (other
+processes on a busy machine do not count), the ways interleaved round by
+round, and ratios. Run: PYTHONPATH=pyext python3 bench/pyext_bench.py
 
 With numpy importable (`make bench` runs `/usr/bin/python3
 bench/pyext_bench.py --numpy` for these alone, SEGPICKLE_BIN set), also: a 64 MiB float64 array into a default
@@ -46,12 +48,19 @@ def floor(obj):
     return w
 
 
-def median_us(fn, arg, min_time=0.3):
-    t = timeit.Timer(lambda: fn(arg))
-    n, _ = t.autorange()
-    n = max(1, n // 5)
-    runs = sorted(t.repeat(repeat=9, number=n))
-    return runs[len(runs) // 2] / n * 1e6
+def median_us(fns, arg, rounds=9):
+    """Median per call of each fn over rounds, the fns interleaved in each
+    round so that a busy spell hits them all alike."""
+    timers = {}
+    for name, fn in fns:
+        t = timeit.Timer(lambda fn=fn: fn(arg), timer=time.thread_time)
+        n, _ = t.autorange()
+        timers[name] = (t, max(1, n // 5))
+    runs = {name: [] for name, _ in fns}
+    for _ in range(rounds):
+        for name, (t, n) in timers.items():
+            runs[name].append(t.timeit(n) / n)
+    return {name: sorted(r)[len(r) // 2] * 1e6 for name, r in runs.items()}
 
 
 def main():
@@ -59,20 +68,22 @@ def main():
         numpy_bench()
         return
     sizes = [("1 KiB", 1 << 10), ("1 MiB", 1 << 20), ("64 MiB", 64 << 20)]
-    ways = [("SegmentBuffer", segbuf), ("pickle.dumps", lambda o: pickle.dumps(o, 5)),
-            ("BytesIO", bytesio), ("list writer (floor)", floor)]
+    ways = [("dumps_segments", lambda o: segpickle.dumps_segments(o, 5)), ("Pickler → SegmentBuffer", segbuf),
+            ("pickle.dumps", lambda o: pickle.dumps(o, 5)), ("BytesIO", bytesio), ("list writer (floor)", floor)]
     res = {}
-    print("| payload | " + " | ".join(w for w, _ in ways) + " | dumps / SegmentBuffer | SegmentBuffer / floor |")
-    print("|---|" + "---|" * (len(ways) + 2))
+    print("| payload | " + " | ".join(w for w, _ in ways) + " | dumps_segments / pickle.dumps | "
+          "Pickler → SegmentBuffer / pickle.dumps | dumps_segments / floor |")
+    print("|---|" + "---|" * (len(ways) + 3))
     for label, n in sizes:
         obj = b"x" * n
-        row = {w: median_us(fn, obj) for w, fn in ways}
+        row = median_us(ways, obj)
         res[label] = row
-        print("| %s | %s | %.2f× | %.2f× |" % (
-            label, " | ".join("%.2f µs" % row[w] for w, _ in ways),
-            row["pickle.dumps"] / row["SegmentBuffer"], row["SegmentBuffer"] / row["list writer (floor)"]))
-    r = res["64 MiB"]["SegmentBuffer"] / res["1 MiB"]["SegmentBuffer"]
-    print("\nSegmentBuffer 64 MiB / 1 MiB: %.2f×" % r)
+        d = row["pickle.dumps"]
+        print("| %s | %s | %.3g× | %.3g× | %.2f× |" % (
+            label, " | ".join("%.2f µs" % row[w] for w, _ in ways), row["dumps_segments"] / d,
+            row["Pickler → SegmentBuffer"] / d, row["dumps_segments"] / row["list writer (floor)"]))
+    r = res["64 MiB"]["dumps_segments"] / res["1 MiB"]["dumps_segments"]
+    print("\ndumps_segments 64 MiB / 1 MiB: %.2f×" % r)
     sys.stdout.flush()
     try:
         import numpy  # noqa: F401
@@ -104,7 +115,7 @@ def numpy_bench():
             ("Pickler → SegmentBuffer(copy=True)", lambda: pickle.Pickler(segpickle.SegmentBuffer(copy=True), 5).dump(a)),
             ("pickle.dumps", lambda: pickle.dumps(a, 5)),
             ("Pickler → list writer (floor)", lambda: floor(a))]
-    t = {name: median_us(lambda _, fn=fn: fn(), None) for name, fn in rows}
+    t = median_us([(name, lambda _, fn=fn: fn()) for name, fn in rows], None)
     print("| way | µs |\n|---|---|")
     for name, _ in rows:
         print("| %s | %.2f |" % (name, t[name]))

@@ -9,10 +9,10 @@
 //	float                        float64                         float32, float64
 //	complex                      complex128                      complex64, complex128
 //	str                          string (surrogates: see below)  string (UTF-8, surrogates as below)
-//	bytes                        []byte                          []byte, [N]byte is a list
+//	bytes                        []byte                          []byte, [N]byte
 //	bytearray                    py.ByteArray                    py.ByteArray
 //	Python 2 str (STRING ops)    py.ByteString                   py.ByteString
-//	list                         []any                           slices and arrays
+//	list                         []any                           slices and arrays (not of bytes)
 //	tuple                        py.Tuple                        py.Tuple
 //	dict                         *py.Dict (ordered, any key)     *py.Dict, maps, structs (by field)
 //	set / frozenset              *py.Set / *py.FrozenSet         *py.Set / *py.FrozenSet
@@ -35,10 +35,13 @@
 // DecodeRune and AppendRune are the one definition of that form, used by
 // the pickler, the unpickler and segpickle's JSON reader.
 //
-// The dynamic decoder knows a handful of standard classes (datetime,
-// timedelta, set, frozenset, bytearray, complex, _codecs.encode,
-// collections.OrderedDict); everything else stays a Call or Object that
-// re-encodes as it came.
+// The dynamic decoder evaluates a handful of standard calls whose results
+// Go has exact types for (datetime, timedelta, timezone, set, frozenset,
+// bytearray, complex, _codecs.encode, bytes()); everything else, an
+// OrderedDict included, stays a Call or Object that re-encodes as it came.
+// Typed decoding turns more classes into Go values (see package
+// unpickler's class registry). The model's types print as Python's repr
+// (see Repr).
 package py
 
 import (

@@ -17,7 +17,6 @@
 package segments
 
 import (
-	"errors"
 	"io"
 	"net"
 	"sync"
@@ -268,17 +267,26 @@ func (l *List) WriteTo(w io.Writer) (int64, error) {
 	return WriteBuffers(w, l.Segments())
 }
 
-// ErrShortWrite is returned when a writer accepts fewer bytes than given
-// without reporting an error.
-var ErrShortWrite = errors.New("segments: short write")
+// ErrShortWrite is io.ErrShortWrite, which WriteTo, WriteBuffers and
+// WriteFD return when a writer accepts fewer bytes than given without
+// reporting an error. It is kept under this name for existing callers.
+var ErrShortWrite = io.ErrShortWrite
 
 // WriteBuffers writes bufs to w with vectored I/O where w supports it.
 func WriteBuffers(w io.Writer, bufs [][]byte) (int64, error) {
 	if n, err, ok := writevTo(w, bufs); ok {
 		return n, err
 	}
+	want := int64(0)
+	for _, b := range bufs {
+		want += int64(len(b))
+	}
 	nb := append(net.Buffers(nil), bufs...)
-	return nb.WriteTo(w)
+	n, err := nb.WriteTo(w)
+	if err == nil && n != want { // a writer that broke io.Writer's contract
+		err = io.ErrShortWrite
+	}
+	return n, err
 }
 
 // Reset empties the list, keeping one chunk for reuse, and drops every

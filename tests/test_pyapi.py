@@ -81,7 +81,8 @@ class DropIn(unittest.TestCase):
             text = f.read()
         # pyproject.toml takes the version from the package: one source.
         self.assertIn('version = {attr = "segpickle.__version__"}', text)
-        self.assertNotIn("version=", open(os.path.join(ROOT, "setup.py")).read())
+        with open(os.path.join(ROOT, "setup.py")) as f:
+            self.assertNotIn("version=", f.read())
 
     def test_dump_writes_what_pickle_dump_writes(self):
         import io
@@ -254,6 +255,112 @@ class Truncated(unittest.TestCase):
                 self.assertEqual(got, want, data)
         self.assertGreater(table.get(("EOFError", "EOFError"), 0), 10)
         self.assertGreater(table.get(("UnpicklingError", "UnpicklingError"), 0), 100)
+
+
+class Demo(unittest.TestCase):
+    def test_help_says_what_it_measures(self):
+        import contextlib
+        import io
+        from segpickle import demo
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), self.assertRaises(SystemExit):
+            demo.main(["--help"])
+        text = out.getvalue()
+        self.assertNotIn("seed", text)
+        self.assertIn("echo server", text.replace("\n", " "))
+        for mode in demo.MODES:
+            self.assertIn(mode, text)
+
+    def test_comparisons_read_right_both_ways(self):
+        from segpickle.demo import compare
+        self.assertEqual(compare(10.0, 20.0), "2.00× faster")
+        self.assertEqual(compare(40.0, 4.8), "8.33× slower")  # never "0.12× faster"
+        self.assertEqual(compare(5.0, 5.0), "the same")
+        self.assertEqual(compare(0.0, 5.0), "not measured")
+
+    def test_summary_lines(self):
+        import contextlib
+        import io
+        from segpickle import demo
+        doc = {"results": [
+            {"mode": m, "size": 1024, "label": "1 KiB", "iterations": 1, "server": "raw",
+             "phases_us": dict.fromkeys(demo.PHASES, t), "phases_p99_us": dict.fromkeys(demo.PHASES, t),
+             "round_trip_us": 4 * t, "round_trip_p99_us": 4 * t}
+            for m, t in (("contiguous", 1.0), ("segmented", 8.0), ("out-of-band", 0.5))]}
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            demo.print_tables(doc)
+        self.assertIn("segmented vs contiguous: pickle 8.00× slower, round trip 8.00× slower", out.getvalue())
+        self.assertIn("out-of-band vs contiguous: pickle 2.00× faster", out.getvalue())
+
+
+class SmallFrames(unittest.TestCase):
+    """A frame under SMALL_FRAME goes through Python's socket calls, a
+    larger one through Go: the bytes on the wire are the same."""
+
+    def test_small_frames_need_no_native_call(self):
+        from segpickle import _channel
+        a, b = socket_pair()
+        real = _channel._lib.lib
+
+        def refuse():
+            raise AssertionError("a small frame called into Go")
+
+        try:
+            _channel._lib.lib = refuse
+            ch = _channel.Channel.__new__(_channel.Channel)
+            ch._sock, ch.max_frame = a, _channel.DEFAULT_MAX_FRAME
+            obj = {"k": b"x" * 1000}
+            n = ch.send(obj)
+            data = recv_all(b, n)
+            self.assertEqual(data, _channel.frame_header(len(pickle.dumps(obj, 5)), []) + pickle.dumps(obj, 5))
+            b.sendall(data)
+            self.assertEqual(ch.recv(), obj)
+        finally:
+            _channel._lib.lib = real
+            a.close()
+            b.close()
+
+    def test_large_frames_still_go_through_go(self):
+        from segpickle import _channel
+        a, b = socket_pair()
+        calls = []
+        real = _channel._lib.lib
+
+        def counting():
+            calls.append(1)
+            return real()
+
+        try:
+            _channel._lib.lib = counting
+            ch = _channel.Channel.__new__(_channel.Channel)
+            ch._sock, ch.max_frame = a, _channel.DEFAULT_MAX_FRAME
+            obj = b"y" * (_channel.SMALL_FRAME + 1)
+            t = threading.Thread(target=lambda: b.sendall(recv_all(b, len(pickle.dumps(obj, 5)) + 16)))
+            t.start()
+            ch.send(obj)
+            self.assertEqual(ch.recv(), obj)
+            t.join(30)
+        finally:
+            _channel._lib.lib = real
+            a.close()
+            b.close()
+        self.assertGreaterEqual(len(calls), 1)
+
+
+def socket_pair():
+    import socket
+    return socket.socketpair()
+
+
+def recv_all(sock, n):
+    out = bytearray()
+    while len(out) < n:
+        chunk = sock.recv(n - len(out))
+        if not chunk:
+            break
+        out += chunk
+    return bytes(out)
 
 
 class StatusCodes(unittest.TestCase):

@@ -74,6 +74,31 @@ func (a *assigner) typeErr(val any, t reflect.Type, path string) error {
 	return &UnmarshalTypeError{Value: typeName(val), Type: t.String(), Path: path}
 }
 
+// rangeErr is typeErr for a number that does not fit: it names the value
+// ("int 300"), as encoding/json's "number 300".
+func (a *assigner) rangeErr(val any, t reflect.Type, path string) error {
+	return &UnmarshalTypeError{Value: valueText(val), Type: t.String(), Path: path}
+}
+
+// valueText is the Python type of val and, for a number, the number.
+func valueText(val any) string {
+	var s string
+	switch x := val.(type) {
+	case int64:
+		s = strconv.FormatInt(x, 10)
+	case *big.Int:
+		s = x.String()
+		if len(s) > 40 {
+			s = s[:20] + "…" + s[len(s)-8:] + " (" + strconv.Itoa(len(s)) + " characters)"
+		}
+	case float64:
+		s = strconv.FormatFloat(x, 'g', -1, 64)
+	default:
+		return typeName(val)
+	}
+	return typeName(val) + " " + s
+}
+
 func (a *assigner) assign(val any, dst reflect.Value, path string, depth int) error {
 	if depth > a.cfg.maxDepth {
 		return &Error{Err: ErrLimit, Detail: "nesting too deep for Unmarshal at " + path}
@@ -192,8 +217,14 @@ plain:
 			return nil
 		}
 		i, ok := val.(int64)
-		if !ok || dst.OverflowInt(i) {
-			return a.typeErr(val, t, path)
+		if !ok {
+			if _, isBig := val.(*big.Int); !isBig {
+				return a.typeErr(val, t, path)
+			}
+			return a.rangeErr(val, t, path)
+		}
+		if dst.OverflowInt(i) {
+			return a.rangeErr(val, t, path)
 		}
 		dst.SetInt(i)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
@@ -201,19 +232,19 @@ plain:
 		switch x := val.(type) {
 		case int64:
 			if x < 0 {
-				return a.typeErr(val, t, path)
+				return a.rangeErr(val, t, path)
 			}
 			u = uint64(x)
 		case *big.Int:
 			if x.Sign() < 0 || !x.IsUint64() {
-				return a.typeErr(val, t, path)
+				return a.rangeErr(val, t, path)
 			}
 			u = x.Uint64()
 		default:
 			return a.typeErr(val, t, path)
 		}
 		if dst.OverflowUint(u) {
-			return a.typeErr(val, t, path)
+			return a.rangeErr(val, t, path)
 		}
 		dst.SetUint(u)
 	case reflect.Float32, reflect.Float64:
@@ -241,7 +272,7 @@ plain:
 			return a.typeErr(val, t, path)
 		}
 		if t.Kind() == reflect.Float32 && !math.IsInf(f, 0) && math.Abs(f) > math.MaxFloat32 {
-			return a.typeErr(val, t, path)
+			return a.rangeErr(val, t, path)
 		}
 		dst.SetFloat(f)
 	case reflect.Complex64, reflect.Complex128:

@@ -1,14 +1,3 @@
-// Package unpickler decodes Python pickles, protocols 0 to 5, into Go
-// values: into any (the dynamic value model of package py) or, like
-// encoding/json, into structs, maps, slices and other typed Go values.
-//
-// It never runs code: globals, REDUCE and NEWOBJ become data (py.Global,
-// py.Call, py.Object) that re-encode as they came. It is meant for hostile
-// input: it never panics, checks every length prefix against what the
-// input can still provide before allocating, and enforces limits (nesting,
-// memo size, total allocation, string length) that are options with safe
-// defaults. Every failure is an *Error that names the byte offset and the
-// opcode, and wraps a cause to match with errors.Is.
 package unpickler
 
 import (

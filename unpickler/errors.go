@@ -57,7 +57,7 @@ func (e *Error) Is(target error) bool { return target == ErrTruncated && e.Err =
 // UnmarshalTypeError reports a Python value that cannot be stored in the
 // Go value given to Unmarshal.
 type UnmarshalTypeError struct {
-	Value string // Python type, e.g. "str"
+	Value string // Python type, e.g. "str"; with the value when a number does not fit, e.g. "int 300"
 	Type  string // Go type
 	Path  string // e.g. ".Items[3].Name"
 }

@@ -32,7 +32,7 @@ func ExampleLoad() {
 	d := v.(*py.Dict)
 	pos, _ := d.Get("pos")
 	fmt.Printf("%d keys; pos is a %T %v\n", d.Len(), pos, pos)
-	// Output: 3 keys; pos is a py.Tuple [1 2]
+	// Output: 3 keys; pos is a py.Tuple (1, 2)
 }
 
 func ExampleError() {

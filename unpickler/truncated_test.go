@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -42,5 +43,29 @@ func TestTruncatedIsErrTruncatedBothWays(t *testing.T) {
 	err = Unmarshal([]byte("\x80\x05J\x01"), &v)
 	if errors.Is(err, ErrNoStop) || !errors.Is(err, ErrTruncated) {
 		t.Errorf("inside an opcode: %v", err)
+	}
+}
+
+// An overflow names the value, as encoding/json's "number 300" does.
+func TestOverflowErrorNamesTheValue(t *testing.T) {
+	var s struct{ A int8 }
+	for _, tt := range []struct {
+		name   string
+		pickle string
+		target any
+		want   string
+	}{
+		{"int8", "\x80\x05}\x8c\x01A\x4d\x2c\x01s.", &s, "cannot unmarshal Python int 300 into Go int8 at .A"},
+		{"uint negative", "\x80\x05J\xff\xff\xff\xff.", new(uint), "Python int -1 into Go uint"},
+		{"uint64 big", "\x80\x05\x8a\x09\x00\x00\x00\x00\x00\x00\x00\x00\x01.", new(uint64), "Python int 18446744073709551616 into Go uint64"},
+		{"float32", "\x80\x05G\x7f\xef\xff\xff\xff\xff\xff\xff.", new(float32), "Python float 1.7976931348623157e+308 into Go float32"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Unmarshal([]byte(tt.pickle), tt.target)
+			var te *UnmarshalTypeError
+			if !errors.As(err, &te) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an *UnmarshalTypeError saying %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -103,40 +103,37 @@ def dumps_segments(obj: Any, protocol: Optional[int] = None, *, fix_imports: boo
     Arguments are pickle.dumps's (protocol defaults to DEFAULT_PROTOCOL).
     With out_of_band=True, PickleBuffers go to buf.out_of_band instead of
     the stream (protocol 5, the default then)."""
+    if buffer_callback is None and not out_of_band and fix_imports:
+        if protocol is None:
+            protocol = DEFAULT_PROTOCOL
+        idle = _idle.get(protocol) if type(protocol) is int else None
+        if idle is not None:
+            # The common case, with a Pickler made earlier.
+            try:
+                p, parts = idle.pop()
+            except IndexError:
+                p, parts = _new_pickler(protocol)
+            try:
+                p.dump(obj)
+                written = parts.copy()
+            finally:
+                # Drop every reference the Pickler holds (its memo keeps
+                # what it pickled alive) before it waits for the next call.
+                parts.clear()
+                p.clear_memo()
+            if len(idle) < _MAX_IDLE:
+                idle.append((p, parts))
+            return SegmentBuffer._from_written(written)
     if out_of_band:
         if buffer_callback is not None:
             raise ValueError("give buffer_callback or out_of_band, not both")
         if protocol is None:
             protocol = 5
-    elif buffer_callback is None and fix_imports:
-        if protocol is None:
-            return _dumps_pooled(obj, DEFAULT_PROTOCOL)
-        if type(protocol) is int and 0 <= protocol <= HIGHEST_PROTOCOL:
-            return _dumps_pooled(obj, protocol)
     buf = SegmentBuffer()
     if out_of_band:
         buffer_callback = buf.buffer_callback
     pickle.Pickler(buf, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback).dump(obj)
     return buf
-
-
-def _dumps_pooled(obj: Any, protocol: int) -> SegmentBuffer:
-    idle = _idle[protocol]
-    try:
-        p, parts = idle.pop()
-    except IndexError:
-        p, parts = _new_pickler(protocol)
-    try:
-        p.dump(obj)
-        written = parts.copy()
-    finally:
-        # Drop every reference the Pickler holds (its memo keeps the objects
-        # it pickled alive) before it waits for the next call.
-        parts.clear()
-        p.clear_memo()
-    if len(idle) < _MAX_IDLE:
-        idle.append((p, parts))
-    return SegmentBuffer._from_written(written)
 
 
 def dump(obj: Any, file, protocol: Optional[int] = None, *, fix_imports: bool = True,

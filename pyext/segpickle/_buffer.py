@@ -124,12 +124,11 @@ class SegmentBuffer:
         of dumps_segments): bytes are taken as they are, anything else goes
         through write() and its copy-or-keep rule."""
         buf = cls()
+        if len(written) == 1 and type(written[0]) is bytes:  # every small pickle
+            buf._segs = written
+            return buf
         for b in written:
-            if type(b) is not bytes:
-                for b in written:
-                    buf.write(b)
-                return buf
-        buf._segs = written
+            buf.write(b)
         return buf
 
     def __bytes__(self) -> bytes:

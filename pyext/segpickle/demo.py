@@ -1,15 +1,21 @@
-"""The seed's round trip, measured: pickle → write frame → Go echo server →
-receive frame → unpickle, for 1 KiB, 1 MiB and 16 MiB payloads, in three
-modes side by side:
+"""How long it takes to send a Python object to a server and get it back,
+three ways, for 1 KiB, 1 MiB and 16 MiB bytes payloads: pickle, write the
+frame to a socket, the Go echo server sends it back, receive the frame,
+unpickle. Each phase is timed (median and p99, in µs):
 
-- contiguous:  pickle.dumps + sendall, recv_into (the copy-everything baseline)
-- segmented:   SegmentBuffer + Go writev, Go reads the frame into a bytearray
-- out-of-band: PickleBuffer(bytearray) sent as its own segment; the reply's
-               buffer is a memoryview over the received frame (no copy at all)
+- contiguous:  pickle.dumps + sendall, recv_into (every byte copied: the
+               baseline)
+- segmented:   segpickle.dumps_segments (large payloads kept, not copied),
+               sent with one vectored write (sendmsg); the reply is read
+               into one buffer
+- out-of-band: the payload is a PickleBuffer(bytearray) sent beside the
+               pickle as its own segment; the reply's buffer is a
+               memoryview over the received frame (no copy at all)
 
 Run: python3 -m segpickle.demo [--json] [--quick] [--mode raw|decode]
-(`make demo` builds what it needs and runs it.) The Go echo server is
-started on loopback and stopped on exit, Ctrl-C included.
+(`make demo` builds what it needs and runs it; a pip-installed package
+carries the Go server with it.) The server is started on loopback and
+stopped on exit, Ctrl-C included.
 """
 import argparse
 import json
@@ -23,7 +29,7 @@ import sys
 import time
 from typing import Dict, List
 
-from . import Channel, SegmentBuffer
+from . import Channel, SegmentBuffer, dumps_segments
 from ._channel import HEADER, frame_header
 from ._paths import cli_path
 
@@ -101,10 +107,9 @@ def round_trip_contiguous(ch: Channel, obj) -> Dict[str, float]:
 
 def round_trip_segmented(ch: Channel, obj, out_of_band: bool) -> Dict[str, float]:
     t0 = time.perf_counter()
-    # The bytearray is referenced, not copied (SegmentBuffer's default): it
-    # is not changed until the send returns.
-    buf = SegmentBuffer()
-    pickle.Pickler(buf, 5, buffer_callback=buf.buffer_callback if out_of_band else None).dump(obj)
+    # Payloads, the out-of-band bytearray too, are referenced, not copied
+    # (SegmentBuffer's default): they are not changed until the send returns.
+    buf = dumps_segments(obj, 5, out_of_band=out_of_band)
     t1 = time.perf_counter()
     ch.send_buffer(buf)
     t2 = time.perf_counter()
@@ -177,15 +182,31 @@ def print_tables(doc: dict) -> None:
                                                for r in rows))
         print("%-22s" % "round trip" + "".join("%24s" % ("%.1f / %.1f" % (r["round_trip_us"], r["round_trip_p99_us"]))
                                                for r in rows))
-        c, s = by.get((size, "contiguous")), by.get((size, "segmented"))
-        if c and s:
-            print("segmented vs contiguous: pickle %.2f× faster, round trip %.2f× faster" % (
-                c["phases_us"]["pickle"] / max(s["phases_us"]["pickle"], 1e-9),
-                c["round_trip_us"] / max(s["round_trip_us"], 1e-9)))
+        c = by.get((size, "contiguous"))
+        for m in MODES[1:]:
+            r = by.get((size, m))
+            if c and r:
+                print("%s vs contiguous: pickle %s, round trip %s" % (
+                    m, compare(r["phases_us"]["pickle"], c["phases_us"]["pickle"]),
+                    compare(r["round_trip_us"], c["round_trip_us"])))
+
+
+def compare(t: float, base: float) -> str:
+    """Says how t compares with base, in words that read right both ways:
+    "3.10× faster", "1.25× slower", "the same"."""
+    if t <= 0 or base <= 0:
+        return "not measured"
+    r = base / t
+    if abs(r - 1) < 0.005:
+        return "the same"
+    if r > 1:
+        return "%.2f× faster" % r
+    return "%.2f× slower" % (1 / r)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python3 -m segpickle.demo", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python3 -m segpickle.demo", description=__doc__.split("\n\nRun:")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     ap.add_argument("--quick", action="store_true", help="few iterations (for tests)")
     ap.add_argument("--mode", choices=["raw", "decode"], default="raw",
