@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -42,14 +44,25 @@ type countWriter struct{ n int64 }
 
 func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
 
-// limitedBuffer keeps the first 64 KiB.
-type limitedBuffer struct{ bytes.Buffer }
+// limitedBuffer keeps the first 64 KiB; safe for concurrent use.
+type limitedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := 64<<10 - b.Len(); room > 0 {
-		b.Buffer.Write(p[:min(room, len(p))])
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := 64<<10 - b.b.Len(); room > 0 {
+		b.b.Write(p[:min(room, len(p))])
 	}
 	return len(p), nil
+}
+
+func (b *limitedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // RunSelf runs this test binary again as the program under test: the
@@ -120,3 +133,88 @@ func PeakRSS() int64 {
 	}
 	return -1
 }
+
+// Child is a program under test started by StartSelf.
+type Child struct {
+	cmd    *exec.Cmd
+	hwm    string
+	stderr *limitedBuffer
+	start  time.Time
+	// Addr is the address from the child's first stdout line,
+	// "listening NETWORK ADDR".
+	Network, Addr string
+}
+
+// StartSelf starts this test binary as a server (see RunSelf) and waits for
+// its "listening NETWORK ADDR" line. extraEnv is added to its environment.
+func StartSelf(t testing.TB, extraEnv []string, args ...string) *Child {
+	t.Helper()
+	hwm, err := os.CreateTemp("", "hostile-hwm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hwm.Close()
+	t.Cleanup(func() { os.Remove(hwm.Name()) })
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), "SEGPICKLE_HOSTILE_CHILD=1", "SEGPICKLE_HOSTILE_HWM="+hwm.Name()), extraEnv...)
+	errb := &limitedBuffer{}
+	cmd.Stderr = errb
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &Child{cmd: cmd, hwm: hwm.Name(), stderr: errb, start: time.Now()}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line := make(chan string, 1)
+	go func() {
+		var b []byte
+		one := make([]byte, 1)
+		for {
+			if n, err := out.Read(one); n == 0 || err != nil || one[0] == '\n' {
+				break
+			}
+			b = append(b, one[0])
+		}
+		line <- string(b)
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case l := <-line:
+		f := strings.Fields(l)
+		if len(f) != 3 || f[0] != "listening" {
+			t.Fatalf("%v: first line %q, stderr %q", args, l, errb.String())
+		}
+		c.Network, c.Addr = f[1], f[2]
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%v: no listening line after 30 s", args)
+	}
+	return c
+}
+
+// Stop sends SIGTERM, waits (killing after guard) and returns the result.
+func (c *Child) Stop(t testing.TB, guard time.Duration) Result {
+	t.Helper()
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(guard):
+		c.cmd.Process.Kill()
+		<-done
+		t.Fatalf("still running %v after SIGTERM (hang guard)", guard)
+	}
+	r := Result{Code: c.cmd.ProcessState.ExitCode(), Stderr: c.stderr.String(), Elapsed: time.Since(c.start)}
+	b, _ := os.ReadFile(c.hwm)
+	var err error
+	if r.PeakRSS, err = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err != nil {
+		t.Fatalf("no peak memory reported (%q); stderr %q", b, r.Stderr)
+	}
+	return r
+}
+
+// Stderr is what the child wrote to stderr so far (the first 64 KiB).
+func (c *Child) Stderr() string { return c.stderr.String() }
