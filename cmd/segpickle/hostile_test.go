@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +16,12 @@ import (
 
 func TestMain(m *testing.M) {
 	if hostile.IsChild() {
+		if n := os.Getenv("SEGPICKLE_TEST_NOFILE"); n != "" { // a server short of descriptors
+			lim, _ := strconv.ParseUint(n, 10, 64)
+			if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: lim, Max: lim}); err != nil {
+				panic(err)
+			}
+		}
 		hostile.ChildMain(func() int { return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr) })
 	}
 	os.Exit(m.Run())

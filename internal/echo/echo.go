@@ -47,6 +47,10 @@ const (
 	DefaultIdleTimeout  = 5 * time.Minute
 	DefaultReadTimeout  = time.Minute
 	DefaultWriteTimeout = time.Minute
+	// MaxExpansion bounds a decode-mode reply relative to its request: at
+	// most MaxExpansion times the request's bytes plus 1 MiB (and at most
+	// MaxFrame), since shared values can expand when re-encoded.
+	MaxExpansion = 64
 	// MinMaxFrame and MaxMaxFrame bound MaxFrame.
 	MinMaxFrame = 1 << 10
 	MaxMaxFrame = 1 << 40
@@ -325,8 +329,9 @@ func (s *Server) reply(c net.Conn, f *frame.Frame, out *segments.List) error {
 	// Shared values decode once but may be written once per reference (a
 	// str has no identity in Go): check what the reply would weigh before
 	// building it.
-	if n, ok := replySize(v, s.MaxFrame); !ok {
-		return fmt.Errorf("reply would exceed the maximum frame of %d bytes (%d bytes and more; shared values expand)", s.MaxFrame, n)
+	limit := min(s.MaxFrame, MaxExpansion*int64(len(f.Raw))+1<<20)
+	if n, ok := replySize(v, limit); !ok {
+		return fmt.Errorf("reply would exceed the maximum frame or %dx the request, %d bytes (%d bytes and more; shared values expand)", MaxExpansion, limit, n)
 	}
 	// Buffers that came out of band go back out of band.
 	var oob [][]byte
@@ -341,8 +346,8 @@ func (s *Server) reply(c net.Conn, f *frame.Frame, out *segments.List) error {
 	for _, b := range oob {
 		size += int64(len(b))
 	}
-	if size > s.MaxFrame {
-		return fmt.Errorf("reply of %d bytes exceeds the maximum frame of %d bytes", size, s.MaxFrame)
+	if size > limit {
+		return fmt.Errorf("reply of %d bytes would exceed the maximum frame or %dx the request, %d bytes", size, MaxExpansion, limit)
 	}
 	_, err = frame.WriteList(c, out, oob)
 	return err

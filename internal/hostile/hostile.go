@@ -7,9 +7,11 @@ package hostile
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,10 +25,14 @@ const MiB = 1 << 20
 
 // Result is what a child did.
 type Result struct {
-	Code    int           // exit status (-1 when killed)
-	Stderr  string        // its stderr (the first 64 KiB)
-	Stdout  int64         // bytes written to stdout (not kept)
-	PeakRSS int64         // maximum resident set, bytes
+	Code    int    // exit status (-1 when killed)
+	Stderr  string // its stderr (the first 64 KiB)
+	Stdout  int64  // bytes written to stdout (not kept)
+	PeakRSS int64  // maximum resident set, bytes
+	// HeapSys is the Go heap's address space at exit, bytes: it never
+	// shrinks, so it is the peak heap, touched or not (a large buffer
+	// that was allocated but never written does not count in PeakRSS).
+	HeapSys int64
 	Elapsed time.Duration // wall time
 }
 
@@ -97,9 +103,8 @@ func RunSelf(t testing.TB, stdin io.Reader, guard time.Duration, args ...string)
 	r.Code = cmd.ProcessState.ExitCode()
 	// The kernel's ru_maxrss of a child counts the parent's peak too (the
 	// child shares its memory until exec), so the child reports its own.
-	b, _ := os.ReadFile(hwm.Name())
-	if r.PeakRSS, err = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err != nil {
-		t.Fatalf("%v: no peak memory reported (%q)", args, b)
+	if !readPeak(hwm.Name(), &r) {
+		t.Fatalf("%v: no peak memory reported; stderr %q", args, r.Stderr)
 	}
 	return r
 }
@@ -112,7 +117,9 @@ func IsChild() bool { return os.Getenv("SEGPICKLE_HOSTILE_CHILD") == "1" }
 func ChildMain(main func() int) {
 	code := main()
 	if path := os.Getenv("SEGPICKLE_HOSTILE_HWM"); path != "" {
-		os.WriteFile(path, []byte(strconv.FormatInt(PeakRSS(), 10)), 0o600)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		os.WriteFile(path, []byte(fmt.Sprintf("%d %d", PeakRSS(), ms.HeapSys)), 0o600)
 	}
 	os.Exit(code)
 }
@@ -208,13 +215,18 @@ func (c *Child) Stop(t testing.TB, guard time.Duration) Result {
 		t.Fatalf("still running %v after SIGTERM (hang guard)", guard)
 	}
 	r := Result{Code: c.cmd.ProcessState.ExitCode(), Stderr: c.stderr.String(), Elapsed: time.Since(c.start)}
-	b, _ := os.ReadFile(c.hwm)
-	var err error
-	if r.PeakRSS, err = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err != nil {
-		t.Fatalf("no peak memory reported (%q); stderr %q", b, r.Stderr)
+	if !readPeak(c.hwm, &r) {
+		t.Fatalf("no peak memory reported; stderr %q", r.Stderr)
 	}
 	return r
 }
 
 // Stderr is what the child wrote to stderr so far (the first 64 KiB).
 func (c *Child) Stderr() string { return c.stderr.String() }
+
+// readPeak reads what ChildMain recorded.
+func readPeak(path string, r *Result) bool {
+	b, _ := os.ReadFile(path)
+	_, err := fmt.Sscanf(string(b), "%d %d", &r.PeakRSS, &r.HeapSys)
+	return err == nil
+}
