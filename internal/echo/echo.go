@@ -163,7 +163,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
+	s.mu.Lock()
 	s.conns = map[net.Conn]struct{}{}
+	s.mu.Unlock()
 	stop := make(chan struct{})
 	go func() {
 		select {
@@ -209,6 +211,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.wg.Add(1)
 		go func() {
 			defer func() { <-slots }()
+			defer s.wg.Done()
 			s.handle(c)
 		}()
 	}
@@ -270,8 +273,18 @@ func deadline(d time.Duration) time.Time {
 	return time.Now().Add(d)
 }
 
+// ServeConn serves one connection until it ends, then closes it: for a
+// listener of one's own (Serve calls it for each connection it accepts).
+func (s *Server) ServeConn(c net.Conn) error {
+	if err := s.Validate(); err != nil {
+		c.Close()
+		return err
+	}
+	s.handle(c)
+	return nil
+}
+
 func (s *Server) handle(c net.Conn) {
-	defer s.wg.Done()
 	defer func() {
 		s.mu.Lock()
 		delete(s.conns, c)

@@ -259,7 +259,9 @@ func TestDecodeExpansionBounded(t *testing.T) {
 	_, err := frame.Write(c, [][]byte{sharedStr(1000, 500_000)}, nil) // 1 MB in, 500 MB out
 	require.NoError(t, err)
 	waitClosed(t, c, 10*time.Second)
-	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "reply would exceed the maximum frame or 64x the request") },
+	require.Eventually(t, func() bool {
+		return strings.Contains(logs.String(), "reply would exceed the maximum frame or 64x the request")
+	},
 		5*time.Second, 10*time.Millisecond, "%q", logs.String())
 
 	ok := dial(t, addr)
