@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/segpickle/segpickle/internal/pyjson"
 	"github.com/segpickle/segpickle/pickler"
@@ -24,6 +26,19 @@ func init() {
 const maxInput = 1 << 32
 
 func readAll(r io.Reader) ([]byte, error) {
+	if f, ok := r.(*os.File); ok {
+		// A regular file's size is known: one allocation, no doubling.
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() <= maxInput {
+			b := bytes.NewBuffer(make([]byte, 0, fi.Size()+512))
+			if _, err := b.ReadFrom(io.LimitReader(f, maxInput+1)); err != nil {
+				return nil, err
+			}
+			if b.Len() > maxInput {
+				return nil, fmt.Errorf("input over %d bytes", maxInput)
+			}
+			return b.Bytes(), nil
+		}
+	}
 	b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
 	if err != nil {
 		return nil, err
