@@ -98,7 +98,7 @@ func TestConcurrentClients(t *testing.T) {
 					rng := rand.New(rand.NewSource(int64(client)))
 					fr := frame.NewReader(c, 0)
 					for i := 0; i < 40; i++ {
-						size := []int{0, 10, 1000, 70000, 300000}[rng.Intn(5)]
+						size := []int{0, 10, 1000, 70000, 150000}[rng.Intn(5)]
 						payload := bytes.Repeat([]byte{byte(client)}, size)
 						v := []any{int64(client), int64(i), payload, fmt.Sprintf("c%d-m%d", client, i)}
 						var l segments.List
