@@ -11,7 +11,10 @@ start=$(date +%s)
 	while sleep 20; do
 		done_pkgs=$(grep -cE '^(ok|FAIL|---) ' "$log" 2>/dev/null)
 		printf '  … %s: %ss' "$name" "$(($(date +%s) - start))"
-		case "$name" in go*) printf ', %s packages done' "$done_pkgs" ;; esac
+		case "$name" in
+		go*) printf ', %s packages done' "$done_pkgs" ;;
+		python*) printf ', %s tests done' "$(head -n 1 "$log" | tr -cd '.sFEx' | wc -c)" ;;
+		esac
 		printf '\n'
 	done
 ) &
