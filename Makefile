@@ -6,7 +6,7 @@ LIB     := pyext/segpickle/libsegpickle.so
 GOFILES := $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: all build cli lib test gotest pytest pytest-cgocheck pytest-pydata pydata-deps vet fmt fmt-check lint bench fuzz fuzz-short demo golden clean
+.PHONY: all build cli lib test gotest hostile pytest pytest-cgocheck pytest-pydata pydata-deps vet fmt fmt-check lint bench fuzz fuzz-short demo golden clean
 
 all: build
 
@@ -20,22 +20,29 @@ lib: $(LIB)
 $(LIB): $(GOFILES) go.mod go.sum
 	$(GO) build -buildmode=c-shared -o $(LIB) ./cbridge
 
-## test: vet, gofmt check, Go tests with the race detector, Python tests,
-## and each fuzz target briefly (a count of executions, not a duration,
-## so that a slow input near the end cannot trip the fuzzer's deadline).
-test: vet fmt-check gotest pytest pytest-pydata pytest-cgocheck fuzz-short
+## test: vet, gofmt check, Go tests with the race detector, the hostile-input
+## suites (without -race: they measure memory), Python tests (again against a
+## cgocheck2 build), and each fuzz target briefly (a count of executions, not
+## a duration, so that a slow input near the end cannot trip the fuzzer's
+## deadline). One line per suite; a failing suite's whole output.
+STEP := sh $(CURDIR)/tests/step.sh
+test: vet fmt-check gotest hostile pytest pytest-pydata pytest-cgocheck fuzz-short
 	@echo "make test: all passed"
 
-FUZZ_TARGETS := FuzzLoad FuzzRoundTrip FuzzCPython
+FUZZ_TARGETS := unpickler:FuzzLoad unpickler:FuzzRoundTrip unpickler:FuzzCPython frame:FuzzRead internal/echo:FuzzDecodeMode
 fuzz-short:
-	@for f in $(FUZZ_TARGETS); do $(GO) test ./unpickler -run '^$$' -fuzz "^$$f$$" -fuzztime 50000x || exit 1; done
-	@$(GO) test ./frame -run '^$$' -fuzz '^FuzzRead$$' -fuzztime 50000x
+	@for t in $(FUZZ_TARGETS); do f=$${t##*:}; $(STEP) "fuzz $$f (50,000 runs)" $(GO) test ./$${t%%:*} -run '^$$' -fuzz "^$$f$$" -fuzztime 50000x || exit 1; done
 
 gotest: cli
-	$(GO) test -race -count=1 ./...
+	@$(STEP) "go test -race" $(GO) test -race -count=1 ./...
+
+## hostile: the CLI and echo-server against inputs built to exhaust them, each
+## in a child process held to peak-memory bounds (skipped under -race).
+hostile:
+	@$(STEP) "hostile input (CLI, echo-server)" $(GO) test -count=1 -run 'Hostile' ./cmd/segpickle ./internal/echo
 
 pytest: build
-	SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(PYTHON) -P -m unittest discover -s tests -p 'test_*.py' -v
+	@SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(STEP) "python tests" $(PYTHON) -P -m unittest discover -s tests -p 'test_*.py'
 
 ## pytest-pydata: real numpy / pandas / scikit-learn / cloudpickle objects
 ## (tests/test_pydata.py) with Debian's python3, which has them; the Debian
@@ -52,23 +59,23 @@ pydata-deps:
 	fi
 
 pytest-pydata: build pydata-deps
-	SEGPICKLE_REQUIRE_PYDATA=1 SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(SYSPYTHON) -P -m unittest test_pydata
+	@SEGPICKLE_REQUIRE_PYDATA=1 SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(STEP) "python tests, numpy/pandas/sklearn" $(SYSPYTHON) -P -m unittest test_pydata
 
 ## pytest-cgocheck: the pyext tests against a library built with
 ## GOEXPERIMENT=cgocheck2, which checks every pointer passed through cgo.
 CGOCHECK_LIB := $(CURDIR)/build/cgocheck2/libsegpickle.so
 pytest-cgocheck: cli
-	GOEXPERIMENT=cgocheck2 $(GO) build -buildmode=c-shared -o $(CGOCHECK_LIB) ./cbridge
-	SEGPICKLE_BIN=$(CURDIR)/$(BIN) SEGPICKLE_LIB=$(CGOCHECK_LIB) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(PYTHON) -P -m unittest test_pyext test_cabi test_channel
+	@GOEXPERIMENT=cgocheck2 $(STEP) "cgocheck2 build" $(GO) build -buildmode=c-shared -o $(CGOCHECK_LIB) ./cbridge
+	@SEGPICKLE_BIN=$(CURDIR)/$(BIN) SEGPICKLE_LIB=$(CGOCHECK_LIB) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(STEP) "python tests, cgocheck2 library" $(PYTHON) -P -m unittest test_pyext test_cabi test_channel
 
 vet:
-	$(GO) vet ./...
+	@$(STEP) "go vet" $(GO) vet ./...
 
 fmt:
 	gofmt -w $(GOFILES)
 
 fmt-check:
-	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "FAIL  gofmt needed:"; echo "$$out"; exit 1; fi; echo "ok    gofmt"
 
 lint: vet fmt-check
 
@@ -86,8 +93,7 @@ bench: build pydata-deps
 ## fuzz: each fuzz target for FUZZTIME (default 60s).
 FUZZTIME ?= 60s
 fuzz:
-	@for f in $(FUZZ_TARGETS); do $(GO) test ./unpickler -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done
-	@$(GO) test ./frame -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
+	@for t in $(FUZZ_TARGETS); do f=$${t##*:}; $(GO) test ./$${t%%:*} -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done
 
 ## demo: the 1 KiB / 1 MiB / 16 MiB round trip through the Go echo server.
 demo: build

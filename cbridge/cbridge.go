@@ -5,7 +5,7 @@
 // It is a thin layer over the Go packages, for pyext (ctypes) and any C
 // caller. Rules it keeps:
 //   - C never holds a Go pointer: Go objects are reached through handles
-//     (runtime/cgo.Handle), and Go copies into caller memory rather than
+//     (an int64 table), and Go copies into caller memory rather than
 //     lending its own.
 //   - Go may hold pointers into caller memory (a Python bytes object) only
 //     for as long as the caller says, and never writes through them.
@@ -26,8 +26,8 @@ import "C"
 
 import (
 	"fmt"
-	"runtime/cgo"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -80,29 +80,46 @@ func guard(code *C.int, errOut **C.char) {
 }
 
 // A list is a Go segment list behind a handle, with the caller memory it
-// borrows. mu serializes calls on one handle from several threads.
+// borrows. mu serializes calls on one handle from several threads; freed
+// says the handle was freed while a call waited for mu.
 type list struct {
-	mu sync.Mutex
-	l  segments.List
+	mu    sync.Mutex
+	l     segments.List
+	freed bool
 }
 
-var handles sync.Map // uintptr(handle) → struct{}: the live handles
+// lock locks l, or reports false (l unlocked) when l was freed meanwhile:
+// a call racing with segpickle_buf_free gets the bad-handle status, never
+// a list that was released.
+func (l *list) lock() bool {
+	l.mu.Lock()
+	if l.freed {
+		l.mu.Unlock()
+		return false
+	}
+	return true
+}
+
+// The live handles: an int64 never reused → *list. (Not runtime/cgo.Handle:
+// its Value panics on a handle deleted by another thread between a check
+// and the use.)
+var (
+	handles    sync.Map
+	lastHandle atomic.Int64
+)
 
 func newHandle(l *list) C.int64_t {
-	h := cgo.NewHandle(l)
-	handles.Store(uintptr(h), struct{}{})
+	h := lastHandle.Add(1)
+	handles.Store(h, l)
 	return C.int64_t(h)
 }
 
 func getList(h C.int64_t) (*list, error) {
-	if _, ok := handles.Load(uintptr(h)); !ok || h == 0 {
-		return nil, errHandle
-	}
-	l, ok := cgo.Handle(h).Value().(*list)
+	v, ok := handles.Load(int64(h))
 	if !ok {
 		return nil, errHandle
 	}
-	return l, nil
+	return v.(*list), nil
 }
 
 // cSlices views n caller buffers as Go slices, without copying.
@@ -152,15 +169,15 @@ func segpickle_buf_new(threshold C.int64_t, out *C.int64_t) (code C.int) {
 func segpickle_buf_free(h C.int64_t) (code C.int) {
 	defer guard(&code, nil)
 	injected("segpickle_buf_free")
-	l, err := getList(h)
-	if err != nil {
-		return codeHandle
+	v, ok := handles.LoadAndDelete(int64(h))
+	if !ok {
+		return codeHandle // never made, or freed already (perhaps just now, by another thread)
 	}
+	l := v.(*list)
 	l.mu.Lock()
+	l.freed = true
 	l.l.Release()
 	l.mu.Unlock()
-	handles.Delete(uintptr(h))
-	cgo.Handle(h).Delete()
 	return codeOK
 }
 
@@ -183,7 +200,9 @@ func segpickle_buf_write(h C.int64_t, p unsafe.Pointer, n C.int64_t, borrow C.in
 		return codeOK
 	}
 	b := unsafe.Slice((*byte)(p), int(n))
-	l.mu.Lock()
+	if !l.lock() {
+		return codeHandle
+	}
 	defer l.mu.Unlock()
 	if borrow != 0 {
 		l.l.Ref(b)
@@ -201,7 +220,9 @@ func segpickle_buf_len(h C.int64_t, out *C.int64_t) (code C.int) {
 	if err != nil || out == nil {
 		return codeHandle
 	}
-	l.mu.Lock()
+	if !l.lock() {
+		return codeHandle
+	}
 	*out = C.int64_t(l.l.Len())
 	l.mu.Unlock()
 	return codeOK
@@ -215,7 +236,9 @@ func segpickle_buf_nsegments(h C.int64_t, out *C.int64_t) (code C.int) {
 	if err != nil || out == nil {
 		return codeHandle
 	}
-	l.mu.Lock()
+	if !l.lock() {
+		return codeHandle
+	}
 	*out = C.int64_t(l.l.NumSegments())
 	l.mu.Unlock()
 	return codeOK
@@ -232,7 +255,9 @@ func segpickle_buf_segment_len(h C.int64_t, i C.int64_t, out *C.int64_t) (code C
 	if err != nil || out == nil {
 		return codeHandle
 	}
-	l.mu.Lock()
+	if !l.lock() {
+		return codeHandle
+	}
 	defer l.mu.Unlock()
 	segs := l.l.Segments()
 	if i < 0 || int(i) >= len(segs) {
@@ -250,7 +275,9 @@ func segpickle_buf_copy_segment(h C.int64_t, i C.int64_t, dst unsafe.Pointer, n 
 	if err != nil {
 		return codeHandle
 	}
-	l.mu.Lock()
+	if !l.lock() {
+		return codeHandle
+	}
 	defer l.mu.Unlock()
 	segs := l.l.Segments()
 	if i < 0 || int(i) >= len(segs) || n < C.int64_t(len(segs[i])) || (len(segs[i]) > 0 && dst == nil) {
@@ -270,7 +297,9 @@ func segpickle_buf_copy(h C.int64_t, dst unsafe.Pointer, n C.int64_t) (code C.in
 	if err != nil {
 		return codeHandle
 	}
-	l.mu.Lock()
+	if !l.lock() {
+		return codeHandle
+	}
 	defer l.mu.Unlock()
 	if n < C.int64_t(l.l.Len()) || (l.l.Len() > 0 && dst == nil) {
 		return codeArgument
@@ -288,7 +317,9 @@ func segpickle_buf_writev(h C.int64_t, fd C.int, written *C.int64_t, errOut **C.
 	if err != nil {
 		return finish(err, errOut)
 	}
-	l.mu.Lock()
+	if !l.lock() {
+		return finish(errHandle, errOut)
+	}
 	defer l.mu.Unlock()
 	n, err := writevFD(int(fd), l.l.Segments())
 	if written != nil {
@@ -329,7 +360,9 @@ func segpickle_buf_reencode(h C.int64_t, protocol C.int, out *C.int64_t, errOut 
 	if out == nil || protocol > 5 || protocol < -1 {
 		return finish(fmt.Errorf("%w: protocol %d", errArgument, protocol), errOut)
 	}
-	l.mu.Lock()
+	if !l.lock() {
+		return finish(errHandle, errOut)
+	}
 	segs := l.l.Segments()
 	var v any
 	err = unpickler.UnmarshalSegments(segs, &v)

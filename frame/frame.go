@@ -64,8 +64,11 @@ const (
 	// DefaultMaxFrame is the default largest frame a Reader accepts.
 	DefaultMaxFrame = 1 << 30
 	// growStep is the first allocation for a frame larger than it; the
-	// buffer then doubles as bytes arrive.
-	growStep = 1 << 20
+	// buffer then doubles as bytes arrive. It is small so that many
+	// connections that each sent only a header claiming a large frame
+	// hold little (16 KiB each until more arrives); a pooled buffer of the full size is used when one is free, so the
+	// doubling costs only on first use.
+	growStep = 16 << 10
 )
 
 var magic = [2]byte{'S', 'P'}

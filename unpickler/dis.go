@@ -64,6 +64,7 @@ func InputProtocol(data []byte) int {
 }
 
 func walk(w *bufio.Writer, data []byte) (int, error) {
+	var lineBuf []byte
 	pos, depth, memoN, maxProto := 0, 0, 0, 0
 	for pos < len(data) {
 		start := pos
@@ -190,8 +191,8 @@ func walk(w *bufio.Writer, data []byte) (int, error) {
 			memoN++
 		}
 		if w != nil {
-			q := strconv.QuoteToASCII(string([]byte{c}))
-			fmt.Fprintf(w, "%8d: %-4s %s%-16s %s\n", start, q[1:len(q)-1], indent(depth), info.Name, arg)
+			lineBuf = disLine(lineBuf[:0], start, c, indent(depth), info.Name, arg)
+			w.Write(lineBuf)
 			if _, err := w.Write(nil); err != nil {
 				return maxProto, err // a closed pipe: stop now
 			}
@@ -208,6 +209,41 @@ func walk(w *bufio.Writer, data []byte) (int, error) {
 	}
 	return maxProto, &Error{Offset: int64(pos), Err: ErrNoStop}
 }
+
+// disLine appends one listing line, as
+// fmt's "%8d: %-4s %s%-16s %s\n" would, without its per-line cost.
+func disLine(b []byte, off int, c byte, indent, name, arg string) []byte {
+	var num [20]byte
+	n := strconv.AppendInt(num[:0], int64(off), 10)
+	for i := len(n); i < 8; i++ {
+		b = append(b, ' ')
+	}
+	b = append(b, n...)
+	b = append(b, ": "...)
+	q := opText[c]
+	b = append(b, q...)
+	for i := len(q); i < 4; i++ {
+		b = append(b, ' ')
+	}
+	b = append(b, ' ')
+	b = append(b, indent...)
+	b = append(b, name...)
+	for i := len(name); i < 16; i++ {
+		b = append(b, ' ')
+	}
+	b = append(b, ' ')
+	b = append(b, arg...)
+	return append(b, '\n')
+}
+
+// opText is each opcode byte as the listing shows it ("(", "\\x80").
+var opText = func() (t [256]string) {
+	for i := range t {
+		q := strconv.QuoteToASCII(string([]byte{byte(i)}))
+		t[i] = q[1 : len(q)-1]
+	}
+	return t
+}()
 
 func argText(k op.ArgKind, b []byte) string {
 	switch k {

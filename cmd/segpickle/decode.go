@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/segpickle/segpickle/internal/pyjson"
 	"github.com/segpickle/segpickle/pickler"
@@ -16,7 +18,7 @@ func init() {
 		"pickle (FILE or stdin) → Go decode → Go encode → stdout", runReencode})
 	register(command{"dis", "[-o OUT] [FILE]",
 		"pickle (FILE or stdin) → disassembly with offsets and MARK nesting", runDis})
-	register(command{"json", "[--max-output BYTES] [-o OUT] [FILE]",
+	register(command{"json", "[--max-output SIZE] [-o OUT] [FILE]",
 		"pickle (FILE or stdin) → tagged JSON (see internal/pyjson)", runJSON})
 }
 
@@ -24,6 +26,19 @@ func init() {
 const maxInput = 1 << 32
 
 func readAll(r io.Reader) ([]byte, error) {
+	if f, ok := r.(*os.File); ok {
+		// A regular file's size is known: one allocation, no doubling.
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() <= maxInput {
+			b := bytes.NewBuffer(make([]byte, 0, fi.Size()+512))
+			if _, err := b.ReadFrom(io.LimitReader(f, maxInput+1)); err != nil {
+				return nil, err
+			}
+			if b.Len() > maxInput {
+				return nil, fmt.Errorf("input over %d bytes", maxInput)
+			}
+			return b.Bytes(), nil
+		}
+	}
 	b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
 	if err != nil {
 		return nil, err
@@ -87,20 +102,17 @@ const defaultMaxOutput = 256 << 20
 
 func runJSON(c *call) error {
 	fs := c.flags()
-	maxOut := fs.Int64("max-output", defaultMaxOutput,
-		"stop with an error after this many bytes of JSON (shared values expand when written out; 0: no limit)")
+	maxOut := sizeFlag(defaultMaxOutput)
+	fs.Var(&maxOut, "max-output", "stop with an error after this many bytes of JSON, e.g. 1GiB (shared values expand when written out; 0: no limit)")
 	c.withOutput()
 	if err := c.parse(1); err != nil {
 		return err
-	}
-	if *maxOut < 0 {
-		return usagef("--max-output %d: want 0 (no limit) or a byte count", *maxOut)
 	}
 	_, v, out, err := load(c, false)
 	if err != nil {
 		return err
 	}
-	err = pyjson.EncodeLimited(out, v, *maxOut)
+	err = pyjson.EncodeLimited(out, v, int64(maxOut))
 	var le *pyjson.OutputLimitError
 	if errors.As(err, &le) {
 		return fmt.Errorf("output stopped at the --max-output limit of %d bytes (shared values expand when written as JSON; raise --max-output, or 0 for no limit)", le.Limit)

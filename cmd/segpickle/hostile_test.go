@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +16,12 @@ import (
 
 func TestMain(m *testing.M) {
 	if hostile.IsChild() {
+		if n := os.Getenv("SEGPICKLE_TEST_NOFILE"); n != "" { // a server short of descriptors
+			lim, _ := strconv.ParseUint(n, 10, 64)
+			if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: lim, Max: lim}); err != nil {
+				panic(err)
+			}
+		}
 		hostile.ChildMain(func() int { return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr) })
 	}
 	os.Exit(m.Run())
@@ -60,6 +68,8 @@ func TestHostileCLI(t *testing.T) {
 		"sharedbytes.pkl": sharedPickle(withLen4('B', bytes.Repeat([]byte("b"), 64<<10)), 100_000),
 		// A 16 MiB LONG4: 40 million decimal digits.
 		"long4.pkl": long4,
+		// A protocol-0 LONG of 16 Mi digits.
+		"textlong.pkl": append(append([]byte("L"), bytes.Repeat([]byte("7"), 16*MiB)...), "L\n."...),
 		// A JSON number of 4,000,000 digits (22 s before), and a float of as many.
 		"bigint.json":   bytes.Repeat([]byte("7"), 4_000_000),
 		"bigfloat.json": append(bytes.Repeat([]byte("7"), 4_000_000), ".5"...),
@@ -87,6 +97,8 @@ func TestHostileCLI(t *testing.T) {
 		{"json 16 MiB LONG4", []string{"json", "long4.pkl"}, 1, "limit (4300 digits)", 112 * MiB, 0},
 		{"reencode 16 MiB LONG4", []string{"reencode", "-o", os.DevNull, "long4.pkl"}, 0, "", 112 * MiB, 0},
 		{"reencode 16 MiB LONG4 to protocol 0", []string{"reencode", "--protocol", "0", "-o", os.DevNull, "long4.pkl"}, 1, "4300", 112 * MiB, 0},
+		{"dis 16 MiB text LONG", []string{"dis", "textlong.pkl"}, 0, "", 64 * MiB, 4096},
+		{"json 16 MiB text LONG", []string{"json", "textlong.pkl"}, 1, "bad LONG", 128 * MiB, 0},
 		{"encode 4M-digit int", []string{"encode", "-o", os.DevNull, "bigint.json"}, 1, "limit (4300 digits)", 48 * MiB, 0},
 		{"encode 4M-digit float", []string{"encode", "-o", os.DevNull, "bigfloat.json"}, 0, "", 48 * MiB, 0},
 		{"encode JSON nested 5M deep", []string{"encode", "-o", os.DevNull, "deep.json"}, 1, "nesting deeper than 10000", 32 * MiB, 0},

@@ -128,7 +128,10 @@ func (c *call) input() (io.Reader, error) {
 		return nil, err
 	}
 	c.closers = append(c.closers, f.Close)
-	return bufio.NewReaderSize(f, 64<<10), nil
+	if c.cmd.name == "encode" {
+		return bufio.NewReaderSize(f, 64<<10), nil // read by encoding/json, in pieces
+	}
+	return f, nil // read whole (see readAll)
 }
 
 // output returns where the command writes: the -o file, or stdout. Binary

@@ -7,11 +7,15 @@ package hostile
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -21,10 +25,14 @@ const MiB = 1 << 20
 
 // Result is what a child did.
 type Result struct {
-	Code    int           // exit status (-1 when killed)
-	Stderr  string        // its stderr (the first 64 KiB)
-	Stdout  int64         // bytes written to stdout (not kept)
-	PeakRSS int64         // maximum resident set, bytes
+	Code    int    // exit status (-1 when killed)
+	Stderr  string // its stderr (the first 64 KiB)
+	Stdout  int64  // bytes written to stdout (not kept)
+	PeakRSS int64  // maximum resident set, bytes
+	// HeapSys is the Go heap's address space at exit, bytes: it never
+	// shrinks, so it is the peak heap, touched or not (a large buffer
+	// that was allocated but never written does not count in PeakRSS).
+	HeapSys int64
 	Elapsed time.Duration // wall time
 }
 
@@ -42,14 +50,25 @@ type countWriter struct{ n int64 }
 
 func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
 
-// limitedBuffer keeps the first 64 KiB.
-type limitedBuffer struct{ bytes.Buffer }
+// limitedBuffer keeps the first 64 KiB; safe for concurrent use.
+type limitedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := 64<<10 - b.Len(); room > 0 {
-		b.Buffer.Write(p[:min(room, len(p))])
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := 64<<10 - b.b.Len(); room > 0 {
+		b.b.Write(p[:min(room, len(p))])
 	}
 	return len(p), nil
+}
+
+func (b *limitedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // RunSelf runs this test binary again as the program under test: the
@@ -84,9 +103,8 @@ func RunSelf(t testing.TB, stdin io.Reader, guard time.Duration, args ...string)
 	r.Code = cmd.ProcessState.ExitCode()
 	// The kernel's ru_maxrss of a child counts the parent's peak too (the
 	// child shares its memory until exec), so the child reports its own.
-	b, _ := os.ReadFile(hwm.Name())
-	if r.PeakRSS, err = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err != nil {
-		t.Fatalf("%v: no peak memory reported (%q)", args, b)
+	if !readPeak(hwm.Name(), &r) {
+		t.Fatalf("%v: no peak memory reported; stderr %q", args, r.Stderr)
 	}
 	return r
 }
@@ -99,7 +117,9 @@ func IsChild() bool { return os.Getenv("SEGPICKLE_HOSTILE_CHILD") == "1" }
 func ChildMain(main func() int) {
 	code := main()
 	if path := os.Getenv("SEGPICKLE_HOSTILE_HWM"); path != "" {
-		os.WriteFile(path, []byte(strconv.FormatInt(PeakRSS(), 10)), 0o600)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		os.WriteFile(path, []byte(fmt.Sprintf("%d %d", PeakRSS(), ms.HeapSys)), 0o600)
 	}
 	os.Exit(code)
 }
@@ -119,4 +139,94 @@ func PeakRSS() int64 {
 		}
 	}
 	return -1
+}
+
+// Child is a program under test started by StartSelf.
+type Child struct {
+	cmd    *exec.Cmd
+	hwm    string
+	stderr *limitedBuffer
+	start  time.Time
+	// Addr is the address from the child's first stdout line,
+	// "listening NETWORK ADDR".
+	Network, Addr string
+}
+
+// StartSelf starts this test binary as a server (see RunSelf) and waits for
+// its "listening NETWORK ADDR" line. extraEnv is added to its environment.
+func StartSelf(t testing.TB, extraEnv []string, args ...string) *Child {
+	t.Helper()
+	hwm, err := os.CreateTemp("", "hostile-hwm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hwm.Close()
+	t.Cleanup(func() { os.Remove(hwm.Name()) })
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), "SEGPICKLE_HOSTILE_CHILD=1", "SEGPICKLE_HOSTILE_HWM="+hwm.Name()), extraEnv...)
+	errb := &limitedBuffer{}
+	cmd.Stderr = errb
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &Child{cmd: cmd, hwm: hwm.Name(), stderr: errb, start: time.Now()}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line := make(chan string, 1)
+	go func() {
+		var b []byte
+		one := make([]byte, 1)
+		for {
+			if n, err := out.Read(one); n == 0 || err != nil || one[0] == '\n' {
+				break
+			}
+			b = append(b, one[0])
+		}
+		line <- string(b)
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case l := <-line:
+		f := strings.Fields(l)
+		if len(f) != 3 || f[0] != "listening" {
+			t.Fatalf("%v: first line %q, stderr %q", args, l, errb.String())
+		}
+		c.Network, c.Addr = f[1], f[2]
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%v: no listening line after 30 s", args)
+	}
+	return c
+}
+
+// Stop sends SIGTERM, waits (killing after guard) and returns the result.
+func (c *Child) Stop(t testing.TB, guard time.Duration) Result {
+	t.Helper()
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(guard):
+		c.cmd.Process.Kill()
+		<-done
+		t.Fatalf("still running %v after SIGTERM (hang guard)", guard)
+	}
+	r := Result{Code: c.cmd.ProcessState.ExitCode(), Stderr: c.stderr.String(), Elapsed: time.Since(c.start)}
+	if !readPeak(c.hwm, &r) {
+		t.Fatalf("no peak memory reported; stderr %q", r.Stderr)
+	}
+	return r
+}
+
+// Stderr is what the child wrote to stderr so far (the first 64 KiB).
+func (c *Child) Stderr() string { return c.stderr.String() }
+
+// readPeak reads what ChildMain recorded.
+func readPeak(path string, r *Result) bool {
+	b, _ := os.ReadFile(path)
+	_, err := fmt.Sscanf(string(b), "%d %d", &r.PeakRSS, &r.HeapSys)
+	return err == nil
 }
