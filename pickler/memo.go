@@ -212,3 +212,13 @@ func (m *strTable) reset() {
 	clear(m.entries) // drop the strings
 	m.entries = m.entries[:0]
 }
+
+func (e *encoder) rememberPtr(k memoKey) { e.memo.put(k, e.MemoPut()) }
+
+func (e *encoder) lookup(k memoKey) bool {
+	if i, ok := e.memo.get(k); ok {
+		e.MemoGet(i)
+		return true
+	}
+	return false
+}
