@@ -98,7 +98,29 @@ func (e *encoder) openListMemo(k memoKey, byID bool) bool {
 }
 
 func (e *encoder) saveAnyList(x []any) error {
-	return saveSlice(e, x, anyListTypeID, (*encoder).save)
+	return saveSlice(e, x, anyListTypeID, saveAnyElem)
+}
+
+// saveAnyElem is save, with the commonest item types of a decoded or
+// JSON-like list tried first, inline, before save's full dispatch (worth
+// a fifth of the time on a list of ints).
+func saveAnyElem(e *encoder, v any) error {
+	if e.cfg.persistentID == nil {
+		switch x := v.(type) {
+		case int64:
+			e.Boundary()
+			e.saveInt(x)
+			return nil
+		case string:
+			e.Boundary()
+			return e.saveStr(x, false)
+		case float64:
+			e.Boundary()
+			e.saveFloat(x)
+			return nil
+		}
+	}
+	return e.save(v)
 }
 
 var anyListTypeID = typeID(reflect.TypeFor[[]any]())
@@ -249,16 +271,19 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 	if err := e.enter(); err != nil {
 		return err
 	}
+	if len(m) > 64 {
+		e.strMemo.reserve(len(m)) // its keys are memoized by value
+	}
 	if e.cfg.sortKeys && len(m) > 1 {
-		keys := sortedKeys(e, m)
+		keys, vals := e.sortedItems(m)
 		for b := e.batches(len(keys), op.Setitem, op.Setitems); b.next(); {
-			for _, k := range keys[b.start:b.end] {
-				if err := e.saveStrItem(k, m[k]); err != nil {
+			for i := b.start; i < b.end; i++ {
+				if err := e.saveStrItem(keys[i], vals[i]); err != nil {
 					return err
 				}
 			}
 		}
-		e.putKeys(keys)
+		e.putVals(vals)
 	} else {
 		// Written while iterating: no key slice.
 		b, i := e.batches(len(m), op.Setitem, op.Setitems), 0
@@ -287,28 +312,47 @@ func (e *encoder) saveStrItem(key string, v any) error {
 	return nil
 }
 
-// sortedKeys returns m's keys in order, in a slice taken from the
-// encoder (a map nested in a value takes a fresh one) and given back with
-// putKeys.
-func sortedKeys[V any](e *encoder, m map[string]V) []string {
-	keys := e.keyBuf[:0]
-	e.keyBuf = nil
+// sortedItems returns m's keys in order and their values. Maps of one
+// shape (records: the same keys map after map) reuse the order found for
+// the last one, which is checked, not sorted again: the lookups that check
+// it fetch the values. The key slice is the encoder's last order (never
+// written again once made); the value slice is taken from the encoder (a
+// map nested in a value takes a fresh one) and given back with putVals.
+func (e *encoder) sortedItems(m map[string]any) ([]string, []any) {
+	vals := e.valBuf[:0]
+	e.valBuf = nil
+	if keys := e.lastKeys; len(keys) == len(m) {
+		for _, k := range keys {
+			v, ok := m[k]
+			if !ok {
+				break
+			}
+			vals = append(vals, v)
+		}
+		if len(vals) == len(keys) {
+			return keys, vals
+		}
+		vals = vals[:0]
+	}
+	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sortStrings(keys)
-	return keys
+	e.sortStrings(keys)
+	for _, k := range keys {
+		vals = append(vals, m[k])
+	}
+	e.lastKeys = keys
+	return keys, vals
 }
 
-// putKeys gives a key slice back for the next map (the largest is kept).
-func (e *encoder) putKeys(keys []string) {
-	if cap(keys) > cap(e.keyBuf) {
-		clear(keys)
-		e.keyBuf = keys[:0]
+// putVals gives a value slice back for the next map (the largest is kept).
+func (e *encoder) putVals(vals []any) {
+	if cap(vals) > cap(e.valBuf) {
+		clear(vals)
+		e.valBuf = vals[:0]
 	}
 }
-
-func sortStrings(a []string) { slices.Sort(a) }
 
 // saveMap writes a Go map of any other type, via reflection.
 func (e *encoder) saveMap(v reflect.Value) error {

@@ -132,13 +132,14 @@ func strHash(s string) uint64 { return maphash.String(strSeed, s) }
 // find returns the slot for s: its entry's slot when present (found), else
 // the empty slot where it would go.
 func (m *strTable) find(s string, h uint64) (*strSlot, bool) {
-	mask := uint64(len(m.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
+	mask := uint32(len(m.slots) - 1)
+	h32 := uint32(h) // placement uses the stored bits, so growing needs no rehash
+	for i := h32 & mask; ; i = (i + 1) & mask {
 		sl := &m.slots[i]
 		if sl.e == 0 {
 			return sl, false
 		}
-		if sl.h == uint32(h) && m.entries[sl.e-1].s == s {
+		if sl.h == h32 && m.entries[sl.e-1].s == s {
 			return sl, true
 		}
 	}
@@ -186,20 +187,38 @@ func (m *strTable) put(s string, idx uint32) {
 	m.claim(sl, s, h, idx)
 }
 
-func (m *strTable) grow() {
-	n := 64
-	if len(m.slots) > 0 {
-		n = len(m.slots) * 2
+func (m *strTable) grow() { m.resize(max(64, len(m.slots)*2)) }
+
+// reserve makes room for n more entries without growing on the way.
+func (m *strTable) reserve(n int) {
+	want := len(m.entries) + n
+	size := max(64, len(m.slots))
+	for want*4 > size*3 {
+		size *= 2
 	}
+	if size > len(m.slots) {
+		m.resize(size)
+	}
+	if cap(m.entries)-len(m.entries) < n {
+		m.entries = append(make([]strEntry, 0, want), m.entries...)
+	}
+}
+
+// resize places the entries in a table of n slots by their stored hash
+// bits (no string is hashed again).
+func (m *strTable) resize(n int) {
+	old := m.slots
 	m.slots = make([]strSlot, n)
-	mask := uint64(n - 1)
-	for j, e := range m.entries {
-		h := strHash(e.s)
-		i := h & mask
+	mask := uint32(n - 1)
+	for _, sl := range old {
+		if sl.e == 0 {
+			continue
+		}
+		i := sl.h & mask
 		for m.slots[i].e != 0 {
 			i = (i + 1) & mask
 		}
-		m.slots[i] = strSlot{h: uint32(h), e: uint32(j + 1)}
+		m.slots[i] = sl
 	}
 }
 

@@ -120,7 +120,9 @@ type encoder struct {
 	inKey    int                  // > 0 while saving a dict key or set item
 	latin1   int64                // memo index of the "latin1" constant + 1
 	depth    int
-	keyBuf   []string // map keys being sorted, reused
+	lastKeys []string // the sorted keys of the last str-keyed map (read-only)
+	valBuf   []any    // map values in key order, reused
+	sortBuf  []sortEnt
 
 	keyCache [keyCacheSize]keyCacheEntry
 	gen      uint32 // this encode's generation in keyCache
@@ -145,8 +147,14 @@ func (e *encoder) release() {
 	clear(e.inTuple)
 	e.Writer.Release()
 	e.cfg = nil
-	if cap(e.keyBuf) > 1<<16 {
-		e.keyBuf = nil
+	if len(e.lastKeys) > 64 {
+		e.lastKeys = nil // a record's keys are kept for the next encode; not a big map's
+	}
+	if cap(e.sortBuf) > 1<<17 {
+		e.sortBuf = nil
+	}
+	if cap(e.valBuf) > 1<<16 {
+		e.valBuf = nil
 	}
 	encPool.Put(e)
 }

@@ -28,6 +28,7 @@ type Writer struct {
 	needFrame bool   // a frame must start before the next byte
 	frameHdr  []byte // the reserved header of the open frame, or nil
 	frameBase int    // list length where the open frame's data starts
+	lim       int    // len(wb) at which the open frame reaches its target
 	nextMemo  uint32
 }
 
@@ -66,7 +67,7 @@ func (w *Writer) Flush() {
 	if len(w.wb) > 0 {
 		w.out.Commit(len(w.wb))
 	}
-	w.wb = nil
+	w.wb, w.lim = nil, 0
 }
 
 func (w *Writer) slow(n int) {
@@ -75,6 +76,17 @@ func (w *Writer) slow(n int) {
 		w.startFrame()
 	}
 	w.wb = w.out.Grow(n)[:0]
+	w.setLim()
+}
+
+// setLim places lim for a fresh window: the window length at which the
+// open frame reaches its target (Boundary's cheap test), or never.
+func (w *Writer) setLim() {
+	if w.frameHdr == nil {
+		w.lim = int(^uint(0) >> 1)
+		return
+	}
+	w.lim = w.frameBase + w.frameSize - w.out.Len()
 }
 
 // Len is the number of bytes written so far.

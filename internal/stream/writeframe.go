@@ -35,7 +35,16 @@ func (w *Writer) commitFrame() {
 
 // Boundary is called before each object, as CPython's framer commits at
 // the start of save(): a frame that reached the target size is closed.
+// The test is one comparison with lim (inlined), exact: the window's bytes
+// are not yet in the list, so the frame holds len(wb) - lim bytes beyond
+// its target (lim is 0 after a Flush: then the full test runs).
 func (w *Writer) Boundary() {
+	if len(w.wb) >= w.lim {
+		w.boundary()
+	}
+}
+
+func (w *Writer) boundary() {
 	if w.frameHdr != nil && w.Len()-w.frameBase >= w.frameSize {
 		w.commitFrame()
 	}
