@@ -98,29 +98,50 @@ func (e *encoder) openListMemo(k memoKey, byID bool) bool {
 }
 
 func (e *encoder) saveAnyList(x []any) error {
-	return saveSlice(e, x, anyListTypeID, saveAnyElem)
-}
-
-// saveAnyElem is save, with the commonest item types of a decoded or
-// JSON-like list tried first, inline, before save's full dispatch (worth
-// a fifth of the time on a list of ints).
-func saveAnyElem(e *encoder, v any) error {
-	if e.cfg.persistentID == nil {
-		switch x := v.(type) {
-		case int64:
-			e.Boundary()
-			e.saveInt(x)
-			return nil
-		case string:
-			e.Boundary()
-			return e.saveStr(x, false)
-		case float64:
-			e.Boundary()
-			e.saveFloat(x)
-			return nil
+	if x == nil {
+		e.Byte(op.None)
+		return nil
+	}
+	if e.inKey > 0 {
+		return e.unhashable("list")
+	}
+	if e.openListMemo(memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: anyListTypeID}, cap(x) > 0) {
+		return nil
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	// saveSlice's loop, with the commonest item types of a decoded or
+	// JSON-like list dispatched inline before save's full dispatch (a
+	// fifth of the time on a list of ints).
+	fast := e.cfg.persistentID == nil
+	for b := e.batches(len(x), op.Append, op.Appends); b.next(); {
+		for i, v := range x[b.start:b.end] {
+			if fast {
+				switch y := v.(type) {
+				case int64:
+					e.Boundary()
+					e.saveInt(y)
+					continue
+				case float64:
+					e.Boundary()
+					e.saveFloat(y)
+					continue
+				case string:
+					e.Boundary()
+					if err := e.saveStr(y, false); err != nil {
+						return withPath(err, indexPath(b.start+i))
+					}
+					continue
+				}
+			}
+			if err := e.save(v); err != nil {
+				return withPath(err, indexPath(b.start+i))
+			}
 		}
 	}
-	return e.save(v)
+	e.depth--
+	return nil
 }
 
 var anyListTypeID = typeID(reflect.TypeFor[[]any]())
@@ -283,7 +304,7 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 				}
 			}
 		}
-		e.putVals(vals)
+		e.putItems(keys, vals)
 	} else {
 		// Written while iterating: no key slice.
 		b, i := e.batches(len(m), op.Setitem, op.Setitems), 0
@@ -312,45 +333,101 @@ func (e *encoder) saveStrItem(key string, v any) error {
 	return nil
 }
 
+// recordMax is the size up to which a map is taken for a record, whose
+// key order is kept for the next map.
+const recordMax = 32
+
 // sortedItems returns m's keys in order and their values. Maps of one
 // shape (records: the same keys map after map) reuse the order found for
-// the last one, which is checked, not sorted again: the lookups that check
-// it fetch the values. The key slice is the encoder's last order (never
-// written again once made); the value slice is taken from the encoder (a
-// map nested in a value takes a fresh one) and given back with putVals.
+// the last one, checked while the map is iterated once (its keys found in
+// the kept order by address, as a program's literal keys share theirs,
+// else by content); others are sorted with their values. The key slice is
+// the encoder's kept order (never written again once made) or a scratch
+// one; both slices are taken from the encoder (a map nested in a value
+// takes fresh ones) and given back with putItems.
 func (e *encoder) sortedItems(m map[string]any) ([]string, []any) {
-	vals := e.valBuf[:0]
+	n := len(m)
+	vals := e.valBuf
 	e.valBuf = nil
-	if keys := e.lastKeys; len(keys) == len(m) {
-		for _, k := range keys {
-			v, ok := m[k]
-			if !ok {
-				break
-			}
-			vals = append(vals, v)
+	if cap(vals) < n {
+		vals = make([]any, n, max(n, 16))
+	}
+	vals = vals[:n]
+	if keys := e.lastKeys; len(keys) == n && placeInOrder(keys, m, vals) {
+		return keys, vals
+	}
+	if cap(e.sortBuf) < 2*n {
+		e.sortBuf = make([]sortEnt, 2*n)
+	}
+	ents := e.sortBuf[:n]
+	i := 0
+	for k, v := range m {
+		ents[i] = sortEnt{s: k, v: v}
+		i++
+	}
+	ents = e.sortEnts(n)
+	var keys []string
+	if n <= recordMax {
+		keys = make([]string, n) // kept as e.lastKeys: never reused
+	} else {
+		keys, e.keyBuf = e.keyBuf, nil
+		if cap(keys) < n {
+			keys = make([]string, n)
 		}
-		if len(vals) == len(keys) {
-			return keys, vals
-		}
-		vals = vals[:0]
+		keys = keys[:n]
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	for i := range ents {
+		keys[i], vals[i] = ents[i].s, ents[i].v
 	}
-	e.sortStrings(keys)
-	for _, k := range keys {
-		vals = append(vals, m[k])
+	clear(e.sortBuf[:2*n]) // drop the keys and values
+	if n <= recordMax {
+		e.lastKeys = keys
 	}
-	e.lastKeys = keys
 	return keys, vals
 }
 
-// putVals gives a value slice back for the next map (the largest is kept).
-func (e *encoder) putVals(vals []any) {
+// placeInOrder puts m's values in vals in the order of keys, and reports
+// whether m has exactly those keys.
+func placeInOrder(keys []string, m map[string]any, vals []any) bool {
+	n := len(keys)
+	if n > recordMax {
+		return false
+	}
+	filled, next := 0, 0
+	for k, v := range m {
+		at := -1
+		for t, c := 0, next; t < n; t++ {
+			kc := keys[c]
+			if len(kc) == len(k) && (unsafe.StringData(kc) == unsafe.StringData(k) || kc == k) {
+				at = c
+				break
+			}
+			if c++; c == n {
+				c = 0
+			}
+		}
+		if at < 0 {
+			return false
+		}
+		vals[at] = v
+		filled++
+		if next = at + 1; next == n {
+			next = 0
+		}
+	}
+	return filled == n
+}
+
+// putItems gives the slices of sortedItems back for the next map (the
+// largest are kept).
+func (e *encoder) putItems(keys []string, vals []any) {
+	clear(vals)
 	if cap(vals) > cap(e.valBuf) {
-		clear(vals)
 		e.valBuf = vals[:0]
+	}
+	if len(keys) > recordMax && cap(keys) > cap(e.keyBuf) {
+		clear(keys)
+		e.keyBuf = keys[:0]
 	}
 }
 
@@ -509,27 +586,31 @@ func (e *encoder) saveTuple(t py.Tuple) error {
 	if !short {
 		e.Byte(op.Mark)
 	}
+	puts := e.memo.count
 	for i, v := range t {
 		if err := e.save(v); err != nil {
 			return withPath(err, "["+strconv.Itoa(i)+"]")
 		}
 	}
 	// A recursive tuple may have been memoized while saving its items:
-	// drop what was pushed and fetch it, as CPython does.
-	if i, ok := e.memo.get(k); ok {
-		if short {
-			for j := 0; j < n; j++ {
-				e.Byte(op.Pop)
+	// drop what was pushed and fetch it, as CPython does. (Only if the
+	// identity memo grew: scalars never put the tuple there.)
+	if e.memo.count != puts {
+		if i, ok := e.memo.get(k); ok {
+			if short {
+				for j := 0; j < n; j++ {
+					e.Byte(op.Pop)
+				}
+			} else if e.proto >= 1 {
+				e.Byte(op.PopMark)
+			} else {
+				for j := 0; j <= n; j++ {
+					e.Byte(op.Pop)
+				}
 			}
-		} else if e.proto >= 1 {
-			e.Byte(op.PopMark)
-		} else {
-			for j := 0; j <= n; j++ {
-				e.Byte(op.Pop)
-			}
+			e.MemoGet(i)
+			return nil
 		}
-		e.MemoGet(i)
-		return nil
 	}
 	if short {
 		e.Byte(op.Tuple1 + byte(n-1))

@@ -122,6 +122,7 @@ type encoder struct {
 	depth    int
 	lastKeys []string // the sorted keys of the last str-keyed map (read-only)
 	valBuf   []any    // map values in key order, reused
+	keyBuf   []string // keys of a large map in order, reused
 	sortBuf  []sortEnt
 
 	keyCache [keyCacheSize]keyCacheEntry
@@ -152,6 +153,9 @@ func (e *encoder) release() {
 	}
 	if cap(e.sortBuf) > 1<<17 {
 		e.sortBuf = nil
+	}
+	if cap(e.keyBuf) > 1<<16 {
+		e.keyBuf = nil
 	}
 	if cap(e.valBuf) > 1<<16 {
 		e.valBuf = nil

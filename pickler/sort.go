@@ -2,6 +2,7 @@ package pickler
 
 import (
 	"slices"
+	"strings"
 )
 
 // Sorting map keys (SortMapKeys, on by default) costs a comparison sort
@@ -9,27 +10,24 @@ import (
 // more than writing the map. Large key sets are radix-sorted on their
 // first 8 bytes, and only keys that share those are compared.
 
-// sortEnt is a key with its first 8 bytes, big-endian, zero-padded.
+// sortEnt is a map item: its key, the key's first 8 bytes (big-endian,
+// zero-padded), and its value, sorted together so that no value is looked
+// up again by its key.
 type sortEnt struct {
 	pre uint64
 	s   string
+	v   any
 }
 
 // radixMin is the key count from which radix sorting pays.
 const radixMin = 256
 
-// sortStrings sorts a in byte order, with scratch space kept in e.
-func (e *encoder) sortStrings(a []string) {
-	if len(a) < radixMin {
-		slices.Sort(a)
-		return
-	}
-	n := len(a)
-	if cap(e.sortBuf) < 2*n {
-		e.sortBuf = make([]sortEnt, 2*n)
-	}
+// sortEnts sorts ents[:n] by key, in byte order; e.sortBuf[n:2n] is
+// scratch. The result is in ents or in the scratch half: the one returned.
+func (e *encoder) sortEnts(n int) []sortEnt {
 	src, dst := e.sortBuf[:n], e.sortBuf[n:2*n]
-	for i, s := range a {
+	for i := range src {
+		s := src[i].s
 		var p uint64
 		for j := 0; j < 8; j++ {
 			p <<= 8
@@ -37,7 +35,11 @@ func (e *encoder) sortStrings(a []string) {
 				p |= uint64(s[j])
 			}
 		}
-		src[i] = sortEnt{pre: p, s: s}
+		src[i].pre = p
+	}
+	if n < radixMin {
+		slices.SortFunc(src, func(a, b sortEnt) int { return strings.Compare(a.s, b.s) })
+		return src
 	}
 	var count [256]int
 	for shift := uint(0); shift < 64; shift += 8 {
@@ -61,9 +63,6 @@ func (e *encoder) sortStrings(a []string) {
 		}
 		src, dst = dst, src
 	}
-	for i := range src {
-		a[i] = src[i].s
-	}
 	// Keys equal in their first 8 bytes: order by the whole key.
 	for i := 0; i < n; {
 		j := i + 1
@@ -71,9 +70,9 @@ func (e *encoder) sortStrings(a []string) {
 			j++
 		}
 		if j-i > 1 {
-			slices.Sort(a[i:j])
+			slices.SortFunc(src[i:j], func(a, b sortEnt) int { return strings.Compare(a.s, b.s) })
 		}
 		i = j
 	}
-	clear(e.sortBuf[:2*n]) // drop the strings
+	return src
 }
