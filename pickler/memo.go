@@ -35,12 +35,16 @@ type ptrTable struct {
 	count int
 }
 
+// hash keeps the locality of addresses, as CPython's memo does: objects
+// allocated one after another (the dicts, lists and tuples of a list of
+// records) land in neighbouring slots, so that the memo's probes walk a few
+// cache lines instead of missing the cache once per object. The address's
+// 16-byte granule places a key within a 16 MiB region; the region, the
+// length and the type add offsets mixed by multiplication, so that regions
+// and re-slices spread over the table.
 func (k memoKey) hash() uint {
-	x := uint64(uintptr(k.p)) ^ uint64(k.n)*0x9e3779b97f4a7c15 ^ uint64(k.t)*0xc2b2ae3d27d4eb4f
-	x ^= x >> 33
-	x *= 0xff51afd7ed558ccd
-	x ^= x >> 33
-	return uint(x)
+	p := uint64(uintptr(k.p))
+	return uint(p>>4 + (p>>24)*0x9e3779b97f4a7c15 + uint64(k.n)*0xc2b2ae3d27d4eb4f + uint64(k.t)>>4)
 }
 
 func (m *ptrTable) get(k memoKey) (uint32, bool) {
@@ -132,13 +136,14 @@ func strHash(s string) uint64 { return maphash.String(strSeed, s) }
 // find returns the slot for s: its entry's slot when present (found), else
 // the empty slot where it would go.
 func (m *strTable) find(s string, h uint64) (*strSlot, bool) {
-	mask := uint64(len(m.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
+	mask := uint32(len(m.slots) - 1)
+	h32 := uint32(h) // placement uses the stored bits, so growing needs no rehash
+	for i := h32 & mask; ; i = (i + 1) & mask {
 		sl := &m.slots[i]
 		if sl.e == 0 {
 			return sl, false
 		}
-		if sl.h == uint32(h) && m.entries[sl.e-1].s == s {
+		if sl.h == h32 && m.entries[sl.e-1].s == s {
 			return sl, true
 		}
 	}
@@ -186,20 +191,38 @@ func (m *strTable) put(s string, idx uint32) {
 	m.claim(sl, s, h, idx)
 }
 
-func (m *strTable) grow() {
-	n := 64
-	if len(m.slots) > 0 {
-		n = len(m.slots) * 2
+func (m *strTable) grow() { m.resize(max(64, len(m.slots)*2)) }
+
+// reserve makes room for n more entries without growing on the way.
+func (m *strTable) reserve(n int) {
+	want := len(m.entries) + n
+	size := max(64, len(m.slots))
+	for want*4 > size*3 {
+		size *= 2
 	}
+	if size > len(m.slots) {
+		m.resize(size)
+	}
+	if cap(m.entries)-len(m.entries) < n {
+		m.entries = append(make([]strEntry, 0, want), m.entries...)
+	}
+}
+
+// resize places the entries in a table of n slots by their stored hash
+// bits (no string is hashed again).
+func (m *strTable) resize(n int) {
+	old := m.slots
 	m.slots = make([]strSlot, n)
-	mask := uint64(n - 1)
-	for j, e := range m.entries {
-		h := strHash(e.s)
-		i := h & mask
+	mask := uint32(n - 1)
+	for _, sl := range old {
+		if sl.e == 0 {
+			continue
+		}
+		i := sl.h & mask
 		for m.slots[i].e != 0 {
 			i = (i + 1) & mask
 		}
-		m.slots[i] = strSlot{h: uint32(h), e: uint32(j + 1)}
+		m.slots[i] = sl
 	}
 }
 
@@ -211,4 +234,14 @@ func (m *strTable) reset() {
 	clear(m.slots)
 	clear(m.entries) // drop the strings
 	m.entries = m.entries[:0]
+}
+
+func (e *encoder) rememberPtr(k memoKey) { e.memo.put(k, e.MemoPut()) }
+
+func (e *encoder) lookup(k memoKey) bool {
+	if i, ok := e.memo.get(k); ok {
+		e.MemoGet(i)
+		return true
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package pickler_test
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"math/big"
 	"net"
 	"slices"
@@ -307,6 +308,36 @@ func TestMapKeysSortedByDefault(t *testing.T) {
 	want, err = pickler.Marshal(di)
 	require.NoError(t, err)
 	got, err := pickler.Marshal(mi)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	// Maps of one size but other keys, nested maps of the same shape: the
+	// key order kept from the last map is checked, never trusted.
+	var sortedDict func(m map[string]any) *py.Dict
+	sortedDict = func(m map[string]any) *py.Dict {
+		ks := slices.Sorted(maps.Keys(m))
+		d := py.NewDict(len(ks))
+		for _, k := range ks {
+			v := m[k]
+			if mm, ok := v.(map[string]any); ok {
+				v = sortedDict(mm)
+			}
+			d.Set(k, v)
+		}
+		return d
+	}
+	recs := []any{
+		map[string]any{"b": 1, "a": 2},
+		map[string]any{"a": 3, "c": 4},
+		map[string]any{"c": 5, "b": map[string]any{"y": 1, "x": 2}},
+		map[string]any{"b": map[string]any{"x": 1, "z": 2}, "a": map[string]any{"z": 1, "x": 2}},
+	}
+	var wantRecs []any
+	for _, r := range recs {
+		wantRecs = append(wantRecs, sortedDict(r.(map[string]any)))
+	}
+	want, err = pickler.Marshal(wantRecs)
+	require.NoError(t, err)
+	got, err = pickler.Marshal(recs)
 	require.NoError(t, err)
 	require.Equal(t, want, got)
 	// Unsorted: the same items, in some order.

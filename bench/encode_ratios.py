@@ -1,0 +1,78 @@
+"""The pickler's speed against CPython's pickle.dumps and og-rek, measured
+in one run as paired rounds: in each round, for each workload, CPython's
+dumps and the Go benchmarks run back to back, so that both see the same
+load on a shared machine; the table gives the medians over the rounds of
+each figure and of each round's ratio (how many times faster segpickle's
+Marshal is), by wall time and by CPU time (process user + system).
+
+Run from the repository root: python3 bench/encode_ratios.py [ROUNDS]
+"""
+import os
+import pickle
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import cpython_bench  # noqa: E402
+
+WORKLOADS = ["ints_100k", "dict_str_float_10k", "messages_10k", "strings_100k", "bytes_1MiB"]
+VARIANTS = ["segpickle-bytes", "segpickle-unsorted", "segpickle-segments", "ogrek"]
+
+
+def go_run(binary, workload):
+    out = subprocess.run(
+        [binary, "-test.run", "^$", "-test.bench", "BenchmarkEncode$/%s/" % workload, "-test.benchmem",
+         "-test.benchtime", "0.3s"], cwd=HERE, check=True, capture_output=True, text=True).stdout
+    res = {}
+    for line in out.splitlines():
+        m = re.match(r"BenchmarkEncode/(\w+)/([\w-]+?)-\d+\s+\d+\s+(.*)", line)
+        if m:
+            res[m.group(2)] = dict((unit, float(v)) for v, unit in re.findall(r"([\d.]+) ([\w/-]+)", m.group(3)))
+    return res
+
+
+def main():
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    binary = os.path.join(tempfile.mkdtemp(), "bench.test")
+    subprocess.run(["go", "test", "-c", "-o", binary, "."], cwd=HERE, check=True)
+    values = dict(cpython_bench.workloads())
+    rows = {w: [] for w in WORKLOADS}
+    for _ in range(rounds):
+        for w in WORKLOADS:
+            v = values[w]
+            ns = cpython_bench.best_ns(lambda: pickle.dumps(v, 5), min_time=0.2)
+            rows[w].append(((ns, cpython_bench.best_ns.cpu), go_run(binary, w)))
+    med = statistics.median
+    print("| workload | Marshal ms (cpu) | allocs/op | CPython dumps ms (cpu) | vs CPython, wall / cpu "
+          "| SortMapKeys(false) vs CPython | og-rek ms (cpu) | vs og-rek, wall / cpu |")
+    print("|---|---|---|---|---|---|---|---|")
+    for w in WORKLOADS:
+        rs = rows[w]
+
+        def m(variant, unit):
+            return med(g[variant][unit] for _, g in rs)
+
+        def ratio(variant, unit, cp):
+            i = 0 if unit == "ns/op" else 1
+            return med(c[i] / g[variant][unit] for c, g in rs) if cp else med(
+                g["ogrek"][unit] / g[variant][unit] for _, g in rs)
+        print("| %s | %.3f (%.3f) | %d | %.3f (%.3f) | %.2f× / %.2f× | %.2f× / %.2f× | %.3f (%.3f) | %.2f× / %.2f× |" % (
+            w, m("segpickle-bytes", "ns/op") / 1e6, m("segpickle-bytes", "cpu-ns/op") / 1e6,
+            m("segpickle-bytes", "allocs/op"),
+            med(c[0] for c, _ in rs) / 1e6, med(c[1] for c, _ in rs) / 1e6,
+            ratio("segpickle-bytes", "ns/op", True), ratio("segpickle-bytes", "cpu-ns/op", True),
+            ratio("segpickle-unsorted", "ns/op", True), ratio("segpickle-unsorted", "cpu-ns/op", True),
+            m("ogrek", "ns/op") / 1e6, m("ogrek", "cpu-ns/op") / 1e6,
+            ratio("segpickle-bytes", "ns/op", False), ratio("segpickle-bytes", "cpu-ns/op", False)))
+    seg = rows["bytes_1MiB"]
+    print("\nbytes_1MiB into a segment list (EncodeTo): %.0f ns/op, %d B/op, %d allocs/op (median of %d rounds)" % (
+        med(g["segpickle-segments"]["ns/op"] for _, g in seg), med(g["segpickle-segments"]["B/op"] for _, g in seg),
+        med(g["segpickle-segments"]["allocs/op"] for _, g in seg), rounds))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,738 @@
+package pickler
+
+import (
+	"cmp"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	op "github.com/segpickle/segpickle/internal/opcode"
+	"github.com/segpickle/segpickle/internal/structfields"
+	"github.com/segpickle/segpickle/py"
+)
+
+// Containers: lists, dicts, tuples, sets, and Go's slices, arrays, maps
+// and structs as lists and dicts.
+
+// --- batching ---------------------------------------------------------------
+
+const batchSize = 1000 // CPython's BATCHSIZE
+
+// batcher is CPython's batching of container items, the one place that
+// writes it: after the container's opening, items go in batches of
+// batchSize between MARK and the multi opcode (APPENDS, SETITEMS,
+// ADDITEMS); a container of one item, and every item at protocol 0, takes
+// the single opcode (APPEND, SETITEM) instead, when there is one. Callers
+// loop:
+//
+//	for b := e.batches(n, op.Append, op.Appends); b.next(); {
+//		for i := b.start; i < b.end; i++ { … write item i … }
+//	}
+//
+// so that the item loop stays the caller's own (no call per item); a
+// caller that cannot index its items (a map being iterated) calls next
+// when its count reaches end, and once more after the last item.
+type batcher struct {
+	e             *encoder
+	n, start, end int
+	single, multi byte
+	open          bool // a batch was started and awaits its closing opcode
+}
+
+func (e *encoder) batches(n int, single, multi byte) batcher {
+	return batcher{e: e, n: n, single: single, multi: multi}
+}
+
+// next closes the batch just written and opens the next; false when done.
+func (b *batcher) next() bool {
+	one := b.single != 0 && (b.e.proto == 0 || b.n == 1)
+	if b.open {
+		if one {
+			b.e.Byte(b.single)
+		} else {
+			b.e.Byte(b.multi)
+		}
+		b.open = false
+	}
+	if b.end >= b.n {
+		return false
+	}
+	b.start = b.end
+	if one {
+		b.end = b.start + 1
+	} else {
+		b.end = min(b.start+batchSize, b.n)
+		b.e.Byte(op.Mark)
+	}
+	b.open = true
+	return true
+}
+
+// --- lists ------------------------------------------------------------------
+
+func (e *encoder) openList() {
+	if e.proto >= 1 {
+		e.Byte(op.EmptyList)
+	} else {
+		e.Byte2(op.Mark, op.List)
+	}
+}
+
+// openListMemo opens a list and memoizes it, by identity k when byID;
+// it reports true when k was already written (a memo GET went out instead).
+func (e *encoder) openListMemo(k memoKey, byID bool) bool {
+	if byID {
+		if e.lookup(k) {
+			return true
+		}
+		e.openList()
+		e.rememberPtr(k)
+		return false
+	}
+	e.openList()
+	e.MemoPut()
+	return false
+}
+
+func (e *encoder) saveAnyList(x []any) error {
+	if x == nil {
+		e.Byte(op.None)
+		return nil
+	}
+	if e.inKey > 0 {
+		return e.unhashable("list")
+	}
+	if e.openListMemo(memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: anyListTypeID}, cap(x) > 0) {
+		return nil
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	// saveSlice's loop, with the commonest item types of a decoded or
+	// JSON-like list dispatched inline before save's full dispatch (a
+	// fifth of the time on a list of ints).
+	fast := e.cfg.persistentID == nil
+	for b := e.batches(len(x), op.Append, op.Appends); b.next(); {
+		for i, v := range x[b.start:b.end] {
+			if fast {
+				switch y := v.(type) {
+				case int64:
+					e.Boundary()
+					e.saveInt(y)
+					continue
+				case float64:
+					e.Boundary()
+					e.saveFloat(y)
+					continue
+				case string:
+					e.Boundary()
+					if err := e.saveStr(y, false); err != nil {
+						return withPath(err, indexPath(b.start+i))
+					}
+					continue
+				}
+			}
+			if err := e.save(v); err != nil {
+				return withPath(err, indexPath(b.start+i))
+			}
+		}
+	}
+	e.depth--
+	return nil
+}
+
+var anyListTypeID = typeID(reflect.TypeFor[[]any]())
+
+// saveSlice writes a Go slice as a list, memoized by identity (address,
+// length, type) unless its capacity is 0 (Go's shared zero-size address is
+// no identity), its items by f.
+func saveSlice[T any](e *encoder, x []T, tid uintptr, f func(*encoder, T) error) error {
+	if x == nil {
+		e.Byte(op.None)
+		return nil
+	}
+	if e.inKey > 0 {
+		return e.unhashable("list")
+	}
+	if e.openListMemo(memoKey{p: unsafe.Pointer(unsafe.SliceData(x)), n: len(x), t: tid}, cap(x) > 0) {
+		return nil
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	for b := e.batches(len(x), op.Append, op.Appends); b.next(); {
+		for i, v := range x[b.start:b.end] {
+			if err := f(e, v); err != nil {
+				return withPath(err, indexPath(b.start+i))
+			}
+		}
+	}
+	e.depth--
+	return nil
+}
+
+var (
+	intsTypeID    = typeID(reflect.TypeFor[[]int]())
+	int64sTypeID  = typeID(reflect.TypeFor[[]int64]())
+	floatsTypeID  = typeID(reflect.TypeFor[[]float64]())
+	stringsTypeID = typeID(reflect.TypeFor[[]string]())
+)
+
+func saveIntItem(e *encoder, i int) error       { e.saveInt(int64(i)); return nil }
+func saveInt64Item(e *encoder, i int64) error   { e.saveInt(i); return nil }
+func saveFloatItem(e *encoder, f float64) error { e.saveFloat(f); return nil }
+func saveStrElem(e *encoder, s string) error    { return e.saveStr(s, false) }
+
+// saveReflectList writes a slice or array of any other element type.
+func (e *encoder) saveReflectList(v reflect.Value, memo bool) error {
+	var k memoKey
+	if memo {
+		k = memoKey{p: v.UnsafePointer(), n: v.Len(), t: typeID(v.Type())}
+	}
+	if e.openListMemo(k, memo) {
+		return nil
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	for b := e.batches(v.Len(), op.Append, op.Appends); b.next(); {
+		for i := b.start; i < b.end; i++ {
+			if err := e.saveReflect(v.Index(i)); err != nil {
+				return withPath(err, indexPath(i))
+			}
+		}
+	}
+	e.depth--
+	return nil
+}
+
+// --- dicts ------------------------------------------------------------------
+
+func (e *encoder) openDict() {
+	if e.proto >= 1 {
+		e.Byte(op.EmptyDict)
+	} else {
+		e.Byte2(op.Mark, op.Dict)
+	}
+}
+
+// openDictMemo opens a dict memoized by identity k; true when k was
+// written before (a memo GET went out instead).
+func (e *encoder) openDictMemo(k memoKey) bool {
+	if e.lookup(k) {
+		return true
+	}
+	e.openDict()
+	e.rememberPtr(k)
+	return false
+}
+
+func (e *encoder) saveDict(d *py.Dict) error {
+	if e.inKey > 0 {
+		return e.unhashable("dict")
+	}
+	if e.openDictMemo(memoKey{p: unsafe.Pointer(d)}) {
+		return nil
+	}
+	return e.saveItemsOf(d.Items())
+}
+
+// saveItemsOf writes dict items (a py.Dict's, or a call's dictitems).
+func (e *encoder) saveItemsOf(items []py.Item) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	for b := e.batches(len(items), op.Setitem, op.Setitems); b.next(); {
+		for i := b.start; i < b.end; i++ {
+			it := &items[i]
+			var err error
+			if s, ok := it.Key.(string); ok {
+				err = e.saveStr(s, true)
+			} else {
+				err = e.saveKey(it.Key)
+			}
+			if err != nil {
+				return withPath(err, "[key "+strconv.Itoa(i)+"]")
+			}
+			if err := e.save(it.Value); err != nil {
+				return withPath(err, keyPath(keyString(it.Key)))
+			}
+		}
+	}
+	e.depth--
+	return nil
+}
+
+func keyString(k any) string {
+	switch x := k.(type) {
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case int:
+		return strconv.Itoa(x)
+	}
+	return reflect.TypeOf(k).String()
+}
+
+func (e *encoder) saveStrMap(m map[string]any) error {
+	if m == nil {
+		e.Byte(op.None)
+		return nil
+	}
+	if e.inKey > 0 {
+		return e.unhashable("dict")
+	}
+	if e.openDictMemo(memoKey{p: unsafe.Pointer(*(**byte)(unsafe.Pointer(&m)))}) {
+		return nil
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	if len(m) > 64 {
+		e.strMemo.reserve(len(m)) // its keys are memoized by value
+	}
+	if e.cfg.sortKeys && len(m) > 1 {
+		keys, vals := e.sortedItems(m)
+		for b := e.batches(len(keys), op.Setitem, op.Setitems); b.next(); {
+			for i := b.start; i < b.end; i++ {
+				if err := e.saveStrItem(keys[i], vals[i]); err != nil {
+					return err
+				}
+			}
+		}
+		e.putItems(keys, vals)
+	} else {
+		// Written while iterating: no key slice.
+		b, i := e.batches(len(m), op.Setitem, op.Setitems), 0
+		for k, v := range m {
+			if i == b.end {
+				b.next()
+			}
+			if err := e.saveStrItem(k, v); err != nil {
+				return err
+			}
+			i++
+		}
+		b.next()
+	}
+	e.depth--
+	return nil
+}
+
+func (e *encoder) saveStrItem(key string, v any) error {
+	if err := e.saveStr(key, true); err != nil {
+		return withPath(err, keyPath(key))
+	}
+	if err := e.save(v); err != nil {
+		return withPath(err, keyPath(key))
+	}
+	return nil
+}
+
+// recordMax is the size up to which a map is taken for a record, whose
+// key order is kept for the next map.
+const recordMax = 32
+
+// sortedItems returns m's keys in order and their values. Maps of one
+// shape (records: the same keys map after map) reuse the order found for
+// the last one, checked while the map is iterated once (its keys found in
+// the kept order by address, as a program's literal keys share theirs,
+// else by content); others are sorted with their values. The key slice is
+// the encoder's kept order (never written again once made) or a scratch
+// one; both slices are taken from the encoder (a map nested in a value
+// takes fresh ones) and given back with putItems.
+func (e *encoder) sortedItems(m map[string]any) ([]string, []any) {
+	n := len(m)
+	vals := e.valBuf
+	e.valBuf = nil
+	if cap(vals) < n {
+		vals = make([]any, n, max(n, 16))
+	}
+	vals = vals[:n]
+	if keys := e.lastKeys; len(keys) == n && placeInOrder(keys, m, vals) {
+		return keys, vals
+	}
+	if cap(e.sortBuf) < 2*n {
+		e.sortBuf = make([]sortEnt, 2*n)
+	}
+	ents := e.sortBuf[:n]
+	i := 0
+	for k, v := range m {
+		ents[i] = sortEnt{s: k, v: v}
+		i++
+	}
+	ents = e.sortEnts(n)
+	var keys []string
+	if n <= recordMax {
+		keys = make([]string, n) // kept as e.lastKeys: never reused
+	} else {
+		keys, e.keyBuf = e.keyBuf, nil
+		if cap(keys) < n {
+			keys = make([]string, n)
+		}
+		keys = keys[:n]
+	}
+	for i := range ents {
+		keys[i], vals[i] = ents[i].s, ents[i].v
+	}
+	clear(e.sortBuf[:2*n]) // drop the keys and values
+	if n <= recordMax {
+		e.lastKeys = keys
+	}
+	return keys, vals
+}
+
+// placeInOrder puts m's values in vals in the order of keys, and reports
+// whether m has exactly those keys.
+func placeInOrder(keys []string, m map[string]any, vals []any) bool {
+	n := len(keys)
+	if n > recordMax {
+		return false
+	}
+	filled, next := 0, 0
+	for k, v := range m {
+		at := -1
+		for t, c := 0, next; t < n; t++ {
+			kc := keys[c]
+			if len(kc) == len(k) && (unsafe.StringData(kc) == unsafe.StringData(k) || kc == k) {
+				at = c
+				break
+			}
+			if c++; c == n {
+				c = 0
+			}
+		}
+		if at < 0 {
+			return false
+		}
+		vals[at] = v
+		filled++
+		if next = at + 1; next == n {
+			next = 0
+		}
+	}
+	return filled == n
+}
+
+// putItems gives the slices of sortedItems back for the next map (the
+// largest are kept).
+func (e *encoder) putItems(keys []string, vals []any) {
+	clear(vals)
+	if cap(vals) > cap(e.valBuf) {
+		e.valBuf = vals[:0]
+	}
+	if len(keys) > recordMax && cap(keys) > cap(e.keyBuf) {
+		clear(keys)
+		e.keyBuf = keys[:0]
+	}
+}
+
+// saveMap writes a Go map of any other type, via reflection.
+func (e *encoder) saveMap(v reflect.Value) error {
+	if e.openDictMemo(memoKey{p: v.UnsafePointer()}) {
+		return nil
+	}
+	keys := v.MapKeys()
+	if e.cfg.sortKeys {
+		sortValues(keys)
+	}
+	strKeys := v.Type().Key().Kind() == reflect.String
+	if err := e.enter(); err != nil {
+		return err
+	}
+	for b := e.batches(len(keys), op.Setitem, op.Setitems); b.next(); {
+		for _, key := range keys[b.start:b.end] {
+			var err error
+			if strKeys {
+				err = e.saveStr(key.String(), true)
+			} else {
+				e.inKey++
+				err = e.saveReflect(key)
+				e.inKey--
+			}
+			if err != nil {
+				return withPath(err, "[key "+fmt.Sprint(key.Interface())+"]")
+			}
+			if err := e.saveReflect(v.MapIndex(key)); err != nil {
+				return withPath(err, keyPath(fmt.Sprint(key.Interface())))
+			}
+		}
+	}
+	e.depth--
+	return nil
+}
+
+func sortValues(keys []reflect.Value) {
+	if len(keys) == 0 {
+		return
+	}
+	switch keys[0].Kind() {
+	case reflect.String:
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.String(), b.String()) })
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Int(), b.Int()) })
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Uint(), b.Uint()) })
+	case reflect.Float32, reflect.Float64:
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Float(), b.Float()) })
+	default:
+		slices.SortFunc(keys, func(a, b reflect.Value) int {
+			return strings.Compare(fmt.Sprint(a.Interface()), fmt.Sprint(b.Interface()))
+		})
+	}
+}
+
+// saveStruct writes a struct as a dict of its fields (package
+// structfields: encoding/json's rules), in declaration order.
+func (e *encoder) saveStruct(v reflect.Value, k memoKey) error {
+	fields := structfields.Of(v.Type()).List
+	e.openDict()
+	if k.p != nil {
+		e.rememberPtr(k)
+	} else {
+		e.MemoPut()
+	}
+	present := func(f *structfields.Field) (reflect.Value, bool) {
+		fv, ok := structfields.Get(v, f.Index)
+		if !ok || (f.OmitEmpty && structfields.IsEmpty(fv)) {
+			return reflect.Value{}, false
+		}
+		return fv, true
+	}
+	// Count first: CPython's batching depends on the count.
+	n := 0
+	for i := range fields {
+		if _, ok := present(&fields[i]); ok {
+			n++
+		}
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	b, i := e.batches(n, op.Setitem, op.Setitems), 0
+	for j := range fields {
+		f := &fields[j]
+		fv, ok := present(f)
+		if !ok {
+			continue
+		}
+		if i == b.end {
+			b.next()
+		}
+		if err := e.saveStr(f.Name, true); err != nil {
+			return withPath(err, "."+f.Name)
+		}
+		if err := e.saveReflect(fv); err != nil {
+			return withPath(err, "."+f.Name)
+		}
+		i++
+	}
+	b.next()
+	e.depth--
+	return nil
+}
+
+// --- tuples -----------------------------------------------------------------
+
+// trackDepth is the nesting from which tuples are checked for containing
+// themselves.
+const trackDepth = 64
+
+func (e *encoder) emptyTuple() {
+	if e.proto >= 1 {
+		e.Byte(op.EmptyTuple)
+	} else {
+		e.Byte2(op.Mark, op.Tuple)
+	}
+}
+
+func (e *encoder) saveTuple(t py.Tuple) error {
+	n := len(t)
+	if n == 0 {
+		e.emptyTuple()
+		return nil
+	}
+	k := memoKey{p: unsafe.Pointer(unsafe.SliceData(t)), n: n, t: tupleTypeID}
+	if e.inKey > 0 {
+		// Written as a key, a tuple's Go arrays are tuples, not lists: it
+		// is another Python object than the same tuple written as a value.
+		k.t = tupleKeyTypeID
+	}
+	if e.lookup(k) {
+		return nil
+	}
+	// Only a tuple can contain itself with nothing memoizable between
+	// (Python cannot build one; Go can). Such a cycle recurses, so tuples
+	// are tracked only once nesting passes trackDepth.
+	if e.depth > trackDepth {
+		if e.inTuple[k] {
+			return valueErr(ErrCycle, "tuple contains itself with no list, dict or object between")
+		}
+		if e.inTuple == nil {
+			e.inTuple = make(map[memoKey]bool)
+		}
+		e.inTuple[k] = true
+		defer delete(e.inTuple, k)
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	short := n <= 3 && e.proto >= 2
+	if !short {
+		e.Byte(op.Mark)
+	}
+	puts := e.memo.count
+	for i, v := range t {
+		if err := e.save(v); err != nil {
+			return withPath(err, "["+strconv.Itoa(i)+"]")
+		}
+	}
+	// A recursive tuple may have been memoized while saving its items:
+	// drop what was pushed and fetch it, as CPython does. (Only if the
+	// identity memo grew: scalars never put the tuple there.)
+	if e.memo.count != puts {
+		if i, ok := e.memo.get(k); ok {
+			if short {
+				for j := 0; j < n; j++ {
+					e.Byte(op.Pop)
+				}
+			} else if e.proto >= 1 {
+				e.Byte(op.PopMark)
+			} else {
+				for j := 0; j <= n; j++ {
+					e.Byte(op.Pop)
+				}
+			}
+			e.MemoGet(i)
+			return nil
+		}
+	}
+	if short {
+		e.Byte(op.Tuple1 + byte(n-1))
+	} else {
+		e.Byte(op.Tuple)
+	}
+	e.rememberPtr(k)
+	return nil
+}
+
+var (
+	tupleTypeID    = typeID(reflect.TypeFor[py.Tuple]())
+	tupleKeyTypeID = tupleTypeID + 1 // a tuple as written in a key (not a real type)
+)
+
+// --- sets -------------------------------------------------------------------
+
+func (e *encoder) saveSet(s *py.Set, frozen bool) error {
+	if e.inKey > 0 && !frozen {
+		return e.unhashable("set")
+	}
+	k := memoKey{p: unsafe.Pointer(s)}
+	if e.lookup(k) {
+		return nil
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	// Set items are hashed: saved as keys.
+	e.inKey++
+	defer func() { e.inKey-- }()
+	items := s.Items()
+	item := func(i int) error {
+		if err := e.save(items[i]); err != nil {
+			return withPath(err, "{"+strconv.Itoa(i)+"}")
+		}
+		return nil
+	}
+	if e.proto < 4 {
+		// py.SetCall's form, written here so that the items are keys:
+		// set([items]), the list and the args tuple memoized, as CPython.
+		g := py.BuiltinSet
+		if frozen {
+			g = py.BuiltinFrozenset
+		}
+		if err := e.saveGlobal(g); err != nil {
+			return err
+		}
+		if e.proto < 2 {
+			e.Byte(op.Mark)
+		}
+		e.openList()
+		e.MemoPut()
+		for b := e.batches(len(items), op.Append, op.Appends); b.next(); {
+			for i := b.start; i < b.end; i++ {
+				if err := item(i); err != nil {
+					return err
+				}
+			}
+		}
+		if e.proto >= 2 {
+			e.Byte(op.Tuple1)
+		} else {
+			e.Byte(op.Tuple)
+		}
+		e.MemoPut()
+		e.Byte(op.Reduce)
+		e.rememberPtr(k)
+		return nil
+	}
+	if frozen {
+		e.Byte(op.Mark)
+		for i := range items {
+			if err := item(i); err != nil {
+				return err
+			}
+		}
+		if i, ok := e.memo.get(k); ok {
+			e.Byte(op.PopMark)
+			e.MemoGet(i)
+			return nil
+		}
+		e.Byte(op.Frozenset)
+		e.rememberPtr(k)
+		return nil
+	}
+	e.Byte(op.EmptySet)
+	e.rememberPtr(k)
+	for b := e.batches(len(items), 0, op.Additems); b.next(); {
+		for i := b.start; i < b.end; i++ {
+			if err := item(i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// --- keys -------------------------------------------------------------------
+
+// saveKey writes a dict key: as save, but what Python cannot hash is
+// refused (ErrUnhashable), and a Go array is written as a tuple, its
+// hashable equivalent.
+func (e *encoder) saveKey(k any) error {
+	e.inKey++
+	err := e.save(k)
+	e.inKey--
+	return err
+}
+
+// outOfKey leaves key mode for the parts of a call or object; the
+// returned function restores it.
+func (e *encoder) outOfKey() func() {
+	if e.inKey == 0 {
+		return func() {}
+	}
+	saved := e.inKey
+	e.inKey = 0
+	return func() { e.inKey = saved }
+}
+
+func (e *encoder) unhashable(what string) error {
+	return valueErr(ErrUnhashable, "unhashable type "+what+" as a dict key or set item")
+}
