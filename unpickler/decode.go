@@ -13,6 +13,7 @@ import (
 
 	"github.com/segpickle/segpickle/internal/compat"
 	op "github.com/segpickle/segpickle/internal/opcode"
+	"github.com/segpickle/segpickle/internal/stream"
 	"github.com/segpickle/segpickle/py"
 	"github.com/segpickle/segpickle/segments"
 )
@@ -21,7 +22,7 @@ import (
 // pointer. Bytes after STOP are ignored, as Python's pickle.loads does.
 func Unmarshal(data []byte, v any, opts ...Option) error {
 	c := newConfig(opts)
-	d := machine{src: newBytesSource(data), cfg: &c}
+	d := machine{src: stream.Bytes(data), cfg: &c}
 	val, err := d.run()
 	if err != nil {
 		return err
@@ -41,7 +42,7 @@ func Load(data []byte, opts ...Option) (any, error) {
 // segment are sliced (or, with ZeroCopy, aliased).
 func UnmarshalSegments(segs [][]byte, v any, opts ...Option) error {
 	c := newConfig(opts)
-	d := machine{src: newSegmentSource(segs), cfg: &c}
+	d := machine{src: stream.Segments(segs), cfg: &c}
 	val, err := d.run()
 	if err != nil {
 		return err
@@ -57,14 +58,14 @@ func UnmarshalList(l *segments.List, v any, opts ...Option) error {
 // Decoder reads pickles from a stream, one per Decode: pickles written back
 // to back decode one after another.
 type Decoder struct {
-	src source
+	src stream.Reader
 	cfg config
 }
 
 // NewDecoder returns a Decoder reading from r. It may read ahead of the
 // current pickle.
 func NewDecoder(r io.Reader, opts ...Option) *Decoder {
-	d := &Decoder{src: newReaderSource(r), cfg: newConfig(opts)}
+	d := &Decoder{src: stream.FromReader(r), cfg: newConfig(opts)}
 	d.cfg.zeroCopy = false
 	return d
 }
@@ -72,9 +73,9 @@ func NewDecoder(r io.Reader, opts ...Option) *Decoder {
 // Decode reads the next pickle into v. At the end of the stream it returns
 // io.EOF.
 func (dec *Decoder) Decode(v any) error {
-	if dec.src.atEnd() {
-		if dec.src.err != nil {
-			return dec.src.err
+	if dec.src.AtEnd() {
+		if dec.src.Err() != nil {
+			return dec.src.Err()
 		}
 		return io.EOF
 	}
@@ -82,9 +83,9 @@ func (dec *Decoder) Decode(v any) error {
 	val, err := m.run()
 	dec.src = m.src
 	if err != nil {
-		if m.src.err != nil {
+		if m.src.Err() != nil {
 			// The input ended because the reader failed: say why.
-			return fmt.Errorf("%w (reader: %w)", err, m.src.err)
+			return fmt.Errorf("%w (reader: %w)", err, m.src.Err())
 		}
 		return err
 	}
@@ -101,7 +102,7 @@ type listBox struct {
 }
 
 type machine struct {
-	src    source
+	src    stream.Reader
 	cfg    *config
 	stack  []any
 	marks  []int
@@ -138,8 +139,8 @@ func (m *machine) run() (result any, err error) {
 		}
 	}()
 	for {
-		m.opOff = m.src.offset()
-		c, ok := m.src.readByte()
+		m.opOff = m.src.Offset()
+		c, ok := m.src.Byte()
 		if !ok {
 			m.code = 0
 			return nil, m.fail(ErrNoStop, "")
@@ -200,7 +201,7 @@ func (m *machine) popMark() ([]any, error) {
 }
 
 func (m *machine) need(n int64) ([]byte, error) {
-	b, _, ok := m.src.read(n)
+	b, _, ok := m.src.Read(n)
 	if !ok {
 		return nil, m.failf(ErrTruncated, "need %d bytes", n)
 	}
@@ -208,7 +209,7 @@ func (m *machine) need(n int64) ([]byte, error) {
 }
 
 func (m *machine) u8() (byte, error) {
-	c, ok := m.src.readByte()
+	c, ok := m.src.Byte()
 	if !ok {
 		return 0, m.fail(ErrTruncated, "need 1 byte")
 	}
@@ -221,14 +222,14 @@ func (m *machine) payload(n uint64, copyOut bool) ([]byte, error) {
 	if n > uint64(m.cfg.maxLength) {
 		return nil, m.failf(ErrLimit, "length %d over MaxLength %d", n, m.cfg.maxLength)
 	}
-	if a := m.src.available(); a >= 0 && uint64(a) < n {
+	if a := m.src.Available(); a >= 0 && uint64(a) < n {
 		return nil, m.failf(ErrTruncated, "length %d, only %d bytes left", n, a)
 	}
-	b, where, ok := m.src.read(int64(n))
+	b, where, ok := m.src.Read(int64(n))
 	if !ok {
 		return nil, m.failf(ErrTruncated, "length %d", n)
 	}
-	if copyOut && (where == transient || (where == inInput && !m.cfg.zeroCopy)) {
+	if copyOut && (where == stream.Transient || (where == stream.InInput && !m.cfg.zeroCopy)) {
 		if err := m.charge(int64(n)); err != nil {
 			return nil, err
 		}
@@ -250,7 +251,7 @@ func (m *machine) charge(n int64) error {
 // line reads a text-protocol argument. Its bound is MaxLength: a
 // protocol-0 pickle carries a whole str or long on one line.
 func (m *machine) line() ([]byte, error) {
-	l, ok, tooLong := m.src.readLine(int(min(m.cfg.maxLength, 1<<62)))
+	l, ok, tooLong := m.src.ReadLine(int(min(m.cfg.maxLength, 1<<62)))
 	if tooLong {
 		return nil, m.failf(ErrLimit, "line over MaxLength %d", m.cfg.maxLength)
 	}
@@ -368,7 +369,7 @@ func (m *machine) step(c byte) error {
 			return err
 		}
 		n := binary.LittleEndian.Uint64(b)
-		if a := m.src.available(); a >= 0 && uint64(a) < n {
+		if a := m.src.Available(); a >= 0 && uint64(a) < n {
 			return m.failf(ErrTruncated, "frame of %d bytes, only %d left", n, a)
 		}
 	case op.None:
