@@ -1,5 +1,7 @@
 package pickler
 
+import "reflect"
+
 // ProtocolMarshaler is a Marshaler whose Python form depends on the
 // protocol, as a Python class's __reduce_ex__(protocol) does: a numpy
 // array pickles its data as bytes below protocol 5 and as a PickleBuffer
@@ -11,8 +13,12 @@ type ProtocolMarshaler interface {
 	MarshalPickleProtocol(protocol int) (any, error)
 }
 
-// marshalFor asks m for its Python form at protocol proto.
+// marshalFor asks m for its Python form at protocol proto. A nil pointer
+// is None, as on the reflect path (a value method cannot be called on it).
 func marshalFor(m Marshaler, proto int) (any, error) {
+	if rv := reflect.ValueOf(m); rv.Kind() == reflect.Pointer && rv.IsNil() {
+		return nil, nil
+	}
 	if pm, ok := m.(ProtocolMarshaler); ok {
 		return pm.MarshalPickleProtocol(proto)
 	}

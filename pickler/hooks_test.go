@@ -54,3 +54,19 @@ func TestGlobalModuleMemo(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+type ptrMarshaler struct{ v int }
+
+func (p ptrMarshaler) MarshalPickle() (any, error) { return p.v, nil }
+
+// TestNilMarshalerIsNone: a nil pointer to a type with value-receiver
+// marshal methods pickles as None, directly as through reflection.
+func TestNilMarshalerIsNone(t *testing.T) {
+	var p *ptrMarshaler
+	for _, v := range []any{p, []any{p}, struct{ P *ptrMarshaler }{}} {
+		b, err := pickler.Marshal(v, pickler.Protocol(2))
+		if err != nil || !bytes.Contains(b, []byte{'N'}) {
+			t.Errorf("%T: %q %v", v, b, err)
+		}
+	}
+}
