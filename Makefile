@@ -59,7 +59,7 @@ pydata-deps:
 	fi
 
 pytest-pydata: build pydata-deps
-	@SEGPICKLE_REQUIRE_PYDATA=1 SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(STEP) "python tests, numpy/pandas/sklearn" $(SYSPYTHON) -P -m unittest test_pydata
+	@SEGPICKLE_REQUIRE_PYDATA=1 SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(STEP) "python tests, numpy/pandas/sklearn" $(SYSPYTHON) -P -m unittest test_pydata test_fidelity
 
 ## pytest-cgocheck: the pyext tests against a library built with
 ## GOEXPERIMENT=cgocheck2, which checks every pointer passed through cgo.

@@ -151,3 +151,17 @@ func reasonAt(s string, i int) (int, string) {
 	}
 	return 1, "invalid continuation byte" // not reached for bytes invalidAt stopped at
 }
+
+// CheckStrictString is CheckString for CPython's strict UTF-8 decoder (how
+// pickle reads GLOBAL's names): a surrogate is refused too.
+func CheckStrictString(s string) error {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			n, reason := reasonAt(s, i)
+			return &UTF8Error{Offset: i, End: i + n, Byte: s[i], Reason: reason}
+		}
+		i += n
+	}
+	return nil
+}

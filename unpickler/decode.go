@@ -889,6 +889,9 @@ func (m *machine) step(c byte) error {
 		if err != nil {
 			return err
 		}
+		if err := m.checkPersid(l); err != nil {
+			return err
+		}
 		return m.persistent(string(l))
 	case op.Binpersid:
 		id, err := m.pop()
@@ -1075,6 +1078,9 @@ func (m *machine) namePair() (py.Global, error) {
 		return py.Global{}, err
 	}
 	ns := string(name)
+	if err := m.checkNames(ms, ns); err != nil {
+		return py.Global{}, err
+	}
 	if m.proto < 3 {
 		ms, ns = compat.ToPy3(ms, ns)
 	}

@@ -14,7 +14,8 @@ import (
 // effect happens at the same point of the rebuilt pickle.
 //
 // A discarded value is kept when building it did something: it is or holds
-// a call, an object or a persistent id that the result does not hold. Values the result still holds (pickle writes POP_MARK over
+// a call, an object, a persistent id or an out-of-band buffer (which took
+// its place in the buffers) that the result does not hold. Values the result still holds (pickle writes POP_MARK over
 // the items of a tuple that contains itself) and plain data are dropped.
 // A kept value with no call or object under it on the stack has no place
 // in the value model: the pickle is refused rather than changed.
@@ -88,8 +89,8 @@ func (m *machine) placeDiscarded(result any) error {
 		}
 		effect := false
 		switch v.(type) {
-		case *py.Call, *py.Object, py.PersistentID:
-			effect = true
+		case *py.Call, *py.Object, py.PersistentID, py.OutOfBand:
+			effect = true // OutOfBand: it took an out-of-band buffer
 		default: // a container: did building it build a call?
 			effects.walk(v, &effect)
 		}
@@ -140,7 +141,7 @@ func id(v any) any {
 		if len(x) > 0 {
 			return sliceID{&x[0], len(x), false}
 		}
-	case *py.Dict, *py.Set, *py.FrozenSet, *py.Call, *py.Object, py.Global:
+	case *py.Dict, *py.Set, *py.FrozenSet, *py.Call, *py.Object, py.Global, py.OutOfBand:
 		return v
 	}
 	return nil
@@ -156,8 +157,8 @@ func (w *walker) has(v any) bool {
 }
 
 // walk marks everything reachable from v; when effect is not nil, it
-// reports whether any of what it newly marked is a call, an object or a
-// persistent id. (A global's import is not counted: the decoder imports
+// reports whether any of what it newly marked is a call, an object, a
+// persistent id or an out-of-band buffer. (A global's import is not counted: the decoder imports
 // nothing, and a pickle that names one again imports it again.)
 func (w *walker) walk(v any, effect *bool) {
 	w.stack = append(w.stack[:0], v)
@@ -201,6 +202,8 @@ func (w *walker) walk(v any, effect *bool) {
 		case py.PersistentID:
 			w.mark(effect)
 			w.stack = append(w.stack, x.ID)
+		case py.OutOfBand:
+			w.mark(effect)
 		}
 	}
 }

@@ -142,3 +142,18 @@ func TestOtherDiscards(t *testing.T) {
 		})
 	}
 }
+
+// An out-of-band buffer that is discarded still took its place among the
+// buffers: the next NEXT_BUFFER is the second one.
+func TestDiscardedBuffer(t *testing.T) {
+	_, err := unpickler.Load([]byte("\x80\x05\x97\x97."))
+	require.ErrorIs(t, err, unpickler.ErrBadType) // nothing to keep it after
+	v, err := unpickler.Load([]byte("\x80\x05cm\nC\n)R\x970\x97\x86."))
+	require.NoError(t, err)
+	out, err := pickler.Marshal(v)
+	require.NoError(t, err)
+	v2, err := unpickler.Load(out)
+	require.NoError(t, err)
+	require.Equal(t, py.OutOfBand{Index: 1}, v2.(py.Tuple)[1])
+	require.Equal(t, []any{py.OutOfBand{Index: 0}}, v2.(py.Tuple)[0].(*py.Call).After)
+}

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/segpickle/segpickle/internal/compat"
+	op "github.com/segpickle/segpickle/internal/opcode"
 	"github.com/segpickle/segpickle/py"
 )
 
@@ -186,4 +187,33 @@ func (a *assigner) mapKey(k any, t reflect.Type, path string) (any, error) {
 		return s, nil
 	}
 	return k, nil
+}
+
+// checkNames refuses the names of GLOBAL and INST that CPython cannot
+// decode: GLOBAL's are strict UTF-8 (no surrogates), INST's ASCII.
+func (m *machine) checkNames(mod, name string) error {
+	for _, s := range [2]string{mod, name} {
+		if m.code == op.Inst {
+			for i := 0; i < len(s); i++ {
+				if s[i] >= 0x80 {
+					return m.failf(ErrBadArgument, "'ascii' codec can't decode byte 0x%02x in position %d: ordinal not in range(128)", s[i], i)
+				}
+			}
+			continue
+		}
+		if err := py.CheckStrictString(s); err != nil {
+			return m.fail(ErrBadArgument, err.Error())
+		}
+	}
+	return nil
+}
+
+// checkPersid refuses a PERSID that is not ASCII, as CPython does.
+func (m *machine) checkPersid(l []byte) error {
+	for _, c := range l {
+		if c >= 0x80 {
+			return m.fail(ErrBadArgument, "persistent IDs in protocol 0 must be ASCII strings")
+		}
+	}
+	return nil
 }

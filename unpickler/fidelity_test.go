@@ -207,3 +207,24 @@ func TestPython2Strs(t *testing.T) {
 	err = unpickler.Unmarshal([]byte("(dC\x01aI1\ns."), &m)
 	require.ErrorAs(t, err, new(*unpickler.UnmarshalTypeError))
 }
+
+// GLOBAL's names are strict UTF-8 in CPython, INST's ASCII: other bytes
+// are refused with CPython's words (a name once decoded to U+FFFD, which
+// the pickler then could not write).
+func TestGlobalNamesDecodedAsCPython(t *testing.T) {
+	for _, c := range []struct{ in, detail string }{
+		{"c\xff\n\n.", "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"},
+		{"c\xed\xa0\x80\nx\n.", "'utf-8' codec can't decode byte 0xed in position 0: invalid continuation byte"},
+		{"cm\nx\xc3\n.", "'utf-8' codec can't decode byte 0xc3 in position 1: unexpected end of data"},
+		{"(i\xff\nx\n.", "'ascii' codec can't decode byte 0xff in position 0: ordinal not in range(128)"},
+		{"(im\n\xc3\xa9\n.", "'ascii' codec can't decode byte 0xc3 in position 0: ordinal not in range(128)"},
+		{"P\xc3\xa9\n.", "persistent IDs in protocol 0 must be ASCII strings"},
+	} {
+		_, err := unpickler.Load([]byte(c.in))
+		require.ErrorIs(t, err, unpickler.ErrBadArgument, "%q", c.in)
+		require.ErrorContains(t, err, c.detail, "%q", c.in)
+	}
+	v, err := unpickler.Load([]byte("cm\n\xc3\xa9\n."))
+	require.NoError(t, err)
+	require.Equal(t, py.Global{Module: "m", Name: "é"}, v)
+}

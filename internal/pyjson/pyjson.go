@@ -16,9 +16,10 @@
 //	{"$complex": [re, im]}       complex
 //	{"$dict": [[k, v], ...]}     dict whose keys are not all str (or that could be read as a tag)
 //	{"$global": "module name"}   global
-//	{"$call": [callable, [args...], state?, [listitems], [[k, v]...]]}  REDUCE (+BUILD)
-//	{"$object": [class, [args...], {kwargs}, state?, [listitems], [[k, v]...]]} NEWOBJ (+BUILD)
-//	(state is null when there is none; the tail is left out when empty)
+//	{"$call": [callable, [args...], state?, [listitems], [[k, v]...], [after...]]}  REDUCE (+BUILD)
+//	{"$object": [class, [args...], {kwargs}, state?, [listitems], [[k, v]...], [after...]]} NEWOBJ (+BUILD)
+//	(state is null when there is none; the tail is left out when empty;
+//	after: values built after it and discarded, py.Call.After)
 //	{"$persid": id}              persistent id
 //	{"$buffer": n}               out-of-band buffer placeholder
 //	{"$datetime": "RFC 3339"}    datetime.datetime ("Z"-less, offset-less = naive)
@@ -236,7 +237,7 @@ func untag(tag string, v any) (any, error) {
 		return py.Global{Module: mod, Name: name}, nil
 	case "$call":
 		l, err := list()
-		if err != nil || len(l) < 2 || len(l) > 5 || len(l) == 4 {
+		if err != nil || len(l) < 2 || len(l) > 6 || len(l) == 4 {
 			return nil, fmt.Errorf("json: $call wants [callable, args, state?]")
 		}
 		args, ok := l[1].([]any)
@@ -248,13 +249,16 @@ func untag(tag string, v any) (any, error) {
 			c.State, c.HasState = l[2], true
 		}
 		var err2 error
-		if len(l) == 5 {
+		if len(l) >= 5 {
 			c.ListItems, c.DictItems, err2 = tail(l[3], l[4])
+		}
+		if len(l) == 6 && err2 == nil {
+			c.After, err2 = afterOf(l[5])
 		}
 		return c, err2
 	case "$object":
 		l, err := list()
-		if err != nil || len(l) < 3 || len(l) > 6 || len(l) == 5 {
+		if err != nil || len(l) < 3 || len(l) > 7 || len(l) == 5 {
 			return nil, fmt.Errorf("json: $object wants [class, args, kwargs, state?]")
 		}
 		args, ok := l[1].([]any)
@@ -269,8 +273,11 @@ func untag(tag string, v any) (any, error) {
 			o.State, o.HasState = l[3], true
 		}
 		var err2 error
-		if len(l) == 6 {
+		if len(l) >= 6 {
 			o.ListItems, o.DictItems, err2 = tail(l[4], l[5])
+		}
+		if len(l) == 7 && err2 == nil {
+			o.After, err2 = afterOf(l[6])
 		}
 		return o, err2
 	case "$persid":
@@ -323,13 +330,25 @@ func tail(list, dict any) ([]any, []py.Item, error) {
 	return l, items, nil
 }
 
+// afterOf reads the after list of a $call or $object.
+func afterOf(v any) ([]any, error) {
+	l, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("json: call after wants [values...]")
+	}
+	if len(l) == 0 {
+		l = nil
+	}
+	return l, nil
+}
+
 // withTail appends state (or null) and the list and dict items when there
-// are any.
-func withTail(l []any, has bool, state any, list []any, dict []py.Item) []any {
-	if has || len(list) > 0 || len(dict) > 0 {
+// are any, and the after list (py.Call.After) when there is one.
+func withTail(l []any, has bool, state any, list []any, dict []py.Item, after []any) []any {
+	if has || len(list) > 0 || len(dict) > 0 || len(after) > 0 {
 		l = append(l, state)
 	}
-	if len(list) > 0 || len(dict) > 0 {
+	if len(list) > 0 || len(dict) > 0 || len(after) > 0 {
 		pairs := make([]any, len(dict))
 		for i, it := range dict {
 			pairs[i] = []any{it.Key, it.Value}
@@ -338,6 +357,9 @@ func withTail(l []any, has bool, state any, list []any, dict []py.Item) []any {
 			list = []any{}
 		}
 		l = append(l, list, pairs)
+	}
+	if len(after) > 0 {
+		l = append(l, after)
 	}
 	return l
 }
@@ -558,7 +580,7 @@ func (e *encoder) encode(v any, depth int) error {
 			if args == nil {
 				args = []any{}
 			}
-			return arr(withTail([]any{x.Callable, args}, x.HasState, x.State, x.ListItems, x.DictItems))
+			return arr(withTail([]any{x.Callable, args}, x.HasState, x.State, x.ListItems, x.DictItems, x.After))
 		})
 	case *py.Object:
 		return tag("$object", func() error {
@@ -570,7 +592,7 @@ func (e *encoder) encode(v any, depth int) error {
 			if args == nil {
 				args = []any{}
 			}
-			return arr(withTail([]any{x.Class, args, kw}, x.HasState, x.State, x.ListItems, x.DictItems))
+			return arr(withTail([]any{x.Class, args, kw}, x.HasState, x.State, x.ListItems, x.DictItems, x.After))
 		})
 	case py.PersistentID:
 		return tag("$persid", func() error { return e.encode(x.ID, depth+1) })
