@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unsafe"
 
 	"github.com/segpickle/segpickle/frame"
 	"github.com/segpickle/segpickle/pickler"
@@ -63,4 +64,32 @@ func ExampleReader_Read() {
 	_, err := frame.NewReader(bytes.NewReader(hdr), 1<<20).Read()
 	fmt.Println(errors.Is(err, frame.ErrTooLarge))
 	// Output: true
+}
+
+// The buffers of a version 2 frame start at multiples of 64 bytes from the
+// frame's start, and the reader receives the frame into 64-byte-aligned
+// memory: each buffer arrives aligned.
+func ExampleLayout() {
+	var conn bytes.Buffer
+	pickle := [][]byte{[]byte("\x80\x05\x97"), []byte("...the pickle...")} // 19 bytes
+	buffers := [][]byte{[]byte("first buffer"), bytes.Repeat([]byte{7}, 1000)}
+	n, err := frame.Write(&conn, pickle, buffers)
+	if err != nil {
+		panic(err)
+	}
+	offsets, total := frame.Layout(19, []int{12, 1000})
+	fmt.Println(offsets, n == int64(total))
+
+	f, err := frame.NewReader(&conn, 0).Read()
+	if err != nil {
+		panic(err)
+	}
+	defer f.Release()
+	for _, b := range f.Buffers {
+		fmt.Println(len(b), "bytes, address % 64 =", uintptr(unsafe.Pointer(&b[0]))%frame.Align)
+	}
+	// Output:
+	// [64 128] true
+	// 12 bytes, address % 64 = 0
+	// 1000 bytes, address % 64 = 0
 }

@@ -33,7 +33,7 @@
 //
 // A Reader refuses a frame whose total length passes its maximum before it
 // allocates anything, and grows its buffer with the bytes that actually
-// arrive (in steps, starting at 1 MiB) rather than with the length a header
+// arrive (in steps, starting at 16 KiB) rather than with the length a header
 // declares, so a header claiming a gigabyte costs nothing until the bytes
 // come.
 package frame
@@ -66,8 +66,9 @@ const (
 	// growStep is the first allocation for a frame larger than it; the
 	// buffer then doubles as bytes arrive. It is small so that many
 	// connections that each sent only a header claiming a large frame
-	// hold little (16 KiB each until more arrives); a pooled buffer of the full size is used when one is free, so the
-	// doubling costs only on first use.
+	// hold little (16 KiB each until more arrives); a pooled buffer of
+	// the full size is used when one is free, so the doubling costs only
+	// on first use.
 	growStep = 16 << 10
 )
 

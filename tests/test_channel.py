@@ -117,6 +117,22 @@ class RawEcho(ServerCase):
                 if len(g):
                     self.assertEqual(buffer_address(g) % 64, 0, (pad, len(g)))
 
+    def test_channel_works_in_a_forked_child(self):
+        # Channel needs no Go: a child forked after the library was loaded
+        # (where Go calls raise SegpickleForkError) can still use it.
+        segpickle._lib.lib()
+        pid = os.fork()
+        if pid == 0:  # the child: exit status says what happened
+            code = 1
+            try:
+                with Channel(self.server.address, timeout=60) as ch:
+                    ok = ch.call({"x": b"y" * 100000}, out_of_band=True) == {"x": b"y" * 100000}
+                code = 0 if ok else 2
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+
     def test_peer_close_is_eof(self):
         with Channel(self.server.address) as ch:
             ch._sock.shutdown(socket.SHUT_WR)
