@@ -101,7 +101,7 @@ func TestHostileCLI(t *testing.T) {
 		{"json 16 MiB text LONG", []string{"json", "textlong.pkl"}, 1, "bad LONG", 128 * MiB, 0},
 		{"encode 4M-digit int", []string{"encode", "-o", os.DevNull, "bigint.json"}, 1, "limit (4300 digits)", 48 * MiB, 0},
 		{"encode 4M-digit float", []string{"encode", "-o", os.DevNull, "bigfloat.json"}, 0, "", 48 * MiB, 0},
-		{"encode JSON nested 5M deep", []string{"encode", "-o", os.DevNull, "deep.json"}, 1, "nesting deeper than 10000", 32 * MiB, 0},
+		{"encode JSON nested 5M deep", []string{"encode", "-o", os.DevNull, "deep.json"}, 1, "nesting deeper than 10000", 48 * MiB, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
