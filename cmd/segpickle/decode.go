@@ -103,7 +103,7 @@ const defaultMaxOutput = 256 << 20
 func runJSON(c *call) error {
 	fs := c.flags()
 	maxOut := sizeFlag(defaultMaxOutput)
-	fs.Var(&maxOut, "max-output", "stop with an error after this many bytes of JSON, e.g. 1GiB (shared values expand when written out; 0: no limit)")
+	fs.Var(&maxOut, "max-output", "stop with an error after `SIZE` bytes of JSON, e.g. 1GiB (shared values expand when written out; 0: no limit)")
 	c.withOutput()
 	if err := c.parse(1); err != nil {
 		return err

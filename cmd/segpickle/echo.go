@@ -25,7 +25,7 @@ func runEcho(c *call) error {
 	addr := fs.String("listen", "127.0.0.1:0", "address: host:port, or unix:/path")
 	mode := fs.String("mode", "raw", "raw: echo frames as received; decode: Go unpickle + Go pickle")
 	maxFrame := sizeFlag(frame.DefaultMaxFrame)
-	fs.Var(&maxFrame, "max-frame", fmt.Sprintf("largest frame accepted or sent, in bytes (e.g. 64MiB; range %d to %d)", int64(echo.MinMaxFrame), int64(echo.MaxMaxFrame)))
+	fs.Var(&maxFrame, "max-frame", fmt.Sprintf("largest frame accepted or sent, `SIZE` in bytes (e.g. 64MiB; range 1KiB to 1TiB)"))
 	maxConns := fs.Int("max-conns", echo.DefaultMaxConns, "connections served at once; more wait in the backlog")
 	idle := fs.Duration("idle-timeout", echo.DefaultIdleTimeout, "drop a connection silent this long between frames (0: never)")
 	readT := fs.Duration("read-timeout", echo.DefaultReadTimeout, "drop a connection that takes this long to send one frame (0: never)")

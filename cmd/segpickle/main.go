@@ -48,8 +48,12 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: segpickle <command> [flags] [FILE]")
 	fmt.Fprintln(w, "       segpickle --version")
 	fmt.Fprintln(w, "\ncommands:")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+	for _, name := range []string{"encode", "reencode", "dis", "json", "echo-server"} {
+		for _, c := range commands {
+			if c.name == name {
+				fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+			}
+		}
 	}
 	fmt.Fprintln(w, "\nRun 'segpickle <command> --help' for its flags. FILE is read instead of stdin (- is stdin).")
 	fmt.Fprintln(w, "Exit status: 0 success, 1 bad data, 2 bad usage.")

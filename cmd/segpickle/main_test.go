@@ -152,3 +152,25 @@ func TestTerminalDetection(t *testing.T) {
 		t.Error("a buffer is not a terminal")
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"65536": 65536, "64KiB": 64 << 10, "64K": 64 << 10, "1GiB": 1 << 30,
+		"64GiB": 64 << 30, "2MB": 2 << 20, "1T": 1 << 40, "0": 0} {
+		got, err := parseSize(in)
+		if err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "x", "-1", "1.5G", "99999999999T"} {
+		if _, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q): no error", in)
+		}
+	}
+	s := sizeFlag(256 << 20)
+	if s.String() != "256MiB" {
+		t.Errorf("String() = %q", s.String())
+	}
+	if code, _, errs := runCLI(t, nil, "echo-server", "--max-frame", "10"); code != exitUsage || !strings.Contains(errs, "range") {
+		t.Errorf("--max-frame 10: exit %d, %q", code, errs)
+	}
+}

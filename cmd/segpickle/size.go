@@ -10,7 +10,19 @@ import (
 // G, T (powers of 1024, with or without "iB" or "B").
 type sizeFlag int64
 
-func (s *sizeFlag) String() string { return strconv.FormatInt(int64(*s), 10) }
+// String gives the size in the largest unit that divides it (1GiB, 64KiB).
+func (s *sizeFlag) String() string {
+	n := int64(*s)
+	for _, u := range []struct {
+		shift uint
+		name  string
+	}{{40, "TiB"}, {30, "GiB"}, {20, "MiB"}, {10, "KiB"}} {
+		if n != 0 && n%(1<<u.shift) == 0 {
+			return strconv.FormatInt(n>>u.shift, 10) + u.name
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
 
 func (s *sizeFlag) Set(v string) error {
 	n, err := parseSize(v)

@@ -274,3 +274,23 @@ func TestDecodeExpansionBounded(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, v, 1000)
 }
+
+// Decode mode runs the unpickler with limits scaled to the maximum frame:
+// with 4 KiB frames the memo holds at most 2,048 entries.
+func TestDecodeLimitsScaleWithMaxFrame(t *testing.T) {
+	addr, logs := serve(t, &echo.Server{Mode: echo.Decode, MaxFrame: 4 << 10}, nil)
+	var p bytes.Buffer
+	p.WriteString("\x80\x04N")
+	p.Write(bytes.Repeat([]byte{0x94}, 2100)) // MEMOIZE None 2,100 times
+	p.WriteString(".")
+	c := dial(t, addr)
+	defer c.Close()
+	_, err := frame.Write(c, [][]byte{p.Bytes()}, nil)
+	require.NoError(t, err)
+	waitClosed(t, c, 10*time.Second)
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "limit") }, 5*time.Second, 10*time.Millisecond, "%q", logs.String())
+
+	v, err := unpickler.Load(p.Bytes())
+	require.NoError(t, err, "the same pickle is fine under the default limits")
+	require.Nil(t, v)
+}

@@ -24,8 +24,8 @@ func TestIntDigitLimit(t *testing.T) {
 	require.NoError(t, err)
 	_, err = pyjson.Number(ok + "9")
 	require.ErrorContains(t, err, "exceeds the limit (4300 digits)")
-	_, err = pyjson.Decode(strings.NewReader(strings.Repeat("1", 4_000_000)), false)
-	require.ErrorContains(t, err, "4000000 digits")
+	_, err = pyjson.Decode(strings.NewReader(strings.Repeat("1", 100_000)), false)
+	require.ErrorContains(t, err, "100000 digits")
 
 	// Writing: an int over 4300 digits is refused, as json.dumps does.
 	var out bytes.Buffer
@@ -41,7 +41,7 @@ func TestIntDigitLimit(t *testing.T) {
 // Deep JSON fails at the depth limit with one clear line, not a stack
 // overflow.
 func TestDecodeDepthLimit(t *testing.T) {
-	for _, n := range []int{10001, 5_000_000} {
+	for _, n := range []int{10001, 1_000_000} { // 5,000,000 in the hostile suite
 		doc := strings.Repeat("[", n) + strings.Repeat("]", n)
 		_, err := pyjson.Decode(strings.NewReader(doc), false)
 		require.ErrorContains(t, err, "nesting deeper than 10000")

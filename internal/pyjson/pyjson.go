@@ -404,9 +404,6 @@ func EncodeLimited(w io.Writer, v any, maxBytes int64) error {
 
 const (
 	maxDepth = 10000
-	// maxNodes bounds the values written: shared structure in a pickle (a
-	// list referenced twice, twice over, …) expands when written as a tree.
-	maxNodes = 1 << 24
 	// flushAt is the size at which buffered output goes to the writer.
 	flushAt = 32 << 10
 	// MaxIntDigits is CPython's default int_max_str_digits: an int with
@@ -414,6 +411,11 @@ const (
 	// (and as converting it to or from text would be quadratic).
 	MaxIntDigits = 4300
 )
+
+// maxNodes bounds the values written: shared structure in a pickle (a list
+// referenced twice, twice over, …) expands when written as a tree. A
+// variable so that a test can lower it.
+var maxNodes = 1 << 24
 
 // encoder streams JSON: a scratch buffer flushed to w, with a byte limit.
 type encoder struct {

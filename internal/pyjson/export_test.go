@@ -1,0 +1,4 @@
+package pyjson
+
+// MaxNodes lets tests lower the value budget.
+var MaxNodes = &maxNodes
