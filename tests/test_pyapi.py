@@ -295,6 +295,43 @@ class Demo(unittest.TestCase):
         self.assertIn("out-of-band vs contiguous: pickle 2.00× faster", out.getvalue())
 
 
+class SmallFrames(unittest.TestCase):
+    def test_small_frame_bytes_as_the_general_path(self):
+        # send_buffer joins a small frame into one bytes object; the bytes
+        # on the wire are those of the general (segment table) path.
+        import socket
+        from segpickle import _channel
+        for obj in [None, b"x" * 1000, {"k": [1, 2.5, "s"]}, b"y" * (_channel.SMALL_SEND + 1),
+                    [b"z" * 70000, "tail"]]:
+            with self.subTest(obj=repr(obj)[:30]):
+                buf = segpickle.dumps_segments(obj, 5)
+                want = b"".join(bytes(m) for m in _channel.frame_segments(buf._segs, buf._oob))
+                a, b = socket.socketpair()
+                got = []
+                t = threading.Thread(target=lambda: got.append(recv_all(b, len(want) + 1)))
+                t.start()
+                try:
+                    ch = _channel.Channel.__new__(_channel.Channel)
+                    ch._sock, ch.timeout, ch._broken, ch.max_frame = a, None, None, _channel.DEFAULT_MAX_FRAME
+                    self.assertEqual(ch.send_buffer(buf), len(want))
+                    a.shutdown(socket.SHUT_WR)
+                    t.join(30)
+                finally:
+                    a.close()
+                    b.close()
+                self.assertEqual(got[0], want)
+
+
+def recv_all(sock, n):
+    out = bytearray()
+    while len(out) < n:
+        chunk = sock.recv(n - len(out))
+        if not chunk:
+            break
+        out += chunk
+    return bytes(out)
+
+
 class StatusCodes(unittest.TestCase):
     def test_every_code_raises_its_table_exception(self):
         import builtins
