@@ -34,7 +34,7 @@ def go_build(target_dir):
     for flags, name, pkg in GO_TARGETS:
         out = os.path.join(target_dir, name)
         os.makedirs(os.path.dirname(out), exist_ok=True)
-        subprocess.check_call([go, "build"] + flags + ["-o", out, pkg], cwd=HERE, env=env)
+        subprocess.check_call([go, "build", "-trimpath"] + flags + ["-o", out, pkg], cwd=HERE, env=env)
     header = os.path.join(target_dir, "libsegpickle.h")
     if os.path.exists(header):
         os.remove(header)

@@ -149,18 +149,6 @@ func (m *strTable) find(s string, h uint64) (*strSlot, bool) {
 	}
 }
 
-// get returns the memo index for s.
-func (m *strTable) get(s string) (uint32, bool) {
-	if len(m.entries) == 0 {
-		return 0, false
-	}
-	sl, ok := m.find(s, strHash(s))
-	if !ok {
-		return 0, false
-	}
-	return m.entries[sl.e-1].idx, true
-}
-
 // slot finds s with one hash: its memo index and true when present, or the
 // empty slot (and the hash) that claim fills; the table is grown
 // beforehand, so the slot stays valid until then.
@@ -180,15 +168,6 @@ func (m *strTable) slot(s string) (*strSlot, uint64, uint32, bool) {
 func (m *strTable) claim(sl *strSlot, s string, h uint64, idx uint32) {
 	m.entries = append(m.entries, strEntry{s: s, idx: idx})
 	*sl = strSlot{h: uint32(h), e: uint32(len(m.entries))}
-}
-
-func (m *strTable) put(s string, idx uint32) {
-	sl, h, _, ok := m.slot(s)
-	if ok {
-		m.entries[sl.e-1].idx = idx
-		return
-	}
-	m.claim(sl, s, h, idx)
 }
 
 func (m *strTable) grow() { m.resize(max(64, len(m.slots)*2)) }

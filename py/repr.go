@@ -336,7 +336,7 @@ func strRepr(sb *strings.Builder, s string) {
 	}
 	sb.WriteByte(q)
 	for i := 0; i < len(s); {
-		c, n := utf8.DecodeRuneInString(s[i:])
+		c, n := DecodeRune(s[i:])          // a lone surrogate too (see ValidString)
 		if c == utf8.RuneError && n == 1 { // not UTF-8 (Go strings may be anything)
 			fmt.Fprintf(sb, `\x%02x`, s[i])
 			i++
@@ -355,7 +355,7 @@ func strRepr(sb *strings.Builder, s string) {
 			sb.WriteString(`\t`)
 		case c < 0x20 || c == 0x7f:
 			fmt.Fprintf(sb, `\x%02x`, c)
-		case c < 0x7f || unicode.IsPrint(c):
+		case c < 0x7f || unicode.IsPrint(c) && !unicode.Is(unicode.Cs, c):
 			sb.WriteRune(c)
 		case c <= 0xff:
 			fmt.Fprintf(sb, `\x%02x`, c)

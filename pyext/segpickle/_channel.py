@@ -32,6 +32,9 @@ WAIT_SLICE = 0.1  # longest single poll(): Ctrl-C is seen at least this often
 # anonymous mmap, whose pages are committed only as bytes arrive.
 SMALL_FRAME = 1 << 20
 _ZEROS = bytes(ALIGN)
+# A frame without out-of-band buffers whose pickle is under SMALL_SEND bytes
+# is joined and sent as one bytes object (see send_buffer).
+SMALL_SEND = 16 << 10
 
 
 def frame_header(body_len: int, buf_lens: List[int]) -> bytes:
@@ -231,8 +234,16 @@ class Channel:
         out-of-band buffers)."""
         self._check()
         buf._check()
+        segs = buf._segs
+        if not buf._oob and len(segs) < 8:
+            body = sum(map(len, segs))  # len is nbytes: segments are bytes or views of format B
+            if body < SMALL_SEND:
+                # A small frame is one joined copy: cheaper than building
+                # the segment table below, and still one system call.
+                return self._sendv([HEADER.pack(b"SP", VERSION, 0, 0, body) + b"".join(segs)],
+                                   self._deadline(timeout))
         # the objects themselves: no views, no copies
-        return self._sendv(frame_segments(buf._segs, buf._oob), self._deadline(timeout))
+        return self._sendv(frame_segments(segs, buf._oob), self._deadline(timeout))
 
     def _sendv(self, segs: List[Any], deadline: Optional[float]) -> int:
         views = [s for s in segs if len(s)]
