@@ -30,35 +30,33 @@ func TestEveryExportIsGuarded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		{
-			for _, d := range f.Decls {
-				fn, ok := d.(*ast.FuncDecl)
-				if !ok || !hasExport(fn) {
-					continue
-				}
-				n++
-				name := fn.Name.Name
-				if name == "segpickle_free_string" || name == "segpickle_version" {
-					continue
-				}
-				body := fn.Body.List
-				if len(body) < 2 {
-					t.Errorf("%s: too short to be guarded", name)
-					continue
-				}
-				def, ok := body[0].(*ast.DeferStmt)
-				if !ok || !isCall(def.Call, "guard") {
-					t.Errorf("%s: first statement is not defer guard(...)", name)
-				}
-				es, ok := body[1].(*ast.ExprStmt)
-				call, _ := es.X.(*ast.CallExpr)
-				if !ok || call == nil || !isCall(call, "injected") || len(call.Args) != 1 {
-					t.Errorf("%s: second statement is not injected(%q)", name, name)
-					continue
-				}
-				if lit, ok := call.Args[0].(*ast.BasicLit); !ok || lit.Value != `"`+name+`"` {
-					t.Errorf("%s: injected names another export", name)
-				}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || !hasExport(fn) {
+				continue
+			}
+			n++
+			name := fn.Name.Name
+			if name == "segpickle_free_string" || name == "segpickle_version" {
+				continue
+			}
+			body := fn.Body.List
+			if len(body) < 2 {
+				t.Errorf("%s: too short to be guarded", name)
+				continue
+			}
+			def, ok := body[0].(*ast.DeferStmt)
+			if !ok || !isCall(def.Call, "guard") {
+				t.Errorf("%s: first statement is not defer guard(...)", name)
+			}
+			es, ok := body[1].(*ast.ExprStmt)
+			call, _ := es.X.(*ast.CallExpr)
+			if !ok || call == nil || !isCall(call, "injected") || len(call.Args) != 1 {
+				t.Errorf("%s: second statement is not injected(%q)", name, name)
+				continue
+			}
+			if lit, ok := call.Args[0].(*ast.BasicLit); !ok || lit.Value != `"`+name+`"` {
+				t.Errorf("%s: injected names another export", name)
 			}
 		}
 	}
