@@ -346,7 +346,6 @@ class DocsTruth(unittest.TestCase):
         self.assertNotRegex(py_doc, r"knows[^.]*OrderedDict")  # the dynamic decoder returns a call
         self.assertNotIn("standard library only)", self.read("README.md"))
         self.assertIn("io.ErrShortWrite", self.read("segments/segments.go").split("var ErrShortWrite")[0][-400:])
-        self.assertNotIn("func (m *strTable) get(", self.read("pickler/memo.go"))  # unused
 
     def test_status_codes_have_one_table(self):
         # The numbers live in internal/status only: the Python side reads
