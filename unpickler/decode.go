@@ -1,7 +1,6 @@
 package unpickler
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -419,10 +418,9 @@ func (m *machine) step(c byte) error {
 		if err != nil {
 			return err
 		}
-		l = bytes.TrimSuffix(l, []byte("L"))
-		v, ok := parseInt(string(l))
+		v, ok := textLongValue(l) // as CPython reads it (textnum.go)
 		if !ok {
-			return m.failf(ErrBadArgument, "bad LONG %q", l)
+			return m.failf(ErrBadArgument, "bad LONG %q", truncate(l))
 		}
 		m.push(v)
 	case op.Binfloat:
@@ -436,9 +434,9 @@ func (m *machine) step(c byte) error {
 		if err != nil {
 			return err
 		}
-		f, ok := parseFloat(string(l))
+		f, ok := textFloatValue(l) // as CPython reads it (textnum.go)
 		if !ok {
-			return m.failf(ErrBadArgument, "bad FLOAT %q", l)
+			return m.failf(ErrBadArgument, "bad FLOAT %q", truncate(l))
 		}
 		m.push(f)
 	case op.ShortBinunicode, op.Binunicode, op.Binunicode8:
@@ -1007,15 +1005,7 @@ func (m *machine) textInt() error {
 	if err != nil {
 		return err
 	}
-	switch string(l) {
-	case "00":
-		m.push(false)
-		return nil
-	case "01":
-		m.push(true)
-		return nil
-	}
-	v, ok := parseInt(string(l))
+	v, ok := textIntValue(l) // as CPython reads it (textnum.go); "00" and "01" are bools
 	if !ok {
 		return m.failf(ErrBadArgument, "bad INT %q", truncate(l))
 	}
