@@ -700,8 +700,8 @@ func (m *machine) step(c byte) error {
 		if err != nil {
 			return err
 		}
-		i, err := strconv.ParseUint(string(l), 10, 64)
-		if err != nil {
+		i, ok := memoIndexText(l) // as CPython reads it (textnum.go)
+		if !ok {
 			return m.failf(ErrBadArgument, "bad GET %q", truncate(l))
 		}
 		return m.memoGet(i)
@@ -722,8 +722,8 @@ func (m *machine) step(c byte) error {
 		if err != nil {
 			return err
 		}
-		i, err := strconv.ParseUint(string(l), 10, 64)
-		if err != nil {
+		i, ok := memoIndexText(l) // as CPython reads it (textnum.go)
+		if !ok {
 			return m.failf(ErrBadArgument, "bad PUT %q", truncate(l))
 		}
 		v, err := m.top()

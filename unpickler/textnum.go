@@ -129,7 +129,32 @@ func digitVal(c byte) byte {
 
 // pyIntFromString is PyLong_FromString(s, NULL, 0): Python's int literal
 // rules with surrounding whitespace, and int_max_str_digits for decimal.
-func pyIntFromString(s []byte) (any, bool) {
+func pyIntFromString(s []byte) (any, bool) { return pyInt(s, 0) }
+
+// memoIndexText reads the argument of GET and PUT as CPython does:
+// PyLong_FromString(s, NULL, 10) (whitespace, a sign, underscores, leading
+// zeros), not negative.
+func memoIndexText(line []byte) (uint64, bool) {
+	v, ok := pyInt(cString(line), 10)
+	if !ok {
+		return 0, false
+	}
+	switch x := v.(type) {
+	case int64:
+		if x >= 0 {
+			return uint64(x), true
+		}
+	case *big.Int:
+		if x.Sign() >= 0 && x.IsUint64() {
+			return x.Uint64(), true
+		}
+	}
+	return 0, false
+}
+
+// pyInt is PyLong_FromString(s, NULL, base) for base 0 (a literal, with
+// its prefix) or 10.
+func pyInt(s []byte, base0 int) (any, bool) {
 	i, n := 0, len(s)
 	for i < n && isCSpace(s[i]) {
 		i++
@@ -144,7 +169,7 @@ func pyIntFromString(s []byte) (any, bool) {
 		s = s[1:]
 	}
 	base := 10
-	if len(s) >= 2 && s[0] == '0' {
+	if base0 == 0 && len(s) >= 2 && s[0] == '0' {
 		switch s[1] {
 		case 'x', 'X':
 			base = 16
@@ -178,7 +203,7 @@ func pyIntFromString(s []byte) (any, bool) {
 	if len(digits) == 0 {
 		return nil, false
 	}
-	if base == 10 && digits[0] == '0' {
+	if base0 == 0 && base == 10 && digits[0] == '0' {
 		// A decimal literal with a leading zero must be all zeros.
 		for _, c := range digits {
 			if c != '0' {

@@ -148,3 +148,18 @@ func TestTextNumbersAsCPython(t *testing.T) {
 		}
 	}
 }
+
+// GET and PUT read their index as int(s, 10): whitespace, a sign,
+// underscores and leading zeros are fine; negative or not a number is
+// refused (pickle.loads agrees on each).
+func TestTextMemoIndexAsCPython(t *testing.T) {
+	for _, in := range []string{"(lp 0\ng0\n.", "(lp+0\ng0\n.", "(lp1_0\ng10\n.", "(lp010\ng10\n.", "(lp0\ng 0\n.", "(lp0\ng00\n.", "(lp0\ng-0\n.", "(lp1\x00\ng1\n."} {
+		v, err := unpickler.Load([]byte(in))
+		require.NoError(t, err, "%q", in)
+		require.Equal(t, []any{}, v, "%q", in)
+	}
+	for _, in := range []string{"(lp-1\ng-1\n.", "(lp0x1\n.", "(lp9999999999999999999999\n.", "(lp1__0\n."} {
+		_, err := unpickler.Load([]byte(in))
+		require.ErrorIs(t, err, unpickler.ErrBadArgument, "%q", in)
+	}
+}
