@@ -124,7 +124,7 @@ func (m *machine) builtin(g py.Global, args py.Tuple) (any, bool) {
 		}
 	case py.Global{Module: "datetime", Name: "datetime"}:
 		if len(args) == 1 || len(args) == 2 {
-			st, ok := args[0].([]byte)
+			st, ok := m.stateBytes(args[0]) // bytes, or Python 2's str
 			if !ok || len(st) != 10 || st[2]&0x7f < 1 || st[2]&0x7f > 12 || st[2]&0x80 != 0 {
 				return nil, false
 			}

@@ -217,3 +217,26 @@ func (m *machine) checkPersid(l []byte) error {
 	}
 	return nil
 }
+
+// stateBytes is a datetime's packed state: bytes, or the Python 2 str that
+// Python 2 wrote, when the Encoding option makes it one datetime accepts
+// (as bytes under "bytes", as a latin-1 str under "latin1"; under ASCII or
+// UTF-8 only if it is ASCII: CPython refuses the rest).
+func (m *machine) stateBytes(v any) ([]byte, bool) {
+	switch b := v.(type) {
+	case []byte:
+		return b, true
+	case py.ByteString:
+		switch normEncoding(m.cfg.encoding) {
+		case "bytes", "latin_1":
+			return b, true
+		}
+		for _, c := range b {
+			if c >= 0x80 {
+				return nil, false
+			}
+		}
+		return b, true
+	}
+	return nil, false
+}

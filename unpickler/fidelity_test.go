@@ -228,3 +228,27 @@ func TestGlobalNamesDecodedAsCPython(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, py.Global{Module: "m", Name: "é"}, v)
 }
+
+// Python 2 writes a datetime's state as a Python 2 str; CPython reads it
+// with encoding='latin1' or 'bytes' (ASCII only when the bytes are).
+func TestPython2Datetime(t *testing.T) {
+	in := []byte("cdatetime\ndatetime\np0\n(S'\\x07\\xd0\\x01\\x02\\x03\\x04\\x05\\x00\\x00\\x06'\np1\ntp2\nRp3\n.")
+	want := time.Date(2000, 1, 2, 3, 4, 5, 6000, py.Naive)
+	for _, enc := range []string{"latin1", "bytes"} {
+		v, err := unpickler.Load(in, unpickler.Encoding(enc))
+		require.NoError(t, err)
+		require.Equal(t, want, v, enc)
+		var tm time.Time
+		require.NoError(t, unpickler.Unmarshal(in, &tm, unpickler.Encoding(enc)))
+		require.True(t, want.Equal(tm))
+	}
+	// Under ASCII, CPython refuses it: it stays the call it was, which
+	// re-encodes as it came.
+	v, err := unpickler.Load(in)
+	require.NoError(t, err)
+	require.IsType(t, &py.Call{}, v)
+	// All-ASCII state: a datetime under the default encoding too (1872).
+	v, err = unpickler.Load([]byte("cdatetime\ndatetime\n(S'\\x07P\\x01\\x02\\x03\\x04\\x05\\x00\\x00\\x06'\ntR."))
+	require.NoError(t, err)
+	require.Equal(t, time.Date(1872, 1, 2, 3, 4, 5, 6000, py.Naive), v)
+}
