@@ -63,6 +63,13 @@ class SurrogatesTest(CLITestCase):
             code, _, err = self.cli(["reencode"], data, check=False)
             self.assertEqual(code, 1)
             self.assertIn(b"'utf-8' codec can't decode", err)
+            # Through the C ABI: an UnpicklingError that is also a ValueError,
+            # as UnicodeDecodeError is.
+            import segpickle
+            with self.assertRaises(pickle.UnpicklingError) as cm:
+                segpickle.reencode(data)
+            self.assertIsInstance(cm.exception, ValueError)
+            self.assertIn("'utf-8' codec can't decode", str(cm.exception))
 
     def test_encode_json_escapes_as_json_loads(self):
         doc = '{"caf\\udce9.csv": ["\\ud83d\\ude00", "\\ud83dx", "\\ude00\\ud83d", "\\udce9"]}'
