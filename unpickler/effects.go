@@ -1,6 +1,8 @@
 package unpickler
 
 import (
+	"unsafe"
+
 	"github.com/segpickle/segpickle/py"
 )
 
@@ -79,9 +81,9 @@ func (m *machine) placeDiscarded(result any) error {
 	if len(m.discards) == 0 {
 		return nil
 	}
-	inResult := walker{seen: make(map[any]struct{})}
+	inResult := newWalker()
 	inResult.walk(result, nil)
-	effects := walker{seen: make(map[any]struct{})} // shared: each value walked once
+	effects := newWalker() // shared: each value walked once
 	for _, d := range m.discards {
 		v := resolve(d.v)
 		if inResult.has(v) {
@@ -118,42 +120,73 @@ func anchorName(a any) string {
 }
 
 // walker visits decoded values once each, without recursion (a decoded
-// value may be millions deep).
+// value may be millions deep). Containers and objects are known by their
+// address (no boxing, 8-byte keys: a walk of a large result stays small
+// next to the result); out-of-band placeholders by value.
 type walker struct {
-	seen  map[any]struct{}
+	seen  map[unsafe.Pointer]struct{}
+	oob   map[py.OutOfBand]struct{}
 	stack []any
 }
 
-type sliceID struct {
-	p    *any
-	n    int
-	list bool
-}
+func newWalker() *walker { return &walker{seen: make(map[unsafe.Pointer]struct{})} }
 
-// id is the identity of a container or object value, nil for plain values.
-func id(v any) any {
+// id is the address of a container or object value, nil for other values.
+func id(v any) unsafe.Pointer {
 	switch x := v.(type) {
 	case []any:
 		if len(x) > 0 {
-			return sliceID{&x[0], len(x), true}
+			return unsafe.Pointer(&x[0])
 		}
 	case py.Tuple:
 		if len(x) > 0 {
-			return sliceID{&x[0], len(x), false}
+			return unsafe.Pointer(&x[0])
 		}
-	case *py.Dict, *py.Set, *py.FrozenSet, *py.Call, *py.Object, py.Global, py.OutOfBand:
-		return v
+	case *py.Dict:
+		return unsafe.Pointer(x)
+	case *py.Set:
+		return unsafe.Pointer(x)
+	case *py.FrozenSet:
+		return unsafe.Pointer(x)
+	case *py.Call:
+		return unsafe.Pointer(x)
+	case *py.Object:
+		return unsafe.Pointer(x)
 	}
 	return nil
 }
 
-func (w *walker) has(v any) bool {
-	k := id(v)
-	if k == nil {
-		return false
+// visit marks v and reports whether it was new.
+func (w *walker) visit(v any) bool {
+	if k := id(v); k != nil {
+		if _, ok := w.seen[k]; ok {
+			return false
+		}
+		w.seen[k] = struct{}{}
+		return true
 	}
-	_, ok := w.seen[k]
-	return ok
+	if b, ok := v.(py.OutOfBand); ok {
+		if _, ok := w.oob[b]; ok {
+			return false
+		}
+		if w.oob == nil {
+			w.oob = make(map[py.OutOfBand]struct{})
+		}
+		w.oob[b] = struct{}{}
+	}
+	return true
+}
+
+func (w *walker) has(v any) bool {
+	if k := id(v); k != nil {
+		_, ok := w.seen[k]
+		return ok
+	}
+	if b, ok := v.(py.OutOfBand); ok {
+		_, ok := w.oob[b]
+		return ok
+	}
+	return false
 }
 
 // walk marks everything reachable from v; when effect is not nil, it
@@ -165,11 +198,8 @@ func (w *walker) walk(v any, effect *bool) {
 	for len(w.stack) > 0 {
 		v := w.stack[len(w.stack)-1]
 		w.stack = w.stack[:len(w.stack)-1]
-		if k := id(v); k != nil {
-			if _, ok := w.seen[k]; ok {
-				continue
-			}
-			w.seen[k] = struct{}{}
+		if !w.visit(v) {
+			continue
 		}
 		switch x := v.(type) {
 		case []any:
