@@ -149,13 +149,6 @@ func FuzzRoundTrip(f *testing.F) {
 				t.Fatalf("protocol %d: %s", proto, msg)
 			}
 			if err != nil {
-				if proto == 5 && errors.Is(err, pickler.ErrInvalidString) && strings.Contains(err.Error(), "path .pid") {
-					// KNOWN BUG (found by this target): a PERSID text id
-					// that is not ASCII decodes (CPython refuses it:
-					// "persistent IDs in protocol 0 must be ASCII
-					// strings") into a string the pickler cannot write.
-					t.Skip("known bug: non-ASCII PERSID id accepted by the decoder")
-				}
 				if proto == 5 && !strings.Contains(err.Error(), "deep") {
 					t.Fatalf("protocol 5 cannot write what decoded: %v", err)
 				}
