@@ -35,16 +35,12 @@ type ptrTable struct {
 	count int
 }
 
-// hash keeps the locality of addresses, as CPython's memo does: objects
-// allocated one after another (the dicts, lists and tuples of a list of
-// records) land in neighbouring slots, so that the memo's probes walk a few
-// cache lines instead of missing the cache once per object. The address's
-// 16-byte granule places a key within a 16 MiB region; the region, the
-// length and the type add offsets mixed by multiplication, so that regions
-// and re-slices spread over the table.
 func (k memoKey) hash() uint {
-	p := uint64(uintptr(k.p))
-	return uint(p>>4 + (p>>24)*0x9e3779b97f4a7c15 + uint64(k.n)*0xc2b2ae3d27d4eb4f + uint64(k.t)>>4)
+	x := uint64(uintptr(k.p)) ^ uint64(k.n)*0x9e3779b97f4a7c15 ^ uint64(k.t)*0xc2b2ae3d27d4eb4f
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	return uint(x)
 }
 
 func (m *ptrTable) get(k memoKey) (uint32, bool) {
