@@ -99,16 +99,6 @@ func (e *encoder) saveKnown(v any) (handled bool, err error) {
 			return true, nil
 		}
 		return true, e.saveBig(x)
-	case big.Int:
-		return true, e.saveBig(&x)
-	case complex128:
-		return true, e.saveComplex(x)
-	case complex64:
-		return true, e.saveComplex(complex128(x))
-	case py.ByteArray:
-		return true, e.saveByteArray(x)
-	case py.ByteString:
-		return true, e.saveByteString(x)
 	case *py.Set:
 		if x == nil {
 			e.Byte(op.None)
@@ -121,34 +111,55 @@ func (e *encoder) saveKnown(v any) (handled bool, err error) {
 			return true, nil
 		}
 		return true, e.saveSet(&x.Set, true)
-	case py.Global:
-		return true, e.saveGlobal(x)
 	case *py.Call:
 		if x == nil {
 			e.Byte(op.None)
 			return true, nil
 		}
 		return true, e.saveCall(x, memoKey{p: unsafe.Pointer(x)})
-	case py.Call:
-		return true, e.saveCall(&x, memoKey{})
 	case *py.Object:
 		if x == nil {
 			e.Byte(op.None)
 			return true, nil
 		}
 		return true, e.saveObject(x, memoKey{p: unsafe.Pointer(x)})
-	case py.Object:
-		return true, e.saveObject(&x, memoKey{})
-	case py.PersistentID:
-		return true, e.savePersistent(x.ID)
-	case py.PickleBuffer:
-		return true, e.savePickleBuffer(x)
 	case *py.PickleBuffer:
 		if x == nil {
 			e.Byte(op.None)
 			return true, nil
 		}
 		return true, e.savePickleBuffer(*x)
+	default:
+		return e.saveModel(v)
+	}
+	return true, nil
+}
+
+// saveModel is the rest of saveKnown: the value types (structs and
+// numbers beyond the common ones), apart so that saveKnown's frame, on the
+// path of every nesting level, stays small.
+func (e *encoder) saveModel(v any) (handled bool, err error) {
+	switch x := v.(type) {
+	case big.Int:
+		return true, e.saveBig(&x)
+	case complex128:
+		return true, e.saveComplex(x)
+	case complex64:
+		return true, e.saveComplex(complex128(x))
+	case py.ByteArray:
+		return true, e.saveByteArray(x)
+	case py.ByteString:
+		return true, e.saveByteString(x)
+	case py.Global:
+		return true, e.saveGlobal(x)
+	case py.Call:
+		return true, e.saveCall(&x, memoKey{})
+	case py.Object:
+		return true, e.saveObject(&x, memoKey{})
+	case py.PersistentID:
+		return true, e.savePersistent(x.ID)
+	case py.PickleBuffer:
+		return true, e.savePickleBuffer(x)
 	case py.OutOfBand:
 		return true, e.saveOutOfBand(x)
 	case time.Time:
@@ -158,7 +169,6 @@ func (e *encoder) saveKnown(v any) (handled bool, err error) {
 	default:
 		return false, nil
 	}
-	return true, nil
 }
 
 var knownCache sync.Map // reflect.Type → bool
