@@ -112,15 +112,29 @@ func (e *encoder) saveAnyList(x []any) error {
 		return err
 	}
 	// saveSlice's loop, with the commonest item types of a decoded or
-	// JSON-like list written by saveCommon before save's full dispatch.
+	// JSON-like list written before save's full dispatch.
 	fast := e.cfg.persistentID == nil
 	for b := e.batches(len(x), op.Append, op.Appends); b.next(); {
 		for i, v := range x[b.start:b.end] {
-			var err error
-			if !fast || !e.saveCommon(v, &err) {
-				err = e.save(v)
+			if fast { // saveCommon's cases, inline: a fifth of the time on ints
+				switch y := v.(type) {
+				case int64:
+					e.Boundary()
+					e.saveInt(y)
+					continue
+				case float64:
+					e.Boundary()
+					e.saveFloat(y)
+					continue
+				case string:
+					e.Boundary()
+					if err := e.saveStr(y, false); err != nil {
+						return withPath(err, indexPath(b.start+i))
+					}
+					continue
+				}
 			}
-			if err != nil {
+			if err := e.save(v); err != nil {
 				return withPath(err, indexPath(b.start+i))
 			}
 		}
@@ -324,8 +338,8 @@ func (e *encoder) saveStrItem(key string, v any) error {
 
 // saveCommon writes v when it is one of the commonest item types of a
 // decoded or JSON-like container (int64, float64, str, bool, None) and
-// reports whether it did: the items of lists and str-keyed maps try it
-// before save's full dispatch (a fifth of the time on a list of ints).
+// reports whether it did: the items of str-keyed maps try it before save's
+// full dispatch (lists have the same cases inline).
 // Callers skip it when a PersistentID hook must see every value.
 func (e *encoder) saveCommon(v any, err *error) bool {
 	switch y := v.(type) {
