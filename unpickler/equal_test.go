@@ -24,7 +24,7 @@ import (
 // between the two), so cycles terminate too. It returns "" when equal, else
 // the path of the first difference.
 func valueDiff(a, b any) string {
-	c := comparer{ab: map[ident]ident{}, ba: map[ident]ident{}}
+	c := comparer{ab: map[ident]ident{}, ba: map[ident]ident{}, oobAB: map[int]int{}, oobBA: map[int]int{}}
 	return c.diff(a, b, "")
 }
 
@@ -34,7 +34,10 @@ type ident struct {
 	n   int
 }
 
-type comparer struct{ ab, ba map[ident]ident }
+type comparer struct {
+	ab, ba       map[ident]ident
+	oobAB, oobBA map[int]int
+}
 
 // same records that a and b stand for the same object; it reports whether
 // they were seen before (then nothing more is to compare) and whether the
@@ -168,7 +171,22 @@ func (c *comparer) diff(a, b any, path string) string {
 		if x.ReadOnly != y.ReadOnly || string(x.Data) != string(y.Data) {
 			return bad()
 		}
-	case bool, int64, string, time.Duration, py.Global, py.OutOfBand:
+	case py.OutOfBand:
+		// The index is the placeholder's position among the pickle's
+		// buffers, which re-encoding renumbers when some were dropped
+		// (popped from the stack): compare read-only-ness, and that the
+		// numbering maps one to one.
+		y := b.(py.OutOfBand)
+		if x.ReadOnly != y.ReadOnly {
+			return bad()
+		}
+		xb, okA := c.oobAB[x.Index]
+		xa, okB := c.oobBA[y.Index]
+		if okA != okB || okA && (xb != y.Index || xa != x.Index) {
+			return path + ": out-of-band indexes do not map one to one"
+		}
+		c.oobAB[x.Index], c.oobBA[y.Index] = y.Index, x.Index
+	case bool, int64, string, time.Duration, py.Global:
 		if a != b {
 			return bad()
 		}
@@ -297,6 +315,8 @@ func TestValueDiff(t *testing.T) {
 		{"dict order", py.DictOf("a", int64(1), "b", int64(2)), py.DictOf("b", int64(2), "a", int64(1)), false},
 		{"dict", py.DictOf("a", []any{}), py.DictOf("a", []any{}), true},
 		{"bytes", []byte("x"), []byte("y"), false},
+		{"buffers renumbered", []any{py.OutOfBand{Index: 1}}, []any{py.OutOfBand{Index: 0}}, true},
+		{"buffers swapped", []any{py.OutOfBand{Index: 0}, py.OutOfBand{Index: 0}}, []any{py.OutOfBand{Index: 0}, py.OutOfBand{Index: 1}}, false},
 		{"call state", &py.Call{Callable: py.Global{Module: "m", Name: "f"}, HasState: true},
 			&py.Call{Callable: py.Global{Module: "m", Name: "f"}}, false},
 	} {
