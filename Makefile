@@ -47,7 +47,9 @@ pytest: build
 ## pytest-pydata: real numpy / pandas / scikit-learn / cloudpickle objects
 ## (tests/test_pydata.py) with Debian's python3, which has them; the Debian
 ## packages are installed first when they are not importable (as root, or
-## through sudo). They run, never skip: a missing module fails.
+## through sudo). They run, never skip: a missing module fails. CPython's own
+## pickle suites run here too, so that their numpy tests run (the test
+## package is libpython3.11-testsuite; missing, it is an error here).
 SYSPYTHON   ?= /usr/bin/python3
 PYDATA_DEBS := python3-numpy python3-pandas python3-sklearn python3-cloudpickle libpython3.11-testsuite
 pydata-deps:
@@ -59,7 +61,7 @@ pydata-deps:
 	fi
 
 pytest-pydata: build pydata-deps
-	@SEGPICKLE_REQUIRE_PYDATA=1 SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(STEP) "python tests, numpy/pandas/sklearn" $(SYSPYTHON) -P -m unittest test_pydata test_fidelity
+	@SEGPICKLE_REQUIRE_PYDATA=1 SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(STEP) "python tests, numpy/pandas/sklearn" $(SYSPYTHON) -P -m unittest test_pydata test_fidelity test_pickletester_unpickle test_pyext.SegmentBufferPickleTests test_pyapi.DumpsSegmentsPickleTests
 
 ## pytest-cgocheck: the pyext tests against a library built with
 ## GOEXPERIMENT=cgocheck2, which checks every pointer passed through cgo.

@@ -29,17 +29,18 @@ class CLITestCase(unittest.TestCase):
 
 def import_pickletester():
     """CPython's test.pickletester, or None when this python3 lacks its test
-    package (the suites are then skipped, saying so). With CI=true a missing
-    package is an error instead, so that CPython's suites cannot silently
+    package (the suites are then skipped, saying so). With CI=true (or
+    SEGPICKLE_REQUIRE_PYDATA) a missing package is an error instead, so that CPython's suites cannot silently
     shrink to skips (Debian's /usr/bin/python3 has it only with
     libpython3.11-testsuite installed)."""
     try:
         from test import pickletester
         return pickletester
     except ImportError as e:
-        if os.environ.get("CI") == "true":
+        if os.environ.get("CI") == "true" or os.environ.get("SEGPICKLE_REQUIRE_PYDATA"):
             raise ImportError("%s lacks CPython's test package (test.pickletester); on Debian install "
-                              "libpython3.11-testsuite. CI=true makes this an error, not a skip." % sys.executable) from e
+                              "libpython3.11-testsuite. CI=true (or SEGPICKLE_REQUIRE_PYDATA, as make "
+                              "pytest-pydata sets) makes this an error, not a skip." % sys.executable) from e
         return None
 
 
