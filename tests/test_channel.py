@@ -428,13 +428,14 @@ class Demo(unittest.TestCase):
         p = subprocess.Popen([sys.executable, "-m", "segpickle.demo"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, env=env)
         # Wait (polling, up to a generous 120 s: a hang guard, not a timed
-        # assertion) until the demo's echo server is up and listening (it
-        # holds a socket), rather than for fixed delays.
+        # assertion) until the demo is past starting its echo server: the
+        # server holds a socket and the demo has connected to it (a socket
+        # of its own), rather than for fixed delays.
         children = []
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and p.poll() is None:
             children = [c for c in child_pids(p.pid) if has_socket(c)]
-            if children:
+            if children and has_socket(p.pid):
                 break
             time.sleep(0.05)
         self.assertTrue(children, "the demo started no echo server")
