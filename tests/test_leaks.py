@@ -6,7 +6,8 @@ segment tables, decoded values or frames; a leak of even 64 bytes a call
 (one handle-table entry, one C string) shows as 1.3-3 MiB, a leaked
 segment table or payload as tens of MiB. The Go heap reaches its steady
 size during the warm-up (the same loop, run first), so what grows after
-it is what is kept."""
+it is what is kept; since Go's GC pacing can still step RSS up once, the
+loop runs in three rounds and a leak is growth in every round."""
 import ctypes
 import gc
 import os
@@ -30,15 +31,25 @@ def rss_kib():
 
 class CABILeaks(unittest.TestCase):
     def assert_flat(self, body, warm, count, what):
+        # Three rounds of count/2 calls after the warm-up: a leak grows RSS in
+        # every round (64 bytes a call is 625 KiB a round of 10,000), while
+        # the Go heap's pacing may step RSS up once in any one round. So the
+        # round that grew least must stay under a quarter of BOUND_KIB, and the
+        # rounds but the largest under BOUND_KIB.
         for _ in range(warm):
             body()
         gc.collect()
-        before = rss_kib()
-        for _ in range(count):
-            body()
-        gc.collect()
-        grown = rss_kib() - before
-        self.assertLess(grown, BOUND_KIB, "RSS grew by %d KiB over %d %s" % (grown, count, what))
+        deltas = []
+        for _ in range(3):
+            before = rss_kib()
+            for _ in range(count // 2):
+                body()
+            gc.collect()
+            deltas.append(rss_kib() - before)
+        self.assertLess(min(deltas), BOUND_KIB // 4,
+                        "RSS grew in every round, by %s KiB over %d %s each" % (deltas, count // 2, what))
+        self.assertLess(sum(deltas) - max(deltas), BOUND_KIB,
+                        "RSS grew by %s KiB over rounds of %d %s" % (deltas, count // 2, what))
 
     def test_handles(self):
         """buf_new / write (copied and borrowed) / len / nsegments / copy / free."""
