@@ -12,7 +12,7 @@ start=$(date +%s)
 		done_pkgs=$(grep -cE '^(ok|FAIL|---) ' "$log" 2>/dev/null)
 		printf '  … %s: %ss' "$name" "$(($(date +%s) - start))"
 		case "$name" in
-		go*) printf ', %s packages done' "$done_pkgs" ;;
+		"go test"*) printf ', %s packages done' "$done_pkgs" ;;
 		python*) printf ', %s tests done' "$(head -n 1 "$log" | tr -cd '.sFEx' | wc -c)" ;;
 		esac
 		printf '\n'

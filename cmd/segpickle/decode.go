@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/segpickle/segpickle/dis"
 	"github.com/segpickle/segpickle/internal/pyjson"
 	"github.com/segpickle/segpickle/pickler"
 	"github.com/segpickle/segpickle/segments"
@@ -134,9 +135,7 @@ func runDis(c *call) error {
 	if err != nil {
 		return err
 	}
-	data, err := readAll(in)
-	if err != nil {
-		return err
-	}
-	return unpickler.Disassemble(out, data)
+	// The input streams too: memory grows with neither the listing nor the
+	// pickle (long arguments are skipped as they pass).
+	return dis.DisassembleReader(out, in)
 }

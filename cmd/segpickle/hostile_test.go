@@ -97,7 +97,7 @@ func TestHostileCLI(t *testing.T) {
 		{"json 16 MiB LONG4", []string{"json", "long4.pkl"}, 1, "limit (4300 digits)", 112 * MiB, 0},
 		{"reencode 16 MiB LONG4", []string{"reencode", "-o", os.DevNull, "long4.pkl"}, 0, "", 112 * MiB, 0},
 		{"reencode 16 MiB LONG4 to protocol 0", []string{"reencode", "--protocol", "0", "-o", os.DevNull, "long4.pkl"}, 1, "4300", 112 * MiB, 0},
-		{"dis 16 MiB text LONG", []string{"dis", "textlong.pkl"}, 0, "", 64 * MiB, 4096},
+		{"dis 16 MiB text LONG", []string{"dis", "textlong.pkl"}, 1, "line over 16777216 bytes", 96 * MiB, 4096},
 		{"json 16 MiB text LONG", []string{"json", "textlong.pkl"}, 1, "bad LONG", 128 * MiB, 0},
 		{"encode 4M-digit int", []string{"encode", "-o", os.DevNull, "bigint.json"}, 1, "limit (4300 digits)", 48 * MiB, 0},
 		{"encode 4M-digit float", []string{"encode", "-o", os.DevNull, "bigfloat.json"}, 0, "", 48 * MiB, 0},

@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 )
@@ -85,7 +86,8 @@ type call struct {
 	stdout, stderr io.Writer
 	fs             *flag.FlagSet
 	outPath        *string
-	tty            bool // stdout is a terminal
+	tty            bool   // stdout is a terminal
+	created        string // the -o file if this command created it: removed if it fails
 	closers        []func() error
 }
 
@@ -142,7 +144,14 @@ func (c *call) input() (io.Reader, error) {
 // output is refused on a terminal, as compressors do.
 func (c *call) output(binary bool) (io.Writer, error) {
 	if c.outPath != nil && *c.outPath != "" && *c.outPath != "-" {
-		f, err := os.Create(*c.outPath)
+		// Only a file this command creates is removed on failure: never one
+		// that was there (a device such as /dev/null, or the user's file).
+		f, err := os.OpenFile(*c.outPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if err == nil {
+			c.created = *c.outPath
+		} else if errors.Is(err, fs.ErrExist) {
+			f, err = os.OpenFile(*c.outPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -206,6 +215,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			if cerr := c.closers[i](); err == nil {
 				err = cerr
 			}
+		}
+		if err != nil && c.created != "" {
+			os.Remove(c.created) // no partial output left behind, as compressors do
 		}
 		switch {
 		case err == nil:

@@ -174,3 +174,37 @@ func TestParseSize(t *testing.T) {
 		t.Errorf("--max-frame 10: exit %d, %q", code, errs)
 	}
 }
+
+// A command that fails leaves no -o file behind.
+func TestFailedOutputRemoved(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.json")
+	code, _, _ := runCLI(t, []byte("\x80\x05]K"), "json", "-o", out)
+	if code != exitData {
+		t.Fatalf("exit %d", code)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("-o file left after a failure: %v", err)
+	}
+}
+
+// A failure never removes an -o file that was there before: not a device
+// (an earlier version removed /dev/null), not the user's file.
+func TestFailedOutputKeepsExistingFiles(t *testing.T) {
+	existing := filepath.Join(t.TempDir(), "mine.json")
+	if err := os.WriteFile(existing, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{os.DevNull, existing} {
+		code, _, _ := runCLI(t, []byte("\x80\x05]K"), "json", "-o", out)
+		if code != exitData {
+			t.Fatalf("exit %d", code)
+		}
+		fi, err := os.Stat(out)
+		if err != nil {
+			t.Fatalf("%s removed after a failure: %v", out, err)
+		}
+		if out == os.DevNull && fi.Mode()&os.ModeDevice == 0 {
+			t.Fatalf("%s is no longer a device: %v", out, fi.Mode())
+		}
+	}
+}
