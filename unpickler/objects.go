@@ -1,10 +1,253 @@
+// Handlers of the opcodes that name globals and build objects (GLOBAL,
+// STACK_GLOBAL, EXT*, REDUCE, NEWOBJ*, INST, OBJ, BUILD, PERSID*), and the
+// few reduce forms evaluated into exact Go types.
+
 package unpickler
 
 import (
+	"encoding/binary"
 	"time"
 
+	"github.com/segpickle/segpickle/internal/compat"
+	op "github.com/segpickle/segpickle/internal/opcode"
 	"github.com/segpickle/segpickle/py"
 )
+
+func (m *machine) opGlobal() error {
+	g, err := m.namePair()
+	if err != nil {
+		return err
+	}
+	m.push(g)
+	return nil
+}
+
+func (m *machine) opStackGlobal() error {
+	name, err := m.pop()
+	if err != nil {
+		return err
+	}
+	mod, err := m.pop()
+	if err != nil {
+		return err
+	}
+	g, err := m.stackGlobal(mod, name)
+	if err != nil {
+		return err
+	}
+	m.push(g)
+	return nil
+}
+
+func (m *machine) opExt() error {
+	return m.ext(m.code)
+}
+
+func (m *machine) opReduce() error {
+	args, err := m.pop()
+	if err != nil {
+		return err
+	}
+	callable, err := m.pop()
+	if err != nil {
+		return err
+	}
+	t, ok := args.(py.Tuple)
+	if !ok {
+		return m.failf(ErrBadType, "REDUCE arguments must be a tuple, got %s", typeName(args))
+	}
+	v, err := m.call(callable, t)
+	if err != nil {
+		return err
+	}
+	m.push(v)
+	return nil
+}
+
+func (m *machine) opNewobj() error {
+	args, err := m.pop()
+	if err != nil {
+		return err
+	}
+	cls, err := m.pop()
+	if err != nil {
+		return err
+	}
+	t, ok := args.(py.Tuple)
+	if !ok {
+		return m.failf(ErrBadType, "NEWOBJ arguments must be a tuple, got %s", typeName(args))
+	}
+	m.push(m.newObject(cls, t, nil))
+	return nil
+}
+
+func (m *machine) opNewobjEx() error {
+	kw, err := m.pop()
+	if err != nil {
+		return err
+	}
+	args, err := m.pop()
+	if err != nil {
+		return err
+	}
+	cls, err := m.pop()
+	if err != nil {
+		return err
+	}
+	t, ok := args.(py.Tuple)
+	d, ok2 := kw.(*py.Dict)
+	if !ok || !ok2 {
+		return m.failf(ErrBadType, "NEWOBJ_EX needs a tuple and a dict, got %s and %s", typeName(args), typeName(kw))
+	}
+	m.push(m.newObject(cls, t, d))
+	return nil
+}
+
+func (m *machine) opInst() error {
+	g, err := m.namePair()
+	if err != nil {
+		return err
+	}
+	items, err := m.popMark()
+	if err != nil {
+		return err
+	}
+	m.push(m.instantiate(g, py.Tuple(append([]any(nil), items...))))
+	return nil
+}
+
+func (m *machine) opObj() error {
+	items, err := m.popMark()
+	if err != nil {
+		return err
+	}
+	if len(items) == 0 {
+		return m.fail(ErrStackUnderflow, "OBJ without a class")
+	}
+	cls := items[0]
+	m.push(m.instantiate(cls, py.Tuple(append([]any(nil), items[1:]...))))
+	return nil
+}
+
+func (m *machine) opBuild() error {
+	state, err := m.pop()
+	if err != nil {
+		return err
+	}
+	t, err := m.top()
+	if err != nil {
+		return err
+	}
+	switch o := t.(type) {
+	case *py.Call:
+		if err := m.secondBuild(o.HasState, o.State, state); err != nil || state == nil && o.HasState {
+			return err
+		}
+		o.State, o.HasState = state, true
+		if needsFix(state) {
+			m.note(o, 0, partState)
+		}
+	case *py.Object:
+		if err := m.secondBuild(o.HasState, o.State, state); err != nil || state == nil && o.HasState {
+			return err
+		}
+		o.State, o.HasState = state, true
+		if needsFix(state) {
+			m.note(o, 0, partState)
+		}
+	default:
+		if state == nil {
+			return nil // as CPython: BUILD with None does nothing, to anything
+		}
+		return m.failf(ErrBadType, "BUILD on %s", typeName(t))
+	}
+	return nil
+}
+
+func (m *machine) opPersid() error {
+	l, err := m.line()
+	if err != nil {
+		return err
+	}
+	if err := m.checkPersid(l); err != nil {
+		return err
+	}
+	return m.persistent(string(l))
+}
+
+func (m *machine) opBinpersid() error {
+	id, err := m.pop()
+	if err != nil {
+		return err
+	}
+	return m.persistent(id)
+}
+
+func (m *machine) namePair() (py.Global, error) {
+	mod, err := m.line()
+	if err != nil {
+		return py.Global{}, err
+	}
+	ms := string(mod) // copy before the next read may reuse the buffer
+	name, err := m.line()
+	if err != nil {
+		return py.Global{}, err
+	}
+	ns := string(name)
+	if err := m.checkNames(ms, ns); err != nil {
+		return py.Global{}, err
+	}
+	if m.proto < 3 {
+		ms, ns = compat.ToPy3(ms, ns)
+	}
+	return py.Global{Module: ms, Name: ns}, nil
+}
+
+func (m *machine) ext(c byte) error {
+	var code int64
+	switch c {
+	case op.Ext1:
+		b, err := m.u8()
+		if err != nil {
+			return err
+		}
+		code = int64(b)
+	case op.Ext2:
+		b, err := m.need(2)
+		if err != nil {
+			return err
+		}
+		code = int64(binary.LittleEndian.Uint16(b))
+	default:
+		b, err := m.need(4)
+		if err != nil {
+			return err
+		}
+		code = int64(int32(binary.LittleEndian.Uint32(b)))
+	}
+	g, ok := m.cfg.extensions[int32(code)]
+	if !ok || code <= 0 {
+		return m.failf(ErrExtension, "code %d", code)
+	}
+	m.push(g)
+	return nil
+}
+
+func (m *machine) persistent(id any) error {
+	if b, ok := id.(*listBox); ok {
+		id = b.final() // a persistent id is a value, not a container
+	}
+	if m.cfg.persistentLoad == nil {
+		m.push(py.PersistentID{ID: id})
+		return nil
+	}
+	v, err := m.cfg.persistentLoad(id)
+	if err != nil {
+		return m.failf(ErrPersistent, "%v", err)
+	}
+	m.push(v)
+	return nil
+}
 
 // call is REDUCE. A few callables whose result Go has an exact type for
 // (and that re-encode to an equal object) are evaluated; everything else
@@ -183,94 +426,4 @@ func latin1Bytes(s string) ([]byte, bool) {
 		b = append(b, byte(r))
 	}
 	return b, true
-}
-
-// A fixup records a container slot that holds a decoding-time form (a
-// list box, a stray timezone) to be replaced when the pickle is done. Lists
-// stay boxes while APPENDS may still reach them through the memo; at STOP,
-// each recorded slot gets the box's final []any. No walk over the decoded
-// value is needed, and nothing recurses.
-type fixup struct {
-	c    any // *listBox, py.Tuple, *py.Dict, *py.Call, *py.Object
-	i    int
-	part uint8
-}
-
-const (
-	partItems     uint8 = iota // list box items, tuple items, dict item values
-	partListItems              // Call/Object ListItems
-	partDictItems              // Call/Object DictItems values
-	partState                  // Call/Object State
-	partHead                   // Call.Callable, Object.Class
-)
-
-func needsFix(v any) bool {
-	switch v.(type) {
-	case *listBox, tzOffset:
-		return true
-	}
-	return false
-}
-
-func (m *machine) note(c any, i int, part uint8) {
-	m.fixups = append(m.fixups, fixup{c: c, i: i, part: part})
-}
-
-// final is a box's []any; the empty list gets capacity 1, an address of its
-// own, so two references to it stay one list when re-encoded.
-func (b *listBox) final() []any {
-	if !b.done {
-		b.done = true
-		b.out = b.items
-		if cap(b.out) == 0 {
-			b.out = make([]any, 0, 1)
-		}
-	}
-	return b.out
-}
-
-func resolve(v any) any {
-	switch x := v.(type) {
-	case *listBox:
-		return x.final()
-	case tzOffset:
-		return &py.Call{Callable: py.Global{Module: "datetime", Name: "timezone"},
-			Args: py.Tuple{time.Duration(x) * time.Second}} // x counts seconds
-	}
-	return v
-}
-
-// fixPart applies a fixup to one part of a Call or Object.
-func fixPart(f fixup, head *any, list []any, dict []py.Item, state *any) {
-	switch f.part {
-	case partListItems:
-		list[f.i] = resolve(list[f.i])
-	case partDictItems:
-		dict[f.i].Value = resolve(dict[f.i].Value)
-	case partState:
-		*state = resolve(*state)
-	case partHead:
-		*head = resolve(*head)
-	}
-}
-
-// finish applies the fixups and returns the final form of the result.
-func (m *machine) finish(result any) any {
-	for _, f := range m.fixups {
-		switch c := f.c.(type) {
-		case *listBox:
-			c.items[f.i] = resolve(c.items[f.i])
-		case py.Tuple:
-			c[f.i] = resolve(c[f.i])
-		case *py.Dict:
-			it := &c.Items()[f.i]
-			it.Value = resolve(it.Value)
-		case *py.Call:
-			fixPart(f, &c.Callable, c.ListItems, c.DictItems, &c.State)
-		case *py.Object:
-			fixPart(f, &c.Class, c.ListItems, c.DictItems, &c.State)
-		}
-	}
-	m.fixups = m.fixups[:0]
-	return resolve(result)
 }

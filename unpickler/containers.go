@@ -1,0 +1,387 @@
+// Handlers of the opcodes that build lists, tuples, dicts and sets, and
+// the fixups that give list boxes their final form at STOP.
+
+package unpickler
+
+import (
+	"time"
+
+	op "github.com/segpickle/segpickle/internal/opcode"
+	"github.com/segpickle/segpickle/py"
+)
+
+// listBox is a list while it is being built: APPENDS may reach it through
+// the memo at any time, so it is a pointer until the end, when it becomes
+// []any (see finish).
+type listBox struct {
+	items []any
+	done  bool
+	out   []any
+}
+
+func (m *machine) opEmptyList() error {
+	m.push(m.newBox(nil))
+	return nil
+}
+
+func (m *machine) opEmptyTuple() error {
+	m.push(py.Tuple{})
+	return nil
+}
+
+func (m *machine) opEmptyDict() error {
+	m.push(py.NewDict(0))
+	return nil
+}
+
+func (m *machine) opEmptySet() error {
+	m.push(py.NewSet())
+	return nil
+}
+
+func (m *machine) opTuple() error {
+	items, err := m.popMark()
+	if err != nil {
+		return err
+	}
+	t := py.Tuple(append(make([]any, 0, len(items)), items...))
+	m.noteTuple(t)
+	m.push(t)
+	return nil
+}
+
+func (m *machine) opTupleN() error {
+	n := int(m.code-op.Tuple1) + 1
+	if len(m.stack)-n < m.floor() {
+		return m.fail(ErrStackUnderflow, "")
+	}
+	t := make(py.Tuple, n)
+	copy(t, m.stack[len(m.stack)-n:])
+	m.stack = m.stack[:len(m.stack)-n]
+	m.noteTuple(t)
+	m.push(t)
+	return nil
+}
+
+func (m *machine) opList() error {
+	items, err := m.popMark()
+	if err != nil {
+		return err
+	}
+	m.push(m.newBox(append(make([]any, 0, len(items)), items...)))
+	return nil
+}
+
+func (m *machine) opDict() error {
+	items, err := m.popMark()
+	if err != nil {
+		return err
+	}
+	if len(items)%2 != 0 {
+		return m.fail(ErrBadArgument, "odd number of items for DICT")
+	}
+	d := py.NewDict(len(items) / 2)
+	for i := 0; i < len(items); i += 2 {
+		if err := m.setItem(d, items[i], items[i+1]); err != nil {
+			return err
+		}
+	}
+	m.push(d)
+	return nil
+}
+
+func (m *machine) opFrozenset() error {
+	items, err := m.popMark()
+	if err != nil {
+		return err
+	}
+	f := py.NewFrozenSet()
+	for _, it := range items {
+		it, err := m.hashKey(it)
+		if err != nil {
+			return err
+		}
+		f.Add(it)
+	}
+	m.push(f)
+	return nil
+}
+
+func (m *machine) opAppend() error {
+	v, err := m.pop()
+	if err != nil {
+		return err
+	}
+	t, err := m.top()
+	if err != nil {
+		return err
+	}
+	return m.appendTo(t, []any{v})
+}
+
+func (m *machine) opAppends() error {
+	items, err := m.popMark()
+	if err != nil {
+		return err
+	}
+	t, err := m.top()
+	if err != nil {
+		return err
+	}
+	return m.appendTo(t, items)
+}
+
+func (m *machine) opSetitem() error {
+	v, err := m.pop()
+	if err != nil {
+		return err
+	}
+	k, err := m.pop()
+	if err != nil {
+		return err
+	}
+	t, err := m.top()
+	if err != nil {
+		return err
+	}
+	return m.setItems(t, []any{k, v})
+}
+
+func (m *machine) opSetitems() error {
+	items, err := m.popMark()
+	if err != nil {
+		return err
+	}
+	if len(items)%2 != 0 {
+		return m.fail(ErrBadArgument, "odd number of items for SETITEMS")
+	}
+	t, err := m.top()
+	if err != nil {
+		return err
+	}
+	return m.setItems(t, items)
+}
+
+func (m *machine) opAdditems() error {
+	items, err := m.popMark()
+	if err != nil {
+		return err
+	}
+	t, err := m.top()
+	if err != nil {
+		return err
+	}
+	s, ok := t.(*py.Set)
+	if !ok {
+		return m.failf(ErrBadType, "ADDITEMS on %s", typeName(t))
+	}
+	for _, it := range items {
+		it, err := m.hashKey(it)
+		if err != nil {
+			return err
+		}
+		s.Add(it)
+	}
+	return nil
+}
+
+func (m *machine) newBox(items []any) *listBox {
+	b := &listBox{items: items}
+	for i, it := range items {
+		if needsFix(it) {
+			m.note(b, i, partItems)
+		}
+	}
+	return b
+}
+
+// noteTuple records the tuple's slots that need a fixup.
+func (m *machine) noteTuple(t py.Tuple) {
+	for i, it := range t {
+		if needsFix(it) {
+			m.note(t, i, partItems)
+		}
+	}
+}
+
+func (m *machine) hashable(k any) error {
+	if _, ok := py.Key(k); !ok {
+		return m.failf(ErrUnhashable, "%s", typeName(k))
+	}
+	return nil
+}
+
+func (m *machine) setItem(d *py.Dict, k, v any) error {
+	if _, isStr := k.(string); !isStr {
+		var err error
+		if k, err = m.hashKey(k); err != nil {
+			return err
+		}
+	}
+	i, old, replaced := d.Swap(k, v)
+	if replaced {
+		m.discard(old) // d[k] set twice: building the first value may have had an effect
+	}
+	if needsFix(v) {
+		m.note(d, i, partItems)
+	}
+	return nil
+}
+
+func (m *machine) setItems(t any, items []any) error {
+	switch d := t.(type) {
+	case *py.Dict:
+		d.Grow(len(items) / 2)
+		for i := 0; i < len(items); i += 2 {
+			if err := m.setItem(d, items[i], items[i+1]); err != nil {
+				return err
+			}
+		}
+	case *py.Call:
+		m.addDictItems(d, &d.DictItems, items)
+	case *py.Object:
+		m.addDictItems(d, &d.DictItems, items)
+	default:
+		return m.failf(ErrBadType, "SETITEM(S) on %s", typeName(t))
+	}
+	return nil
+}
+
+func (m *machine) appendTo(t any, items []any) error {
+	switch l := t.(type) {
+	case *listBox:
+		if l.done {
+			return m.fail(ErrBadType, "APPEND to a finished list") // cannot happen before STOP
+		}
+		for i, it := range items {
+			if needsFix(it) {
+				m.note(l, len(l.items)+i, partItems)
+			}
+		}
+		if need := len(l.items) + len(items); need > cap(l.items) {
+			// Double: append's 1.25× growth for large slices copies a
+			// list of 100,000 items five times over.
+			grown := make([]any, len(l.items), max(need, 2*cap(l.items)))
+			copy(grown, l.items)
+			l.items = grown
+		}
+		l.items = append(l.items, items...)
+	case *py.Call:
+		m.addListItems(l, &l.ListItems, items)
+	case *py.Object:
+		m.addListItems(l, &l.ListItems, items)
+	default:
+		return m.failf(ErrBadType, "APPEND(S) on %s", typeName(t))
+	}
+	return nil
+}
+
+// addDictItems records SETITEM(S) on a Call or Object (owner).
+func (m *machine) addDictItems(owner any, dst *[]py.Item, items []any) {
+	for i := 0; i < len(items); i += 2 {
+		if needsFix(items[i+1]) {
+			m.note(owner, len(*dst), partDictItems)
+		}
+		*dst = append(*dst, py.Item{Key: items[i], Value: items[i+1]})
+	}
+}
+
+// addListItems records APPEND(S) on a Call or Object (owner).
+func (m *machine) addListItems(owner any, dst *[]any, items []any) {
+	for i, it := range items {
+		if needsFix(it) {
+			m.note(owner, len(*dst)+i, partListItems)
+		}
+	}
+	*dst = append(*dst, items...)
+}
+
+// A fixup records a container slot that holds a decoding-time form (a
+// list box, a stray timezone) to be replaced when the pickle is done. Lists
+// stay boxes while APPENDS may still reach them through the memo; at STOP,
+// each recorded slot gets the box's final []any. No walk over the decoded
+// value is needed, and nothing recurses.
+type fixup struct {
+	c    any // *listBox, py.Tuple, *py.Dict, *py.Call, *py.Object
+	i    int
+	part uint8
+}
+
+const (
+	partItems     uint8 = iota // list box items, tuple items, dict item values
+	partListItems              // Call/Object ListItems
+	partDictItems              // Call/Object DictItems values
+	partState                  // Call/Object State
+	partHead                   // Call.Callable, Object.Class
+)
+
+func needsFix(v any) bool {
+	switch v.(type) {
+	case *listBox, tzOffset:
+		return true
+	}
+	return false
+}
+
+func (m *machine) note(c any, i int, part uint8) {
+	m.fixups = append(m.fixups, fixup{c: c, i: i, part: part})
+}
+
+// final is a box's []any; the empty list gets capacity 1, an address of its
+// own, so two references to it stay one list when re-encoded.
+func (b *listBox) final() []any {
+	if !b.done {
+		b.done = true
+		b.out = b.items
+		if cap(b.out) == 0 {
+			b.out = make([]any, 0, 1)
+		}
+	}
+	return b.out
+}
+
+func resolve(v any) any {
+	switch x := v.(type) {
+	case *listBox:
+		return x.final()
+	case tzOffset:
+		return &py.Call{Callable: py.Global{Module: "datetime", Name: "timezone"},
+			Args: py.Tuple{time.Duration(x) * time.Second}} // x counts seconds
+	}
+	return v
+}
+
+// fixPart applies a fixup to one part of a Call or Object.
+func fixPart(f fixup, head *any, list []any, dict []py.Item, state *any) {
+	switch f.part {
+	case partListItems:
+		list[f.i] = resolve(list[f.i])
+	case partDictItems:
+		dict[f.i].Value = resolve(dict[f.i].Value)
+	case partState:
+		*state = resolve(*state)
+	case partHead:
+		*head = resolve(*head)
+	}
+}
+
+// finish applies the fixups and returns the final form of the result.
+func (m *machine) finish(result any) any {
+	for _, f := range m.fixups {
+		switch c := f.c.(type) {
+		case *listBox:
+			c.items[f.i] = resolve(c.items[f.i])
+		case py.Tuple:
+			c[f.i] = resolve(c[f.i])
+		case *py.Dict:
+			it := &c.Items()[f.i]
+			it.Value = resolve(it.Value)
+		case *py.Call:
+			fixPart(f, &c.Callable, c.ListItems, c.DictItems, &c.State)
+		case *py.Object:
+			fixPart(f, &c.Class, c.ListItems, c.DictItems, &c.State)
+		}
+	}
+	m.fixups = m.fixups[:0]
+	return resolve(result)
+}

@@ -1,0 +1,172 @@
+// Handlers of the memo opcodes (PUT, GET and their binary forms, MEMOIZE)
+// and the memo itself.
+
+package unpickler
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+func (m *machine) opGet() error {
+	l, err := m.line()
+	if err != nil {
+		return err
+	}
+	i, ok := memoIndexText(l) // as CPython reads it (textnum.go)
+	if !ok {
+		return m.failf(ErrBadArgument, "bad GET %q", truncate(l))
+	}
+	return m.memoGet(i)
+}
+
+func (m *machine) opBinget() error {
+	b, err := m.u8()
+	if err != nil {
+		return err
+	}
+	return m.memoGet(uint64(b))
+}
+
+func (m *machine) opLongBinget() error {
+	b, err := m.need(4)
+	if err != nil {
+		return err
+	}
+	return m.memoGet(uint64(binary.LittleEndian.Uint32(b)))
+}
+
+func (m *machine) opPut() error {
+	l, err := m.line()
+	if err != nil {
+		return err
+	}
+	i, ok := memoIndexText(l) // as CPython reads it (textnum.go)
+	if !ok {
+		return m.failf(ErrBadArgument, "bad PUT %q", truncate(l))
+	}
+	v, err := m.top()
+	if err != nil {
+		return err
+	}
+	return m.memoPut(i, v)
+}
+
+func (m *machine) opBinput() error {
+	b, err := m.u8()
+	if err != nil {
+		return err
+	}
+	v, err := m.top()
+	if err != nil {
+		return err
+	}
+	return m.memoPut(uint64(b), v)
+}
+
+func (m *machine) opLongBinput() error {
+	b, err := m.need(4)
+	if err != nil {
+		return err
+	}
+	v, err := m.top()
+	if err != nil {
+		return err
+	}
+	return m.memoPut(uint64(binary.LittleEndian.Uint32(b)), v)
+}
+
+func (m *machine) opMemoize() error {
+	v, err := m.top()
+	if err != nil {
+		return err
+	}
+	return m.memoPut(uint64(m.nmemo), v)
+}
+
+// The memo is dense for indexes near the number of entries: chunks of
+// memoChunk slots (the first one grows by doubling), so it grows without
+// copying what it holds. Indexes far beyond the count go to a map, so that
+// index 2^32-1 costs one entry, not a 4-G-entry table.
+const memoChunk = 1024
+
+// memoSlot returns the dense slot for idx, allocating its chunk when idx
+// is near enough to the count; nil when idx belongs to the sparse map.
+func (m *machine) memoSlot(idx uint32, create bool) *any {
+	c, o := int(idx/memoChunk), int(idx%memoChunk)
+	if c < len(m.memo) && o < len(m.memo[c]) {
+		return &m.memo[c][o]
+	}
+	if !create || int(idx) > 2*m.nmemo+2*memoChunk {
+		return nil
+	}
+	for len(m.memo) <= c {
+		m.memo = append(m.memo, nil)
+	}
+	if c == 0 {
+		grown := make([]any, min(memoChunk, max(64, 2*len(m.memo[0]), o+1)))
+		copy(grown, m.memo[0])
+		m.memo[0] = grown
+	} else {
+		m.memo[c] = make([]any, memoChunk)
+	}
+	return &m.memo[c][o]
+}
+
+func (m *machine) memoPut(i uint64, v any) error {
+	if i > math.MaxUint32 {
+		return m.failf(ErrBadArgument, "memo index %d", i)
+	}
+	idx := uint32(i)
+	if p := m.memoSlot(idx, false); p != nil && *p != nil {
+		*p = memoVal(v) // overwrite: no new entry
+		return nil
+	}
+	if _, ok := m.memoX[idx]; ok {
+		m.memoX[idx] = memoVal(v)
+		return nil
+	}
+	if m.nmemo >= m.cfg.maxMemo {
+		return m.failf(ErrLimit, "memo over %d entries", m.cfg.maxMemo)
+	}
+	m.nmemo++
+	if p := m.memoSlot(idx, true); p != nil {
+		*p = memoVal(v)
+		return nil
+	}
+	if m.memoX == nil {
+		m.memoX = make(map[uint32]any)
+	}
+	m.memoX[idx] = memoVal(v)
+	return nil
+}
+
+// nilMemo stands for a memoized None: nil marks an empty slot.
+type nilMemo struct{}
+
+func memoVal(v any) any {
+	if v == nil {
+		return nilMemo{}
+	}
+	return v
+}
+
+func (m *machine) memoGet(i uint64) error {
+	var v any
+	if i <= math.MaxUint32 {
+		if p := m.memoSlot(uint32(i), false); p != nil {
+			v = *p
+		}
+		if v == nil && m.memoX != nil {
+			v = m.memoX[uint32(i)]
+		}
+	}
+	if v == nil {
+		return m.failf(ErrMissingMemo, "index %d", i)
+	}
+	if _, ok := v.(nilMemo); ok {
+		v = nil
+	}
+	m.push(v)
+	return nil
+}
