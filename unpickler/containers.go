@@ -17,9 +17,33 @@ type listBox struct {
 	items []any
 	done  bool
 	out   []any
+	start int64 // input offset when made, to size the items (growBox)
+}
+
+// growBox makes room for need items. It doubles (append's 1.25× growth
+// for large slices copies a list of 100,000 items five times over), and
+// past a full batch sizes the items from what the input says: the bytes
+// the items so far took against what is left (at is the offset parsed).
+func (m *machine) growBox(l *listBox, need int, at int64) {
+	c := max(need, 2*cap(l.items), 4)
+	if n := len(l.items); n >= 512 {
+		if a := m.src.Available(); a > 0 {
+			a -= at - m.src.Offset()
+			if used := at - l.start; used > 0 && a > 0 {
+				est := int64(n) + a*int64(n)/used + 16
+				c = max(need, int(min(est, int64(2*cap(l.items))+a/2)))
+			}
+		}
+	}
+	grown := make([]any, len(l.items), c)
+	copy(grown, l.items)
+	l.items = grown
 }
 
 func (m *machine) opEmptyList() error {
+	if m.typed && m.openFrame(true) {
+		return nil
+	}
 	m.push(m.newBox(nil))
 	return nil
 }
@@ -30,6 +54,9 @@ func (m *machine) opEmptyTuple() error {
 }
 
 func (m *machine) opEmptyDict() error {
+	if m.typed && m.openFrame(false) {
+		return nil
+	}
 	m.push(py.NewDict(0))
 	return nil
 }
@@ -54,6 +81,9 @@ func (m *machine) opTupleN() error {
 	n := int(m.code-op.Tuple1) + 1
 	if len(m.stack)-n < m.floor() {
 		return m.fail(ErrStackUnderflow, "")
+	}
+	if m.typed && m.tupleInPlace(n) {
+		return nil
 	}
 	t := make(py.Tuple, n)
 	copy(t, m.stack[len(m.stack)-n:])
@@ -116,6 +146,14 @@ func (m *machine) opAppend() error {
 	if err != nil {
 		return err
 	}
+	if m.typed {
+		if f, ok := t.(*tframe); ok {
+			return m.typedAppend(f, []any{v}, len(m.stack))
+		}
+		if isTyped(v) {
+			return errFallback
+		}
+	}
 	return m.appendTo(t, []any{v})
 }
 
@@ -127,6 +165,14 @@ func (m *machine) opAppends() error {
 	t, err := m.top()
 	if err != nil {
 		return err
+	}
+	if m.typed {
+		if f, ok := t.(*tframe); ok {
+			return m.typedAppend(f, items, len(m.stack))
+		}
+		if anyTyped(items) {
+			return errFallback
+		}
 	}
 	return m.appendTo(t, items)
 }
@@ -144,6 +190,14 @@ func (m *machine) opSetitem() error {
 	if err != nil {
 		return err
 	}
+	if m.typed {
+		if f, ok := t.(*tframe); ok {
+			return m.typedSetItems(f, []any{k, v}, len(m.stack))
+		}
+		if isTyped(k) || isTyped(v) {
+			return errFallback
+		}
+	}
 	return m.setItems(t, []any{k, v})
 }
 
@@ -158,6 +212,14 @@ func (m *machine) opSetitems() error {
 	t, err := m.top()
 	if err != nil {
 		return err
+	}
+	if m.typed {
+		if f, ok := t.(*tframe); ok {
+			return m.typedSetItems(f, items, len(m.stack))
+		}
+		if anyTyped(items) {
+			return errFallback
+		}
 	}
 	return m.setItems(t, items)
 }
@@ -186,7 +248,7 @@ func (m *machine) opAdditems() error {
 }
 
 func (m *machine) newBox(items []any) *listBox {
-	b := &listBox{items: items}
+	b := &listBox{items: items, start: m.src.Offset()}
 	for i, it := range items {
 		if needsFix(it) {
 			m.note(b, i, partItems)
@@ -259,11 +321,7 @@ func (m *machine) appendTo(t any, items []any) error {
 			}
 		}
 		if need := len(l.items) + len(items); need > cap(l.items) {
-			// Double: append's 1.25× growth for large slices copies a
-			// list of 100,000 items five times over.
-			grown := make([]any, len(l.items), max(need, 2*cap(l.items)))
-			copy(grown, l.items)
-			l.items = grown
+			m.growBox(l, need, m.src.Offset())
 		}
 		l.items = append(l.items, items...)
 	case *py.Call:

@@ -12,6 +12,13 @@ import (
 // pointer. Bytes after STOP are ignored, as Python's pickle.loads does.
 func Unmarshal(data []byte, v any, opts ...Option) error {
 	c := newConfig(opts)
+	if rt, rp, ok := typedTarget(v); ok {
+		m := machine{src: stream.Bytes(data), cfg: &c}
+		if unmarshalTyped(&m, rt, rp) == nil {
+			return nil
+		}
+		typedFallbacks.Add(1)
+	}
 	d := machine{src: stream.Bytes(data), cfg: &c}
 	val, err := d.run()
 	if err != nil {
@@ -32,6 +39,13 @@ func Load(data []byte, opts ...Option) (any, error) {
 // segment are sliced (or, with ZeroCopy, aliased).
 func UnmarshalSegments(segs [][]byte, v any, opts ...Option) error {
 	c := newConfig(opts)
+	if rt, rp, ok := typedTarget(v); ok {
+		m := machine{src: stream.Segments(segs), cfg: &c}
+		if unmarshalTyped(&m, rt, rp) == nil {
+			return nil
+		}
+		typedFallbacks.Add(1)
+	}
 	d := machine{src: stream.Segments(segs), cfg: &c}
 	val, err := d.run()
 	if err != nil {

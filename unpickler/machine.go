@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/big"
+	"reflect"
+	"unsafe"
 
 	op "github.com/segpickle/segpickle/internal/opcode"
 	"github.com/segpickle/segpickle/internal/stream"
@@ -33,6 +35,18 @@ type machine struct {
 	bufIdx int
 
 	discards []discarded // popped values that may have had an effect (effects.go)
+
+	// typed path (typed.go)
+	typed    bool
+	rootT    reflect.Type
+	rootP    unsafe.Pointer
+	rootUsed bool
+	frames   []tframe
+	pends    []pend
+	keys     []string  // fastMap's keys of the current batch
+	runs     []memoRun // memo entries kept in typed lists (memo.go)
+	arrs     []arrRef  // slab of memo entries for tuples stored in arrays
+	pairs    []any     // fastDict's pairs of the current batch
 }
 
 // run executes opcodes until STOP and returns the value left on the stack.
@@ -61,6 +75,9 @@ func (m *machine) run() (result any, err error) {
 				return nil, err
 			}
 			return v, nil
+		}
+		if m.typed && m.typedGuard(c) {
+			return nil, errFallback
 		}
 		if err := m.step(c); err != nil {
 			return nil, err
@@ -201,7 +218,13 @@ func (m *machine) failf(err error, format string, a ...any) error {
 	return m.fail(err, fmt.Sprintf(format, a...))
 }
 
-func (m *machine) push(v any) { m.stack = append(m.stack, v) }
+func (m *machine) push(v any) {
+	if m.typed {
+		m.tpush(v)
+		return
+	}
+	m.stack = append(m.stack, v)
+}
 
 func (m *machine) pop() (any, error) {
 	n := len(m.stack)
@@ -332,6 +355,26 @@ func (m *machine) opMark() error {
 		return m.failf(ErrLimit, "MARK nesting over %d", m.cfg.maxDepth)
 	}
 	m.marks = append(m.marks, len(m.stack))
+	if !m.typed && len(m.stack) > 0 {
+		switch t := m.stack[len(m.stack)-1].(type) {
+		case *listBox:
+			if !t.done {
+				m.fastBox(t)
+			}
+		case *py.Dict:
+			m.fastDict(t)
+		}
+	}
+	if m.typed && len(m.stack) > 0 {
+		if f, ok := m.stack[len(m.stack)-1].(*tframe); ok && f.open && !f.used {
+			switch {
+			case f.kind == fList && f.ek != kOther:
+				m.fastList(f)
+			case f.kind == fMap && f.fmap != nil:
+				m.fastMap(f)
+			}
+		}
+	}
 	return nil
 }
 

@@ -45,7 +45,7 @@ func (m *machine) opPut() error {
 	if !ok {
 		return m.failf(ErrBadArgument, "bad PUT %q", truncate(l))
 	}
-	v, err := m.top()
+	v, err := m.memoTop()
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func (m *machine) opBinput() error {
 	if err != nil {
 		return err
 	}
-	v, err := m.top()
+	v, err := m.memoTop()
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (m *machine) opLongBinput() error {
 	if err != nil {
 		return err
 	}
-	v, err := m.top()
+	v, err := m.memoTop()
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (m *machine) opLongBinput() error {
 }
 
 func (m *machine) opMemoize() error {
-	v, err := m.top()
+	v, err := m.memoTop()
 	if err != nil {
 		return err
 	}
@@ -122,6 +122,14 @@ func (m *machine) memoPut(i uint64, v any) error {
 		*p = memoVal(v) // overwrite: no new entry
 		return nil
 	}
+	if _, inRun := m.runGet(idx); inRun {
+		// Overwrite an entry kept in a run: the dense slot, read first,
+		// takes precedence.
+		if p := m.memoSlot(idx, true); p != nil {
+			*p = memoVal(v)
+			return nil
+		}
+	}
 	if _, ok := m.memoX[idx]; ok {
 		m.memoX[idx] = memoVal(v)
 		return nil
@@ -161,12 +169,89 @@ func (m *machine) memoGet(i uint64) error {
 			v = m.memoX[uint32(i)]
 		}
 	}
+	if v == nil && i <= math.MaxUint32 {
+		v, _ = m.runGet(uint32(i))
+	}
 	if v == nil {
 		return m.failf(ErrMissingMemo, "index %d", i)
 	}
-	if _, ok := v.(nilMemo); ok {
+	switch x := v.(type) {
+	case nilMemo:
 		v = nil
+	case *string: // typed path: a str kept in its slot (see memoRun)
+		m.pushStr(*x)
+		return nil
+	}
+	if m.typed {
+		if tu, ok := arrayTuple(v); ok {
+			v = tu
+		}
 	}
 	m.push(v)
 	return nil
+}
+
+// memoTop is the value PUT and MEMOIZE record: the top of the stack, or
+// on the typed path what a marker there stands for.
+func (m *machine) memoTop() (any, error) {
+	v, err := m.top()
+	if err == nil && m.typed {
+		if _, ok := v.(written); ok {
+			return m.readBack()
+		}
+	}
+	return v, err
+}
+
+// A memoRun keeps memo entries lo … lo+n-1 as the strs in slots slot …
+// slot+n-1 of a typed list: the typed path's way to memoize 100,000 strs
+// of a []string without a memo write each.
+type memoRun struct {
+	lo, n uint32
+	f     *tframe
+	slot  int
+}
+
+// runAdd records memo entry idx as slot of list frame f; false when idx
+// is taken (the caller then stores it the ordinary way).
+func (m *machine) runAdd(idx uint32, f *tframe, slot int) bool {
+	if p := m.memoSlot(idx, false); p != nil && *p != nil {
+		return false
+	}
+	if _, ok := m.memoX[idx]; ok {
+		return false
+	}
+	if n := len(m.runs); n > 0 {
+		r := &m.runs[n-1]
+		if r.lo+r.n == idx && r.f == f && r.slot+int(r.n) == slot {
+			r.n++
+			m.nmemo++
+			return true
+		}
+		if idx < r.lo+r.n {
+			return false // runs stay sorted by index
+		}
+	}
+	m.runs = append(m.runs, memoRun{lo: idx, n: 1, f: f, slot: slot})
+	m.nmemo++
+	return true
+}
+
+// runGet returns memo entry idx when a run holds it.
+func (m *machine) runGet(idx uint32) (any, bool) {
+	rs := m.runs
+	lo, hi := 0, len(rs)
+	for lo < hi {
+		h := int(uint(lo+hi) >> 1)
+		if rs[h].lo+rs[h].n <= idx {
+			lo = h + 1
+		} else {
+			hi = h
+		}
+	}
+	if lo < len(rs) && rs[lo].lo <= idx {
+		r := rs[lo]
+		return (*string)(r.f.elemPtr(r.slot + int(idx-r.lo))), true
+	}
+	return nil, false
 }

@@ -21,12 +21,12 @@ func (m *machine) opNone() error {
 }
 
 func (m *machine) opNewtrue() error {
-	m.push(true)
+	m.pushBool(true)
 	return nil
 }
 
 func (m *machine) opNewfalse() error {
-	m.push(false)
+	m.pushBool(false)
 	return nil
 }
 
@@ -35,7 +35,7 @@ func (m *machine) opBinint1() error {
 	if err != nil {
 		return err
 	}
-	m.push(int64(b))
+	m.pushInt(int64(b))
 	return nil
 }
 
@@ -44,7 +44,7 @@ func (m *machine) opBinint2() error {
 	if err != nil {
 		return err
 	}
-	m.push(m.boxInt(int64(binary.LittleEndian.Uint16(b))))
+	m.pushInt(int64(binary.LittleEndian.Uint16(b)))
 	return nil
 }
 
@@ -53,7 +53,7 @@ func (m *machine) opBinint() error {
 	if err != nil {
 		return err
 	}
-	m.push(m.boxInt(int64(int32(binary.LittleEndian.Uint32(b)))))
+	m.pushInt(int64(int32(binary.LittleEndian.Uint32(b))))
 	return nil
 }
 
@@ -89,7 +89,7 @@ func (m *machine) opBinfloat() error {
 	if err != nil {
 		return err
 	}
-	m.push(m.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(b))))
+	m.pushFloat(math.Float64frombits(binary.BigEndian.Uint64(b)))
 	return nil
 }
 
@@ -125,7 +125,7 @@ func (m *machine) opBinunicode() error {
 			return m.fail(ErrBadArgument, err.Error())
 		}
 	}
-	m.push(m.boxString(m.str(b)))
+	m.pushStr(m.str(b))
 	return nil
 }
 

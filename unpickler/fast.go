@@ -1,0 +1,658 @@
+// Inner loops of the typed path for a batch (MARK … APPENDS / SETITEMS)
+// into a list or str-keyed map of scalars: opcodes are parsed in place from
+// the input window and their values stored straight into the slice or map,
+// nothing pushed. The loops take only what they can finish without error
+// (a whole argument inside the window, within the limits) and hand
+// anything else back to the machine, with the stack as the machine itself
+// would have left it.
+
+package unpickler
+
+import (
+	"encoding/binary"
+	"math"
+	"reflect"
+	"unicode/utf8"
+	"unsafe"
+
+	op "github.com/segpickle/segpickle/internal/opcode"
+	"github.com/segpickle/segpickle/py"
+)
+
+// scalar is one value the inner loops read.
+type scalar struct {
+	kind uint8 // kInt64 (int), kFloat64, kString, kBool
+	i    int64
+	f    float64
+	s    string
+}
+
+// readScalar parses the scalar opcode at w[0]; n is 0 when w does not
+// start with one the loops take whole.
+func (m *machine) readScalar(w []byte) (v scalar, n int) {
+	switch w[0] {
+	case op.Binint1:
+		if len(w) >= 2 {
+			return scalar{kind: kInt64, i: int64(w[1])}, 2
+		}
+	case op.Binint2:
+		if len(w) >= 3 {
+			return scalar{kind: kInt64, i: int64(binary.LittleEndian.Uint16(w[1:]))}, 3
+		}
+	case op.Binint:
+		if len(w) >= 5 {
+			return scalar{kind: kInt64, i: int64(int32(binary.LittleEndian.Uint32(w[1:])))}, 5
+		}
+	case op.Binfloat:
+		if len(w) >= 9 {
+			return scalar{kind: kFloat64, f: math.Float64frombits(binary.BigEndian.Uint64(w[1:]))}, 9
+		}
+	case op.Newtrue:
+		return scalar{kind: kBool, i: 1}, 1
+	case op.Newfalse:
+		return scalar{kind: kBool}, 1
+	case op.ShortBinunicode:
+		if len(w) >= 2 {
+			l := int(w[1])
+			if len(w) >= 2+l {
+				return m.fastStr(w[2 : 2+l])
+			}
+		}
+	case op.Binunicode:
+		if len(w) >= 5 {
+			l := binary.LittleEndian.Uint32(w[1:])
+			if uint64(len(w)-5) >= uint64(l) {
+				v, k := m.fastStr(w[5 : 5+int(l)])
+				if k > 0 {
+					k += 3
+				}
+				return v, k
+			}
+		}
+	}
+	return v, 0
+}
+
+// fastStr is a SHORT_BINUNICODE payload (n counts opcode and length).
+func (m *machine) fastStr(b []byte) (scalar, int) {
+	if int64(len(b)) > m.cfg.maxLength || m.alloc+int64(len(b)) > m.cfg.maxAlloc || !utf8.Valid(b) {
+		return scalar{}, 0
+	}
+	m.alloc += int64(len(b))
+	return scalar{kind: kString, s: m.str(b)}, 2 + len(b)
+}
+
+// memoForm is what the memo keeps for a scalar just read: a str stored
+// at address at (not nil) is kept as a pointer to it, *string, which costs
+// no allocation (GET reads it back); others are boxed.
+func (m *machine) memoForm(v scalar, at unsafe.Pointer) any {
+	if at != nil && v.kind == kString {
+		return (*string)(at)
+	}
+	switch v.kind {
+	case kInt64:
+		return m.boxInt(v.i)
+	case kFloat64:
+		return m.boxFloat(v.f)
+	case kString:
+		return m.boxString(v.s)
+	}
+	return v.i != 0
+}
+
+// fastMemo handles MEMOIZE / BINPUT / LONG_BINPUT of the value just read;
+// n is 0 when w does not start with one (or the memo is full).
+func (m *machine) fastMemo(w []byte, v scalar, at unsafe.Pointer) int {
+	var idx uint64
+	var n int
+	switch w[0] {
+	case op.Memoize:
+		idx, n = uint64(m.nmemo), 1
+	case op.Binput:
+		if len(w) < 2 {
+			return 0
+		}
+		idx, n = uint64(w[1]), 2
+	case op.LongBinput:
+		if len(w) < 5 {
+			return 0
+		}
+		idx, n = uint64(binary.LittleEndian.Uint32(w[1:])), 5
+	default:
+		return 0
+	}
+	if m.nmemo >= m.cfg.maxMemo || m.memoPut(idx, m.memoForm(v, at)) != nil {
+		return 0
+	}
+	return n
+}
+
+// store writes v into a list slot of kind k; false when the kinds differ.
+func store(p *tframe, i int, v scalar) bool {
+	at := p.elemPtr(i)
+	switch {
+	case p.ek == kInt64 && v.kind == kInt64:
+		*(*int64)(at) = v.i
+	case p.ek == kInt && v.kind == kInt64:
+		*(*int)(at) = int(v.i)
+	case p.ek == kFloat64 && v.kind == kFloat64:
+		*(*float64)(at) = v.f
+	case p.ek == kFloat64 && v.kind == kInt64:
+		*(*float64)(at) = float64(v.i)
+	case p.ek == kString && v.kind == kString:
+		*(*string)(at) = v.s
+	case p.ek == kBool && v.kind == kBool:
+		*(*bool)(at) = v.i != 0
+	default:
+		return false
+	}
+	return true
+}
+
+// fastList runs batches into list frame f, whose MARK was just pushed.
+func (m *machine) fastList(f *tframe) {
+	w := m.src.Window()
+	i, k := 0, 0 // bytes parsed; items written above the mark
+	var last scalar
+	var lastAt unsafe.Pointer
+	for i < len(w) {
+		c := w[i]
+		switch c {
+		case op.Appends:
+			if k == 0 && len(m.stack) != m.marks[len(m.marks)-1] {
+				goto out
+			}
+			f.n += k
+			k = 0
+			m.marks = m.marks[:len(m.marks)-1]
+			i++
+			// Another batch, or back to the machine.
+			if i < len(w) && w[i] == op.Mark && len(m.marks) < m.cfg.maxDepth {
+				m.marks = append(m.marks, len(m.stack))
+				i++
+				continue
+			}
+			goto out
+		case op.Frame:
+			if len(w)-i < 9 || uint64(len(w)-i-9) < binary.LittleEndian.Uint64(w[i+1:]) {
+				goto out
+			}
+			i += 9
+			continue
+		case op.Memoize, op.Binput, op.LongBinput:
+			if k == 0 {
+				goto out
+			}
+			if c == op.Memoize && lastAt != nil && m.nmemo < m.cfg.maxMemo && m.nmemo < math.MaxUint32 &&
+				m.runAdd(uint32(m.nmemo), f, f.n+k-1) {
+				i++
+				continue
+			}
+			n := m.fastMemo(w[i:], last, lastAt)
+			if n == 0 {
+				goto out
+			}
+			i += n
+			continue
+		}
+		if f.ek == kInt64 && f.n+k < f.cap {
+			// The commonest case, without the scalar struct.
+			var x int64
+			switch c {
+			case op.Binint1:
+				if len(w)-i < 2 {
+					goto out
+				}
+				x = int64(w[i+1])
+				i += 2
+			case op.Binint2:
+				if len(w)-i < 3 {
+					goto out
+				}
+				x = int64(binary.LittleEndian.Uint16(w[i+1:]))
+				i += 3
+			case op.Binint:
+				if len(w)-i < 5 {
+					goto out
+				}
+				x = int64(int32(binary.LittleEndian.Uint32(w[i+1:])))
+				i += 5
+			default:
+				goto general
+			}
+			*(*int64)(f.elemPtr(f.n + k)) = x
+			k++
+			last, lastAt = scalar{kind: kInt64, i: x}, nil
+			continue
+		}
+		if f.ek == kString && c == op.ShortBinunicode && f.n+k < f.cap && len(w)-i >= 2 {
+			l := int(w[i+1])
+			if len(w)-i-2 >= l {
+				b := w[i+2 : i+2+l]
+				if int64(l) <= m.cfg.maxLength && m.alloc+int64(l) <= m.cfg.maxAlloc && utf8.Valid(b) {
+					m.alloc += int64(l)
+					at := f.elemPtr(f.n + k)
+					s := m.str(b)
+					*(*string)(at) = s
+					k++
+					i += 2 + l
+					last, lastAt = scalar{kind: kString, s: s}, at
+					continue
+				}
+			}
+		}
+	general:
+		v, n := m.readScalar(w[i:])
+		if n == 0 {
+			goto out
+		}
+		if f.n+k >= f.cap && !m.growTo(f, f.n+k+1, m.src.Offset()+int64(i)) {
+			goto out
+		}
+		if !store(f, f.n+k, v) {
+			goto out
+		}
+		last, lastAt = v, nil
+		if f.ek == kString {
+			lastAt = f.elemPtr(f.n + k)
+		}
+		k++
+		i += n
+	}
+out:
+	m.src.Consume(i)
+	for range k {
+		m.stack = append(m.stack, markW)
+	}
+}
+
+// fastMap runs batches into a str-keyed map frame of scalars, whose MARK
+// was just pushed.
+func (m *machine) fastMap(f *tframe) {
+	w := m.src.Window()
+	i := 0
+	keys := m.keys[:0]
+	var last scalar
+	haveKey := false
+	var key string
+	for i < len(w) {
+		c := w[i]
+		switch c {
+		case op.Setitems:
+			if haveKey || (len(keys) == 0 && len(m.stack) != m.marks[len(m.marks)-1]) {
+				goto out
+			}
+			keys = keys[:0]
+			m.marks = m.marks[:len(m.marks)-1]
+			i++
+			m.presize(f, m.src.Offset()+int64(i))
+			if i < len(w) && w[i] == op.Mark && len(m.marks) < m.cfg.maxDepth {
+				m.marks = append(m.marks, len(m.stack))
+				i++
+				continue
+			}
+			goto out
+		case op.Frame:
+			if len(w)-i < 9 || uint64(len(w)-i-9) < binary.LittleEndian.Uint64(w[i+1:]) {
+				goto out
+			}
+			i += 9
+			continue
+		case op.Memoize, op.Binput, op.LongBinput:
+			if !haveKey && len(keys) == 0 {
+				goto out
+			}
+			n := m.fastMemo(w[i:], last, nil)
+			if n == 0 {
+				goto out
+			}
+			i += n
+			continue
+		case op.Binget, op.LongBinget:
+			if haveKey {
+				goto out
+			}
+			var idx uint32
+			n := 2
+			if c == op.Binget {
+				if len(w)-i < 2 {
+					goto out
+				}
+				idx = uint32(w[i+1])
+			} else {
+				if len(w)-i < 5 {
+					goto out
+				}
+				idx, n = binary.LittleEndian.Uint32(w[i+1:]), 5
+			}
+			p := m.memoSlot(idx, false)
+			if p == nil {
+				goto out
+			}
+			var s string
+			switch x := (*p).(type) {
+			case string:
+				s = x
+			case *string:
+				s = *x
+			default:
+				goto out
+			}
+			key, haveKey = s, true
+			last = scalar{kind: kString, s: s}
+			i += n
+			continue
+		}
+		v, n := m.readScalar(w[i:])
+		if n == 0 {
+			goto out
+		}
+		if !haveKey {
+			if v.kind != kString {
+				goto out
+			}
+			key, haveKey = v.s, true
+		} else {
+			switch mp := f.fmap.(type) {
+			case map[string]float64:
+				switch v.kind {
+				case kFloat64:
+					mp[key] = v.f
+				case kInt64:
+					mp[key] = float64(v.i)
+				default:
+					goto out
+				}
+			case map[string]int64:
+				if v.kind != kInt64 {
+					goto out
+				}
+				mp[key] = v.i
+			case map[string]int:
+				if v.kind != kInt64 {
+					goto out
+				}
+				mp[key] = int(v.i)
+			case map[string]string:
+				if v.kind != kString {
+					goto out
+				}
+				mp[key] = v.s
+			case map[string]bool:
+				if v.kind != kBool {
+					goto out
+				}
+				mp[key] = v.i != 0
+			default:
+				goto out
+			}
+			keys = append(keys, key)
+			haveKey = false
+		}
+		last = v
+		i += n
+	}
+out:
+	m.src.Consume(i)
+	for _, k := range keys {
+		m.stack = append(m.stack, m.boxString(k), markW)
+	}
+	if haveKey {
+		m.stack = append(m.stack, m.boxString(key))
+	}
+	m.keys = keys[:0]
+}
+
+// presize remakes a map frame, once, when its first full batch (CPython
+// writes 1000 items a batch) says how many items the rest of the input may
+// hold: one allocation at about the final size instead of a rehash at each
+// doubling. at is the offset of the input parsed so far.
+func (m *machine) presize(f *tframe, at int64) {
+	n := f.mv.Len()
+	if f.n != 0 || n < 512 {
+		return
+	}
+	f.n = 1 // done (a map frame does not count items otherwise)
+	a := m.src.Available()
+	if a <= 0 {
+		return
+	}
+	a -= at - m.src.Offset()
+	used := at - f.start
+	if used <= 0 || a <= 0 {
+		return
+	}
+	est := int64(n) + a*int64(n)/used
+	if est < 2*int64(n) || est*64 > m.cfg.maxAlloc {
+		return
+	}
+	var nm any
+	switch mp := f.fmap.(type) {
+	case map[string]float64:
+		nm = remake(mp, est)
+	case map[string]int64:
+		nm = remake(mp, est)
+	case map[string]int:
+		nm = remake(mp, est)
+	case map[string]string:
+		nm = remake(mp, est)
+	case map[string]bool:
+		nm = remake(mp, est)
+	default:
+		return
+	}
+	f.fmap, f.mv = nm, reflect.ValueOf(nm)
+}
+
+func remake[V any](mp map[string]V, n int64) map[string]V {
+	out := make(map[string]V, n)
+	for k, v := range mp {
+		out[k] = v
+	}
+	return out
+}
+
+// fastMemoAny is fastMemo for a dynamic value.
+func (m *machine) fastMemoAny(w []byte, v any) int {
+	var idx uint64
+	var n int
+	switch w[0] {
+	case op.Memoize:
+		idx, n = uint64(m.nmemo), 1
+	case op.Binput:
+		if len(w) < 2 {
+			return 0
+		}
+		idx, n = uint64(w[1]), 2
+	case op.LongBinput:
+		if len(w) < 5 {
+			return 0
+		}
+		idx, n = uint64(binary.LittleEndian.Uint32(w[1:])), 5
+	default:
+		return 0
+	}
+	if m.nmemo >= m.cfg.maxMemo || m.memoPut(idx, v) != nil {
+		return 0
+	}
+	return n
+}
+
+// fastBox is fastList for the dynamic path: batches of scalars appended to
+// a list box without going through the stack.
+func (m *machine) fastBox(b *listBox) {
+	w := m.src.Window()
+	i := 0
+	base := len(b.items) // items committed by an APPENDS
+	for i < len(w) {
+		c := w[i]
+		switch c {
+		case op.Appends:
+			base = len(b.items)
+			m.marks = m.marks[:len(m.marks)-1]
+			i++
+			if i < len(w) && w[i] == op.Mark && len(m.marks) < m.cfg.maxDepth {
+				m.marks = append(m.marks, len(m.stack))
+				i++
+				continue
+			}
+			goto out
+		case op.Frame:
+			if len(w)-i < 9 || uint64(len(w)-i-9) < binary.LittleEndian.Uint64(w[i+1:]) {
+				goto out
+			}
+			i += 9
+			continue
+		case op.Memoize, op.Binput, op.LongBinput:
+			if len(b.items) == base {
+				goto out
+			}
+			n := m.fastMemoAny(w[i:], b.items[len(b.items)-1])
+			if n == 0 {
+				goto out
+			}
+			i += n
+			continue
+		}
+		v, n := m.readScalar(w[i:])
+		if n == 0 {
+			goto out
+		}
+		if len(b.items) == cap(b.items) {
+			m.growBox(b, len(b.items)+1, m.src.Offset()+int64(i))
+		}
+		var x any
+		switch v.kind {
+		case kInt64:
+			x = m.boxInt(v.i)
+		case kFloat64:
+			x = m.boxFloat(v.f)
+		case kString:
+			x = m.boxString(v.s)
+		default:
+			x = v.i != 0
+		}
+		b.items = append(b.items, x)
+		i += n
+	}
+out:
+	m.src.Consume(i)
+	if len(b.items) > base {
+		// Not committed: back on the stack, where the machine expects them.
+		m.stack = append(m.stack, b.items[base:]...)
+		clear(b.items[base:])
+		b.items = b.items[:base]
+	}
+}
+
+// fastDict is fastMap for the dynamic path: batches of str keys and scalar
+// values put into a dict without going through the stack.
+func (m *machine) fastDict(d *py.Dict) {
+	w := m.src.Window()
+	i := 0
+	pairs := m.pairs[:0] // read since the last SETITEMS
+	var key, last any
+	for i < len(w) {
+		c := w[i]
+		switch c {
+		case op.Setitems:
+			if key != nil {
+				goto out
+			}
+			d.Grow(len(pairs) / 2)
+			for j := 0; j < len(pairs); j += 2 {
+				if _, old, replaced := d.Swap(pairs[j], pairs[j+1]); replaced {
+					m.discard(old) // as setItem: the first value may have had an effect
+				}
+			}
+			clear(pairs)
+			pairs = pairs[:0]
+			m.marks = m.marks[:len(m.marks)-1]
+			i++
+			if i < len(w) && w[i] == op.Mark && len(m.marks) < m.cfg.maxDepth {
+				m.marks = append(m.marks, len(m.stack))
+				i++
+				continue
+			}
+			goto out
+		case op.Frame:
+			if len(w)-i < 9 || uint64(len(w)-i-9) < binary.LittleEndian.Uint64(w[i+1:]) {
+				goto out
+			}
+			i += 9
+			continue
+		case op.Memoize, op.Binput, op.LongBinput:
+			if last == nil {
+				goto out
+			}
+			n := m.fastMemoAny(w[i:], last)
+			if n == 0 {
+				goto out
+			}
+			i += n
+			continue
+		case op.Binget, op.LongBinget:
+			if key != nil {
+				goto out
+			}
+			var idx uint32
+			n := 2
+			if c == op.Binget {
+				if len(w)-i < 2 {
+					goto out
+				}
+				idx = uint32(w[i+1])
+			} else {
+				if len(w)-i < 5 {
+					goto out
+				}
+				idx, n = binary.LittleEndian.Uint32(w[i+1:]), 5
+			}
+			p := m.memoSlot(idx, false)
+			if p == nil {
+				goto out
+			}
+			if _, ok := (*p).(string); !ok {
+				goto out
+			}
+			key, last = *p, *p
+			i += n
+			continue
+		}
+		v, n := m.readScalar(w[i:])
+		if n == 0 {
+			goto out
+		}
+		var x any
+		switch v.kind {
+		case kInt64:
+			x = m.boxInt(v.i)
+		case kFloat64:
+			x = m.boxFloat(v.f)
+		case kString:
+			x = m.boxString(v.s)
+		default:
+			x = v.i != 0
+		}
+		if key == nil {
+			if v.kind != kString {
+				goto out
+			}
+			key = x
+		} else {
+			pairs = append(pairs, key, x)
+			key = nil
+		}
+		last = x
+		i += n
+	}
+out:
+	m.src.Consume(i)
+	// Not committed: back on the stack, where the machine expects them.
+	m.stack = append(m.stack, pairs...)
+	if key != nil {
+		m.stack = append(m.stack, key)
+	}
+	clear(pairs)
+	m.pairs = pairs[:0]
+}

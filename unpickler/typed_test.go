@@ -1,0 +1,216 @@
+package unpickler
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"reflect"
+	"strconv"
+	"testing"
+
+	"github.com/segpickle/segpickle/pickler"
+	"github.com/segpickle/segpickle/py"
+)
+
+type tInner struct {
+	A int64
+	B string `pickle:"b"`
+}
+
+type tOuter struct {
+	ID    int64             `pickle:"id"`
+	Name  string            `pickle:"name"`
+	Tags  []string          `pickle:"tags"`
+	Score float64           `pickle:"score"`
+	OK    bool              `pickle:"ok"`
+	Pos   [2]int64          `pickle:"pos"`
+	In    tInner            `pickle:"in"`
+	M     map[string]int    `pickle:"m"`
+	L     [][]int64         `pickle:"l"`
+	Any   any               `pickle:"any"`
+	P     *int64            `pickle:"p"`
+	Sub   map[string]tInner `pickle:"sub"`
+}
+
+// reference decodes dynamically and converts with the general path: what
+// the typed path must equal.
+func reference(data []byte, v any) error {
+	val, err := Load(data)
+	if err != nil {
+		return err
+	}
+	c := newConfig(nil)
+	return assign(val, v, &c)
+}
+
+func mustPickle(t *testing.T, v any, proto int) []byte {
+	t.Helper()
+	b, err := pickler.Marshal(v, pickler.Protocol(proto))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func outerValue(i int) any {
+	return py.DictOf("id", int64(i), "name", "n"+strconv.Itoa(i), "tags", []any{"red", "blue"},
+		"score", float64(i)/7, "ok", i%2 == 0, "pos", py.Tuple{int64(i), int64(-i)},
+		"in", py.DictOf("A", int64(i), "b", "x"), "m", py.DictOf("k", int64(i)),
+		"l", []any{[]any{int64(1), int64(2)}, []any{}}, "any", []any{int64(1), "z"},
+		"p", nil, "sub", py.DictOf("s", py.DictOf("a", int64(3))), "unknown", int64(5))
+}
+
+// TestTypedMatchesGeneral: for each value and target, at every protocol,
+// the typed path gives exactly what the general path gives, and takes the
+// shapes CPython writes without starting again.
+func TestTypedMatchesGeneral(t *testing.T) {
+	ints := make([]any, 3000)
+	strs := make([]any, 3000)
+	for i := range ints {
+		ints[i] = int64(i * 1000)
+		strs[i] = "s" + strconv.Itoa(i)
+	}
+	bigDict := py.NewDict(0)
+	for i := 0; i < 2500; i++ {
+		bigDict.Set("k"+strconv.Itoa(i), float64(i)/3)
+	}
+	outers := []any{outerValue(1), outerValue(2), outerValue(3)}
+	cases := []struct {
+		name   string
+		val    any
+		target func() any
+		noFall bool // the typed path must not give way
+	}{
+		{"ints", ints, func() any { return new([]int64) }, true},
+		{"ints as int", ints, func() any { return new([]int) }, true},
+		{"ints as float", ints, func() any { return new([]float64) }, true},
+		{"strs", strs, func() any { return new([]string) }, true},
+		{"dict", bigDict, func() any { return new(map[string]float64) }, true},
+		{"dict into any", bigDict, func() any { return new(map[string]any) }, true},
+		{"structs", outers, func() any { return new([]tOuter) }, true},
+		{"struct", outerValue(7), func() any { return new(tOuter) }, true},
+		{"empty list", []any{}, func() any { return new([]int64) }, true},
+		{"bools", []any{true, false, true}, func() any { return new([]bool) }, true},
+		{"nested", []any{[]any{int64(1)}, []any{}, []any{int64(2), int64(3)}}, func() any { return new([][]int64) }, true},
+		{"map of lists", py.DictOf("a", []any{"x"}, "b", []any{}), func() any { return new(map[string][]string) }, true},
+		{"none in list", []any{nil, int64(1)}, func() any { return new([]*int64) }, false},
+		{"type mismatch", []any{"x"}, func() any { return new([]int64) }, false},
+		{"struct mismatch", []any{int64(1)}, func() any { return new([]tInner) }, false},
+		{"tuple into slice", py.Tuple{int64(1), int64(2)}, func() any { return new([]int64) }, false},
+	}
+	for _, c := range cases {
+		for proto := 0; proto <= 5; proto++ {
+			data := mustPickle(t, c.val, proto)
+			want, got := c.target(), c.target()
+			errWant := reference(data, want)
+			before := typedFallbacks.Load()
+			errGot := Unmarshal(data, got)
+			if (errWant == nil) != (errGot == nil) || (errWant != nil && errWant.Error() != errGot.Error()) {
+				t.Fatalf("%s p%d: errors differ: %v / %v", c.name, proto, errWant, errGot)
+			}
+			if !reflect.DeepEqual(want, got) {
+				t.Fatalf("%s p%d:\n general %#v\n typed   %#v", c.name, proto, want, got)
+			}
+			if c.noFall && proto >= 1 && typedFallbacks.Load() != before {
+				t.Fatalf("%s p%d: the typed path gave way", c.name, proto)
+			}
+		}
+	}
+}
+
+// TestTypedSharing: a list the pickle shares through the memo is one
+// slice; a list that contains itself or grows after it was stored falls
+// back and decodes as the general path does.
+func TestTypedSharing(t *testing.T) {
+	// [[1, 2], <the same list>]
+	shared := []byte("\x80\x04]\x94(]\x94(K\x01K\x02eh\x01e.")
+	var got [][]int64
+	if err := Unmarshal(shared, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || &got[0][0] != &got[1][0] {
+		t.Fatalf("not shared: %v", got)
+	}
+	type Node []Node
+	// l = []; l.append(l)
+	self := []byte("\x80\x04]\x94h\x00a.")
+	var n, want Node
+	errGot, errWant := Unmarshal(self, &n), reference(self, &want)
+	if (errGot == nil) != (errWant == nil) || !reflect.DeepEqual(n, want) {
+		t.Fatalf("self-containing list: %v %v / %v %v", n, errGot, want, errWant)
+	}
+	// A stored list appended to afterwards: [x, x] then x.append(3).
+	late := []byte("\x80\x04]\x94(]\x94h\x01eh\x01K\x03a0.")
+	var a, b [][]int64
+	errGot, errWant = Unmarshal(late, &a), reference(late, &b)
+	if (errGot == nil) != (errWant == nil) || !reflect.DeepEqual(a, b) {
+		t.Fatalf("late append: %v %v / %v %v", a, errGot, b, errWant)
+	}
+}
+
+// TestTypedGolden: every CPython pickle of the golden corpus into a few
+// typed targets agrees with the general path (values and errors).
+func TestTypedGolden(t *testing.T) {
+	raw, err := os.ReadFile("../pickler/testdata/golden.json")
+	if err != nil {
+		t.Skip("golden corpus not found:", err)
+	}
+	var g struct {
+		Cases []struct {
+			Name    string                          `json:"name"`
+			Pickles map[string]struct{ B64 string } `json:"pickles"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(raw, &g); err != nil {
+		t.Fatal(err)
+	}
+	targets := []func() any{
+		func() any { return new([]int64) }, func() any { return new([]string) }, func() any { return new([]any) },
+		func() any { return new(map[string]any) }, func() any { return new(map[string]int64) },
+		func() any { return new(tOuter) }, func() any { return new([]tInner) }, func() any { return new([][]any) },
+	}
+	for _, c := range g.Cases {
+		for p, pk := range c.Pickles {
+			data, _ := base64.StdEncoding.DecodeString(pk.B64)
+			for i, mk := range targets {
+				want, got := mk(), mk()
+				errWant, errGot := reference(data, want), Unmarshal(data, got)
+				if (errWant == nil) != (errGot == nil) || !reflect.DeepEqual(want, got) {
+					t.Fatalf("%s p%s target %d: %v %v / %v %v", c.Name, p, i, want, errWant, got, errGot)
+				}
+			}
+		}
+	}
+}
+
+// FuzzTypedAgrees: on any input, the typed path and the general path give
+// the same value or both an error.
+func FuzzTypedAgrees(f *testing.F) {
+	f.Add(mustPickleF(outerValue(1)))
+	f.Add([]byte("\x80\x04]\x94(]\x94(K\x01K\x02eh\x01e."))
+	f.Add(mustPickleF([]any{"a", "b", int64(3)}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, mk := range []func() any{
+			func() any { return new([]int64) }, func() any { return new([]string) },
+			func() any { return new(map[string]float64) }, func() any { return new([]tOuter) },
+			func() any { return new([][]int64) },
+		} {
+			want, got := mk(), mk()
+			errWant, errGot := reference(data, want), Unmarshal(data, got)
+			if (errWant == nil) != (errGot == nil) {
+				t.Fatalf("errors differ: %v / %v", errWant, errGot)
+			}
+			if errWant == nil && !reflect.DeepEqual(want, got) {
+				t.Fatalf("values differ:\n %#v\n %#v", want, got)
+			}
+		}
+	})
+}
+
+func mustPickleF(v any) []byte {
+	b, err := pickler.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
