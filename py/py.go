@@ -45,13 +45,16 @@
 package py
 
 import (
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"math"
 	"math/big"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Tuple is a Python tuple.
@@ -298,6 +301,10 @@ type indexData struct {
 	slots []idxSlot // len is a power of two
 	nstr  int
 	m     map[any]int // non-str keys
+
+	lastK  *any // the tuple whose key find computed last, and that key
+	lastNK any
+	byID   map[*any]any // keys of the long tuples in the index, by identity
 }
 
 type idxSlot struct {
@@ -336,11 +343,35 @@ func (x *keyIndex) find(at func(int) any, n int, k any) int {
 			}
 		}
 	}
+	if !x.built() {
+		// Identity first, as Python's lookups: the same tuple (a memo
+		// reference) is found without computing its key.
+		if t, isTuple := k.(Tuple); isTuple && len(t) > 0 {
+			for i := 0; i < n; i++ {
+				if it, ok := at(i).(Tuple); ok && len(it) == len(t) && &it[0] == &t[0] {
+					return i
+				}
+			}
+		}
+	}
+	if x.built() {
+		if id := identity(k); id != nil {
+			if nk, ok := x.byID[id]; ok {
+				// A long tuple met again by identity: its key is known.
+				x.lastK, x.lastNK = id, nk
+				if i, ok := x.m[nk]; ok {
+					return i
+				}
+				return -1
+			}
+		}
+	}
 	nk, ok := Key(k)
 	if !ok {
 		return -1 // unhashable: never equal to another key
 	}
 	if x.built() {
+		x.lastK, x.lastNK = identity(k), nk
 		if i, ok := x.m[nk]; ok {
 			return i
 		}
@@ -352,6 +383,15 @@ func (x *keyIndex) find(at func(int) any, n int, k any) int {
 		}
 	}
 	return -1
+}
+
+// identity is the address of a tuple's items (nil for other values): the
+// key find just computed is reused by insert for the same tuple.
+func identity(k any) *any {
+	if t, ok := k.(Tuple); ok && len(t) >= 16 {
+		return &t[0]
+	}
+	return nil
 }
 
 // add records that the key k was appended at position n-1.
@@ -392,11 +432,25 @@ func (x *keyIndex) insert(k any, pos int) {
 		x.nstr++
 		return
 	}
-	if nk, ok := Key(k); ok {
+	var nk any
+	ok := false
+	if id := identity(k); id != nil && id == x.lastK {
+		nk, ok = x.lastNK, true
+	} else {
+		nk, ok = Key(k)
+	}
+	x.lastK, x.lastNK = nil, nil
+	if ok {
 		if x.m == nil {
 			x.m = make(map[any]int)
 		}
 		x.m[nk] = pos
+		if id := identity(k); id != nil {
+			if x.byID == nil {
+				x.byID = make(map[*any]any)
+			}
+			x.byID[id] = nk
+		}
 	}
 }
 
@@ -506,28 +560,33 @@ func key(k any, budget *int) (any, bool) {
 	case ByteString:
 		return str2Key(v), true
 	case Tuple:
-		var sb strings.Builder
-		for _, e := range v {
-			ek, ok := key(e, budget)
+		var e keyEnc
+		for _, el := range v {
+			ek, ok := key(el, budget)
 			if !ok {
 				return nil, false
 			}
-			writeKey(&sb, ek)
+			e.write(ek)
 		}
-		return tupleKey(sb.String()), true
+		return tupleKey(e.b), true
 	case *FrozenSet:
 		// Order-independent: sort the element encodings.
-		parts := make([]string, 0, len(v.items))
-		for _, e := range v.items {
-			ek, ok := key(e, budget)
+		var e keyEnc
+		ends := make([]int, 0, len(v.items))
+		for _, el := range v.items {
+			ek, ok := key(el, budget)
 			if !ok {
 				return nil, false
 			}
-			var sb strings.Builder
-			writeKey(&sb, ek)
-			parts = append(parts, sb.String())
+			e.write(ek)
+			ends = append(ends, len(e.b))
 		}
-		sortStrings(parts)
+		parts := make([]string, len(ends))
+		s, start := string(e.b), 0
+		for i, end := range ends {
+			parts[i], start = s[start:end], end
+		}
+		sort.Strings(parts)
 		return fsetKey(strings.Join(parts, "")), true
 	case Global, PersistentID, OutOfBand:
 		if _, ok := v.(PersistentID); ok {
@@ -609,11 +668,78 @@ func writeKey(sb *strings.Builder, k any) {
 	sb.WriteString(s)
 }
 
-func sortStrings(a []string) {
-	// insertion sort: frozenset keys are small
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && a[j] < a[j-1]; j-- {
-			a[j], a[j-1] = a[j-1], a[j]
+// keyEnc writes the element keys of a tuple or frozenset key. Its size
+// and work are bounded by the input, not by the text of the elements: an
+// element key longer than digestMin is written as a 128-bit digest, and a
+// str met again by identity (a memo reference) is not hashed again, so a
+// tuple of 65,000 references to one 4 KiB str is a 1 MB key made in
+// milliseconds, not a 266 MB one. (Two distinct keys share a digest with
+// probability 2^-128 under per-process random seeds.)
+type keyEnc struct {
+	b     []byte
+	cache map[strID][16]byte
+}
+
+type strID struct {
+	p *byte
+	n int
+}
+
+const digestMin = 32
+
+var digestSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+func (e *keyEnc) digest(tag byte, s string) {
+	var d [16]byte
+	id := strID{unsafe.StringData(s), len(s)}
+	if c, ok := e.cache[id]; ok {
+		d = c
+	} else {
+		binary.LittleEndian.PutUint64(d[:8], maphash.String(digestSeeds[0], s))
+		binary.LittleEndian.PutUint64(d[8:], maphash.String(digestSeeds[1], s))
+		if e.cache == nil {
+			e.cache = make(map[strID][16]byte)
 		}
+		e.cache[id] = d
+	}
+	e.b = append(e.b, 'h', tag)
+	e.b = append(e.b, d[:]...)
+}
+
+func (e *keyEnc) bytes(tag byte, s string) {
+	if len(s) > digestMin {
+		e.digest(tag, s)
+		return
+	}
+	e.b = append(e.b, tag, byte(len(s)))
+	e.b = append(e.b, s...)
+}
+
+func (e *keyEnc) write(k any) {
+	switch v := k.(type) {
+	case nil:
+		e.b = append(e.b, 'N')
+	case int64:
+		e.b = append(e.b, 'i')
+		e.b = binary.LittleEndian.AppendUint64(e.b, uint64(v))
+	case float64:
+		e.b = append(e.b, 'f')
+		e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(v))
+	case string:
+		e.bytes('s', v)
+	case bytesKey:
+		e.bytes('b', string(v))
+	case str2Key:
+		e.bytes('S', string(v))
+	case tupleKey:
+		e.bytes('t', string(v))
+	case fsetKey:
+		e.bytes('F', string(v))
+	case bigKey:
+		e.bytes('I', string(v))
+	default:
+		var sb strings.Builder
+		writeKey(&sb, k)
+		e.bytes('o', sb.String())
 	}
 }

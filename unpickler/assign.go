@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/segpickle/segpickle/py"
 )
@@ -68,6 +69,35 @@ func under(err error, elem string) error {
 
 type assigner struct {
 	cfg *config
+	// shared holds the Go slices and maps made from lists, tuples and
+	// dicts the pickle reaches more than once: reached again, the same Go
+	// value is stored (Python shares them too), so a DAG of tuples decodes
+	// in its own size, not in the size of its expansion.
+	shared map[sharedKey]reflect.Value
+}
+
+type sharedKey struct {
+	p unsafe.Pointer
+	n int
+	t reflect.Type
+}
+
+// sharedOf returns the identity of a list, tuple or dict value; ok is
+// false for other values and empty ones.
+func sharedOf(val any, t reflect.Type) (sharedKey, bool) {
+	switch x := val.(type) {
+	case []any:
+		if len(x) > 0 {
+			return sharedKey{unsafe.Pointer(&x[0]), len(x), t}, true
+		}
+	case py.Tuple:
+		if len(x) > 0 {
+			return sharedKey{unsafe.Pointer(&x[0]), len(x), t}, true
+		}
+	case *py.Dict:
+		return sharedKey{unsafe.Pointer(x), 0, t}, true
+	}
+	return sharedKey{}, false
 }
 
 func (a *assigner) typeErr(val any, t reflect.Type, path string) error {
@@ -333,7 +363,20 @@ plain:
 		if !ok {
 			return a.typeErr(val, t, path)
 		}
+		sk, canShare := sharedOf(val, t)
+		if canShare {
+			if s, ok := a.shared[sk]; ok {
+				dst.Set(s)
+				return nil
+			}
+		}
 		s := reflect.MakeSlice(t, len(items), len(items))
+		if canShare {
+			if a.shared == nil {
+				a.shared = make(map[sharedKey]reflect.Value)
+			}
+			a.shared[sk] = s // before the items: a list inside itself stays finite
+		}
 		for i, it := range items {
 			if err := a.assign(it, s.Index(i), "", depth+1); err != nil {
 				return under(err, path+"["+strconv.Itoa(i)+"]")

@@ -29,6 +29,10 @@ func boxIn[T any](slab *[]T, v T, typ unsafe.Pointer) any {
 	if len(*slab) == cap(*slab) {
 		*slab = make([]T, 0, slabSize)
 	}
+	return boxAt(slab, v, typ)
+}
+
+func boxAt[T any](slab *[]T, v T, typ unsafe.Pointer) any {
 	*slab = append(*slab, v)
 	var r any
 	e := (*eface)(unsafe.Pointer(&r))
@@ -36,16 +40,49 @@ func boxIn[T any](slab *[]T, v T, typ unsafe.Pointer) any {
 	return r
 }
 
+// Slabs and arenas are sized from what the input can still hold (a value
+// takes at least 2 bytes of pickle), so a kept value pins at most about
+// its own pickle's worth of neighbours, never a fixed 32 KiB per pickle.
+func (m *machine) slabCap() int {
+	a := m.src.Available()
+	if a < 0 || a/2 >= slabSize {
+		return slabSize
+	}
+	return int(a/2) + 1
+}
+
 func (m *machine) boxInt(v int64) any {
 	if v >= 0 && v < 256 {
 		return v // the runtime has these without allocating
 	}
-	return boxIn(&m.ints, v, int64Type)
+	if len(m.ints) == cap(m.ints) {
+		m.ints = make([]int64, 0, m.slabCap())
+	}
+	return boxAt(&m.ints, v, int64Type)
 }
 
-func (m *machine) boxFloat(v float64) any { return boxIn(&m.floats, v, float64Type) }
+func (m *machine) boxFloat(v float64) any {
+	if len(m.floats) == cap(m.floats) {
+		m.floats = make([]float64, 0, m.slabCap())
+	}
+	return boxAt(&m.floats, v, float64Type)
+}
 
-func (m *machine) boxString(s string) any { return boxIn(&m.strs, s, stringType) }
+// boxString boxes s. Only short strs (their bytes in the arena) share a
+// slab: a kept one then pins at most a slab of short neighbours, never a
+// long str decoded next to it.
+func (m *machine) boxString(s string) any {
+	if len(s) > maxArenaStr {
+		return s // its own box
+	}
+	if len(m.strs) == cap(m.strs) {
+		m.strs = make([]string, 0, m.slabCap())
+	}
+	return boxAt(&m.strs, s, stringType)
+}
+
+// maxArenaStr is the longest str whose bytes go in the arena.
+const maxArenaStr = 256
 
 // str copies a short payload into an arena of string bytes, so that many
 // small strings cost one allocation; longer ones get their own.
@@ -54,11 +91,15 @@ func (m *machine) str(b []byte) string {
 	if n == 0 {
 		return ""
 	}
-	if n > 256 {
+	if n > maxArenaStr {
 		return string(b)
 	}
 	if cap(m.arena)-len(m.arena) < n {
-		m.arena = make([]byte, 0, 32<<10)
+		size := int64(32 << 10)
+		if a := m.src.Available(); a >= 0 {
+			size = min(size, a+int64(n)) // the input's strs fit in it
+		}
+		m.arena = make([]byte, 0, size)
 	}
 	start := len(m.arena)
 	m.arena = append(m.arena, b...)

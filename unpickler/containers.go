@@ -14,10 +14,10 @@ import (
 // the memo at any time, so it is a pointer until the end, when it becomes
 // []any (see finish).
 type listBox struct {
-	items []any
-	done  bool
-	out   []any
-	start int64 // input offset when made, to size the items (growBox)
+	items  []any
+	start  int64 // input offset when made, to size the items (growBox)
+	done   bool
+	shared bool // the memo or a DUP holds it: APPENDS may still reach it
 }
 
 // growBox makes room for need items. It doubles (append's 1.25× growth
@@ -25,7 +25,7 @@ type listBox struct {
 // past a full batch sizes the items from what the input says: the bytes
 // the items so far took against what is left (at is the offset parsed).
 func (m *machine) growBox(l *listBox, need int, at int64) {
-	c := max(need, 2*cap(l.items), 4)
+	c := max(need, 2*cap(l.items))
 	if n := len(l.items); n >= 512 {
 		if a := m.src.Available(); a > 0 {
 			a -= at - m.src.Offset()
@@ -250,7 +250,7 @@ func (m *machine) opAdditems() error {
 func (m *machine) newBox(items []any) *listBox {
 	b := &listBox{items: items, start: m.src.Offset()}
 	for i, it := range items {
-		if needsFix(it) {
+		if items[i] = m.fixed(it); needsFix(items[i]) {
 			m.note(b, i, partItems)
 		}
 	}
@@ -260,15 +260,30 @@ func (m *machine) newBox(items []any) *listBox {
 // noteTuple records the tuple's slots that need a fixup.
 func (m *machine) noteTuple(t py.Tuple) {
 	for i, it := range t {
-		if needsFix(it) {
+		if t[i] = m.fixed(it); needsFix(t[i]) {
 			m.note(t, i, partItems)
 		}
 	}
 }
 
 func (m *machine) hashable(k any) error {
+	// A tuple reached again through the memo was checked already: it is
+	// immutable, and hashing a long one at every reference would cost its
+	// length each time.
+	t, isTuple := k.(py.Tuple)
+	if isTuple && len(t) >= 16 {
+		if _, ok := m.hashed[&t[0]]; ok {
+			return nil
+		}
+	}
 	if _, ok := py.Key(k); !ok {
 		return m.failf(ErrUnhashable, "%s", typeName(k))
+	}
+	if isTuple && len(t) >= 16 {
+		if m.hashed == nil {
+			m.hashed = make(map[*any]struct{})
+		}
+		m.hashed[&t[0]] = struct{}{}
 	}
 	return nil
 }
@@ -280,6 +295,7 @@ func (m *machine) setItem(d *py.Dict, k, v any) error {
 			return err
 		}
 	}
+	v = m.fixed(v)
 	i, old, replaced := d.Swap(k, v)
 	if replaced {
 		m.discard(old) // d[k] set twice: building the first value may have had an effect
@@ -316,7 +332,7 @@ func (m *machine) appendTo(t any, items []any) error {
 			return m.fail(ErrBadType, "APPEND to a finished list") // cannot happen before STOP
 		}
 		for i, it := range items {
-			if needsFix(it) {
+			if items[i] = m.fixed(it); needsFix(items[i]) {
 				m.note(l, len(l.items)+i, partItems)
 			}
 		}
@@ -337,7 +353,7 @@ func (m *machine) appendTo(t any, items []any) error {
 // addDictItems records SETITEM(S) on a Call or Object (owner).
 func (m *machine) addDictItems(owner any, dst *[]py.Item, items []any) {
 	for i := 0; i < len(items); i += 2 {
-		if needsFix(items[i+1]) {
+		if items[i+1] = m.fixed(items[i+1]); needsFix(items[i+1]) {
 			m.note(owner, len(*dst), partDictItems)
 		}
 		*dst = append(*dst, py.Item{Key: items[i], Value: items[i+1]})
@@ -347,7 +363,7 @@ func (m *machine) addDictItems(owner any, dst *[]py.Item, items []any) {
 // addListItems records APPEND(S) on a Call or Object (owner).
 func (m *machine) addListItems(owner any, dst *[]any, items []any) {
 	for i, it := range items {
-		if needsFix(it) {
+		if items[i] = m.fixed(it); needsFix(items[i]) {
 			m.note(owner, len(*dst)+i, partListItems)
 		}
 	}
@@ -360,9 +376,8 @@ func (m *machine) addListItems(owner any, dst *[]any, items []any) {
 // each recorded slot gets the box's final []any. No walk over the decoded
 // value is needed, and nothing recurses.
 type fixup struct {
-	c    any // *listBox, py.Tuple, *py.Dict, *py.Call, *py.Object
-	i    int
-	part uint8
+	c  any // *listBox, py.Tuple, *py.Dict, *py.Call, *py.Object
+	ip int // slot index << 3 | part
 }
 
 const (
@@ -382,7 +397,7 @@ func needsFix(v any) bool {
 }
 
 func (m *machine) note(c any, i int, part uint8) {
-	m.fixups = append(m.fixups, fixup{c: c, i: i, part: part})
+	m.fixups = append(m.fixups, fixup{c: c, ip: i<<3 | int(part)})
 }
 
 // final is a box's []any; the empty list gets capacity 1, an address of its
@@ -390,12 +405,21 @@ func (m *machine) note(c any, i int, part uint8) {
 func (b *listBox) final() []any {
 	if !b.done {
 		b.done = true
-		b.out = b.items
-		if cap(b.out) == 0 {
-			b.out = make([]any, 0, 1)
+		if cap(b.items) == 0 {
+			b.items = make([]any, 0, 1)
 		}
 	}
-	return b.out
+	return b.items
+}
+
+// fixed is v as a container stores it: a list box nothing can reach again
+// (neither memoized nor duplicated, and now consumed) is final at once, so
+// it needs no fixup; a shared one stays a box until STOP.
+func (m *machine) fixed(v any) any {
+	if b, ok := v.(*listBox); ok && !b.shared {
+		return b.final()
+	}
+	return v
 }
 
 func resolve(v any) any {
@@ -411,11 +435,11 @@ func resolve(v any) any {
 
 // fixPart applies a fixup to one part of a Call or Object.
 func fixPart(f fixup, head *any, list []any, dict []py.Item, state *any) {
-	switch f.part {
+	switch uint8(f.ip & 7) {
 	case partListItems:
-		list[f.i] = resolve(list[f.i])
+		list[f.ip>>3] = resolve(list[f.ip>>3])
 	case partDictItems:
-		dict[f.i].Value = resolve(dict[f.i].Value)
+		dict[f.ip>>3].Value = resolve(dict[f.ip>>3].Value)
 	case partState:
 		*state = resolve(*state)
 	case partHead:
@@ -428,11 +452,11 @@ func (m *machine) finish(result any) any {
 	for _, f := range m.fixups {
 		switch c := f.c.(type) {
 		case *listBox:
-			c.items[f.i] = resolve(c.items[f.i])
+			c.items[f.ip>>3] = resolve(c.items[f.ip>>3])
 		case py.Tuple:
-			c[f.i] = resolve(c[f.i])
+			c[f.ip>>3] = resolve(c[f.ip>>3])
 		case *py.Dict:
-			it := &c.Items()[f.i]
+			it := &c.Items()[f.ip>>3]
 			it.Value = resolve(it.Value)
 		case *py.Call:
 			fixPart(f, &c.Callable, c.ListItems, c.DictItems, &c.State)

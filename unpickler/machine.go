@@ -43,10 +43,11 @@ type machine struct {
 	rootUsed bool
 	frames   []tframe
 	pends    []pend
-	keys     []string  // fastMap's keys of the current batch
-	runs     []memoRun // memo entries kept in typed lists (memo.go)
-	arrs     []arrRef  // slab of memo entries for tuples stored in arrays
-	pairs    []any     // fastDict's pairs of the current batch
+	keys     []string          // fastMap's keys of the current batch
+	runs     []memoRun         // memo entries kept in typed lists (memo.go)
+	arrs     []arrRef          // slab of memo entries for tuples stored in arrays
+	pairs    []any             // fastDict's pairs of the current batch
+	hashed   map[*any]struct{} // long tuples known hashable (containers.go)
 }
 
 // run executes opcodes until STOP and returns the value left on the stack.
@@ -403,6 +404,9 @@ func (m *machine) opDup() error {
 	v, err := m.top()
 	if err != nil {
 		return err
+	}
+	if b, ok := v.(*listBox); ok {
+		b.shared = true
 	}
 	m.push(v)
 	return nil

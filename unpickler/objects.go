@@ -143,6 +143,7 @@ func (m *machine) opBuild() error {
 		if err := m.secondBuild(o.HasState, o.State, state); err != nil || state == nil && o.HasState {
 			return err
 		}
+		state = m.fixed(state)
 		o.State, o.HasState = state, true
 		if needsFix(state) {
 			m.note(o, 0, partState)
@@ -151,6 +152,7 @@ func (m *machine) opBuild() error {
 		if err := m.secondBuild(o.HasState, o.State, state); err != nil || state == nil && o.HasState {
 			return err
 		}
+		state = m.fixed(state)
 		o.State, o.HasState = state, true
 		if needsFix(state) {
 			m.note(o, 0, partState)
@@ -261,6 +263,7 @@ func (m *machine) call(callable any, args py.Tuple) (any, error) {
 			return m.newObject(args[0], args[1:], nil), nil
 		}
 	}
+	callable = m.fixed(callable)
 	c := &py.Call{Callable: callable, Args: args}
 	if needsFix(callable) {
 		m.note(c, 0, partHead)
@@ -272,6 +275,7 @@ func (m *machine) newObject(cls any, args py.Tuple, kw *py.Dict) any {
 	if kw != nil && kw.Len() == 0 {
 		kw = nil
 	}
+	cls = m.fixed(cls)
 	o := &py.Object{Class: cls, Args: args, Kwargs: kw}
 	if needsFix(cls) {
 		m.note(o, 0, partHead)
@@ -324,11 +328,14 @@ func (m *machine) builtin(g py.Global, args py.Tuple) (any, bool) {
 		switch len(args) {
 		case 0:
 		case 1:
-			b, ok := args[0].(*listBox)
-			if !ok {
+			switch b := args[0].(type) {
+			case *listBox:
+				items = b.items
+			case []any:
+				items = b
+			default:
 				return nil, false
 			}
-			items = b.items
 		default:
 			return nil, false
 		}

@@ -69,7 +69,7 @@ func ZeroCopy(on bool) Option { return func(c *config) { c.zeroCopy = on } }
 
 // HardMaxDepth caps MaxDepth: deeper recursion could exhaust Go's stack,
 // which is fatal, not an error.
-const HardMaxDepth = 1_000_000
+const HardMaxDepth = 100_000
 
 // MaxDepth limits container nesting (DefaultMaxDepth; at most HardMaxDepth).
 func MaxDepth(n int) Option { return func(c *config) { c.maxDepth = min(n, HardMaxDepth) } }
