@@ -12,6 +12,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/segpickle/segpickle/internal/structfields"
 	"github.com/segpickle/segpickle/py"
 )
 
@@ -594,41 +595,17 @@ type fieldInfo struct {
 
 var fieldCache sync.Map
 
-// visibleFields lists exported fields with their pickle names (tag, else
-// Go name), promoted fields of embedded structs included, `pickle:"-"`
-// left out — the pickler's rules.
+// visibleFields lists a struct's fields as pickle dicts see them, by the
+// one resolver the pickler uses too (internal/structfields: tags, `-`,
+// embedded structs promoted with encoding/json's dominance rules).
 func visibleFields(t reflect.Type) []fieldInfo {
 	if f, ok := fieldCache.Load(t); ok {
 		return f.([]fieldInfo)
 	}
-	var out []fieldInfo
-	seen := map[string]bool{}
-	for _, sf := range reflect.VisibleFields(t) {
-		if !sf.IsExported() {
-			continue
-		}
-		tag := sf.Tag.Get("pickle")
-		if tag == "-" {
-			continue
-		}
-		name, _, _ := strings.Cut(tag, ",")
-		if sf.Anonymous && name == "" {
-			ft := sf.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				continue
-			}
-		}
-		if name == "" {
-			name = sf.Name
-		}
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		out = append(out, fieldInfo{name: name, goName: sf.Name, index: sf.Index})
+	list := structfields.Of(t).List
+	out := make([]fieldInfo, len(list))
+	for i, f := range list {
+		out[i] = fieldInfo{name: f.Name, goName: f.GoName, index: f.Index}
 	}
 	fieldCache.Store(t, out)
 	return out

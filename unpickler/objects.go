@@ -348,27 +348,12 @@ func (m *machine) builtin(g py.Global, args py.Tuple) (any, bool) {
 			return py.NewSet(items...), true
 		}
 		return py.NewFrozenSet(items...), true
-	case py.Global{Module: "builtins", Name: "complex"}:
-		if len(args) == 2 {
-			re, ok1 := args[0].(float64)
-			im, ok2 := args[1].(float64)
-			if ok1 && ok2 {
-				return complex(re, im), true
-			}
-		}
-	case py.Global{Module: "datetime", Name: "timedelta"}:
-		if len(args) == 3 {
-			d, ok1 := args[0].(int64)
-			s, ok2 := args[1].(int64)
-			us, ok3 := args[2].(int64)
-			// time.Duration spans ±292 years; a larger timedelta stays a call.
-			if ok1 && ok2 && ok3 && d > -106000 && d < 106000 && s >= 0 && s < 86400 && us >= 0 && us < 1000000 {
-				return time.Duration(d)*24*time.Hour + time.Duration(s)*time.Second + time.Duration(us)*time.Microsecond, true
-			}
-		}
-	case py.Global{Module: "datetime", Name: "timezone"}:
+	case py.BuiltinComplex, py.DatetimeTimedelta:
+		// Recognized by the reduce forms the pickler builds (py/forms.go).
+		return py.Reduce(g, args)
+	case py.DatetimeTimezone:
 		if len(args) == 1 {
-			if d, ok := args[0].(time.Duration); ok && d > -24*time.Hour && d < 24*time.Hour && d%time.Second == 0 {
+			if d, ok := py.TimezoneOf(args); ok {
 				return tzOffset(d / time.Second), true
 			}
 		}
