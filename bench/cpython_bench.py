@@ -21,6 +21,34 @@ def workloads():
     ]
 
 
+def hostile_keys():
+    """Dict keys whose hashing must stay bounded by the input (issue 9)."""
+    s = "s" * 4096
+    t20k = tuple(range(0, 140000, 7))
+    return [
+        ("tuple_key_65000_refs_4KiB_str", {(s,) * 65000: 1}),
+        # one tuple object used as the key 3,000 times (a memo reference each)
+        ("tuple_key_20000_ints_reused_3000", [{t20k: i} for i in range(3000)]),
+        ("frozenset_key_65000_ints", {frozenset(range(0, 65000 * 31, 31)): 1}),
+    ]
+
+
+def alloc_bytes(fn):
+    """Peak bytes traced by tracemalloc during one call (the result kept
+    until the end): CPython's counterpart of Go's B/op."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        r = fn()
+        peak = tracemalloc.get_traced_memory()[1]
+        del r
+        return peak - base
+    finally:
+        tracemalloc.stop()
+
+
 def best_ns(fn, min_time=0.4):
     """Median wall ns per call; the CPU ns per call (process_time) of the
     same runs is left in best_ns.cpu for the caller."""
@@ -48,7 +76,12 @@ def main():
         for proto in (2, 5):
             data = pickle.dumps(v, proto)
             ns = best_ns(lambda: pickle.loads(data))
-            print("BenchmarkCPython/loads/%s/p%d\t%d\t%.0f ns/op" % (name, proto, 1, ns))
+            print("BenchmarkCPython/loads/%s/p%d\t%d\t%.0f ns/op\t%.0f cpu-ns/op\t%d B/op(tracemalloc peak)" % (
+                name, proto, 1, ns, best_ns.cpu, alloc_bytes(lambda: pickle.loads(data))))
+    for name, v in hostile_keys():
+        data = pickle.dumps(v, 5)
+        ns = best_ns(lambda: pickle.loads(data), min_time=0.2)
+        print("BenchmarkCPython/loads/hostile/%s\t%d\t%.0f ns/op\t%.0f cpu-ns/op" % (name, 1, ns, best_ns.cpu))
 
 
 if __name__ == "__main__":

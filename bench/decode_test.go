@@ -67,7 +67,8 @@ func typedTarget(name string) func() any {
 }
 
 // BenchmarkDecode: CPython's pickles (protocols 2 and 5) decoded into any
-// by segpickle, gopickle and og-rek, and into typed Go values by segpickle.
+// by segpickle, gopickle and og-rek, and into typed Go values by segpickle;
+// each with cpu-ns/op (cpython_bench.py reports CPython's the same way).
 func BenchmarkDecode(b *testing.B) {
 	for _, proto := range []int{2, 5} {
 		for _, name := range names {
@@ -76,44 +77,96 @@ func BenchmarkDecode(b *testing.B) {
 			b.Run(prefix+"/segpickle-any", func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(data)))
+				cpu := startCPU()
 				for b.Loop() {
 					if _, err := unpickler.Load(data); err != nil {
 						b.Fatal(err)
 					}
 				}
+				cpu.report(b)
 			})
 			b.Run(prefix+"/segpickle-typed", func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(data)))
 				mk := typedTarget(name)
+				cpu := startCPU()
 				for b.Loop() {
 					if err := unpickler.Unmarshal(data, mk()); err != nil {
 						b.Fatal(err)
 					}
 				}
+				cpu.report(b)
 			})
 			b.Run(prefix+"/gopickle", func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(data)))
 				s := string(data)
+				cpu := startCPU()
 				for b.Loop() {
 					if _, err := gp.Loads(s); err != nil {
 						b.Skipf("gopickle cannot decode this: %v", err)
 					}
 				}
+				cpu.report(b)
 			})
 			b.Run(prefix+"/ogrek", func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(data)))
+				cpu := startCPU()
 				for b.Loop() {
 					d := ogorek.NewDecoder(strings.NewReader(string(data)))
 					if _, err := d.Decode(); err != nil {
 						b.Skipf("og-rek cannot decode this: %v", err)
 					}
 				}
+				cpu.report(b)
 			})
 		}
 	}
+}
+
+// hostileKeyPickles are the key-hashing cases of issue 9, made by CPython
+// (cpython_bench.py's hostile_keys, timed there the same way).
+var hostileKeys = []string{"tuple_key_65000_refs_4KiB_str", "tuple_key_20000_ints_reused_3000", "frozenset_key_65000_ints"}
+
+// BenchmarkHostileKeys: dict keys whose hashing must be bounded by the
+// input, next to CPython's pickle.loads of the same pickles.
+func BenchmarkHostileKeys(b *testing.B) {
+	for _, name := range hostileKeys {
+		data := cpythonPickleOf(b, "hostile_keys", name)
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu := startCPU()
+			for b.Loop() {
+				if _, err := unpickler.Load(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu.report(b)
+		})
+	}
+}
+
+// cpythonPickleOf is cpythonPickle for another table of cpython_bench.py
+// (pickled at protocol 5).
+func cpythonPickleOf(b *testing.B, table, name string) []byte {
+	key := table + "/" + name
+	if v, ok := pickleOnce.Load(key); ok {
+		return v.([]byte)
+	}
+	code := `
+import pickle, sys
+sys.path.insert(0, ".")
+import cpython_bench
+v = dict(getattr(cpython_bench, sys.argv[1])())[sys.argv[2]]
+sys.stdout.buffer.write(pickle.dumps(v, 5))
+`
+	out, err := exec.Command("python3", "-c", code, table, name).Output()
+	if err != nil {
+		b.Skipf("python3 could not make the %s pickle: %v", name, err)
+	}
+	pickleOnce.Store(key, out)
+	return out
 }
 
 var _ = py.Tuple{}

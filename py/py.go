@@ -50,7 +50,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/big"
-	"sort"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -344,6 +344,9 @@ func (x *keyIndex) find(at func(int) any, n int, k any) int {
 		}
 	}
 	if !x.built() {
+		if n == 0 {
+			return -1 // nothing to compare with: no key to compute
+		}
 		// Identity first, as Python's lookups: the same tuple (a memo
 		// reference) is found without computing its key.
 		if t, isTuple := k.(Tuple); isTuple && len(t) > 0 {
@@ -570,24 +573,31 @@ func key(k any, budget *int) (any, bool) {
 		}
 		return tupleKey(e.b), true
 	case *FrozenSet:
-		// Order-independent: sort the element encodings.
+		// Order-independent without sorting: the count, and the sum and
+		// the xor of each element's 128-bit keyed digest (a frozenset's
+		// items are distinct keys). O(n), as CPython's frozenset hash.
 		var e keyEnc
-		ends := make([]int, 0, len(v.items))
+		var sum, xor [2]uint64
 		for _, el := range v.items {
 			ek, ok := key(el, budget)
 			if !ok {
 				return nil, false
 			}
+			e.b = e.b[:0]
 			e.write(ek)
-			ends = append(ends, len(e.b))
+			h0 := maphash.Bytes(digestSeeds[0], e.b)
+			h1 := maphash.Bytes(digestSeeds[1], e.b)
+			var c uint64
+			sum[0], c = bits.Add64(sum[0], h0, 0)
+			sum[1], _ = bits.Add64(sum[1], h1, c)
+			xor[0] ^= h0
+			xor[1] ^= h1
 		}
-		parts := make([]string, len(ends))
-		s, start := string(e.b), 0
-		for i, end := range ends {
-			parts[i], start = s[start:end], end
+		b := binary.LittleEndian.AppendUint64(nil, uint64(len(v.items)))
+		for _, w := range [...]uint64{sum[0], sum[1], xor[0], xor[1]} {
+			b = binary.LittleEndian.AppendUint64(b, w)
 		}
-		sort.Strings(parts)
-		return fsetKey(strings.Join(parts, "")), true
+		return fsetKey(b), true
 	case Global, PersistentID, OutOfBand:
 		if _, ok := v.(PersistentID); ok {
 			return nil, false
@@ -676,8 +686,10 @@ func writeKey(sb *strings.Builder, k any) {
 // milliseconds, not a 266 MB one. (Two distinct keys share a digest with
 // probability 2^-128 under per-process random seeds.)
 type keyEnc struct {
-	b     []byte
-	cache map[strID][16]byte
+	b      []byte
+	cache  map[strID][16]byte
+	lastID strID // the str digested last (references come in runs)
+	last   [16]byte
 }
 
 type strID struct {
@@ -692,7 +704,9 @@ var digestSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 func (e *keyEnc) digest(tag byte, s string) {
 	var d [16]byte
 	id := strID{unsafe.StringData(s), len(s)}
-	if c, ok := e.cache[id]; ok {
+	if id == e.lastID {
+		d = e.last
+	} else if c, ok := e.cache[id]; ok {
 		d = c
 	} else {
 		binary.LittleEndian.PutUint64(d[:8], maphash.String(digestSeeds[0], s))
@@ -702,6 +716,7 @@ func (e *keyEnc) digest(tag byte, s string) {
 		}
 		e.cache[id] = d
 	}
+	e.lastID, e.last = id, d
 	e.b = append(e.b, 'h', tag)
 	e.b = append(e.b, d[:]...)
 }

@@ -5,6 +5,7 @@ package unpickler
 
 import (
 	"time"
+	"unsafe"
 
 	op "github.com/segpickle/segpickle/internal/opcode"
 	"github.com/segpickle/segpickle/py"
@@ -267,23 +268,33 @@ func (m *machine) noteTuple(t py.Tuple) {
 }
 
 func (m *machine) hashable(k any) error {
-	// A tuple reached again through the memo was checked already: it is
-	// immutable, and hashing a long one at every reference would cost its
-	// length each time.
-	t, isTuple := k.(py.Tuple)
-	if isTuple && len(t) >= 16 {
-		if _, ok := m.hashed[&t[0]]; ok {
+	// A tuple or frozenset reached again through the memo was checked
+	// already: it is immutable, and hashing a large one at every reference
+	// would cost its size each time.
+	var id unsafe.Pointer
+	switch x := k.(type) {
+	case py.Tuple:
+		if len(x) >= 16 {
+			id = unsafe.Pointer(&x[0])
+		}
+	case *py.FrozenSet:
+		if x.Len() >= 16 {
+			id = unsafe.Pointer(x)
+		}
+	}
+	if id != nil {
+		if _, ok := m.hashed[id]; ok {
 			return nil
 		}
 	}
 	if _, ok := py.Key(k); !ok {
 		return m.failf(ErrUnhashable, "%s", typeName(k))
 	}
-	if isTuple && len(t) >= 16 {
+	if id != nil {
 		if m.hashed == nil {
-			m.hashed = make(map[*any]struct{})
+			m.hashed = make(map[unsafe.Pointer]struct{})
 		}
-		m.hashed[&t[0]] = struct{}{}
+		m.hashed[id] = struct{}{}
 	}
 	return nil
 }

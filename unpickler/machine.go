@@ -43,11 +43,11 @@ type machine struct {
 	rootUsed bool
 	frames   []tframe
 	pends    []pend
-	keys     []string          // fastMap's keys of the current batch
-	runs     []memoRun         // memo entries kept in typed lists (memo.go)
-	arrs     []arrRef          // slab of memo entries for tuples stored in arrays
-	pairs    []any             // fastDict's pairs of the current batch
-	hashed   map[*any]struct{} // long tuples known hashable (containers.go)
+	keys     []string                    // fastMap's keys of the current batch
+	runs     []memoRun                   // memo entries kept in typed lists (memo.go)
+	arrs     []arrRef                    // slab of memo entries for tuples stored in arrays
+	pairs    []any                       // fastDict's pairs of the current batch
+	hashed   map[unsafe.Pointer]struct{} // large tuples and frozensets known hashable (containers.go)
 }
 
 // run executes opcodes until STOP and returns the value left on the stack.
