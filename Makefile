@@ -29,7 +29,7 @@ STEP := sh $(CURDIR)/tests/step.sh
 test: vet fmt-check gotest hostile pytest pytest-pydata pytest-cgocheck fuzz-short
 	@echo "make test: all passed"
 
-FUZZ_TARGETS := unpickler:FuzzLoad unpickler:FuzzRoundTrip unpickler:FuzzCPython frame:FuzzRead internal/echo:FuzzDecodeMode numpy:FuzzArray
+FUZZ_TARGETS := unpickler:FuzzLoad unpickler:FuzzRoundTrip unpickler:FuzzCPython unpickler:FuzzTypedAgrees frame:FuzzRead internal/echo:FuzzDecodeMode numpy:FuzzArray
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do f=$${t##*:}; $(STEP) "fuzz $$f (50,000 runs)" $(GO) test ./$${t%%:*} -run '^$$' -fuzz "^$$f$$" -fuzztime 50000x || exit 1; done
 

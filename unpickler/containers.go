@@ -169,7 +169,11 @@ func (m *machine) opAppends() error {
 	}
 	if m.typed {
 		if f, ok := t.(*tframe); ok {
-			return m.typedAppend(f, items, len(m.stack))
+			if err := m.typedAppend(f, items, len(m.stack)); err != nil {
+				return err
+			}
+			m.resumeStruct(f)
+			return nil
 		}
 		if anyTyped(items) {
 			return errFallback

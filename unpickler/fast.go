@@ -179,6 +179,48 @@ func (m *machine) fastList(f *tframe) {
 			}
 			i += 9
 			continue
+		case op.Binget, op.LongBinget:
+			// A memoized str (CPython memoizes every str) into a []string.
+			if f.ek != kString || (f.n+k >= f.cap && !m.growTo(f, f.n+k+1, m.src.Offset()+int64(i))) {
+				goto out
+			}
+			var idx uint32
+			n := 2
+			if c == op.Binget {
+				if len(w)-i < 2 {
+					goto out
+				}
+				idx = uint32(w[i+1])
+			} else {
+				if len(w)-i < 5 {
+					goto out
+				}
+				idx, n = binary.LittleEndian.Uint32(w[i+1:]), 5
+			}
+			var s string
+			p := m.memoSlot(idx, false)
+			if p == nil || *p == nil {
+				v, ok := m.runGet(idx)
+				if !ok {
+					goto out
+				}
+				s = *v.(*string)
+			} else {
+				switch x := (*p).(type) {
+				case string:
+					s = x
+				case *string:
+					s = *x
+				default:
+					goto out
+				}
+			}
+			at := f.elemPtr(f.n + k)
+			*(*string)(at) = s
+			k++
+			i += n
+			last, lastAt = scalar{kind: kString, s: s}, at
+			continue
 		case op.Memoize, op.Binput, op.LongBinput:
 			if k == 0 {
 				goto out
@@ -263,6 +305,21 @@ out:
 	m.src.Consume(i)
 	for range k {
 		m.stack = append(m.stack, markW)
+	}
+	if k == 0 {
+		m.resumeStruct(f)
+	}
+}
+
+// resumeStruct goes back to the batch loop of a struct whose field value
+// list f has just been completed (f on top, its key under it).
+func (m *machine) resumeStruct(f *tframe) {
+	if len(m.marks) > 0 && len(m.stack)-1 == f.pos {
+		if p := m.marks[len(m.marks)-1]; p >= 1 && (len(m.stack)-p)%2 == 0 {
+			if s, ok := m.stack[p-1].(*tframe); ok && s.kind == fStruct {
+				m.fastStruct(s)
+			}
+		}
 	}
 }
 
@@ -655,4 +712,238 @@ out:
 	}
 	clear(pairs)
 	m.pairs = pairs[:0]
+}
+
+// findBytes is find for a key still in the input (no string made).
+func (f *tframe) findBytes(key []byte) int {
+	fs := f.sd.fields
+	if i := f.last + 1; i < len(fs) && fs[i].name == string(key) {
+		f.last = i
+		return i
+	}
+	for i := range fs {
+		if fs[i].name == string(key) {
+			f.last = i
+			return i
+		}
+	}
+	return -1 // the case-insensitive match is left to the machine
+}
+
+// fastStruct runs a batch of key/value pairs into struct frame f, under
+// the top MARK: keys are strs (from the input or the memo), values scalars,
+// None or tuples of scalars into arrays, stored into their fields. It
+// stops at anything else (a nested list or dict, an unknown field) and
+// leaves the pairs done on the stack as (key, marker), as the machine
+// would have.
+func (m *machine) fastStruct(f *tframe) {
+	if !f.open || f.used || len(m.marks) == 0 || (len(m.stack)-m.marks[len(m.marks)-1])%2 != 0 {
+		return
+	}
+	w := m.src.Window()
+	i := 0
+	base := f.ptr()
+	keys := m.keys[:0]
+	var key string
+	fi := -1 // field of the pending key; -1: at a key's place
+	for i < len(w) {
+		c := w[i]
+		if fi < 0 {
+			switch c {
+			case op.Setitems:
+				if len(m.stack) != m.marks[len(m.marks)-1] {
+					// Pairs the machine pushed before this loop: its
+					// SETITEMS settles them all.
+					goto out
+				}
+				keys = keys[:0] // stored already
+				m.marks = m.marks[:len(m.marks)-1]
+				i++
+				goto out
+			case op.Frame:
+				if len(w)-i < 9 || uint64(len(w)-i-9) < binary.LittleEndian.Uint64(w[i+1:]) {
+					goto out
+				}
+				i += 9
+				continue
+			case op.ShortBinunicode:
+				if len(w)-i < 2 || len(w)-i-2 < int(w[i+1]) {
+					goto out
+				}
+				kb := w[i+2 : i+2+int(w[i+1])]
+				j := f.findBytes(kb)
+				if j < 0 || !utf8.Valid(kb) {
+					goto out
+				}
+				n := 2 + len(kb)
+				if len(w)-i > n && w[i+n] == op.Memoize {
+					// The key is memoized: it needs its string.
+					if m.nmemo >= m.cfg.maxMemo || int64(len(kb)) > m.cfg.maxLength {
+						goto out
+					}
+					key = m.str(kb)
+					if m.memoPut(uint64(m.nmemo), m.boxString(key)) != nil {
+						goto out
+					}
+					n++
+				} else {
+					key = f.sd.fields[j].name
+				}
+				fi = j
+				i += n
+				continue
+			case op.Binget, op.LongBinget:
+				var idx uint32
+				n := 2
+				if c == op.Binget {
+					if len(w)-i < 2 {
+						goto out
+					}
+					idx = uint32(w[i+1])
+				} else {
+					if len(w)-i < 5 {
+						goto out
+					}
+					idx, n = binary.LittleEndian.Uint32(w[i+1:]), 5
+				}
+				p := m.memoSlot(idx, false)
+				if p == nil {
+					goto out
+				}
+				switch x := (*p).(type) {
+				case string:
+					key = x
+				case *string:
+					key = *x
+				default:
+					goto out
+				}
+				j := f.find(key)
+				if j < 0 {
+					goto out
+				}
+				fi = j
+				i += n
+				continue
+			}
+			goto out
+		}
+		// A value for field fi.
+		fd := &f.sd.fields[fi]
+		at := unsafe.Add(base, fd.offset)
+		n := 0
+		switch {
+		case c == op.None:
+			if fd.typ.Kind() != reflect.Pointer {
+				goto out
+			}
+			*(*unsafe.Pointer)(at) = nil
+			n = 1
+		case fd.kind != kOther:
+			v, k := m.readScalar(w[i:])
+			if k == 0 {
+				goto out
+			}
+			switch {
+			case fd.kind == kInt64 && v.kind == kInt64:
+				*(*int64)(at) = v.i
+			case fd.kind == kInt && v.kind == kInt64:
+				*(*int)(at) = int(v.i)
+			case fd.kind == kFloat64 && v.kind == kFloat64:
+				*(*float64)(at) = v.f
+			case fd.kind == kFloat64 && v.kind == kInt64:
+				*(*float64)(at) = float64(v.i)
+			case fd.kind == kString && v.kind == kString:
+				*(*string)(at) = v.s
+			case fd.kind == kBool && v.kind == kBool:
+				*(*bool)(at) = v.i != 0
+			default:
+				goto out
+			}
+			n = k
+			if len(w)-i > n && w[i+n] == op.Memoize {
+				if m.nmemo >= m.cfg.maxMemo {
+					goto out
+				}
+				var mv any
+				if v.kind == kString {
+					mv = (*string)(at) // read back by a GET; no box
+				} else {
+					mv = m.memoForm(v, nil)
+				}
+				if m.memoPut(uint64(m.nmemo), mv) != nil {
+					goto out
+				}
+				n++
+			}
+		default:
+			n = m.fastTuple(w[i:], fd, at)
+			if n == 0 {
+				goto out
+			}
+		}
+		i += n
+		keys = append(keys, key)
+		fi = -1
+	}
+out:
+	m.src.Consume(i)
+	for _, k := range keys {
+		m.stack = append(m.stack, m.boxString(k), markW)
+	}
+	if fi >= 0 {
+		m.stack = append(m.stack, m.boxString(key))
+	}
+	m.keys = keys[:0]
+}
+
+// fastTuple reads TUPLE1/2/3 of scalars (and a MEMOIZE after it) into an
+// array field of as many ints, floats or strs; 0 when w does not hold one.
+func (m *machine) fastTuple(w []byte, fd *tfield, at unsafe.Pointer) int {
+	t := fd.typ
+	if t.Kind() != reflect.Array || t.Len() < 1 || t.Len() > 3 {
+		return 0
+	}
+	ek := fastKind(t.Elem())
+	if ek != kInt64 && ek != kInt && ek != kFloat64 {
+		return 0
+	}
+	var vals [3]scalar
+	n := 0
+	for j := range t.Len() {
+		if n >= len(w) {
+			return 0
+		}
+		v, k := m.readScalar(w[n:])
+		if k == 0 || v.kind == kString || v.kind == kBool || (v.kind == kFloat64 && ek != kFloat64) {
+			return 0
+		}
+		vals[j] = v
+		n += k
+	}
+	if n >= len(w) || w[n] != op.Tuple1+byte(t.Len()-1) {
+		return 0
+	}
+	n++
+	size := t.Elem().Size()
+	for j := range t.Len() {
+		e := unsafe.Add(at, uintptr(j)*size)
+		v := vals[j]
+		switch {
+		case ek == kInt64:
+			*(*int64)(e) = v.i
+		case ek == kInt:
+			*(*int)(e) = int(v.i)
+		case v.kind == kFloat64:
+			*(*float64)(e) = v.f
+		default:
+			*(*float64)(e) = float64(v.i)
+		}
+	}
+	if n < len(w) && w[n] == op.Memoize && m.nmemo < m.cfg.maxMemo {
+		if m.memoPut(uint64(m.nmemo), boxIn(&m.arrs, arrRef{p: at, t: t}, arrRefType)) == nil {
+			n++
+		}
+	}
+	return n
 }

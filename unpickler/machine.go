@@ -43,10 +43,11 @@ type machine struct {
 	rootUsed bool
 	frames   []tframe
 	pends    []pend
-	keys     []string                    // fastMap's keys of the current batch
-	runs     []memoRun                   // memo entries kept in typed lists (memo.go)
-	arrs     []arrRef                    // slab of memo entries for tuples stored in arrays
-	pairs    []any                       // fastDict's pairs of the current batch
+	keys     []string  // fastMap's keys of the current batch
+	runs     []memoRun // memo entries kept in typed lists (memo.go)
+	arrs     []arrRef  // slab of memo entries for tuples stored in arrays
+	pairs    []any     // fastDict's pairs of the current batch
+	tcache   typeCache
 	hashed   map[unsafe.Pointer]struct{} // large tuples and frozensets known hashable (containers.go)
 }
 
@@ -373,6 +374,8 @@ func (m *machine) opMark() error {
 				m.fastList(f)
 			case f.kind == fMap && f.fmap != nil:
 				m.fastMap(f)
+			case f.kind == fStruct:
+				m.fastStruct(f)
 			}
 		}
 	}

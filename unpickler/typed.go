@@ -278,7 +278,7 @@ func (m *machine) openFrame(list bool) bool {
 	if t == nil {
 		return false
 	}
-	kind := frameable(t)
+	kind := m.frameKind(t)
 	if kind == 0 || (kind == fList) != list {
 		return false
 	}
@@ -300,7 +300,7 @@ func (m *machine) openFrame(list bool) bool {
 			f.fmap = nil
 		}
 	case fStruct:
-		f.sd = structDecOf(t)
+		f.sd = m.structDec(t)
 		f.last = -1
 		switch {
 		case pf == nil && k == -1:
@@ -978,4 +978,41 @@ func typedTarget(v any) (reflect.Type, unsafe.Pointer, bool) {
 		return nil, nil, false
 	}
 	return t, rv.UnsafePointer(), true
+}
+
+// typeCache remembers, per machine, the last few types frames were made
+// for: a list of 10,000 structs asks about the same two types each time,
+// and the shared caches (sync.Map) cost more than the answer.
+type typeCache struct {
+	t    [4]reflect.Type
+	kind [4]uint8
+	sd   [4]*structDec
+	next int
+}
+
+func (m *machine) frameKind(t reflect.Type) uint8 {
+	c := &m.tcache
+	for i, ct := range c.t {
+		if ct == t {
+			return c.kind[i]
+		}
+	}
+	k := frameable(t)
+	var sd *structDec
+	if k == fStruct {
+		sd = structDecOf(t)
+	}
+	i := c.next
+	c.t[i], c.kind[i], c.sd[i] = t, k, sd
+	c.next = (i + 1) % len(c.t)
+	return k
+}
+
+func (m *machine) structDec(t reflect.Type) *structDec {
+	for i, ct := range m.tcache.t {
+		if ct == t && m.tcache.sd[i] != nil {
+			return m.tcache.sd[i]
+		}
+	}
+	return structDecOf(t)
 }
