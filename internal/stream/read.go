@@ -189,6 +189,11 @@ func (s *Reader) Read(n int64) (b []byte, where int, ok bool) {
 	if n < 0 {
 		return nil, 0, false
 	}
+	if s.pos == len(s.buf) && n > 0 && s.r == nil && s.remain > 0 {
+		// The current segment is exhausted: a read that starts the next
+		// one is a slice of it, not a copy.
+		s.advance()
+	}
 	if int64(len(s.buf)-s.pos) >= n {
 		b = s.buf[s.pos : s.pos+int(n) : s.pos+int(n)]
 		s.pos += int(n)
