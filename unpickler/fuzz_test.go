@@ -162,13 +162,6 @@ func FuzzRoundTrip(f *testing.F) {
 				t.Fatalf("protocol %d: our own output does not decode: %v\n%q", proto, err, out)
 			}
 			if d := valueDiff(v, v2); d != "" {
-				if proto < 4 && strings.Contains(d, "*py.Object vs *py.Call") && bytes.Contains(out, []byte("__newobj_ex__")) {
-					// KNOWN BUG (found by this target): below protocol 4
-					// the pickler writes NEWOBJ_EX as a call of
-					// copyreg.__newobj_ex__, which the decoder keeps as
-					// a *py.Call instead of reading back the *py.Object.
-					t.Skip("known bug: copyreg.__newobj_ex__ decodes as a call")
-				}
 				t.Fatalf("protocol %d: decode(encode(v)) differs from v: %s\n%q", proto, d, out)
 			}
 			out2, err := pickler.Marshal(v2, pickler.Protocol(proto), pickler.MaxDepth(4000))

@@ -259,8 +259,22 @@ func (m *machine) call(callable any, args py.Tuple) (any, error) {
 		if v, ok := m.builtin(g, args); ok {
 			return v, nil
 		}
-		if g.Module == "copyreg" && g.Name == "__newobj__" && len(args) > 0 {
+		if g == py.CopyregNewobj && len(args) > 0 {
 			return m.newObject(args[0], args[1:], nil), nil
+		}
+		if g == py.CopyregNewobjEx && len(args) == 3 {
+			// copyreg.__newobj_ex__(cls, args, kwargs) is
+			// cls.__new__(cls, *args, **kwargs): NEWOBJ_EX.
+			t, ok := args[1].(py.Tuple)
+			d, ok2 := args[2].(*py.Dict)
+			if ok && ok2 {
+				return m.newObject(args[0], t, d), nil
+			}
+		}
+	}
+	if p, ok := callable.(*py.Call); ok && len(args) == 0 {
+		if cls, a, kw, ok := partialNew(p); ok {
+			return m.newObject(cls, a, kw), nil
 		}
 	}
 	callable = m.fixed(callable)
@@ -270,6 +284,54 @@ func (m *machine) call(callable any, args py.Tuple) (any, error) {
 	}
 	return c, nil
 }
+
+// partialNew recognizes how CPython's save_reduce writes NEWOBJ_EX below
+// protocol 4: partial(cls.__new__, cls, *args, **kwargs)(), the partial
+// pickled as functools.partial(f) with the state (f, (cls, *args), kwargs,
+// None) and f as getattr(X, "__new__"). That is cls.__new__(cls, *args,
+// **kwargs) when X is cls or builtins.object (X.__new__ is then the one
+// cls.__new__ found: CPython writes the owner of the __new__ it pickles);
+// a __new__ taken from any other class stays a call.
+func partialNew(p *py.Call) (cls any, args py.Tuple, kw *py.Dict, ok bool) {
+	if p.Callable != functoolsPartial || len(p.Args) != 1 || !p.HasState ||
+		len(p.ListItems) > 0 || len(p.DictItems) > 0 || len(p.After) > 0 {
+		return nil, nil, nil, false
+	}
+	st, _ := p.State.(py.Tuple)
+	if len(st) != 4 {
+		return nil, nil, nil, false
+	}
+	f, _ := st[0].(*py.Call)
+	if f == nil || f != p.Args[0] || f.Callable != builtinGetattr || len(f.Args) != 2 || f.Args[1] != "__new__" ||
+		f.HasState || len(f.ListItems) > 0 || len(f.DictItems) > 0 || len(f.After) > 0 {
+		return nil, nil, nil, false
+	}
+	a, _ := st[1].(py.Tuple)
+	if len(a) == 0 {
+		return nil, nil, nil, false
+	}
+	if st[2] != nil {
+		if kw, _ = st[2].(*py.Dict); kw == nil {
+			return nil, nil, nil, false
+		}
+	}
+	if st[3] != nil {
+		if d, _ := st[3].(*py.Dict); d == nil || d.Len() > 0 {
+			return nil, nil, nil, false
+		}
+	}
+	owner, _ := f.Args[0].(py.Global)
+	if c, _ := a[0].(py.Global); owner != builtinObject && (owner != c || c == py.Global{}) {
+		return nil, nil, nil, false
+	}
+	return a[0], a[1:], kw, true
+}
+
+var (
+	functoolsPartial = py.Global{Module: "functools", Name: "partial"}
+	builtinGetattr   = py.Global{Module: "builtins", Name: "getattr"}
+	builtinObject    = py.Global{Module: "builtins", Name: "object"}
+)
 
 func (m *machine) newObject(cls any, args py.Tuple, kw *py.Dict) any {
 	if kw != nil && kw.Len() == 0 {
