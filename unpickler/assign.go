@@ -44,18 +44,27 @@ func assign(val any, v any, c *config) (err error) {
 			err = &Error{Err: ErrInternal, Detail: fmt.Sprintf("Unmarshal: %v", r)}
 		}
 	}()
+	var plain *plainer
+	if c.plainMaps {
+		plain = newPlainer(c)
+	}
 	if p, ok := v.(*any); ok && p != nil {
+		if plain != nil {
+			val = plain.value(val)
+		}
 		*p = val
 		return nil
 	}
-	if ok, err := assignFast(val, v); ok {
-		return err
+	if plain == nil {
+		if ok, err := assignFast(val, v); ok {
+			return err
+		}
 	}
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return ErrNotPointer
 	}
-	a := assigner{cfg: c}
+	a := assigner{cfg: c, plain: plain}
 	return a.assign(val, rv.Elem(), "", 0)
 }
 
@@ -75,6 +84,9 @@ type assigner struct {
 	// value is stored (Python shares them too), so a DAG of tuples decodes
 	// in its own size, not in the size of its expansion.
 	shared map[sharedKey]reflect.Value
+	// plain converts the dicts of a value stored into an empty
+	// interface (PlainMaps), one plainer for the whole Unmarshal.
+	plain *plainer
 }
 
 type sharedKey struct {
@@ -142,6 +154,9 @@ func (a *assigner) assign(val any, dst reflect.Value, path string, depth int) er
 		if val == nil {
 			dst.SetZero()
 			return nil
+		}
+		if a.plain != nil && t.NumMethod() == 0 {
+			val = a.plain.value(val)
 		}
 		rv := reflect.ValueOf(val)
 		if !rv.Type().AssignableTo(t) {

@@ -29,6 +29,7 @@ type config struct {
 	maxAlloc       int64
 	registry       *Registry
 	encoding       string
+	plainMaps      bool
 }
 
 func newConfig(opts []Option) config {
