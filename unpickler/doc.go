@@ -31,6 +31,13 @@
 // values of a map[string]any are *py.Dict for a dict, never map[string]any.
 // The model's types print as Python's repr (fmt's %v).
 //
+// With PlainMaps(true), dicts become plain Go maps instead, as
+// encoding/json makes them: map[string]any when every key is a str,
+// map[any]any when every key is None, bool, int (int64), float, complex,
+// timedelta or a global, and otherwise still a *py.Dict (a tuple, bytes or
+// object key), whose values are converted. A dict the pickle shares is one
+// Go map; Go maps have no order, so insertion order is lost.
+//
 // # Decoding into typed Go values
 //
 // Unmarshal follows the Go type it is given, as encoding/json does:
