@@ -152,3 +152,92 @@ func TestPlainMapsEntryPointsAndPython2Keys(t *testing.T) {
 		t.Fatalf("under Encoding(\"bytes\") a Python 2 str key is bytes: got %#v", v)
 	}
 }
+
+// On every golden pickle and opcode sample, PlainMaps decodes what the
+// default decodes (the same error, or a value), leaves no *py.Dict with
+// only str keys in a list, tuple or dict value.
+func TestPlainMapsEverySample(t *testing.T) {
+	var inputs [][]byte
+	for _, c := range goldenPickles(t).Cases {
+		for _, p := range c.Pickles {
+			if data := p.bytes(t); data != nil {
+				inputs = append(inputs, data)
+			}
+		}
+	}
+	for _, s := range opcodeSamples {
+		inputs = append(inputs, []byte(s.data))
+	}
+	maps := 0
+	for _, data := range inputs {
+		_, err1 := unpickler.Load(data)
+		v2, err2 := unpickler.Load(data, unpickler.PlainMaps(true))
+		if msg := internalError(err2); msg != "" {
+			t.Fatalf("%q: %s", data, msg)
+		}
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("%q: errors %v vs %v", data, err1, err2)
+		}
+		if err1 != nil {
+			continue
+		}
+		seen := map[any]bool{}
+		var walk func(v any)
+		walk = func(v any) {
+			switch x := v.(type) {
+			case *py.Dict:
+				if seen[x] {
+					return
+				}
+				seen[x] = true
+				allStr := true
+				for _, it := range x.Items() {
+					_, isStr := it.Key.(string)
+					allStr = allStr && isStr
+					walk(it.Value)
+				}
+				if allStr {
+					t.Fatalf("%q: a str-keyed dict left as *py.Dict", data)
+				}
+			case map[string]any:
+				maps++
+				if seen[reflect.ValueOf(x).Pointer()] {
+					return
+				}
+				seen[reflect.ValueOf(x).Pointer()] = true
+				for _, e := range x {
+					walk(e)
+				}
+			case map[any]any:
+				if seen[reflect.ValueOf(x).Pointer()] {
+					return
+				}
+				seen[reflect.ValueOf(x).Pointer()] = true
+				for _, e := range x {
+					walk(e)
+				}
+			case []any:
+				if len(x) == 0 || seen[&x[0]] {
+					return
+				}
+				seen[&x[0]] = true
+				for _, e := range x {
+					walk(e)
+				}
+			case py.Tuple:
+				if len(x) == 0 || seen[&x[0]] {
+					return
+				}
+				seen[&x[0]] = true
+				for _, e := range x {
+					walk(e)
+				}
+			}
+		}
+		walk(v2)
+	}
+	if maps == 0 {
+		t.Fatal("no sample decoded into a map[string]any")
+	}
+	t.Logf("%d inputs, %d map[string]any reached", len(inputs), maps)
+}
