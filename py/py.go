@@ -15,6 +15,8 @@
 //	list                         []any                           slices and arrays (not of bytes)
 //	tuple                        py.Tuple                        py.Tuple
 //	dict                         *py.Dict (ordered, any key)     *py.Dict, maps, structs (by field)
+//	  (with unpickler.PlainMaps(true): map[string]any when all keys are str,
+//	  map[any]any when all are plain comparable values, else *py.Dict)
 //	set / frozenset              *py.Set / *py.FrozenSet         *py.Set / *py.FrozenSet
 //	datetime.datetime            time.Time                       time.Time (py.Naive location = naive)
 //	datetime.timedelta           time.Duration                   time.Duration
@@ -24,6 +26,8 @@
 //	f(*args) (REDUCE)            *py.Call                        *py.Call, py.Call
 //	  (+ calls made after it and discarded with POP: Call.After, Object.After)
 //	cls.__new__ + state          *py.Object                      *py.Object, py.Object
+//	  (NEWOBJ, NEWOBJ_EX, copyreg.__newobj__ and __newobj_ex__, and CPython's
+//	  partial(cls.__new__, cls, *args, **kw)() below protocol 4)
 //	persistent id                py.PersistentID                 py.PersistentID (or the hook)
 //	pickle.PickleBuffer          py.PickleBuffer                 py.PickleBuffer
 //	out-of-band buffer, absent   py.OutOfBand                    py.OutOfBand
