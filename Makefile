@@ -81,7 +81,7 @@ fmt-check:
 
 lint: vet fmt-check
 
-## golden: regenerate pickler/testdata/golden.json with python3.
+## golden: regenerate internal/golden/golden.json with python3.
 golden:
 	$(PYTHON) tests/gen_golden.py
 

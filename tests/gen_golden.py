@@ -1,4 +1,4 @@
-"""Writes pickler/testdata/golden.json: values (as tagged JSON) and the bytes
+"""Writes internal/golden/golden.json: values (as tagged JSON) and the bytes
 CPython's pickle.dumps gives for them at every protocol.
 
 Each value is rebuilt from its tagged JSON before pickling, so that object
@@ -104,7 +104,7 @@ for name, value in cases:
                                             "zlib": base64.b64encode(zlib.compress(p, 9)).decode()}
     out.append(entry)
 
-path = os.path.join(os.path.dirname(__file__), "..", "pickler", "testdata", "golden.json")
+path = os.path.join(os.path.dirname(__file__), "..", "internal", "golden", "golden.json")
 with open(path, "w") as f:
     json.dump({"python": sys.version.split()[0], "cases": out}, f, indent=1, ensure_ascii=False)
     f.write("\n")

@@ -18,7 +18,7 @@ func seedCorpus(f *testing.F) {
 	g := goldenPickles(f)
 	for _, c := range g.Cases {
 		for _, p := range c.Pickles {
-			if data := p.bytes(f); data != nil {
+			if data := goldenBytes(f, p); data != nil {
 				f.Add(data)
 			}
 		}

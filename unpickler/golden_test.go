@@ -2,66 +2,32 @@ package unpickler_test
 
 import (
 	"bytes"
-	"compress/zlib"
-	"encoding/base64"
-	"encoding/json"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/segpickle/segpickle/internal/golden"
 	"github.com/segpickle/segpickle/internal/pyjson"
 	"github.com/segpickle/segpickle/pickler"
 	"github.com/segpickle/segpickle/unpickler"
 )
 
-type golden struct {
-	Cases []struct {
-		Name    string                  `json:"name"`
-		Value   string                  `json:"value"`
-		Pickles map[string]goldenPickle `json:"pickles"`
-	} `json:"cases"`
-}
-
-// goldenPickle is CPython's pickle of a case at one protocol: base64, or
-// for pickles over 4 KiB base64 of its zlib compression.
-type goldenPickle struct {
-	B64  string `json:"b64"`
-	Zlib string `json:"zlib"`
-	Len  int    `json:"len"`
-}
-
-// bytes returns the pickle, or nil when CPython could not pickle the value.
-func (p goldenPickle) bytes(t testing.TB) []byte {
-	switch {
-	case p.B64 != "":
-		data, err := base64.StdEncoding.DecodeString(p.B64)
-		require.NoError(t, err)
-		return data
-	case p.Zlib != "":
-		z, err := base64.StdEncoding.DecodeString(p.Zlib)
-		require.NoError(t, err)
-		r, err := zlib.NewReader(bytes.NewReader(z))
-		require.NoError(t, err)
-		data, err := io.ReadAll(r)
-		require.NoError(t, err)
-		require.Len(t, data, p.Len)
-		return data
-	case p.Len != 0:
-		t.Fatalf("golden pickle of %d bytes stored without its bytes: run make golden", p.Len)
-	}
-	return nil
-}
-
-// goldenPickles yields CPython's pickles of the pickler's golden corpus.
-func goldenPickles(t testing.TB) (g golden) {
-	raw, err := os.ReadFile("../pickler/testdata/golden.json")
+// goldenPickles loads CPython's pickles of the shared golden corpus.
+func goldenPickles(t testing.TB) *golden.Corpus {
+	t.Helper()
+	g, err := golden.Load()
 	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(raw, &g))
 	return g
+}
+
+// goldenBytes is p's pickle, nil when CPython refused the value.
+func goldenBytes(t testing.TB, p golden.Pickle) []byte {
+	t.Helper()
+	data, err := p.Bytes()
+	require.NoError(t, err)
+	return data
 }
 
 // TestGoldenDecodeReencode: every CPython pickle of the corpus decodes to
@@ -71,7 +37,7 @@ func TestGoldenDecodeReencode(t *testing.T) {
 	n := 0
 	for _, c := range g.Cases {
 		for proto := 0; proto <= 5; proto++ {
-			data := c.Pickles[strconv.Itoa(proto)].bytes(t)
+			data := goldenBytes(t, c.Pickle(proto))
 			if data == nil {
 				continue // CPython refused (recorded as an error)
 			}
@@ -109,14 +75,6 @@ func TestGoldenDecodeReencode(t *testing.T) {
 		}
 	}
 	// Every stored pickle ran, the large ones (stored compressed) too.
-	stored := 0
-	for _, c := range g.Cases {
-		for _, p := range c.Pickles {
-			if p.B64 != "" || p.Zlib != "" {
-				stored++
-			}
-		}
-	}
-	require.Equal(t, stored, n)
+	require.Equal(t, g.Stored(), n)
 	require.GreaterOrEqual(t, n, 600)
 }

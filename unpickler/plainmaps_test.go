@@ -160,7 +160,7 @@ func TestPlainMapsEverySample(t *testing.T) {
 	var inputs [][]byte
 	for _, c := range goldenPickles(t).Cases {
 		for _, p := range c.Pickles {
-			if data := p.bytes(t); data != nil {
+			if data := goldenBytes(t, p); data != nil {
 				inputs = append(inputs, data)
 			}
 		}

@@ -1,13 +1,11 @@
 package unpickler
 
 import (
-	"encoding/base64"
-	"encoding/json"
-	"os"
 	"reflect"
 	"strconv"
 	"testing"
 
+	"github.com/segpickle/segpickle/internal/golden"
 	"github.com/segpickle/segpickle/pickler"
 	"github.com/segpickle/segpickle/py"
 )
@@ -151,17 +149,8 @@ func TestTypedSharing(t *testing.T) {
 // TestTypedGolden: every CPython pickle of the golden corpus into a few
 // typed targets agrees with the general path (values and errors).
 func TestTypedGolden(t *testing.T) {
-	raw, err := os.ReadFile("../pickler/testdata/golden.json")
+	g, err := golden.Load()
 	if err != nil {
-		t.Skip("golden corpus not found:", err)
-	}
-	var g struct {
-		Cases []struct {
-			Name    string                          `json:"name"`
-			Pickles map[string]struct{ B64 string } `json:"pickles"`
-		} `json:"cases"`
-	}
-	if err := json.Unmarshal(raw, &g); err != nil {
 		t.Fatal(err)
 	}
 	targets := []func() any{
@@ -171,7 +160,10 @@ func TestTypedGolden(t *testing.T) {
 	}
 	for _, c := range g.Cases {
 		for p, pk := range c.Pickles {
-			data, _ := base64.StdEncoding.DecodeString(pk.B64)
+			data, err := pk.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
 			for i, mk := range targets {
 				want, got := mk(), mk()
 				errWant, errGot := reference(data, want), Unmarshal(data, got)
