@@ -61,11 +61,11 @@ func IsArrayGlobal(g py.Global) bool {
 func FromValue(v any) (*Array, error) {
 	c, ok := v.(*py.Call)
 	if !ok {
-		return nil, &Error{Err: ErrNotArray, Detail: "a " + pyType(v)}
+		return nil, &Error{Err: ErrNotArray, Detail: "a " + py.TypeName(v)}
 	}
 	g, ok := c.Callable.(py.Global)
 	if !ok || !IsArrayGlobal(g) {
-		return nil, &Error{Err: ErrNotArray, Detail: "a call of " + pyType(c.Callable)}
+		return nil, &Error{Err: ErrNotArray, Detail: "a call of " + py.TypeName(c.Callable)}
 	}
 	return fromCall(g, c.Args, c.State, c.HasState)
 }
@@ -92,7 +92,7 @@ func fromReconstruct(args py.Tuple, state any, hasState bool) (*Array, error) {
 	}
 	cls, ok := args[0].(py.Global)
 	if !ok {
-		return nil, invalid("_reconstruct of a %s", pyType(args[0]))
+		return nil, invalid("_reconstruct of a %s", py.TypeName(args[0]))
 	}
 	if cls.Name != "ndarray" || !dtypeMods[cls.Module] {
 		return nil, &Error{Err: ErrUnsupported, Detail: "ndarray subclass " + cls.String()}
@@ -102,7 +102,7 @@ func fromReconstruct(args py.Tuple, state any, hasState bool) (*Array, error) {
 	}
 	st, ok := state.(py.Tuple)
 	if !ok {
-		return nil, invalid("ndarray state is a %s, not a tuple", pyType(state))
+		return nil, invalid("ndarray state is a %s, not a tuple", py.TypeName(state))
 	}
 	switch len(st) {
 	case 5:
@@ -124,7 +124,7 @@ func fromReconstruct(args py.Tuple, state any, hasState bool) (*Array, error) {
 	}
 	fortran, ok := truth(st[2])
 	if !ok {
-		return nil, invalid("is_fortran is a %s", pyType(st[2]))
+		return nil, invalid("is_fortran is a %s", py.TypeName(st[2]))
 	}
 	data, err := dataBytes(st[3])
 	if err != nil {
@@ -160,7 +160,7 @@ func fromFrombuffer(args py.Tuple) (*Array, error) {
 	case py.OutOfBand:
 		return nil, &Error{Err: ErrNoBuffer, Detail: fmt.Sprintf("buffer %d", b.Index)}
 	default:
-		return nil, invalid("_frombuffer of a %s", pyType(args[0]))
+		return nil, invalid("_frombuffer of a %s", py.TypeName(args[0]))
 	}
 	shape, err := parseShape(args[2])
 	if err != nil {
@@ -297,18 +297,18 @@ func parseDType(v any) (DType, error) {
 		if d, ok := v.(DType); ok {
 			return d, nil
 		}
-		return DType{}, invalid("dtype is a %s", pyType(v))
+		return DType{}, invalid("dtype is a %s", py.TypeName(v))
 	}
 	g, ok := c.Callable.(py.Global)
 	if !ok || g.Name != "dtype" || !dtypeMods[g.Module] {
-		return DType{}, invalid("dtype is a call of %s", pyType(c.Callable))
+		return DType{}, invalid("dtype is a call of %s", py.TypeName(c.Callable))
 	}
 	if len(c.Args) < 1 {
 		return DType{}, invalid("dtype without arguments")
 	}
 	typestr, err := str(c.Args[0])
 	if err != nil {
-		return DType{}, invalid("dtype argument is a %s", pyType(c.Args[0]))
+		return DType{}, invalid("dtype argument is a %s", py.TypeName(c.Args[0]))
 	}
 	if len(typestr) < 2 || len(typestr) > 16 {
 		return DType{}, &Error{Err: ErrUnsupported, Detail: "dtype " + fmt.Sprintf("%q", typestr)}
@@ -317,7 +317,7 @@ func parseDType(v any) (DType, error) {
 	if c.HasState {
 		st, ok := c.State.(py.Tuple)
 		if !ok || len(st) < 5 || len(st) > 9 {
-			return DType{}, invalid("dtype state %s", pyType(c.State))
+			return DType{}, invalid("dtype state %s", py.TypeName(c.State))
 		}
 		// The byte order, then subarray, names and fields: all None for
 		// the plain dtypes (version 0 has no version and no names;
@@ -357,7 +357,7 @@ func parseShape(v any) ([]int, error) {
 	case []any:
 		items = x
 	default:
-		return nil, invalid("shape is a %s", pyType(v))
+		return nil, invalid("shape is a %s", py.TypeName(v))
 	}
 	if len(items) > MaxDims {
 		return nil, invalid("%d dimensions, at most %d", len(items), MaxDims)
@@ -402,7 +402,7 @@ func dataBytes(v any) ([]byte, error) {
 	case py.OutOfBand:
 		return nil, &Error{Err: ErrNoBuffer, Detail: fmt.Sprintf("buffer %d", x.Index)}
 	}
-	return nil, invalid("data is a %s", pyType(v))
+	return nil, invalid("data is a %s", py.TypeName(v))
 }
 
 func str(v any) (string, error) {
@@ -414,7 +414,7 @@ func str(v any) (string, error) {
 	case []byte:
 		return string(x), nil
 	}
-	return "", invalid("not a str: %s", pyType(v))
+	return "", invalid("not a str: %s", py.TypeName(v))
 }
 
 func truth(v any) (bool, bool) {
@@ -427,45 +427,4 @@ func truth(v any) (bool, bool) {
 		return x.Sign() != 0, true
 	}
 	return false, false
-}
-
-// pyType names a decoded value by its Python type, for messages.
-func pyType(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		return "bool"
-	case int64, *big.Int:
-		return "int"
-	case float64:
-		return "float"
-	case string:
-		return "str"
-	case []byte:
-		return "bytes"
-	case py.ByteArray:
-		return "bytearray"
-	case py.ByteString:
-		return "str (Python 2)"
-	case []any:
-		return "list"
-	case py.Tuple:
-		return "tuple"
-	case *py.Dict:
-		return "dict"
-	case py.Global:
-		return x.String()
-	case *py.Call:
-		if g, ok := x.Callable.(py.Global); ok {
-			return "call of " + g.String()
-		}
-		return "call"
-	case *py.Object:
-		if g, ok := x.Class.(py.Global); ok {
-			return g.String() + " object"
-		}
-		return "object"
-	}
-	return fmt.Sprintf("%T", v)
 }

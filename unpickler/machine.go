@@ -6,7 +6,6 @@ package unpickler
 import (
 	"encoding/binary"
 	"fmt"
-	"math/big"
 	"reflect"
 	"unsafe"
 
@@ -415,47 +414,11 @@ func (m *machine) opDup() error {
 	return nil
 }
 
-// typeName is the Python type name of a decoded value, for messages.
+// typeName is the Python type name of a decoded value, for messages: the
+// machine's own boxes, then py.TypeName.
 func typeName(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		return "bool"
-	case int64, *big.Int:
-		return "int"
-	case float64:
-		return "float"
-	case complex128:
-		return "complex"
-	case string:
-		return "str"
-	case []byte:
-		return "bytes"
-	case py.ByteArray:
-		return "bytearray"
-	case py.ByteString:
-		return "str (Python 2)"
-	case *listBox, []any:
+	if _, ok := v.(*listBox); ok {
 		return "list"
-	case py.Tuple:
-		return "tuple"
-	case *py.Dict:
-		return "dict"
-	case *py.Set:
-		return "set"
-	case *py.FrozenSet:
-		return "frozenset"
-	case py.Global:
-		return "global " + x.String()
-	case *py.Call:
-		return "call result"
-	case *py.Object:
-		return "object"
-	case py.PickleBuffer, py.OutOfBand:
-		return "buffer"
-	case py.PersistentID:
-		return "persistent id"
 	}
-	return fmt.Sprintf("%T", v)
+	return py.TypeName(v)
 }
