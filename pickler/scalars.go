@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	op "github.com/segpickle/segpickle/internal/opcode"
+	"github.com/segpickle/segpickle/py"
 )
 
 // Scalars: bool, int, float.
@@ -147,7 +148,7 @@ func (e *encoder) saveFloat(f float64) {
 	if e.proto == 0 {
 		p := e.Avail(40)
 		b := append(p[:0], op.Float)
-		b = appendFloatRepr(b, f)
+		b = py.AppendFloatRepr(b, f)
 		b = append(b, '\n')
 		e.Commit(len(b))
 		return
@@ -156,75 +157,4 @@ func (e *encoder) saveFloat(f float64) {
 	p[0] = op.Binfloat
 	binary.BigEndian.PutUint64(p[1:], math.Float64bits(f))
 	e.Commit(9)
-}
-
-// appendFloatRepr appends Python's repr() of f (with ".0" for integral
-// values, as float.__repr__ and protocol-0 FLOAT write it).
-func appendFloatRepr(b []byte, f float64) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(b, "nan"...)
-	case math.IsInf(f, 1):
-		return append(b, "inf"...)
-	case math.IsInf(f, -1):
-		return append(b, "-inf"...)
-	}
-	var tmp [32]byte
-	s := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64) // d.ddde±XX
-	neg := s[0] == '-'
-	if neg {
-		s = s[1:]
-		b = append(b, '-')
-	}
-	ei := 0
-	for ei < len(s) && s[ei] != 'e' {
-		ei++
-	}
-	mant, expS := s[:ei], s[ei+1:]
-	exp, _ := strconv.Atoi(string(expS))
-	var digits [24]byte
-	nd := 0
-	for _, c := range mant {
-		if c != '.' {
-			digits[nd] = c
-			nd++
-		}
-	}
-	d := digits[:nd]
-	// Python's repr switches to exponent form when exp < -4 or exp >= 16.
-	if exp < -4 || exp >= 16 {
-		b = append(b, d[0])
-		if len(d) > 1 {
-			b = append(b, '.')
-			b = append(b, d[1:]...)
-		}
-		b = append(b, 'e')
-		if exp < 0 {
-			b = append(b, '-')
-			exp = -exp
-		} else {
-			b = append(b, '+')
-		}
-		if exp < 10 {
-			b = append(b, '0')
-		}
-		return strconv.AppendInt(b, int64(exp), 10)
-	}
-	if exp < 0 {
-		b = append(b, '0', '.')
-		for i := 0; i < -exp-1; i++ {
-			b = append(b, '0')
-		}
-		return append(b, d...)
-	}
-	if len(d) <= exp+1 {
-		b = append(b, d...)
-		for i := len(d); i < exp+1; i++ {
-			b = append(b, '0')
-		}
-		return append(b, '.', '0')
-	}
-	b = append(b, d[:exp+1]...)
-	b = append(b, '.')
-	return append(b, d[exp+1:]...)
 }

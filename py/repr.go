@@ -287,28 +287,83 @@ func (r *reprState) extras(list []any, dict []Item, state any, hasState bool, de
 	}
 }
 
-// floatRepr is Python's repr of a float: the shortest text that reads back
-// the same, in fixed notation for exponents from -4 to 15, with ".0" on
-// integral values.
+// floatRepr is Python's repr of a float (see AppendFloatRepr).
 func floatRepr(f float64) string {
+	var tmp [32]byte
+	return string(AppendFloatRepr(tmp[:0], f))
+}
+
+// AppendFloatRepr appends Python's repr() of f (with ".0" for integral
+// values, as float.__repr__ and protocol-0 FLOAT write it): the shortest
+// text that reads back the same, in fixed notation for exponents from -4 to
+// 15. It allocates nothing beyond b's growth.
+func AppendFloatRepr(b []byte, f float64) []byte {
 	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
 	case math.IsNaN(f):
-		return "nan"
+		return append(b, "nan"...)
+	case math.IsInf(f, 1):
+		return append(b, "inf"...)
+	case math.IsInf(f, -1):
+		return append(b, "-inf"...)
 	}
-	e := strconv.FormatFloat(f, 'e', -1, 64)
-	exp, _ := strconv.Atoi(e[strings.IndexByte(e, 'e')+1:])
+	var tmp [32]byte
+	s := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64) // d.ddde±XX
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
+		b = append(b, '-')
+	}
+	ei := 0
+	for ei < len(s) && s[ei] != 'e' {
+		ei++
+	}
+	mant, expS := s[:ei], s[ei+1:]
+	exp, _ := strconv.Atoi(string(expS))
+	var digits [24]byte
+	nd := 0
+	for _, c := range mant {
+		if c != '.' {
+			digits[nd] = c
+			nd++
+		}
+	}
+	d := digits[:nd]
+	// Python's repr switches to exponent form when exp < -4 or exp >= 16.
 	if exp < -4 || exp >= 16 {
-		return e
+		b = append(b, d[0])
+		if len(d) > 1 {
+			b = append(b, '.')
+			b = append(b, d[1:]...)
+		}
+		b = append(b, 'e')
+		if exp < 0 {
+			b = append(b, '-')
+			exp = -exp
+		} else {
+			b = append(b, '+')
+		}
+		if exp < 10 {
+			b = append(b, '0')
+		}
+		return strconv.AppendInt(b, int64(exp), 10)
 	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".") {
-		s += ".0"
+	if exp < 0 {
+		b = append(b, '0', '.')
+		for i := 0; i < -exp-1; i++ {
+			b = append(b, '0')
+		}
+		return append(b, d...)
 	}
-	return s
+	if len(d) <= exp+1 {
+		b = append(b, d...)
+		for i := len(d); i < exp+1; i++ {
+			b = append(b, '0')
+		}
+		return append(b, '.', '0')
+	}
+	b = append(b, d[:exp+1]...)
+	b = append(b, '.')
+	return append(b, d[exp+1:]...)
 }
 
 func complexRepr(sb *strings.Builder, c complex128) {
