@@ -9,7 +9,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"math/big"
 	"strconv"
 	"strings"
 
@@ -129,20 +128,7 @@ const (
 )
 
 // longText renders little-endian two's complement.
-func longText(b []byte) string {
-	if len(b) == 0 {
-		return "0"
-	}
-	be := make([]byte, len(b))
-	for i, c := range b {
-		be[len(b)-1-i] = c
-	}
-	v := new(big.Int).SetBytes(be)
-	if b[len(b)-1]&0x80 != 0 {
-		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
-	}
-	return v.String()
-}
+func longText(b []byte) string { return stream.DecodeLong(b).String() }
 
 // MaxIndent caps the indentation of the listing: deeper lines say their
 // MARK depth instead, so a 3-million-deep pickle prints lines of bounded

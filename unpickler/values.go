@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	op "github.com/segpickle/segpickle/internal/opcode"
+	"github.com/segpickle/segpickle/internal/stream"
 	"github.com/segpickle/segpickle/py"
 )
 
@@ -266,15 +267,7 @@ func decodeLong(b []byte) any {
 		shift := uint(64 - 8*len(b))
 		return int64(x<<shift) >> shift
 	}
-	be := make([]byte, len(b))
-	for i, c := range b {
-		be[len(b)-1-i] = c
-	}
-	v := new(big.Int).SetBytes(be)
-	if b[len(b)-1]&0x80 != 0 {
-		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
-	}
-	return normInt(v)
+	return normInt(stream.DecodeLong(b))
 }
 
 func normInt(v *big.Int) any {
