@@ -91,6 +91,10 @@ func TestLimits(t *testing.T) {
 	require.ErrorIs(t, err, unpickler.ErrLimit)
 	_, err = unpickler.Load(big, unpickler.MaxAlloc(999))
 	require.ErrorIs(t, err, unpickler.ErrLimit)
+	// A negative MaxLength is a limit of 0 for binary and text lengths
+	// alike (it used to lift the binary one).
+	_, err = unpickler.Load(big, unpickler.MaxLength(-1))
+	require.ErrorIs(t, err, unpickler.ErrLimit)
 	v, err := unpickler.Load(big)
 	require.NoError(t, err)
 	require.Len(t, v, 1000)

@@ -79,7 +79,8 @@ func MaxDepth(n int) Option { return func(c *config) { c.maxDepth = min(n, HardM
 func MaxMemo(n int) Option { return func(c *config) { c.maxMemo = n } }
 
 // MaxLength limits one str, bytes or int argument, in bytes (DefaultMaxLength).
-func MaxLength(n int64) Option { return func(c *config) { c.maxLength = n } }
+// A negative n is 0 (it once lifted the limit on binary lengths only).
+func MaxLength(n int64) Option { return func(c *config) { c.maxLength = max(n, 0) } }
 
 // MaxAlloc limits the bytes allocated for payloads in one pickle (DefaultMaxAlloc).
 func MaxAlloc(n int64) Option { return func(c *config) { c.maxAlloc = n } }
