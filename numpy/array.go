@@ -165,6 +165,9 @@ const MaxDims = 64
 // Len returns the number of elements: the product of Shape (1 for a 0-d
 // array).
 func (a *Array) Len() int {
+	if a == nil {
+		return 0
+	}
 	n, _ := elements(a.Shape)
 	return n
 }
@@ -252,6 +255,9 @@ func shapeString(shape []int) string {
 
 // String describes the array: "numpy.ndarray <f8 (2, 3) C".
 func (a *Array) String() string {
+	if a == nil {
+		return "numpy.ndarray <nil>"
+	}
 	return fmt.Sprintf("numpy.ndarray %s %s %c", a.DType, shapeString(a.Shape), rune(a.Order))
 }
 

@@ -72,6 +72,9 @@ func (d *DType) UnmarshalPickle(v any) error {
 // as numpy's tolist(): bool, int64, uint64, float64, complex128. Other
 // targets are an error that says why.
 func (a *Array) AssignPickle(dst reflect.Value) (bool, error) {
+	if !dst.IsValid() {
+		return false, &Error{Err: ErrType, Detail: "no Go value to store into"}
+	}
 	t := dst.Type()
 	depth, leaf := 0, t
 	for leaf.Kind() == reflect.Slice || leaf.Kind() == reflect.Array {

@@ -60,7 +60,7 @@ func IsArrayGlobal(g py.Global) bool {
 // be permuted.
 func FromValue(v any) (*Array, error) {
 	c, ok := v.(*py.Call)
-	if !ok {
+	if !ok || c == nil {
 		return nil, &Error{Err: ErrNotArray, Detail: "a " + py.TypeName(v)}
 	}
 	g, ok := c.Callable.(py.Global)
@@ -293,7 +293,7 @@ func (a *Array) permute(axes any) (*Array, error) {
 // type string, and the BUILD state that carries the byte order.
 func parseDType(v any) (DType, error) {
 	c, ok := v.(*py.Call)
-	if !ok {
+	if !ok || c == nil {
 		if d, ok := v.(DType); ok {
 			return d, nil
 		}

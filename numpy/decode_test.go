@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"reflect"
 	"testing"
 
 	"github.com/segpickle/segpickle/numpy"
@@ -43,6 +44,7 @@ func TestFromValueErrors(t *testing.T) {
 		want error
 	}{
 		{"not a call", []any{1}, numpy.ErrNotArray},
+		{"dtype a nil call", reconstruct(py.Tuple{int64(1), py.Tuple{}, (*py.Call)(nil), false, eight}), numpy.ErrInvalid},
 		{"another function", &py.Call{Callable: py.Global{Module: "builtins", Name: "len"}}, numpy.ErrNotArray},
 		{"reconstruct args", &py.Call{Callable: py.Global{Module: "numpy.core.multiarray", Name: "_reconstruct"}}, numpy.ErrInvalid},
 		{"subclass", &py.Call{Callable: py.Global{Module: "numpy.core.multiarray", Name: "_reconstruct"},
@@ -106,6 +108,21 @@ func TestFromValueErrors(t *testing.T) {
 		if err := unpickler.Unmarshal(p, &xs); tc.name != "not a call" && (err == nil || errors.Is(err, unpickler.ErrInternal)) {
 			t.Errorf("%s: into []float64: %v", tc.name, err)
 		}
+	}
+}
+
+// TestNilArray: a nil *Array and a zero reflect.Value are answers, not
+// panics.
+func TestNilArray(t *testing.T) {
+	var a *numpy.Array
+	if a.Len() != 0 || a.String() != "numpy.ndarray <nil>" || a.Validate() == nil {
+		t.Fatalf("nil array: %d %q %v", a.Len(), a.String(), a.Validate())
+	}
+	if b, err := numpy.FromValue((*py.Call)(nil)); !errors.Is(err, numpy.ErrNotArray) || b != nil {
+		t.Fatalf("FromValue(nil *py.Call): %v, %v", b, err)
+	}
+	if _, err := numpy.New([]float64{1}).AssignPickle(reflect.Value{}); !errors.Is(err, numpy.ErrType) {
+		t.Fatalf("AssignPickle(zero Value): %v", err)
 	}
 }
 
