@@ -12,7 +12,7 @@ import (
 // pointer. Bytes after STOP are ignored, as Python's pickle.loads does.
 func Unmarshal(data []byte, v any, opts ...Option) error {
 	c := newConfig(opts)
-	if rt, rp, ok := typedTarget(v); ok && !c.plainMaps {
+	if rt, rp, ok := typedTarget(v); ok && !c.plainMaps && c.persistentLoad == nil {
 		m := machine{src: stream.Bytes(data), cfg: &c}
 		if unmarshalTyped(&m, rt, rp) == nil {
 			return nil
@@ -39,7 +39,7 @@ func Load(data []byte, opts ...Option) (any, error) {
 // segment are sliced (or, with ZeroCopy, aliased).
 func UnmarshalSegments(segs [][]byte, v any, opts ...Option) error {
 	c := newConfig(opts)
-	if rt, rp, ok := typedTarget(v); ok && !c.plainMaps {
+	if rt, rp, ok := typedTarget(v); ok && !c.plainMaps && c.persistentLoad == nil {
 		m := machine{src: stream.Segments(segs), cfg: &c}
 		if unmarshalTyped(&m, rt, rp) == nil {
 			return nil

@@ -218,6 +218,23 @@ func TestPersistentLoad(t *testing.T) {
 	require.Equal(t, "resolved k1", v)
 	_, err = unpickler.Load(data, unpickler.PersistentLoad(func(id any) (any, error) { return nil, errors.New("no") }))
 	require.ErrorIs(t, err, unpickler.ErrPersistent)
+
+	// Called once per id, as in Python, also into a typed target whose
+	// pickle fails after the id (the typed path used to run it again).
+	calls := 0
+	count := unpickler.PersistentLoad(func(any) (any, error) { calls++; return int64(7), nil })
+	list := []byte("\x80\x02](X\x01\x00\x00\x00xQK\x01e.")
+	for _, segs := range [][][]byte{{list}, {list[:len(list)-1]}, {list[:9], list[9:]}} {
+		calls = 0
+		var xs []int64
+		err := unpickler.UnmarshalSegments(segs, &xs, count)
+		require.Equal(t, 1, calls, "%v", err)
+	}
+	var xs []int64
+	calls = 0
+	require.NoError(t, unpickler.Unmarshal(list, &xs, count))
+	require.Equal(t, []int64{7, 1}, xs)
+	require.Equal(t, 1, calls)
 }
 
 func TestExtensions(t *testing.T) {

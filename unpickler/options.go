@@ -52,6 +52,9 @@ func Buffers(bufs ...[]byte) Option {
 
 // PersistentLoad resolves persistent ids (PERSID/BINPERSID), as Python's
 // Unpickler.persistent_load. Without it, they decode as py.PersistentID.
+// It is called once per persistent id, as in Python: with it, typed
+// Unmarshal reads the pickle once, on the general path (the direct typed
+// path may start again, which would call it twice).
 func PersistentLoad(f func(id any) (any, error)) Option {
 	return func(c *config) { c.persistentLoad = f }
 }
