@@ -154,8 +154,8 @@ type Dict struct {
 	index keyIndex
 }
 
-// NewDict returns an empty Dict with room for n items.
-func NewDict(n int) *Dict { return &Dict{items: make([]Item, 0, n)} }
+// NewDict returns an empty Dict with room for n items (none for n < 0).
+func NewDict(n int) *Dict { return &Dict{items: make([]Item, 0, max(n, 0))} }
 
 // DictOf builds a Dict from alternating keys and values.
 func DictOf(kv ...any) *Dict {

@@ -64,6 +64,7 @@ func TestDictOtherKeys(t *testing.T) {
 }
 
 func TestDictGrowKeepsIndex(t *testing.T) {
+	require.Equal(t, 0, py.NewDict(-1).Len(), "a negative size hint is none")
 	d := py.NewDict(0)
 	for batch := 0; batch < 20; batch++ {
 		d.Grow(1000)
