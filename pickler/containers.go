@@ -387,8 +387,8 @@ func (e *encoder) sortedItems(m map[string]any) ([]string, []any) {
 	if keys := e.lastKeys; len(keys) == n && placeInOrder(keys, m, vals) {
 		return keys, vals
 	}
-	if cap(e.sortBuf) < 2*n {
-		e.sortBuf = make([]sortEnt, 2*n)
+	if cap(e.sortBuf) < n {
+		e.sortBuf = make([]sortEnt, n)
 	}
 	ents := e.sortBuf[:n]
 	i := 0
@@ -396,7 +396,7 @@ func (e *encoder) sortedItems(m map[string]any) ([]string, []any) {
 		ents[i] = sortEnt{s: k, v: v}
 		i++
 	}
-	ents = e.sortEnts(n)
+	order := e.sortEnts(n)
 	var keys []string
 	if n <= recordMax {
 		keys = make([]string, n) // kept as e.lastKeys: never reused
@@ -407,10 +407,16 @@ func (e *encoder) sortedItems(m map[string]any) ([]string, []any) {
 		}
 		keys = keys[:n]
 	}
-	for i := range ents {
-		keys[i], vals[i] = ents[i].s, ents[i].v
+	if order == nil {
+		for i := range ents {
+			keys[i], vals[i] = ents[i].s, ents[i].v
+		}
+	} else {
+		for j, r := range order {
+			keys[j], vals[j] = ents[r.i].s, ents[r.i].v
+		}
 	}
-	clear(e.sortBuf[:2*n]) // drop the keys and values
+	clear(ents) // drop the keys and values
 	if n <= recordMax {
 		e.lastKeys = keys
 	}

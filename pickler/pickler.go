@@ -124,6 +124,7 @@ type encoder struct {
 	valBuf   []any    // map values in key order, reused
 	keyBuf   []string // keys of a large map in order, reused
 	sortBuf  []sortEnt
+	radixBuf []radixEnt
 
 	keyCache [keyCacheSize]keyCacheEntry
 	gen      uint32 // this encode's generation in keyCache
@@ -151,8 +152,11 @@ func (e *encoder) release() {
 	if len(e.lastKeys) > 64 {
 		e.lastKeys = nil // a record's keys are kept for the next encode; not a big map's
 	}
-	if cap(e.sortBuf) > 1<<17 {
+	if cap(e.sortBuf) > 1<<16 {
 		e.sortBuf = nil
+	}
+	if cap(e.radixBuf) > 1<<17 {
+		e.radixBuf = nil
 	}
 	if cap(e.keyBuf) > 1<<16 {
 		e.keyBuf = nil

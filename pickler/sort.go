@@ -1,8 +1,10 @@
 package pickler
 
 import (
+	"encoding/binary"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Sorting map keys (SortMapKeys, on by default) costs a comparison sort
@@ -10,56 +12,74 @@ import (
 // more than writing the map. Large key sets are radix-sorted on their
 // first 8 bytes, and only keys that share those are compared.
 
-// sortEnt is a map item: its key, the key's first 8 bytes (big-endian,
-// zero-padded), and its value, sorted together so that no value is looked
-// up again by its key.
+// sortEnt is a map item: its key and its value, kept together so that no
+// value is looked up again by its key.
 type sortEnt struct {
+	s string
+	v any
+}
+
+// radixEnt is what the radix sort moves: a key's first 8 bytes
+// (big-endian, zero-padded) and the index of its sortEnt, 16 bytes where
+// the item is 32.
+type radixEnt struct {
 	pre uint64
-	s   string
-	v   any
+	i   uint32
 }
 
 // radixMin is the key count from which radix sorting pays.
 const radixMin = 256
 
-// sortEnts sorts ents[:n] by key, in byte order; e.sortBuf[n:2n] is
-// scratch. The result is in ents or in the scratch half: the one returned.
-func (e *encoder) sortEnts(n int) []sortEnt {
-	src, dst := e.sortBuf[:n], e.sortBuf[n:2*n]
-	for i := range src {
-		s := src[i].s
-		var p uint64
-		for j := 0; j < 8; j++ {
-			p <<= 8
-			if j < len(s) {
-				p |= uint64(s[j])
-			}
-		}
-		src[i].pre = p
+// prefix8 is s's first 8 bytes, big-endian, zero-padded.
+func prefix8(s string) uint64 {
+	if len(s) >= 8 {
+		return binary.BigEndian.Uint64(unsafe.Slice(unsafe.StringData(s), 8))
 	}
+	var p uint64
+	for j := 0; j < len(s); j++ {
+		p |= uint64(s[j]) << (56 - 8*j)
+	}
+	return p
+}
+
+// sortEnts sorts the items e.sortBuf[:n] by key, in byte order. Under
+// radixMin items they are sorted in place and order is nil; from radixMin,
+// they stay where they are and order lists their indexes in key order.
+func (e *encoder) sortEnts(n int) (order []radixEnt) {
+	ents := e.sortBuf[:n]
 	if n < radixMin {
-		slices.SortFunc(src, func(a, b sortEnt) int { return strings.Compare(a.s, b.s) })
-		return src
+		slices.SortFunc(ents, func(a, b sortEnt) int { return strings.Compare(a.s, b.s) })
+		return nil
 	}
-	var count [256]int
-	for shift := uint(0); shift < 64; shift += 8 {
-		clear(count[:])
-		for i := range src {
-			count[byte(src[i].pre>>shift)]++
+	if cap(e.radixBuf) < 2*n {
+		e.radixBuf = make([]radixEnt, 2*n)
+	}
+	src, dst := e.radixBuf[:n], e.radixBuf[n:2*n]
+	// One pass finds the prefixes and the counts of all eight digits.
+	var count [8][256]int
+	for i := range ents {
+		p := prefix8(ents[i].s)
+		src[i] = radixEnt{pre: p, i: uint32(i)}
+		for d := 0; d < 8; d++ {
+			count[d][byte(p>>(8*d))]++
 		}
-		if count[byte(src[0].pre>>shift)] == n {
+	}
+	for d := 0; d < 8; d++ {
+		shift := uint(8 * d)
+		c := &count[d]
+		if c[byte(src[0].pre>>shift)] == n {
 			continue // every key has this byte: nothing to order by
 		}
 		pos := 0
-		for b := range count {
-			c := count[b]
-			count[b] = pos
-			pos += c
+		for b := range c {
+			k := c[b]
+			c[b] = pos
+			pos += k
 		}
-		for i := range src {
-			b := byte(src[i].pre >> shift)
-			dst[count[b]] = src[i]
-			count[b]++
+		for _, r := range src {
+			b := byte(r.pre >> shift)
+			dst[c[b]] = r
+			c[b]++
 		}
 		src, dst = dst, src
 	}
@@ -70,7 +90,7 @@ func (e *encoder) sortEnts(n int) []sortEnt {
 			j++
 		}
 		if j-i > 1 {
-			slices.SortFunc(src[i:j], func(a, b sortEnt) int { return strings.Compare(a.s, b.s) })
+			slices.SortFunc(src[i:j], func(a, b radixEnt) int { return strings.Compare(ents[a.i].s, ents[b.i].s) })
 		}
 		i = j
 	}

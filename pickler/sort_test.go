@@ -10,16 +10,27 @@ import (
 // sortStrings sorts a through sortEnts, as map keys are.
 func sortStrings(e *encoder, a []string) {
 	n := len(a)
-	if cap(e.sortBuf) < 2*n {
-		e.sortBuf = make([]sortEnt, 2*n)
+	orig := slices.Clone(a)
+	if cap(e.sortBuf) < n {
+		e.sortBuf = make([]sortEnt, n)
 	}
 	for i, s := range a {
 		e.sortBuf[i] = sortEnt{s: s, v: i}
 	}
-	for i, ent := range e.sortEnts(n) {
+	ents := e.sortBuf[:n]
+	order := e.sortEnts(n)
+	sorted := make([]sortEnt, n)
+	if order == nil {
+		copy(sorted, ents)
+	} else {
+		for j, r := range order {
+			sorted[j] = ents[r.i]
+		}
+	}
+	for i, ent := range sorted {
 		a[i] = ent.s
-		if ent.v.(int) < 0 {
-			panic("value lost")
+		if orig[ent.v.(int)] != ent.s {
+			panic("value not with its key")
 		}
 	}
 }
