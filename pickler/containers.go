@@ -85,12 +85,7 @@ func (e *encoder) openList() {
 // it reports true when k was already written (a memo GET went out instead).
 func (e *encoder) openListMemo(k memoKey, byID bool) bool {
 	if byID {
-		if e.lookup(k) {
-			return true
-		}
-		e.openList()
-		e.rememberPtr(k)
-		return false
+		return e.lookupOrOpen(k, (*encoder).openList)
 	}
 	e.openList()
 	e.MemoPut()
@@ -221,12 +216,7 @@ func (e *encoder) openDict() {
 // openDictMemo opens a dict memoized by identity k; true when k was
 // written before (a memo GET went out instead).
 func (e *encoder) openDictMemo(k memoKey) bool {
-	if e.lookup(k) {
-		return true
-	}
-	e.openDict()
-	e.rememberPtr(k)
-	return false
+	return e.lookupOrOpen(k, (*encoder).openDict)
 }
 
 func (e *encoder) saveDict(d *py.Dict) error {
@@ -623,7 +613,7 @@ func (e *encoder) saveTuple(t py.Tuple) error {
 	if !short {
 		e.Byte(op.Mark)
 	}
-	puts := e.memo.count
+	puts := e.memo.count()
 	for i, v := range t {
 		if err := e.save(v); err != nil {
 			return withPath(err, "["+strconv.Itoa(i)+"]")
@@ -632,7 +622,7 @@ func (e *encoder) saveTuple(t py.Tuple) error {
 	// A recursive tuple may have been memoized while saving its items:
 	// drop what was pushed and fetch it, as CPython does. (Only if the
 	// identity memo grew: scalars never put the tuple there.)
-	if e.memo.count != puts {
+	if e.memo.count() != puts {
 		if i, ok := e.memo.get(k); ok {
 			if short {
 				for j := 0; j < n; j++ {

@@ -21,18 +21,27 @@ func typeID(t reflect.Type) uintptr {
 }
 
 type memoEntry struct {
-	k   memoKey // k.p == nil: empty slot
+	k   memoKey
 	idx uint32
 }
 
 // ptrTable is an open-addressing hash table from memoKey to memo index: the
 // memo is consulted for every container, and a Go map with an interface in
-// its key costs several times more. Entries hold their pointer, so an object
-// made during encoding cannot be freed and its address reused while the
-// table still names it.
+// its key costs several times more. As strTable, the probed array holds 8
+// bytes a slot (hash bits, entry number), the entries sit apart in the
+// order they were made: a probe that misses, the common case (a container
+// seen the first time), touches a quarter of the memory that slots of
+// whole entries did. Entries hold their pointer, so an object made during
+// encoding cannot be freed and its address reused while the table still
+// names it.
 type ptrTable struct {
-	slots []memoEntry
-	count int
+	slots   []ptrSlot // len is a power of two
+	entries []memoEntry
+}
+
+type ptrSlot struct {
+	h uint32 // the low bits of the key's hash
+	e uint32 // entry index + 1; 0 is empty
 }
 
 func (k memoKey) hash() uint {
@@ -43,64 +52,90 @@ func (k memoKey) hash() uint {
 	return uint(x)
 }
 
+// count is the number of entries.
+func (m *ptrTable) count() int { return len(m.entries) }
+
+// find returns k's slot and true, or the empty slot where k would go.
+func (m *ptrTable) find(k memoKey, h32 uint32) (*ptrSlot, bool) {
+	mask := uint32(len(m.slots) - 1)
+	for i := h32 & mask; ; i = (i + 1) & mask {
+		sl := &m.slots[i]
+		if sl.e == 0 {
+			return sl, false
+		}
+		if sl.h == h32 && m.entries[sl.e-1].k == k {
+			return sl, true
+		}
+	}
+}
+
 func (m *ptrTable) get(k memoKey) (uint32, bool) {
-	if m.count == 0 {
+	if len(m.entries) == 0 {
 		return 0, false
 	}
-	mask := uint(len(m.slots) - 1)
-	for i := k.hash() & mask; ; i = (i + 1) & mask {
-		s := &m.slots[i]
-		if s.k.p == nil {
-			return 0, false
-		}
-		if s.k == k {
-			return s.idx, true
-		}
+	if sl, ok := m.find(k, uint32(k.hash())); ok {
+		return m.entries[sl.e-1].idx, true
 	}
+	return 0, false
+}
+
+// slot finds k with one probe: its memo index and true when present, or
+// the empty slot (and hash) that claim fills; the table is grown
+// beforehand, so the slot stays valid until then if nothing else is put.
+func (m *ptrTable) slot(k memoKey) (*ptrSlot, uint32, uint32, bool) {
+	if (len(m.entries)+1)*4 > len(m.slots)*3 {
+		m.grow()
+	}
+	h32 := uint32(k.hash())
+	sl, ok := m.find(k, h32)
+	if ok {
+		return sl, h32, m.entries[sl.e-1].idx, true
+	}
+	return sl, h32, 0, false
+}
+
+// claim fills an empty slot returned by slot.
+func (m *ptrTable) claim(sl *ptrSlot, k memoKey, h32, idx uint32) {
+	m.entries = append(m.entries, memoEntry{k: k, idx: idx})
+	*sl = ptrSlot{h: h32, e: uint32(len(m.entries))}
 }
 
 func (m *ptrTable) put(k memoKey, idx uint32) {
-	if (m.count+1)*4 > len(m.slots)*3 {
-		m.grow()
+	sl, h32, _, ok := m.slot(k)
+	if ok {
+		m.entries[sl.e-1].idx = idx
+		return
 	}
-	mask := uint(len(m.slots) - 1)
-	for i := k.hash() & mask; ; i = (i + 1) & mask {
-		s := &m.slots[i]
-		if s.k.p == nil {
-			s.k, s.idx = k, idx
-			m.count++
-			return
-		}
-		if s.k == k {
-			s.idx = idx
-			return
-		}
-	}
+	m.claim(sl, k, h32, idx)
 }
 
+// grow doubles the slots, placing the entries by their stored hash bits.
 func (m *ptrTable) grow() {
 	old := m.slots
-	n := 64
-	if len(old) > 0 {
-		n = len(old) * 2
-	}
-	m.slots = make([]memoEntry, n)
-	m.count = 0
-	for _, s := range old {
-		if s.k.p != nil {
-			m.put(s.k, s.idx)
+	n := max(64, len(old)*2)
+	m.slots = make([]ptrSlot, n)
+	mask := uint32(n - 1)
+	for _, sl := range old {
+		if sl.e == 0 {
+			continue
 		}
+		i := sl.h & mask
+		for m.slots[i].e != 0 {
+			i = (i + 1) & mask
+		}
+		m.slots[i] = sl
 	}
 }
 
 // reset empties the table, keeping a modest one for reuse.
 func (m *ptrTable) reset() {
-	if len(m.slots) > 1<<16 {
-		m.slots = nil
-	} else {
-		clear(m.slots)
+	if len(m.slots) > 1<<17 {
+		m.slots, m.entries = nil, nil
+		return
 	}
-	m.count = 0
+	clear(m.slots)
+	clear(m.entries) // drop the pointers
+	m.entries = m.entries[:0]
 }
 
 // strTable maps string contents to memo indexes (dict keys and CPython's
@@ -212,6 +247,20 @@ func (m *strTable) reset() {
 }
 
 func (e *encoder) rememberPtr(k memoKey) { e.memo.put(k, e.MemoPut()) }
+
+// lookupOrOpen fetches k from the memo when it was written (true);
+// otherwise it writes the object's opening with open and memoizes it as
+// k, with one probe of the table for both.
+func (e *encoder) lookupOrOpen(k memoKey, open func(*encoder)) bool {
+	sl, h, i, ok := e.memo.slot(k)
+	if ok {
+		e.MemoGet(i)
+		return true
+	}
+	open(e)
+	e.memo.claim(sl, k, h, e.MemoPut())
+	return false
+}
 
 func (e *encoder) lookup(k memoKey) bool {
 	if i, ok := e.memo.get(k); ok {

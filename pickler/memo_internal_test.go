@@ -22,7 +22,7 @@ func TestPtrTableNoClustering(t *testing.T) {
 		for i := 0; i < 200_000; i++ {
 			k := memoKey{p: unsafe.Pointer(&backing[i*stride])}
 			d := 0
-			for j := k.hash() & mask; m.slots[j].k != k; j = (j + 1) & mask {
+			for j := uint(uint32(k.hash())) & mask; m.slots[j].e == 0 || m.entries[m.slots[j].e-1].k != k; j = (j + 1) & mask {
 				d++
 			}
 			if got, ok := m.get(k); !ok || got != uint32(i) {
