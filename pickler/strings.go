@@ -28,10 +28,13 @@ func singleton(s string) bool {
 	return false
 }
 
-// keyCacheSize is the size of the direct-mapped cache in front of the
+// keyCacheSize is the size of the two-way cache in front of the
 // by-value string memo: dict keys written by Go code are mostly the same
 // few string literals, whose address identifies them without hashing.
-const keyCacheSize = 256
+const (
+	keyCacheBits = 8
+	keyCacheSize = 1 << keyCacheBits
+)
 
 type keyCacheEntry struct {
 	s   string // held, so its memory cannot be reused while cached
@@ -43,10 +46,15 @@ type keyCacheEntry struct {
 func (e *encoder) saveStr(s string, key bool) error {
 	if key && len(s) > 0 && len(s) <= 64 { // short keys: bounded what the cache holds on to
 		p := unsafe.StringData(s)
-		c := &e.keyCache[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))%keyCacheSize]
-		if c.gen == e.gen && unsafe.StringData(c.s) == p && len(c.s) == len(s) {
-			e.MemoGet(c.idx)
-			return nil
+		// Two ways a set, by a multiplicative hash of address and length:
+		// a record's few keys must not evict each other.
+		a := uint64(uintptr(unsafe.Pointer(p))) ^ uint64(len(s))<<48
+		set := e.keyCache[(a*0x9e3779b97f4a7c15>>(64-keyCacheBits))&^1:]
+		for w := 0; w < 2; w++ {
+			if c := &set[w]; c.gen == e.gen && unsafe.StringData(c.s) == p && len(c.s) == len(s) {
+				e.MemoGet(c.idx)
+				return nil
+			}
 		}
 		slot, h, idx, found := e.strMemo.slot(s)
 		if !found {
@@ -58,7 +66,8 @@ func (e *encoder) saveStr(s string, key bool) error {
 		} else {
 			e.MemoGet(idx)
 		}
-		*c = keyCacheEntry{s: s, idx: idx, gen: e.gen}
+		set[1] = set[0] // the newest in way 0, the one before it kept
+		set[0] = keyCacheEntry{s: s, idx: idx, gen: e.gen}
 		return nil
 	}
 	if key || singleton(s) {
