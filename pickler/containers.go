@@ -414,35 +414,21 @@ func (e *encoder) sortedItems(m map[string]any) ([]string, []any) {
 }
 
 // placeInOrder puts m's values in vals in the order of keys, and reports
-// whether m has exactly those keys.
+// whether m has exactly those keys. A lookup a key (m has len(keys)
+// entries, keys are distinct) costs less than iterating m: no random
+// start, no iterator, no search of the key's place.
 func placeInOrder(keys []string, m map[string]any, vals []any) bool {
-	n := len(keys)
-	if n > recordMax {
+	if len(keys) > recordMax || len(m) != len(keys) {
 		return false
 	}
-	filled, next := 0, 0
-	for k, v := range m {
-		at := -1
-		for t, c := 0, next; t < n; t++ {
-			kc := keys[c]
-			if len(kc) == len(k) && (unsafe.StringData(kc) == unsafe.StringData(k) || kc == k) {
-				at = c
-				break
-			}
-			if c++; c == n {
-				c = 0
-			}
-		}
-		if at < 0 {
+	for i, k := range keys {
+		v, ok := m[k]
+		if !ok {
 			return false
 		}
-		vals[at] = v
-		filled++
-		if next = at + 1; next == n {
-			next = 0
-		}
+		vals[i] = v
 	}
-	return filled == n
+	return true
 }
 
 // putItems gives the slices of sortedItems back for the next map (the
