@@ -127,6 +127,12 @@ func (e *encoder) saveAnyList(x []any) error {
 						return withPath(err, indexPath(b.start+i))
 					}
 					continue
+				case map[string]any:
+					e.Boundary()
+					if err := e.saveStrMap(y); err != nil {
+						return withPath(err, indexPath(b.start+i))
+					}
+					continue
 				}
 			}
 			if err := e.save(v); err != nil {
@@ -327,7 +333,8 @@ func (e *encoder) saveStrItem(key string, v any) error {
 }
 
 // saveCommon writes v when it is one of the commonest item types of a
-// decoded or JSON-like container (int64, float64, str, bool, None) and
+// decoded or JSON-like container (int64, float64, str, bool, None, and
+// []any, map[string]any, py.Tuple) and
 // reports whether it did: the items of str-keyed maps try it before save's
 // full dispatch (lists have the same cases inline).
 // Callers skip it when a PersistentID hook must see every value.
@@ -348,6 +355,15 @@ func (e *encoder) saveCommon(v any, err *error) bool {
 	case nil:
 		e.Boundary()
 		e.Byte(op.None)
+	case []any:
+		e.Boundary()
+		*err = e.saveAnyList(y)
+	case map[string]any:
+		e.Boundary()
+		*err = e.saveStrMap(y)
+	case py.Tuple:
+		e.Boundary()
+		*err = e.saveTuple(y)
 	default:
 		return false
 	}
@@ -575,7 +591,11 @@ func (e *encoder) saveTuple(t py.Tuple) error {
 		// is another Python object than the same tuple written as a value.
 		k.t = tupleKeyTypeID
 	}
-	if e.lookup(k) {
+	// One probe finds k or the slot it takes if nothing is memoized
+	// while its items are written (scalars and short strs, commonly).
+	sl, h, mi, found := e.memo.slot(k)
+	if found {
+		e.MemoGet(mi)
 		return nil
 	}
 	// Only a tuple can contain itself with nothing memoizable between
@@ -600,8 +620,13 @@ func (e *encoder) saveTuple(t py.Tuple) error {
 		e.Byte(op.Mark)
 	}
 	puts := e.memo.count()
+	fast := e.cfg.persistentID == nil
 	for i, v := range t {
-		if err := e.save(v); err != nil {
+		var err error
+		if !fast || !e.saveCommon(v, &err) {
+			err = e.save(v)
+		}
+		if err != nil {
 			return withPath(err, "["+strconv.Itoa(i)+"]")
 		}
 	}
@@ -630,7 +655,11 @@ func (e *encoder) saveTuple(t py.Tuple) error {
 	} else {
 		e.Byte(op.Tuple)
 	}
-	e.rememberPtr(k)
+	if e.memo.count() == puts {
+		e.memo.claim(sl, k, h, e.MemoPut()) // the table is as slot left it
+	} else {
+		e.rememberPtr(k)
+	}
 	return nil
 }
 
