@@ -32,12 +32,18 @@ const radixMin = 256
 
 // prefix8 is s's first 8 bytes, big-endian, zero-padded.
 func prefix8(s string) uint64 {
-	if len(s) >= 8 {
+	n := len(s)
+	if n >= 8 {
 		return binary.BigEndian.Uint64(unsafe.Slice(unsafe.StringData(s), 8))
 	}
+	b := unsafe.Slice(unsafe.StringData(s), n)
 	var p uint64
-	for j := 0; j < len(s); j++ {
-		p |= uint64(s[j]) << (56 - 8*j)
+	j := 0
+	if n >= 4 {
+		p, j = uint64(binary.BigEndian.Uint32(b))<<32, 4
+	}
+	for ; j < n; j++ {
+		p |= uint64(b[j]) << (56 - 8*j)
 	}
 	return p
 }
@@ -56,21 +62,26 @@ func (e *encoder) sortEnts(n int) (order []radixEnt) {
 	}
 	src, dst := e.radixBuf[:n], e.radixBuf[n:2*n]
 	// One pass finds the prefixes and the counts of all eight digits.
-	var count [8][256]int
+	var count [8][256]uint32
 	for i := range ents {
 		p := prefix8(ents[i].s)
 		src[i] = radixEnt{pre: p, i: uint32(i)}
-		for d := 0; d < 8; d++ {
-			count[d][byte(p>>(8*d))]++
-		}
+		count[0][byte(p)]++
+		count[1][byte(p>>8)]++
+		count[2][byte(p>>16)]++
+		count[3][byte(p>>24)]++
+		count[4][byte(p>>32)]++
+		count[5][byte(p>>40)]++
+		count[6][byte(p>>48)]++
+		count[7][byte(p>>56)]++
 	}
 	for d := 0; d < 8; d++ {
 		shift := uint(8 * d)
 		c := &count[d]
-		if c[byte(src[0].pre>>shift)] == n {
+		if int(c[byte(src[0].pre>>shift)]) == n {
 			continue // every key has this byte: nothing to order by
 		}
-		pos := 0
+		var pos uint32
 		for b := range c {
 			k := c[b]
 			c[b] = pos
