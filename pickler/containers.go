@@ -287,14 +287,17 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 	if err := e.enter(); err != nil {
 		return err
 	}
-	if len(m) > 64 {
+	// A large map's keys are not the few literals the key cache is for:
+	// they go to the by-value memo directly.
+	small := len(m) <= 64
+	if !small {
 		e.strMemo.reserve(len(m)) // its keys are memoized by value
 	}
 	if e.cfg.sortKeys && len(m) > 1 {
 		keys, vals := e.sortedItems(m)
 		for b := e.batches(len(keys), op.Setitem, op.Setitems); b.next(); {
 			for i := b.start; i < b.end; i++ {
-				if err := e.saveStrItem(keys[i], vals[i]); err != nil {
+				if err := e.saveStrItem(keys[i], vals[i], small); err != nil {
 					return err
 				}
 			}
@@ -307,7 +310,7 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 			if i == b.end {
 				b.next()
 			}
-			if err := e.saveStrItem(k, v); err != nil {
+			if err := e.saveStrItem(k, v, small); err != nil {
 				return err
 			}
 			i++
@@ -318,11 +321,16 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 	return nil
 }
 
-func (e *encoder) saveStrItem(key string, v any) error {
-	if err := e.saveStr(key, true); err != nil {
+func (e *encoder) saveStrItem(key string, v any, cacheKey bool) error {
+	var err error
+	if cacheKey {
+		err = e.saveStr(key, true)
+	} else {
+		err = e.saveStrByValue(key)
+	}
+	if err != nil {
 		return withPath(err, keyPath(key))
 	}
-	var err error
 	if e.cfg.persistentID != nil || !e.saveCommon(v, &err) {
 		err = e.save(v)
 	}

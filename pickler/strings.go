@@ -71,17 +71,7 @@ func (e *encoder) saveStr(s string, key bool) error {
 		return nil
 	}
 	if key || singleton(s) {
-		// One hash finds it or reserves its slot.
-		slot, h, idx, found := e.strMemo.slot(s)
-		if found {
-			e.MemoGet(idx)
-			return nil
-		}
-		if err := e.writeStr(s); err != nil {
-			return err
-		}
-		e.strMemo.claim(slot, s, h, e.MemoPut())
-		return nil
+		return e.saveStrByValue(s)
 	}
 	if len(s) >= sharedStrMin {
 		// One Go string reached again (same bytes at the same address)
@@ -101,6 +91,21 @@ func (e *encoder) saveStr(s string, key bool) error {
 		return err
 	}
 	e.MemoPut()
+	return nil
+}
+
+// saveStrByValue writes s memoized by value: one hash finds it or
+// reserves its slot.
+func (e *encoder) saveStrByValue(s string) error {
+	slot, h, idx, found := e.strMemo.slot(s)
+	if found {
+		e.MemoGet(idx)
+		return nil
+	}
+	if err := e.writeStr(s); err != nil {
+		return err
+	}
+	e.strMemo.claim(slot, s, h, e.MemoPut())
 	return nil
 }
 
