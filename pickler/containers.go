@@ -293,7 +293,11 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 	if !small {
 		e.strMemo.reserve(len(m)) // its keys are memoized by value
 	}
-	if e.cfg.sortKeys && len(m) > 1 {
+	if e.cfg.sortKeys && len(m) > recordMax {
+		if err := e.saveSortedLarge(m); err != nil {
+			return err
+		}
+	} else if e.cfg.sortKeys && len(m) > 1 {
 		keys, vals := e.sortedItems(m)
 		for b := e.batches(len(keys), op.Setitem, op.Setitems); b.next(); {
 			for i := b.start; i < b.end; i++ {
@@ -302,7 +306,7 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 				}
 			}
 		}
-		e.putItems(keys, vals)
+		e.putItems(vals)
 	} else {
 		// Written while iterating: no key slice.
 		b, i := e.batches(len(m), op.Setitem, op.Setitems), 0
@@ -338,6 +342,46 @@ func (e *encoder) saveStrItem(key string, v any, cacheKey bool) error {
 		return withPath(err, keyPath(key))
 	}
 	return nil
+}
+
+// saveSortedLarge writes the items of a map larger than a record in key
+// order, straight from the sorted items (no key or value slice gathered).
+// The sort buffers are taken from the encoder while the values are
+// written (a nested map takes fresh ones) and given back after.
+func (e *encoder) saveSortedLarge(m map[string]any) error {
+	n := len(m)
+	if cap(e.sortBuf) < n {
+		e.sortBuf = make([]sortEnt, n)
+	}
+	ents := e.sortBuf[:n]
+	i := 0
+	for k, v := range m {
+		ents[i] = sortEnt{s: k, v: v}
+		i++
+	}
+	order := e.sortEnts(n)
+	sortBuf, radixBuf := e.sortBuf, e.radixBuf
+	e.sortBuf, e.radixBuf = nil, nil
+	var err error
+	for b := e.batches(n, op.Setitem, op.Setitems); b.next() && err == nil; {
+		for j := b.start; j < b.end; j++ {
+			ent := &ents[j]
+			if order != nil {
+				ent = &ents[order[j].i]
+			}
+			if err = e.saveStrItem(ent.s, ent.v, n <= 64); err != nil {
+				break
+			}
+		}
+	}
+	clear(ents) // drop the keys and values
+	if cap(sortBuf) > cap(e.sortBuf) {
+		e.sortBuf = sortBuf
+	}
+	if cap(radixBuf) > cap(e.radixBuf) {
+		e.radixBuf = radixBuf
+	}
+	return err
 }
 
 // saveCommon writes v when it is one of the commonest item types of a
@@ -382,14 +426,13 @@ func (e *encoder) saveCommon(v any, err *error) bool {
 // key order is kept for the next map.
 const recordMax = 32
 
-// sortedItems returns m's keys in order and their values. Maps of one
-// shape (records: the same keys map after map) reuse the order found for
-// the last one, checked while the map is iterated once (its keys found in
-// the kept order by address, as a program's literal keys share theirs,
-// else by content); others are sorted with their values. The key slice is
-// the encoder's kept order (never written again once made) or a scratch
-// one; both slices are taken from the encoder (a map nested in a value
-// takes fresh ones) and given back with putItems.
+// sortedItems returns the keys in order and their values of a map of at
+// most recordMax items (larger ones: saveSortedLarge). Maps of one shape
+// (records: the same keys map after map) reuse the order found for the
+// last one, checked by looking its keys up; others are sorted with their
+// values, and their order is kept for the next map (never written again
+// once made). The value slice is taken from the encoder (a map nested in
+// a value takes a fresh one) and given back with putItems.
 func (e *encoder) sortedItems(m map[string]any) ([]string, []any) {
 	n := len(m)
 	vals := e.valBuf
@@ -410,30 +453,13 @@ func (e *encoder) sortedItems(m map[string]any) ([]string, []any) {
 		ents[i] = sortEnt{s: k, v: v}
 		i++
 	}
-	order := e.sortEnts(n)
-	var keys []string
-	if n <= recordMax {
-		keys = make([]string, n) // kept as e.lastKeys: never reused
-	} else {
-		keys, e.keyBuf = e.keyBuf, nil
-		if cap(keys) < n {
-			keys = make([]string, n)
-		}
-		keys = keys[:n]
-	}
-	if order == nil {
-		for i := range ents {
-			keys[i], vals[i] = ents[i].s, ents[i].v
-		}
-	} else {
-		for j, r := range order {
-			keys[j], vals[j] = ents[r.i].s, ents[r.i].v
-		}
+	slices.SortFunc(ents, func(a, b sortEnt) int { return strings.Compare(a.s, b.s) })
+	keys := make([]string, n)
+	for i := range ents {
+		keys[i], vals[i] = ents[i].s, ents[i].v
 	}
 	clear(ents) // drop the keys and values
-	if n <= recordMax {
-		e.lastKeys = keys
-	}
+	e.lastKeys = keys
 	return keys, vals
 }
 
@@ -455,16 +481,12 @@ func placeInOrder(keys []string, m map[string]any, vals []any) bool {
 	return true
 }
 
-// putItems gives the slices of sortedItems back for the next map (the
-// largest are kept).
-func (e *encoder) putItems(keys []string, vals []any) {
+// putItems gives the value slice of sortedItems back for the next map
+// (the largest is kept).
+func (e *encoder) putItems(vals []any) {
 	clear(vals)
 	if cap(vals) > cap(e.valBuf) {
 		e.valBuf = vals[:0]
-	}
-	if len(keys) > recordMax && cap(keys) > cap(e.keyBuf) {
-		clear(keys)
-		e.keyBuf = keys[:0]
 	}
 }
 

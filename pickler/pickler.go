@@ -122,7 +122,6 @@ type encoder struct {
 	depth    int
 	lastKeys []string // the sorted keys of the last str-keyed map (read-only)
 	valBuf   []any    // map values in key order, reused
-	keyBuf   []string // keys of a large map in order, reused
 	sortBuf  []sortEnt
 	radixBuf []radixEnt
 
@@ -157,9 +156,6 @@ func (e *encoder) release() {
 	}
 	if cap(e.radixBuf) > 1<<17 {
 		e.radixBuf = nil
-	}
-	if cap(e.keyBuf) > 1<<16 {
-		e.keyBuf = nil
 	}
 	if cap(e.valBuf) > 1<<16 {
 		e.valBuf = nil
