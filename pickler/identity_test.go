@@ -1,6 +1,7 @@
 package pickler_test
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -46,4 +47,38 @@ func TestReencodeKeepsStringIdentity(t *testing.T) {
 	out, err := pickler.Marshal(v)
 	require.NoError(t, err)
 	require.Equal(t, len(in), len(out))
+}
+
+// TestIntRunsFramedAsSave: the runs of ints of a []any, written straight
+// into the window, come out byte for byte as through save's full path (a
+// PersistentID hook that declines every value turns the fast paths off),
+// frames and their boundaries included, at every protocol.
+func TestIntRunsFramedAsSave(t *testing.T) {
+	items := make([]any, 0, 150_000)
+	for i := 0; len(items) < cap(items); i++ {
+		switch i % 97 {
+		case 13:
+			items = append(items, "s")
+		case 41:
+			items = append(items, int64(1)<<40) // LONG1: ends a run
+		case 77:
+			items = append(items, float64(i))
+		default:
+			items = append(items, int64(i*i%200_003)-70_000) // 1-, 2-, 4-byte forms, negatives
+		}
+	}
+	decline := pickler.PersistentID(func(any) (any, bool) { return nil, false })
+	for proto := 0; proto <= 5; proto++ {
+		got, err := pickler.Marshal(items, pickler.Protocol(proto))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := pickler.Marshal(items, pickler.Protocol(proto), decline)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("protocol %d: the int runs differ from save's path", proto)
+		}
+	}
 }

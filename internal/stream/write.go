@@ -120,6 +120,19 @@ func (w *Writer) Avail(n int) []byte {
 	return w.wb[len(w.wb):cap(w.wb)]
 }
 
+// Window is Avail for a run of small objects written back to back: the
+// free tail (at least n bytes, n <= MaxAvail) and room, the number of its
+// bytes that may be written before the open frame reaches its target. An
+// object may start at offset k of the tail without a Boundary call while
+// k < room (Boundary would find nothing to do); the caller commits what it
+// wrote with Commit.
+func (w *Writer) Window(n int) (p []byte, room int) {
+	if cap(w.wb)-len(w.wb) < n {
+		w.slow(n)
+	}
+	return w.wb[len(w.wb):cap(w.wb)], w.lim - len(w.wb)
+}
+
 // Commit adds k bytes written into Avail's slice.
 func (w *Writer) Commit(k int) { w.wb = w.wb[:len(w.wb)+k] }
 
