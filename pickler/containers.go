@@ -209,6 +209,7 @@ func saveSlice[T any](e *encoder, x []T, tid uintptr, f func(*encoder, T) error)
 	}
 	for b := e.batches(len(x), op.Append, op.Appends); b.next(); {
 		for i, v := range x[b.start:b.end] {
+			e.Boundary() // as save: a []int64 is framed as the []any of its items
 			if err := f(e, v); err != nil {
 				return withPath(err, indexPath(b.start+i))
 			}

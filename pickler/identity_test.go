@@ -82,3 +82,34 @@ func TestIntRunsFramedAsSave(t *testing.T) {
 		}
 	}
 }
+
+// TestTypedContainersFramedAsAny: a typed slice or map pickles as the
+// []any or map[string]any of its items (one Python type each), frames
+// included: large ones span several frames at protocol 4 and above.
+func TestTypedContainersFramedAsAny(t *testing.T) {
+	const n = 40_000
+	ints, int64s, floats, strs := make([]int, n), make([]int64, n), make([]float64, n), make([]string, n)
+	anyInts, anyFloats, anyStrs := make([]any, n), make([]any, n), make([]any, n)
+	fm, am := make(map[string]float64, n), make(map[string]any, n)
+	for i := range n {
+		ints[i], int64s[i], anyInts[i] = i*37-5000, int64(i*37-5000), int64(i*37-5000)
+		floats[i], anyFloats[i] = float64(i)/3, float64(i)/3
+		strs[i] = "s" + strings.Repeat("x", i%7)
+		anyStrs[i] = strs[i]
+		k := "key" + strings.Repeat("y", i%5) + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + string(rune('a'+i/676))
+		fm[k], am[k] = float64(i)/7, float64(i)/7
+	}
+	for _, c := range []struct {
+		name      string
+		typed, as any
+	}{{"[]int", ints, anyInts}, {"[]int64", int64s, anyInts}, {"[]float64", floats, anyFloats},
+		{"[]string", strs, anyStrs}, {"map[string]float64", fm, am}} {
+		for _, proto := range []int{2, 4, 5} {
+			got, err := pickler.Marshal(c.typed, pickler.Protocol(proto))
+			require.NoError(t, err)
+			want, err := pickler.Marshal(c.as, pickler.Protocol(proto))
+			require.NoError(t, err)
+			require.Truef(t, bytes.Equal(got, want), "%s at protocol %d: not framed as its []any/map[string]any", c.name, proto)
+		}
+	}
+}

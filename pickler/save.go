@@ -221,6 +221,7 @@ func (e *encoder) saveMarshaler(m Marshaler, t reflect.Type) error {
 // saveReflect encodes the Go types that saveKnown does not name: named
 // types, structs, maps, pointers and slices of any element type.
 func (e *encoder) saveReflect(v reflect.Value) error {
+	e.Boundary() // as save (a second call, from save, finds nothing to do)
 	if !v.IsValid() {
 		e.Byte(op.None)
 		return nil
