@@ -37,15 +37,23 @@ const batchSize = 1000 // CPython's BATCHSIZE
 // so that the item loop stays the caller's own (no call per item); a
 // caller that cannot index its items (a map being iterated) calls next
 // when its count reaches end, and once more after the last item.
+//
+// CPython's C pickler writes an exact dict or set (batch_dict_exact,
+// save_set) in a do-while loop that runs once more when the last batch was
+// full: a dict or set of 1000, 2000, … items ends with an empty MARK
+// SETITEMS / MARK ADDITEMS. The batcher does the same for SETITEMS and
+// ADDITEMS (trailer); a call's dictitems come from an iterator in CPython
+// (batch_dict), which has no such batch, so saveItemsOf(…, false) clears it.
 type batcher struct {
 	e             *encoder
 	n, start, end int
 	single, multi byte
 	open          bool // a batch was started and awaits its closing opcode
+	trailer       bool // an empty batch after a full last one, as CPython's exact dicts and sets
 }
 
 func (e *encoder) batches(n int, single, multi byte) batcher {
-	return batcher{e: e, n: n, single: single, multi: multi}
+	return batcher{e: e, n: n, single: single, multi: multi, trailer: multi == op.Setitems || multi == op.Additems}
 }
 
 // next closes the batch just written and opens the next; false when done.
@@ -60,6 +68,10 @@ func (b *batcher) next() bool {
 		b.open = false
 	}
 	if b.end >= b.n {
+		if b.trailer && b.n > 0 && b.n%batchSize == 0 && !one {
+			b.e.Byte2(op.Mark, b.multi)
+			b.trailer = false
+		}
 		return false
 	}
 	b.start = b.end
@@ -277,15 +289,18 @@ func (e *encoder) saveDict(d *py.Dict) error {
 	if e.openDictMemo(memoKey{p: unsafe.Pointer(d)}) {
 		return nil
 	}
-	return e.saveItemsOf(d.Items())
+	return e.saveItemsOf(d.Items(), true)
 }
 
-// saveItemsOf writes dict items (a py.Dict's, or a call's dictitems).
-func (e *encoder) saveItemsOf(items []py.Item) error {
+// saveItemsOf writes dict items: a py.Dict's (exact), or a call's
+// dictitems (not exact: no trailing empty batch, see batcher).
+func (e *encoder) saveItemsOf(items []py.Item, exact bool) error {
 	if err := e.enter(); err != nil {
 		return err
 	}
-	for b := e.batches(len(items), op.Setitem, op.Setitems); b.next(); {
+	b := e.batches(len(items), op.Setitem, op.Setitems)
+	b.trailer = exact
+	for b.next() {
 		for i := b.start; i < b.end; i++ {
 			it := &items[i]
 			var err error
@@ -375,6 +390,7 @@ func (e *encoder) saveStrItem(key string, v any, cacheKey bool) error {
 	if cacheKey {
 		err = e.saveStr(key, true)
 	} else {
+		e.Boundary() // a key is an object of its own, as in saveStr
 		err = e.saveStrByValue(key)
 	}
 	if err != nil {

@@ -125,7 +125,7 @@ func (e *encoder) saveReduced(k memoKey, head func() error, list []any, dict []p
 		}
 	}
 	if len(dict) > 0 {
-		if err := e.saveItemsOf(dict); err != nil {
+		if err := e.saveItemsOf(dict, false); err != nil {
 			return withPath(err, ".dictitems")
 		}
 	}

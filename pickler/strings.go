@@ -44,6 +44,12 @@ type keyCacheEntry struct {
 
 // saveStr writes a str. key marks a dict key, memoized by value.
 func (e *encoder) saveStr(s string, key bool) error {
+	if key {
+		// A key is an object of its own: CPython's framer may close the
+		// frame before it, as before a value (save calls Boundary; the
+		// dict loops write str keys straight here).
+		e.Boundary()
+	}
 	if key && len(s) > 0 && len(s) <= 64 { // short keys: bounded what the cache holds on to
 		p := unsafe.StringData(s)
 		// Two ways a set, by a multiplicative hash of address and length:
