@@ -743,7 +743,7 @@ func (m *machine) fastStruct(f *tframe) {
 	w := m.src.Window()
 	i := 0
 	base := f.ptr()
-	keys := m.keys[:0]
+	done := m.fdone[:0] // fields stored by this loop, in order
 	var key string
 	fi := -1 // field of the pending key; -1: at a key's place
 	for i < len(w) {
@@ -756,7 +756,7 @@ func (m *machine) fastStruct(f *tframe) {
 					// SETITEMS settles them all.
 					goto out
 				}
-				keys = keys[:0] // stored already
+				done = done[:0] // stored already
 				m.marks = m.marks[:len(m.marks)-1]
 				i++
 				goto out
@@ -786,8 +786,6 @@ func (m *machine) fastStruct(f *tframe) {
 						goto out
 					}
 					n++
-				} else {
-					key = f.sd.fields[j].name
 				}
 				fi = j
 				i += n
@@ -883,18 +881,21 @@ func (m *machine) fastStruct(f *tframe) {
 			}
 		}
 		i += n
-		keys = append(keys, key)
+		done = append(done, fi)
 		fi = -1
 	}
 out:
 	m.src.Consume(i)
-	for _, k := range keys {
-		m.stack = append(m.stack, m.boxString(k), markW)
+	// The keys pushed are the fields' names, boxed once per type: the
+	// machine's SETITEMS finds the same fields by them.
+	fs := f.sd.fields
+	for _, j := range done {
+		m.stack = append(m.stack, fs[j].box, markW)
 	}
 	if fi >= 0 {
-		m.stack = append(m.stack, m.boxString(key))
+		m.stack = append(m.stack, fs[fi].box)
 	}
-	m.keys = keys[:0]
+	m.fdone = done[:0]
 }
 
 // fastTuple reads TUPLE1/2/3 of scalars (and a MEMOIZE after it) into an

@@ -130,6 +130,7 @@ func (f *tframe) elemPtr(i int) unsafe.Pointer { return unsafe.Add(f.data, uintp
 
 type tfield struct {
 	name   string
+	box    any // name as an interface, pushed for a key without allocating
 	index  []int
 	offset uintptr
 	typ    reflect.Type
@@ -150,7 +151,7 @@ func structDecOf(t reflect.Type) *structDec {
 	d := &structDec{}
 	for _, fi := range visibleFields(t) {
 		sf := t.FieldByIndex(fi.index)
-		tf := tfield{name: fi.name, index: fi.index, typ: sf.Type, kind: fastKind(sf.Type)}
+		tf := tfield{name: fi.name, box: fi.name, index: fi.index, typ: sf.Type, kind: fastKind(sf.Type)}
 		if len(fi.index) == 1 {
 			tf.offset, tf.direct = sf.Offset, true
 		}
@@ -863,10 +864,10 @@ func (m *machine) typedSetItems(f *tframe, items []any, at int) error {
 			return errFallback
 		}
 		v := items[i+1]
+		if _, w := v.(written); w {
+			continue // stored already (a struct's field found by its key)
+		}
 		if f.kind == fMap {
-			if _, w := v.(written); w {
-				continue
-			}
 			if err := m.settle(f, v, at+i+1, 0, key); err != nil {
 				return err
 			}
