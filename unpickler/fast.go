@@ -410,7 +410,7 @@ func (m *machine) fastMap(f *tframe) {
 			}
 			key, haveKey = v.s, true
 		} else {
-			switch mp := f.fmap.(type) {
+			switch mp := f.mp.fmap.(type) {
 			case map[string]float64:
 				switch v.kind {
 				case kFloat64:
@@ -465,7 +465,7 @@ out:
 // hold: one allocation at about the final size instead of a rehash at each
 // doubling. at is the offset of the input parsed so far.
 func (m *machine) presize(f *tframe, at int64) {
-	n := f.mv.Len()
+	n := f.mp.mv.Len()
 	if f.n != 0 || n < 512 {
 		return
 	}
@@ -484,7 +484,7 @@ func (m *machine) presize(f *tframe, at int64) {
 		return
 	}
 	var nm any
-	switch mp := f.fmap.(type) {
+	switch mp := f.mp.fmap.(type) {
 	case map[string]float64:
 		nm = remake(mp, est)
 	case map[string]int64:
@@ -498,7 +498,7 @@ func (m *machine) presize(f *tframe, at int64) {
 	default:
 		return
 	}
-	f.fmap, f.mv = nm, reflect.ValueOf(nm)
+	f.mp.fmap, f.mp.mv = nm, reflect.ValueOf(nm)
 }
 
 func remake[V any](mp map[string]V, n int64) map[string]V {

@@ -372,7 +372,7 @@ func (m *machine) opMark() error {
 			switch {
 			case f.kind == fList && f.ek != kOther:
 				m.fastList(f)
-			case f.kind == fMap && f.fmap != nil:
+			case f.kind == fMap && f.mp.fmap != nil:
 				m.fastMap(f)
 			case f.kind == fStruct:
 				m.fastStruct(f)

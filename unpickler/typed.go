@@ -81,31 +81,36 @@ const (
 
 // tframe is a list or dict being written straight into its Go value.
 type tframe struct {
+	// Laid out small (128 bytes): a decode makes one per list, dict and
+	// struct, and they live as long as the memo.
 	kind uint8
+	ek   uint8 // list: fastKind of et
+	open bool  // that push is still on the stack: it may get items
+	used bool  // stored into a slot at least once
 	t    reflect.Type
-	pos  int  // stack index of its first push
-	open bool // that push is still on the stack: it may get items
-	used bool // stored into a slot at least once
+	pos  int // stack index of its first push
 
 	// list: a slice of elem type et, n items committed, room for cap
 	et    reflect.Type
-	ek    uint8
 	esize uintptr
-	data  unsafe.Pointer
+	data  unsafe.Pointer // list: the slice's array; struct: its storage when not in place
 	cap   int
 	n     int
 	start int64 // input offset at creation, to size the slice
 
-	// map
-	mv   reflect.Value
-	fmap any // the map as one of the types written without reflection
+	mp *tmap // map
 
-	// struct: in place in a parent's slot, or in own storage
+	// struct: in place in a parent's slot, or in its own storage (data)
 	sd     *structDec
 	parent *tframe
-	slot   int            // parent list slot, or parent struct field
-	own    unsafe.Pointer // storage when not in place
-	last   int            // field of the previous key, to predict the next
+	slot   int // parent list slot, or parent struct field
+	last   int // field of the previous key, to predict the next
+}
+
+// tmap is a map frame's map, apart so that the other frames are smaller.
+type tmap struct {
+	mv   reflect.Value
+	fmap any // the map as one of the types written without reflection
 }
 
 type sliceHdr struct {
@@ -116,8 +121,8 @@ type sliceHdr struct {
 
 // ptr is the address of a struct frame's storage.
 func (f *tframe) ptr() unsafe.Pointer {
-	if f.own != nil {
-		return f.own
+	if f.data != nil {
+		return f.data // own storage
 	}
 	if f.parent.kind == fList {
 		return f.parent.elemPtr(f.slot)
@@ -293,19 +298,19 @@ func (m *machine) openFrame(list bool) bool {
 		f.start = m.src.Offset()
 	case fMap:
 		f.start = m.src.Offset()
-		f.mv = reflect.MakeMap(t)
-		f.fmap = f.mv.Interface()
-		switch f.fmap.(type) {
+		f.mp = &tmap{mv: reflect.MakeMap(t)}
+		f.mp.fmap = f.mp.mv.Interface()
+		switch f.mp.fmap.(type) {
 		case map[string]float64, map[string]int64, map[string]int, map[string]string, map[string]bool, map[string]any:
 		default:
-			f.fmap = nil
+			f.mp.fmap = nil
 		}
 	case fStruct:
 		f.sd = m.structDec(t)
 		f.last = -1
 		switch {
 		case pf == nil && k == -1:
-			f.own = m.rootP // the root, in place
+			f.data = m.rootP // the root, in place
 		case pf != nil && pf.kind == fList:
 			if !m.growTo(pf, pf.n+k+1, m.src.Offset()) {
 				return false
@@ -317,7 +322,7 @@ func (m *machine) openFrame(list bool) bool {
 			key := m.stack[len(m.stack)-1].(string)
 			f.parent, f.slot = pf, pf.find(key)
 		default:
-			f.own = reflect.New(t).UnsafePointer()
+			f.data = reflect.New(t).UnsafePointer()
 		}
 	}
 	if pf == nil && k == -1 {
@@ -400,7 +405,7 @@ func (m *machine) scalarSlot() (p unsafe.Pointer, kind uint8, f *tframe, key str
 		}
 		return unsafe.Add(f.ptr(), f.sd.fields[i].offset), f.sd.fields[i].kind, f, ""
 	case fMap:
-		if f.fmap == nil {
+		if f.mp.fmap == nil {
 			return nil, 0, nil, ""
 		}
 		ks, ok := m.stack[len(m.stack)-1].(string)
@@ -430,7 +435,7 @@ func (m *machine) pushInt(v int64) {
 			m.stack = append(m.stack, markW)
 			return
 		case f != nil && p == nil && kind == kOther:
-			switch mp := f.fmap.(type) {
+			switch mp := f.mp.fmap.(type) {
 			case map[string]int64:
 				mp[key] = v
 				m.stack = append(m.stack, markW)
@@ -459,7 +464,7 @@ func (m *machine) pushFloat(v float64) {
 			return
 		}
 		if f != nil && p == nil {
-			if mp, ok := f.fmap.(map[string]float64); ok {
+			if mp, ok := f.mp.fmap.(map[string]float64); ok {
 				mp[key] = v
 				m.stack = append(m.stack, markW)
 				return
@@ -487,7 +492,7 @@ func (m *machine) strInPlace(s string) bool {
 		return true
 	}
 	if f != nil && p == nil {
-		if mp, ok := f.fmap.(map[string]string); ok {
+		if mp, ok := f.mp.fmap.(map[string]string); ok {
 			mp[key] = s
 			m.stack = append(m.stack, markW)
 			return true
@@ -590,7 +595,7 @@ func (m *machine) pushBool(v bool) {
 			return
 		}
 		if f != nil && p == nil {
-			if mp, ok := f.fmap.(map[string]bool); ok {
+			if mp, ok := f.mp.fmap.(map[string]bool); ok {
 				mp[key] = v
 				m.stack = append(m.stack, markW)
 				return
@@ -644,7 +649,7 @@ func (m *machine) readBack() (any, error) {
 		p, t = unsafe.Add(f.ptr(), f.sd.fields[i].offset), f.sd.fields[i].typ
 	case fMap:
 		ks, _ := m.stack[len(m.stack)-2].(string)
-		v := f.mv.MapIndex(reflect.ValueOf(ks))
+		v := f.mp.mv.MapIndex(reflect.ValueOf(ks))
 		if !v.IsValid() {
 			return nil, errFallback
 		}
@@ -763,7 +768,7 @@ func (m *machine) assignSlot(f *tframe, slot int, key string, v any) error {
 		if err := a.assign(v, ev, "", 1); err != nil {
 			return errFallback
 		}
-		f.mv.SetMapIndex(reflect.ValueOf(key).Convert(f.t.Key()), ev)
+		f.mp.mv.SetMapIndex(reflect.ValueOf(key).Convert(f.t.Key()), ev)
 		return nil
 	}
 	if err := a.assign(v, slotValue(f, slot), "", 1); err != nil {
@@ -796,7 +801,7 @@ func (m *machine) storeFrame(x *tframe, at int, f *tframe, slot int, key string)
 		if x.t != f.t.Elem() {
 			return errFallback
 		}
-		f.mv.SetMapIndex(reflect.ValueOf(key).Convert(f.t.Key()), x.value())
+		f.mp.mv.SetMapIndex(reflect.ValueOf(key).Convert(f.t.Key()), x.value())
 		return nil
 	}
 	if dt != x.t {
@@ -809,7 +814,7 @@ func (m *machine) storeFrame(x *tframe, at int, f *tframe, slot int, key string)
 			*(*sliceHdr)(p) = sliceHdr{unsafe.Pointer(&zeroByte), 0, 0} // [] is not None
 		}
 	case fMap:
-		reflect.NewAt(dt, p).Elem().Set(x.mv)
+		reflect.NewAt(dt, p).Elem().Set(x.mp.mv)
 	case fStruct:
 		if src := x.ptr(); src != p {
 			reflect.NewAt(dt, p).Elem().Set(reflect.NewAt(dt, src).Elem())
@@ -831,7 +836,7 @@ func (x *tframe) value() reflect.Value {
 		}
 		return reflect.NewAt(x.t, unsafe.Pointer(&h)).Elem()
 	case fMap:
-		return x.mv
+		return x.mp.mv
 	}
 	return reflect.NewAt(x.t, x.ptr()).Elem()
 }
