@@ -786,6 +786,8 @@ func (m *machine) fastStruct(f *tframe) {
 						goto out
 					}
 					n++
+				} else {
+					key = f.sd.fields[j].name
 				}
 				fi = j
 				i += n
@@ -893,7 +895,13 @@ out:
 		m.stack = append(m.stack, fs[j].box, markW)
 	}
 	if fi >= 0 {
-		m.stack = append(m.stack, fs[fi].box)
+		// A pending key may yet be used as a value (DUP): the input's
+		// own str when it matched the name only case-insensitively.
+		if fs[fi].name == key {
+			m.stack = append(m.stack, fs[fi].box)
+		} else {
+			m.stack = append(m.stack, m.boxString(key))
+		}
 	}
 	m.fdone = done[:0]
 }

@@ -211,3 +211,25 @@ func mustPickleF(v any) []byte {
 	}
 	return b
 }
+
+// A struct key left pending on the stack by the in-place loop is the
+// input's str, not the field's name: DUP can make it a value.
+func TestTypedPendingKeyIsInputStr(t *testing.T) {
+	type caseStruct struct{ Name string }
+	for name, data := range map[string][]byte{
+		// memo 0 = "NAME" (matches Name case-insensitively); {memo[0]: memo[0]} via DUP
+		"memoized": []byte("\x80\x04\x8c\x04NAME\x94\x30}\x94(h\x00\x32u."),
+		"inline":   []byte("\x80\x04}\x94(\x8c\x04Name\x32u."),
+	} {
+		var want, got caseStruct
+		if err := reference(data, &want); err != nil {
+			t.Fatalf("%s: reference: %v", name, err)
+		}
+		if err := Unmarshal(data, &got); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got != want {
+			t.Errorf("%s: typed %+v, dynamic %+v", name, got, want)
+		}
+	}
+}
