@@ -781,8 +781,11 @@ func (m *machine) fastStruct(f *tframe) {
 					if m.nmemo >= m.cfg.maxMemo || int64(len(kb)) > m.cfg.maxLength {
 						goto out
 					}
-					key = m.str(kb)
-					if m.memoPut(uint64(m.nmemo), m.boxString(key)) != nil {
+					// The field's name is the same str, boxed
+					// already: no copy, and a GET of it compares
+					// equal to the name by pointer.
+					key = f.sd.fields[j].name
+					if m.memoPut(uint64(m.nmemo), f.sd.fields[j].box) != nil {
 						goto out
 					}
 					n++
@@ -909,17 +912,13 @@ out:
 // fastTuple reads TUPLE1/2/3 of scalars (and a MEMOIZE after it) into an
 // array field of as many ints, floats or strs; 0 when w does not hold one.
 func (m *machine) fastTuple(w []byte, fd *tfield, at unsafe.Pointer) int {
-	t := fd.typ
-	if t.Kind() != reflect.Array || t.Len() < 1 || t.Len() > 3 {
-		return 0
-	}
-	ek := fastKind(t.Elem())
-	if ek != kInt64 && ek != kInt && ek != kFloat64 {
+	alen, ek := fd.alen, fd.aek // cached per field (structDecOf)
+	if alen == 0 {
 		return 0
 	}
 	var vals [3]scalar
 	n := 0
-	for j := range t.Len() {
+	for j := range alen {
 		if n >= len(w) {
 			return 0
 		}
@@ -930,12 +929,12 @@ func (m *machine) fastTuple(w []byte, fd *tfield, at unsafe.Pointer) int {
 		vals[j] = v
 		n += k
 	}
-	if n >= len(w) || w[n] != op.Tuple1+byte(t.Len()-1) {
+	if n >= len(w) || w[n] != op.Tuple1+byte(alen-1) {
 		return 0
 	}
 	n++
-	size := t.Elem().Size()
-	for j := range t.Len() {
+	size := fd.asize
+	for j := range alen {
 		e := unsafe.Add(at, uintptr(j)*size)
 		v := vals[j]
 		switch {
@@ -950,7 +949,7 @@ func (m *machine) fastTuple(w []byte, fd *tfield, at unsafe.Pointer) int {
 		}
 	}
 	if n < len(w) && w[n] == op.Memoize && m.nmemo < m.cfg.maxMemo {
-		if m.memoPut(uint64(m.nmemo), boxIn(&m.arrs, arrRef{p: at, t: t}, arrRefType)) == nil {
+		if m.memoPut(uint64(m.nmemo), boxIn(&m.arrs, arrRef{p: at, t: fd.typ}, arrRefType)) == nil {
 			n++
 		}
 	}

@@ -141,6 +141,12 @@ type tfield struct {
 	typ    reflect.Type
 	kind   uint8
 	direct bool // one level deep, settable in place
+
+	// an array of 1 to 3 ints or floats (fastTuple reads tuples into it):
+	// its length (0 otherwise), element kind and size
+	alen  int
+	aek   uint8
+	asize uintptr
 }
 
 type structDec struct {
@@ -159,6 +165,11 @@ func structDecOf(t reflect.Type) *structDec {
 		tf := tfield{name: fi.name, box: fi.name, index: fi.index, typ: sf.Type, kind: fastKind(sf.Type)}
 		if len(fi.index) == 1 {
 			tf.offset, tf.direct = sf.Offset, true
+		}
+		if t := sf.Type; t.Kind() == reflect.Array && t.Len() >= 1 && t.Len() <= 3 {
+			if ek := fastKind(t.Elem()); ek == kInt64 || ek == kInt || ek == kFloat64 {
+				tf.alen, tf.aek, tf.asize = t.Len(), ek, t.Elem().Size()
+			}
 		}
 		d.fields = append(d.fields, tf)
 	}
