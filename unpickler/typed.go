@@ -343,15 +343,17 @@ func (m *machine) openFrame(list bool) bool {
 	return true
 }
 
-// growTo makes room for n items in a list frame. The first growth past a
-// full batch sizes the slice from what the input says: the bytes the items
-// so far took, against what is left.
+// growTo makes room for n items in a list frame. Once the items so far
+// are a fair sample (512 of them, and 32 KiB of slice: more of small ones,
+// whose pickled size drifts as ints and numbered strs grow), a growth
+// sizes the slice from what the input says: the bytes the items so far
+// took, against what is left.
 func (m *machine) growTo(f *tframe, n int, at int64) bool {
 	if n <= f.cap {
 		return true
 	}
 	c := max(n, 2*f.cap, 4)
-	if f.cap >= 512 {
+	if f.cap >= 512 && uintptr(f.cap)*f.esize >= 32<<10 {
 		if a := m.src.Available(); a > 0 {
 			a -= at - m.src.Offset() // bytes parsed in place, not yet consumed
 			used := at - f.start
