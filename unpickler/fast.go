@@ -359,6 +359,22 @@ func (m *machine) fastMap(f *tframe) {
 			if !haveKey && len(keys) == 0 {
 				goto out
 			}
+			if haveKey {
+				// The key just read, kept in a run over a slab of strs.
+				idx, n, ok := uint64(m.nmemo), 1, true
+				switch {
+				case c == op.Binput && len(w)-i >= 2:
+					idx, n = uint64(w[i+1]), 2
+				case c == op.LongBinput && len(w)-i >= 5:
+					idx, n = uint64(binary.LittleEndian.Uint32(w[i+1:])), 5
+				case c != op.Memoize:
+					ok = false
+				}
+				if ok && idx <= math.MaxUint32 && m.keyRun(uint32(idx), key) {
+					i += n
+					continue
+				}
+			}
 			n := m.fastMemo(w[i:], last, nil)
 			if n == 0 {
 				goto out
@@ -382,17 +398,8 @@ func (m *machine) fastMap(f *tframe) {
 				}
 				idx, n = binary.LittleEndian.Uint32(w[i+1:]), 5
 			}
-			p := m.memoSlot(idx, false)
-			if p == nil {
-				goto out
-			}
-			var s string
-			switch x := (*p).(type) {
-			case string:
-				s = x
-			case *string:
-				s = *x
-			default:
+			s, ok := m.memoStr(idx)
+			if !ok {
 				goto out
 			}
 			key, haveKey = s, true
@@ -809,18 +816,11 @@ func (m *machine) fastStruct(f *tframe) {
 					}
 					idx, n = binary.LittleEndian.Uint32(w[i+1:]), 5
 				}
-				p := m.memoSlot(idx, false)
-				if p == nil {
+				s, ok := m.memoStr(idx)
+				if !ok {
 					goto out
 				}
-				switch x := (*p).(type) {
-				case string:
-					key = x
-				case *string:
-					key = *x
-				default:
-					goto out
-				}
+				key = s
 				j := f.find(key)
 				if j < 0 {
 					goto out

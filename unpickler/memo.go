@@ -6,6 +6,7 @@ package unpickler
 import (
 	"encoding/binary"
 	"math"
+	"unsafe"
 )
 
 func (m *machine) opGet() error {
@@ -207,17 +208,40 @@ func (m *machine) memoTop() (any, error) {
 }
 
 // A memoRun keeps memo entries lo … lo+n-1 as the strs in slots slot …
-// slot+n-1 of a typed list: the typed path's way to memoize 100,000 strs
-// of a []string without a memo write each.
+// slot+n-1 of a typed list (f), or of a slab of strs (base, when f is
+// nil: a typed map's memoized keys): the typed path's way to memoize
+// 100,000 strs without a memo slot and a box each.
 type memoRun struct {
 	lo, n uint32
 	f     *tframe
+	base  *string
 	slot  int
 }
 
 // runAdd records memo entry idx as slot of list frame f; false when idx
 // is taken (the caller then stores it the ordinary way).
 func (m *machine) runAdd(idx uint32, f *tframe, slot int) bool {
+	return m.runAddAt(idx, f, nil, slot)
+}
+
+// keyRun memoizes s, a map key just read, as entry idx: s goes into the
+// slab of strs and the entry into a run over it; false when it cannot.
+func (m *machine) keyRun(idx uint32, s string) bool {
+	if m.nmemo >= m.cfg.maxMemo {
+		return false
+	}
+	if len(m.strs) == cap(m.strs) {
+		m.strs = make([]string, 0, m.slabCap())
+	}
+	base := unsafe.SliceData(m.strs)
+	if !m.runAddAt(idx, nil, base, len(m.strs)) {
+		return false
+	}
+	m.strs = append(m.strs, s)
+	return true
+}
+
+func (m *machine) runAddAt(idx uint32, f *tframe, base *string, slot int) bool {
 	if p := m.memoSlot(idx, false); p != nil && *p != nil {
 		return false
 	}
@@ -226,7 +250,7 @@ func (m *machine) runAdd(idx uint32, f *tframe, slot int) bool {
 	}
 	if n := len(m.runs); n > 0 {
 		r := &m.runs[n-1]
-		if r.lo+r.n == idx && r.f == f && r.slot+int(r.n) == slot {
+		if r.lo+r.n == idx && r.f == f && r.base == base && r.slot+int(r.n) == slot {
 			r.n++
 			m.nmemo++
 			return true
@@ -235,7 +259,7 @@ func (m *machine) runAdd(idx uint32, f *tframe, slot int) bool {
 			return false // runs stay sorted by index
 		}
 	}
-	m.runs = append(m.runs, memoRun{lo: idx, n: 1, f: f, slot: slot})
+	m.runs = append(m.runs, memoRun{lo: idx, n: 1, f: f, base: base, slot: slot})
 	m.nmemo++
 	return true
 }
@@ -254,7 +278,27 @@ func (m *machine) runGet(idx uint32) (any, bool) {
 	}
 	if lo < len(rs) && rs[lo].lo <= idx {
 		r := rs[lo]
+		if r.f == nil {
+			return (*string)(unsafe.Add(unsafe.Pointer(r.base), uintptr(r.slot+int(idx-r.lo))*unsafe.Sizeof(""))), true
+		}
 		return (*string)(r.f.elemPtr(r.slot + int(idx-r.lo))), true
 	}
 	return nil, false
+}
+
+// memoStr is memo entry idx when it is a str (in a slot or a run).
+func (m *machine) memoStr(idx uint32) (string, bool) {
+	if p := m.memoSlot(idx, false); p != nil && *p != nil {
+		switch x := (*p).(type) {
+		case string:
+			return x, true
+		case *string:
+			return *x, true
+		}
+		return "", false
+	}
+	if v, ok := m.runGet(idx); ok {
+		return *v.(*string), true
+	}
+	return "", false
 }

@@ -233,3 +233,38 @@ func TestTypedPendingKeyIsInputStr(t *testing.T) {
 		}
 	}
 }
+
+// Keys of a typed map memoized in runs over a slab of strs (fastMap) read
+// back by later GETs, and a memo entry in such a run overwritten by PUT.
+func TestTypedMapKeyRuns(t *testing.T) {
+	var shared []map[string]float64
+	for j := range 3 {
+		m := map[string]float64{}
+		for i := range 1500 {
+			m["k"+strconv.Itoa(i)] = float64(i*j) / 3
+		}
+		shared = append(shared, m)
+	}
+	data, err := pickler.Marshal(shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	overwrite := []byte("\x80\x04]\x94(}\x94(\x8c\x01a\x94G\x3f\xf0\x00\x00\x00\x00\x00\x00u" +
+		"\x8c\x01zq\x020}\x94(h\x02G\x40\x00\x00\x00\x00\x00\x00\x00ue.")
+	for name, data := range map[string][]byte{"shared keys": data, "overwritten": overwrite} {
+		var want, got []map[string]float64
+		if err := reference(data, &want); err != nil {
+			t.Fatalf("%s: reference: %v", name, err)
+		}
+		if err := Unmarshal(data, &got); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: typed and dynamic differ", name)
+		}
+	}
+	var got []map[string]float64
+	if err := Unmarshal(overwrite, &got); err != nil || len(got) != 2 || got[1]["z"] != 2 || got[0]["a"] != 1 {
+		t.Errorf("overwritten: %v, %v", got, err)
+	}
+}
