@@ -127,6 +127,20 @@ func (m *machine) fastMemo(w []byte, v scalar, at unsafe.Pointer) int {
 	return n
 }
 
+// memoIndex reads the memo opcode (MEMOIZE, BINPUT, LONG_BINPUT) at w[0]:
+// the index it names and its length; n is 0 when w does not hold one.
+func (m *machine) memoIndex(w []byte) (idx uint64, n int) {
+	switch {
+	case w[0] == op.Memoize:
+		return uint64(m.nmemo), 1
+	case w[0] == op.Binput && len(w) >= 2:
+		return uint64(w[1]), 2
+	case w[0] == op.LongBinput && len(w) >= 5:
+		return uint64(binary.LittleEndian.Uint32(w[1:])), 5
+	}
+	return 0, 0
+}
+
 // store writes v into a list slot of kind k; false when the kinds differ.
 func store(p *tframe, i int, v scalar) bool {
 	at := p.elemPtr(i)
@@ -225,9 +239,9 @@ func (m *machine) fastList(f *tframe) {
 			if k == 0 {
 				goto out
 			}
-			if c == op.Memoize && lastAt != nil && m.nmemo < m.cfg.maxMemo && m.nmemo < math.MaxUint32 &&
-				m.runAdd(uint32(m.nmemo), f, f.n+k-1) {
-				i++
+			if idx, n := m.memoIndex(w[i:]); n > 0 && lastAt != nil && m.nmemo < m.cfg.maxMemo &&
+				idx <= math.MaxUint32 && m.runAdd(uint32(idx), f, f.n+k-1) {
+				i += n
 				continue
 			}
 			n := m.fastMemo(w[i:], last, lastAt)
@@ -361,16 +375,7 @@ func (m *machine) fastMap(f *tframe) {
 			}
 			if haveKey {
 				// The key just read, kept in a run over a slab of strs.
-				idx, n, ok := uint64(m.nmemo), 1, true
-				switch {
-				case c == op.Binput && len(w)-i >= 2:
-					idx, n = uint64(w[i+1]), 2
-				case c == op.LongBinput && len(w)-i >= 5:
-					idx, n = uint64(binary.LittleEndian.Uint32(w[i+1:])), 5
-				case c != op.Memoize:
-					ok = false
-				}
-				if ok && idx <= math.MaxUint32 && m.keyRun(uint32(idx), key) {
+				if idx, n := m.memoIndex(w[i:]); n > 0 && idx <= math.MaxUint32 && m.keyRun(uint32(idx), key) {
 					i += n
 					continue
 				}
