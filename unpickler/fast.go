@@ -103,22 +103,8 @@ func (m *machine) memoForm(v scalar, at unsafe.Pointer) any {
 // fastMemo handles MEMOIZE / BINPUT / LONG_BINPUT of the value just read;
 // n is 0 when w does not start with one (or the memo is full).
 func (m *machine) fastMemo(w []byte, v scalar, at unsafe.Pointer) int {
-	var idx uint64
-	var n int
-	switch w[0] {
-	case op.Memoize:
-		idx, n = uint64(m.nmemo), 1
-	case op.Binput:
-		if len(w) < 2 {
-			return 0
-		}
-		idx, n = uint64(w[1]), 2
-	case op.LongBinput:
-		if len(w) < 5 {
-			return 0
-		}
-		idx, n = uint64(binary.LittleEndian.Uint32(w[1:])), 5
-	default:
+	idx, n := m.memoIndex(w)
+	if n == 0 {
 		return 0
 	}
 	if m.nmemo >= m.cfg.maxMemo || m.memoPut(idx, m.memoForm(v, at)) != nil {
@@ -523,22 +509,8 @@ func remake[V any](mp map[string]V, n int64) map[string]V {
 
 // fastMemoAny is fastMemo for a dynamic value.
 func (m *machine) fastMemoAny(w []byte, v any) int {
-	var idx uint64
-	var n int
-	switch w[0] {
-	case op.Memoize:
-		idx, n = uint64(m.nmemo), 1
-	case op.Binput:
-		if len(w) < 2 {
-			return 0
-		}
-		idx, n = uint64(w[1]), 2
-	case op.LongBinput:
-		if len(w) < 5 {
-			return 0
-		}
-		idx, n = uint64(binary.LittleEndian.Uint32(w[1:])), 5
-	default:
+	idx, n := m.memoIndex(w)
+	if n == 0 {
 		return 0
 	}
 	if m.nmemo >= m.cfg.maxMemo || m.memoPut(idx, v) != nil {
