@@ -270,6 +270,14 @@ func (s *Set) Add(v any) {
 	s.index.add(s.itemAt, len(s.items), v)
 }
 
+// Grow makes room for n more items.
+func (s *Set) Grow(n int) {
+	if n > 0 && cap(s.items)-len(s.items) < n {
+		s.items = append(make([]any, 0, max(len(s.items)+n, 2*cap(s.items))), s.items...)
+	}
+	s.index.reserve(s.itemAt, len(s.items), len(s.items)+n)
+}
+
 // Has reports whether an item equal to v is present.
 func (s *Set) Has(v any) bool {
 	return s != nil && s.index.find(s.itemAt, len(s.items), v) >= 0
@@ -294,16 +302,17 @@ func (s *Set) Items() []any {
 func (s *Set) itemAt(i int) any { return s.items[i] }
 
 // keyIndex finds keys by Python equality. Small collections are scanned;
-// from indexMin items on, str keys go in a compact open-addressing table of
-// (hash, position) pairs — as CPython's dict does, the keys themselves stay
-// in the items — and other keys in a map from their normalized form.
+// from indexMin items on, str keys and keys equal to an int64 (ints, bools,
+// integral floats) go in a compact open-addressing table of (hash,
+// position) pairs — as CPython's dict does, the keys themselves stay in the
+// items — and other keys in a map from their normalized form.
 type keyIndex struct {
 	*indexData // nil until the collection outgrows scanning
 }
 
 type indexData struct {
-	slots []idxSlot // len is a power of two
-	nstr  int
+	slots []idxSlot   // len is a power of two
+	nslot int         // entries in slots
 	m     map[any]int // non-str keys
 
 	lastK  *any // the tuple whose key find computed last, and that key
@@ -378,6 +387,9 @@ func (x *keyIndex) find(at func(int) any, n int, k any) int {
 		return -1 // unhashable: never equal to another key
 	}
 	if x.built() {
+		if n, isInt := nk.(int64); isInt {
+			return x.findInt(at, n)
+		}
 		x.lastK, x.lastNK = identity(k), nk
 		if i, ok := x.m[nk]; ok {
 			return i
@@ -426,17 +438,7 @@ func (x *keyIndex) build(at func(int) any, n, want int) {
 
 func (x *keyIndex) insert(k any, pos int) {
 	if s, isStr := k.(string); isStr {
-		if (x.nstr+1)*4 > len(x.slots)*3 {
-			x.grow()
-		}
-		h := maphash.String(indexSeed, s)
-		mask := uint64(len(x.slots) - 1)
-		i := h & mask
-		for x.slots[i].pos != 0 {
-			i = (i + 1) & mask
-		}
-		x.slots[i] = idxSlot{hash: uint32(h), pos: int32(pos + 1)}
-		x.nstr++
+		x.insertSlot(maphash.String(indexSeed, s), pos)
 		return
 	}
 	var nk any
@@ -447,6 +449,10 @@ func (x *keyIndex) insert(k any, pos int) {
 		nk, ok = Key(k)
 	}
 	x.lastK, x.lastNK = nil, nil
+	if n, isInt := nk.(int64); isInt {
+		x.insertSlot(intHash(n), pos)
+		return
+	}
 	if ok {
 		if x.m == nil {
 			x.m = make(map[any]int)
@@ -460,6 +466,43 @@ func (x *keyIndex) insert(k any, pos int) {
 		}
 	}
 }
+
+// insertSlot puts position pos with hash h in the table.
+func (x *keyIndex) insertSlot(h uint64, pos int) {
+	if (x.nslot+1)*4 > len(x.slots)*3 {
+		x.grow()
+	}
+	mask := uint64(len(x.slots) - 1)
+	i := h & mask
+	for x.slots[i].pos != 0 {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = idxSlot{hash: uint32(h), pos: int32(pos + 1)}
+	x.nslot++
+}
+
+// findInt finds the key equal to the int n in the table.
+func (x *keyIndex) findInt(at func(int) any, n int64) int {
+	h := intHash(n)
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		sl := x.slots[i]
+		if sl.pos == 0 {
+			return -1
+		}
+		if sl.hash == uint32(h) {
+			// Only numbers were placed by int hash, and a str's slot
+			// normalizes to a str: Key is a cheap type switch here.
+			if ik, ok := Key(at(int(sl.pos) - 1)); ok && ik == any(n) {
+				return int(sl.pos) - 1
+			}
+		}
+	}
+}
+
+// intHash is a keyed hash of an int key, for the table (a per-process seed,
+// so inputs cannot be chosen to collide).
+func intHash(n int64) uint64 { return maphash.Comparable(indexSeed, n) }
 
 // grow doubles the table; stored hashes place the entries again without
 // touching the keys (whose full hash the low 32 bits stand in for).
@@ -498,6 +541,7 @@ type (
 	bytesKey string
 	str2Key  string
 	tupleKey string
+	longKey  [2]uint64 // a tuple whose element keys are longer than longMin, as a 128-bit digest
 	fsetKey  string
 	ptrKey   struct{ p any }
 )
@@ -505,20 +549,33 @@ type (
 // Key returns a comparable Go value that is equal for two keys exactly when
 // Python considers them equal (1 == 1.0 == True; tuples by content), and
 // false for values Python cannot hash (list, dict, set, bytearray).
+//
+// Its work is bounded by the distinct objects under k, not by the text of
+// the key: a tuple or frozenset met again inside k (a memo reference) is
+// keyed once, and a long str is digested once, so tuples that share their
+// items cannot describe an exponentially large key in a few bytes of
+// pickle.
 func Key(k any) (any, bool) {
-	budget := keyBudget
-	return key(k, &budget)
+	switch k.(type) {
+	case string, int64:
+		return k, true // the caller's interface: no new boxing
+	}
+	var c keyCtx
+	return c.key(k, false)
 }
 
-// keyBudget bounds the work of one Key: tuples that share their items can
-// describe exponentially large keys in a few bytes of pickle.
-const keyBudget = 1 << 16
+// keyCtx is the state of one Key computation.
+type keyCtx struct {
+	seqs map[seqID]any      // keys of the tuples and frozensets inside, by identity
+	strs map[strID][16]byte // digests of the long strs inside, by identity
+}
 
-func key(k any, budget *int) (any, bool) {
-	*budget--
-	if *budget < 0 {
-		return nil, false
-	}
+type seqID struct {
+	p unsafe.Pointer
+	n int
+}
+
+func (c *keyCtx) key(k any, inner bool) (any, bool) {
 	switch v := k.(type) {
 	case string:
 		return k, true // the caller's interface: no new boxing
@@ -556,10 +613,10 @@ func key(k any, budget *int) (any, bool) {
 		}
 		return bigKey(strconv.FormatUint(v, 10)), true
 	case int8, int16, int32, uint, uint8, uint16, uint32, float32:
-		return key(normalizeNumber(v), budget)
+		return c.key(normalizeNumber(v), inner)
 	case complex128:
 		if imag(v) == 0 {
-			return key(real(v), budget)
+			return c.key(real(v), inner)
 		}
 		return v, true
 	case []byte:
@@ -567,41 +624,61 @@ func key(k any, budget *int) (any, bool) {
 	case ByteString:
 		return str2Key(v), true
 	case Tuple:
-		var e keyEnc
+		if len(v) == 0 {
+			return tupleKey(""), true
+		}
+		id := seqID{unsafe.Pointer(&v[0]), len(v)}
+		if inner {
+			if nk, ok := c.seqs[id]; ok {
+				return nk, nk != nil
+			}
+		}
+		e := keyEnc{ctx: c}
+		var long *[2]maphash.Hash // the digest of a long tuple's element keys
+		nk, ok := any(nil), true
 		for _, el := range v {
-			ek, ok := key(el, budget)
-			if !ok {
-				return nil, false
+			ek, elOK := c.key(el, true)
+			if !elOK {
+				ok = false
+				break
 			}
 			e.write(ek)
+			if len(e.b) >= longMin {
+				if long == nil {
+					long = new([2]maphash.Hash)
+					long[0].SetSeed(digestSeeds[0])
+					long[1].SetSeed(digestSeeds[1])
+				}
+				long[0].Write(e.b)
+				long[1].Write(e.b)
+				e.b = e.b[:0]
+			}
 		}
-		return tupleKey(e.b), true
+		switch {
+		case !ok:
+		case long != nil:
+			long[0].Write(e.b)
+			long[1].Write(e.b)
+			nk = longKey{long[0].Sum64(), long[1].Sum64()}
+		default:
+			nk = tupleKey(e.b)
+		}
+		if inner {
+			c.remember(id, nk)
+		}
+		return nk, ok
 	case *FrozenSet:
-		// Order-independent without sorting: the count, and the sum and
-		// the xor of each element's 128-bit keyed digest (a frozenset's
-		// items are distinct keys). O(n), as CPython's frozenset hash.
-		var e keyEnc
-		var sum, xor [2]uint64
-		for _, el := range v.items {
-			ek, ok := key(el, budget)
-			if !ok {
-				return nil, false
+		id := seqID{unsafe.Pointer(v), -1}
+		if inner {
+			if nk, ok := c.seqs[id]; ok {
+				return nk, nk != nil
 			}
-			e.b = e.b[:0]
-			e.write(ek)
-			h0 := maphash.Bytes(digestSeeds[0], e.b)
-			h1 := maphash.Bytes(digestSeeds[1], e.b)
-			var c uint64
-			sum[0], c = bits.Add64(sum[0], h0, 0)
-			sum[1], _ = bits.Add64(sum[1], h1, c)
-			xor[0] ^= h0
-			xor[1] ^= h1
 		}
-		b := binary.LittleEndian.AppendUint64(nil, uint64(len(v.items)))
-		for _, w := range [...]uint64{sum[0], sum[1], xor[0], xor[1]} {
-			b = binary.LittleEndian.AppendUint64(b, w)
+		nk, ok := c.frozenSetKey(v)
+		if inner {
+			c.remember(id, nk)
 		}
-		return fsetKey(b), true
+		return nk, ok
 	case Global, PersistentID, OutOfBand:
 		if _, ok := v.(PersistentID); ok {
 			return nil, false
@@ -617,6 +694,47 @@ func key(k any, budget *int) (any, bool) {
 		return nil, false
 	}
 	return nil, false
+}
+
+func (c *keyCtx) remember(id seqID, nk any) {
+	if c.seqs == nil {
+		c.seqs = make(map[seqID]any)
+	}
+	c.seqs[id] = nk // nil: unhashable
+}
+
+// frozenSetKey is order-independent without sorting: the count, and the
+// sum and the xor of each element's 128-bit keyed digest (a frozenset's
+// items are distinct keys). O(n), as CPython's frozenset hash.
+func (c *keyCtx) frozenSetKey(v *FrozenSet) (any, bool) {
+	e := keyEnc{ctx: c}
+	var sum, xor [2]uint64
+	for _, el := range v.items {
+		ek, ok := c.key(el, true)
+		if !ok {
+			return nil, false
+		}
+		var h0, h1 uint64
+		if n, isInt := ek.(int64); isInt {
+			h0 = maphash.Comparable(digestSeeds[0], n)
+			h1 = maphash.Comparable(digestSeeds[1], n)
+		} else {
+			e.b = e.b[:0]
+			e.write(ek)
+			h0 = maphash.Bytes(digestSeeds[0], e.b)
+			h1 = maphash.Bytes(digestSeeds[1], e.b)
+		}
+		var carry uint64
+		sum[0], carry = bits.Add64(sum[0], h0, 0)
+		sum[1], _ = bits.Add64(sum[1], h1, carry)
+		xor[0] ^= h0
+		xor[1] ^= h1
+	}
+	b := binary.LittleEndian.AppendUint64(nil, uint64(len(v.items)))
+	for _, w := range [...]uint64{sum[0], sum[1], xor[0], xor[1]} {
+		b = binary.LittleEndian.AppendUint64(b, w)
+	}
+	return fsetKey(b), true
 }
 
 func normalizeNumber(v any) any {
@@ -691,8 +809,8 @@ func writeKey(sb *strings.Builder, k any) {
 // probability 2^-128 under per-process random seeds.)
 type keyEnc struct {
 	b      []byte
-	cache  map[strID][16]byte
-	lastID strID // the str digested last (references come in runs)
+	ctx    *keyCtx // holds the digests of the strs met before
+	lastID strID   // the str digested last (references come in runs)
 	last   [16]byte
 }
 
@@ -703,6 +821,11 @@ type strID struct {
 
 const digestMin = 32
 
+// longMin is the length of element keys from which a tuple's key is their
+// digest: a tuple of 65,000 items is a 16-byte key, not a 1 MB one that
+// every map lookup would hash again.
+const longMin = 1024
+
 var digestSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 
 func (e *keyEnc) digest(tag byte, s string) {
@@ -710,15 +833,15 @@ func (e *keyEnc) digest(tag byte, s string) {
 	id := strID{unsafe.StringData(s), len(s)}
 	if id == e.lastID {
 		d = e.last
-	} else if c, ok := e.cache[id]; ok {
+	} else if c, ok := e.ctx.strs[id]; ok {
 		d = c
 	} else {
 		binary.LittleEndian.PutUint64(d[:8], maphash.String(digestSeeds[0], s))
 		binary.LittleEndian.PutUint64(d[8:], maphash.String(digestSeeds[1], s))
-		if e.cache == nil {
-			e.cache = make(map[strID][16]byte)
+		if e.ctx.strs == nil {
+			e.ctx.strs = make(map[strID][16]byte)
 		}
-		e.cache[id] = d
+		e.ctx.strs[id] = d
 	}
 	e.lastID, e.last = id, d
 	e.b = append(e.b, 'h', tag)
@@ -752,6 +875,10 @@ func (e *keyEnc) write(k any) {
 		e.bytes('S', string(v))
 	case tupleKey:
 		e.bytes('t', string(v))
+	case longKey:
+		e.b = append(e.b, 'L')
+		e.b = binary.LittleEndian.AppendUint64(e.b, v[0])
+		e.b = binary.LittleEndian.AppendUint64(e.b, v[1])
 	case fsetKey:
 		e.bytes('F', string(v))
 	case bigKey:

@@ -92,13 +92,61 @@ func TestSet(t *testing.T) {
 	require.False(t, s.Has("10"))
 }
 
-func TestKeyBudget(t *testing.T) {
-	var k any = py.Tuple{int64(1)}
-	for i := 0; i < 40; i++ {
-		k = py.Tuple{k, k} // 2^40 leaves if walked naively
+func TestKeyWorkFollowsSharing(t *testing.T) {
+	// Built with sharing, a 40-level tuple has 2^40 leaves if walked
+	// naively; keyed by identity it takes 40 steps (a hang fails the test).
+	shared := func(depth int) any {
+		var k any = py.Tuple{int64(1)}
+		for i := 0; i < depth; i++ {
+			k = py.Tuple{k, k}
+		}
+		return k
 	}
-	_, ok := py.Key(k)
-	require.False(t, ok, "an exponentially large key is refused, not walked")
+	var copied func(depth int) any
+	copied = func(depth int) any {
+		if depth == 0 {
+			return py.Tuple{int64(1)}
+		}
+		return py.Tuple{copied(depth - 1), copied(depth - 1)}
+	}
+	k40, ok := py.Key(shared(40))
+	require.True(t, ok)
+	k39, ok := py.Key(shared(39))
+	require.True(t, ok)
+	require.NotEqual(t, k39, k40)
+	// Shared and copied items give one key, as Python compares contents.
+	a, ok := py.Key(shared(12))
+	require.True(t, ok)
+	b, ok := py.Key(copied(12))
+	require.True(t, ok)
+	require.Equal(t, a, b)
+	// An unhashable item met again through sharing stays unhashable.
+	bad := py.Tuple{[]any{}}
+	_, ok = py.Key(py.Tuple{bad, bad, py.Tuple{bad}})
+	require.False(t, ok)
+}
+
+func TestLargeKeysAreHashable(t *testing.T) {
+	// CPython hashes a tuple or frozenset of any size: no cap here either.
+	const n = 200_000
+	tup := make(py.Tuple, n)
+	fwd := make([]any, n)
+	rev := make([]any, n)
+	for i := range n {
+		tup[i] = int64(i)
+		fwd[i] = int64(i)
+		rev[n-1-i] = float64(i) // 1.0 == 1
+	}
+	_, ok := py.Key(tup)
+	require.True(t, ok)
+	f1, ok := py.Key(py.NewFrozenSet(fwd...))
+	require.True(t, ok)
+	f2, ok := py.Key(py.NewFrozenSet(rev...))
+	require.True(t, ok)
+	require.Equal(t, f1, f2, "a frozenset's key does not depend on order or on 1 vs 1.0")
+	f3, ok := py.Key(py.NewFrozenSet(fwd[1:]...))
+	require.True(t, ok)
+	require.NotEqual(t, f1, f3)
 }
 
 func TestTimeKeysPythonEquality(t *testing.T) {

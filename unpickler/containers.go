@@ -127,6 +127,7 @@ func (m *machine) opFrozenset() error {
 		return err
 	}
 	f := py.NewFrozenSet()
+	f.Grow(len(items))
 	for _, it := range items {
 		it, err := m.hashKey(it)
 		if err != nil {
@@ -242,6 +243,7 @@ func (m *machine) opAdditems() error {
 	if !ok {
 		return m.failf(ErrBadType, "ADDITEMS on %s", typeName(t))
 	}
+	s.Grow(len(items))
 	for _, it := range items {
 		it, err := m.hashKey(it)
 		if err != nil {
@@ -277,6 +279,8 @@ func (m *machine) hashable(k any) error {
 	// would cost its size each time.
 	var id unsafe.Pointer
 	switch x := k.(type) {
+	case string, int64, float64, bool, nil:
+		return nil // always hashable
 	case py.Tuple:
 		if len(x) >= 16 {
 			id = unsafe.Pointer(&x[0])
