@@ -12,6 +12,9 @@ import (
 // pointer. Bytes after STOP are ignored, as Python's pickle.loads does.
 func Unmarshal(data []byte, v any, opts ...Option) error {
 	c := newConfig(opts)
+	if c.err != nil {
+		return c.err
+	}
 	if rt, rp, ok := typedTarget(v); ok && !c.plainMaps && c.persistentLoad == nil {
 		m := machine{src: stream.Bytes(data), cfg: &c}
 		if unmarshalTyped(&m, rt, rp) == nil {
@@ -39,6 +42,9 @@ func Load(data []byte, opts ...Option) (any, error) {
 // segment are sliced (or, with ZeroCopy, aliased).
 func UnmarshalSegments(segs [][]byte, v any, opts ...Option) error {
 	c := newConfig(opts)
+	if c.err != nil {
+		return c.err
+	}
 	if rt, rp, ok := typedTarget(v); ok && !c.plainMaps && c.persistentLoad == nil {
 		m := machine{src: stream.Segments(segs), cfg: &c}
 		if unmarshalTyped(&m, rt, rp) == nil {
@@ -77,6 +83,9 @@ func NewDecoder(r io.Reader, opts ...Option) *Decoder {
 // Decode reads the next pickle into v. At the end of the stream it returns
 // io.EOF.
 func (dec *Decoder) Decode(v any) error {
+	if dec.cfg.err != nil {
+		return dec.cfg.err
+	}
 	if dec.src.AtEnd() {
 		if dec.src.Err() != nil {
 			return dec.src.Err()

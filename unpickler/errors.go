@@ -1,6 +1,7 @@
 package unpickler
 
 import (
+	"fmt"
 	"github.com/segpickle/segpickle/internal/stream"
 )
 
@@ -42,4 +43,17 @@ func (e *UnmarshalTypeError) Error() string {
 		p = "top level"
 	}
 	return "unpickler: cannot unmarshal Python " + e.Value + " into Go " + e.Type + " at " + p
+}
+
+// InvalidOptionError is returned by Unmarshal, UnmarshalSegments and
+// Decoder.Decode for an option given a value it cannot take, e.g.
+// Encoding("bogus") or MaxMemo(-1), before anything is read.
+type InvalidOptionError struct {
+	Option string // "Encoding", "MaxMemo", "MaxAlloc"
+	Value  any    // the value given
+	Want   string // what the option takes
+}
+
+func (e *InvalidOptionError) Error() string {
+	return fmt.Sprintf("unpickler: invalid %s %#v (%s)", e.Option, e.Value, e.Want)
 }

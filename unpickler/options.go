@@ -30,6 +30,13 @@ type config struct {
 	registry       *Registry
 	encoding       string
 	plainMaps      bool
+	err            error // the first invalid option
+}
+
+func (c *config) invalid(option string, value any, want string) {
+	if c.err == nil {
+		c.err = &InvalidOptionError{Option: option, Value: value, Want: want}
+	}
 }
 
 func newConfig(opts []Option) config {
@@ -78,15 +85,30 @@ const HardMaxDepth = 100_000
 // MaxDepth limits container nesting (DefaultMaxDepth; at most HardMaxDepth).
 func MaxDepth(n int) Option { return func(c *config) { c.maxDepth = min(n, HardMaxDepth) } }
 
-// MaxMemo limits memo entries (DefaultMaxMemo).
-func MaxMemo(n int) Option { return func(c *config) { c.maxMemo = n } }
+// MaxMemo limits memo entries (DefaultMaxMemo); n must not be negative.
+func MaxMemo(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			c.invalid("MaxMemo", n, "0 or more")
+		}
+		c.maxMemo = n
+	}
+}
 
 // MaxLength limits one str, bytes or int argument, in bytes (DefaultMaxLength).
 // A negative n is 0 (it once lifted the limit on binary lengths only).
 func MaxLength(n int64) Option { return func(c *config) { c.maxLength = max(n, 0) } }
 
-// MaxAlloc limits the bytes allocated for payloads in one pickle (DefaultMaxAlloc).
-func MaxAlloc(n int64) Option { return func(c *config) { c.maxAlloc = n } }
+// MaxAlloc limits the bytes allocated for payloads in one pickle
+// (DefaultMaxAlloc); n must not be negative.
+func MaxAlloc(n int64) Option {
+	return func(c *config) {
+		if n < 0 {
+			c.invalid("MaxAlloc", n, "0 or more")
+		}
+		c.maxAlloc = n
+	}
+}
 
 // Classes sets the class registry used by typed Unmarshal
 // (DefaultRegistry).
@@ -98,4 +120,16 @@ func Classes(r *Registry) Option { return func(c *config) { c.registry = r } }
 // str with it where CPython needs one (STACK_GLOBAL's names, the codec name
 // of _codecs.encode and bytearray); under "bytes" it is not one, as in
 // CPython.
-func Encoding(name string) Option { return func(c *config) { c.encoding = name } }
+//
+// Another name is an InvalidOptionError (CPython's LookupError), not a
+// silent ASCII.
+func Encoding(name string) Option {
+	return func(c *config) {
+		switch normEncoding(name) {
+		case "ascii", "latin_1", "utf_8", "bytes":
+		default:
+			c.invalid("Encoding", name, `"ASCII", "latin1", "utf-8" or "bytes", or another name of these`)
+		}
+		c.encoding = name
+	}
+}

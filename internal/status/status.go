@@ -83,6 +83,7 @@ func Of(err error) int {
 	var pe1 *pickler.UnsupportedTypeError
 	var pe2 *pickler.UnsupportedValueError
 	var pe3 *pickler.InvalidOptionError
+	var ue2 *unpickler.InvalidOptionError
 	switch {
 	case err == nil:
 		return OK
@@ -95,7 +96,7 @@ func Of(err error) int {
 		return Unpickling
 	case errors.As(err, &pe1), errors.As(err, &pe2):
 		return Pickling
-	case errors.As(err, &pe3), errors.Is(err, ErrArgument):
+	case errors.As(err, &pe3), errors.As(err, &ue2), errors.Is(err, ErrArgument):
 		return Argument
 	case errors.Is(err, ErrHandle):
 		return Handle
