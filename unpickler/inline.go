@@ -16,6 +16,7 @@ package unpickler
 
 import (
 	"encoding/binary"
+	"math"
 	"reflect"
 	"unicode/utf8"
 	"unsafe"
@@ -455,6 +456,9 @@ func (m *machine) specValue(w []byte, fd *tfield, at unsafe.Pointer, h, d int) i
 	}
 	switch fd.ik {
 	case ikScalar:
+		if n := m.specDirect(w, fd, at); n > 0 {
+			return n
+		}
 		var v scalar
 		var n int
 		if c := w[0]; c == op.Binget || c == op.LongBinget {
@@ -504,6 +508,86 @@ func (m *machine) specValue(w []byte, fd *tfield, at unsafe.Pointer, h, d int) i
 		return m.specList(w, fd, at, h, d)
 	}
 	return 0
+}
+
+// specDirect stores the commonest scalars of each kind (ints, floats,
+// bools, short strs, not memoized) at at without the scalar struct; 0 for
+// anything else, which specValue reads the general way.
+func (m *machine) specDirect(w []byte, fd *tfield, at unsafe.Pointer) int {
+	n, kind := 0, fd.kind
+	switch kind {
+	case kInt64, kInt:
+		var x int64
+		if x, n = readInt(w); n == 0 || (n < len(w) && isMemoOp(w[n])) {
+			return 0
+		}
+		if kind == kInt64 {
+			*(*int64)(at) = x
+		} else {
+			*(*int)(at) = int(x)
+		}
+	case kFloat64:
+		if w[0] != op.Binfloat || len(w) < 9 || (len(w) > 9 && isMemoOp(w[9])) {
+			return 0
+		}
+		*(*float64)(at) = math.Float64frombits(binary.BigEndian.Uint64(w[1:]))
+		n = 9
+	case kBool:
+		if (w[0] != op.Newtrue && w[0] != op.Newfalse) || (len(w) > 1 && isMemoOp(w[1])) {
+			return 0
+		}
+		*(*bool)(at) = w[0] == op.Newtrue
+		n = 1
+	case kString:
+		if w[0] != op.ShortBinunicode || len(w) < 2 || len(w)-2 < int(w[1]) {
+			return 0
+		}
+		l := int(w[1])
+		b := w[2 : 2+l]
+		if int64(l) > m.cfg.maxLength || m.alloc+int64(l) > m.cfg.maxAlloc || !validUTF8(b) {
+			return 0
+		}
+		m.alloc += int64(l)
+		*(*string)(at) = m.str(b)
+		n = 2 + l
+		if n < len(w) && isMemoOp(w[n]) {
+			// read back by a GET from the field: no box
+			k := m.specMemo(w[n:], fd.code, nil, -1)
+			if k == 0 {
+				return 0
+			}
+			n += k
+		}
+	}
+	return n
+}
+
+// readInt parses BININT1, BININT2 or BININT at w[0]; n is 0 for
+// anything else.
+func readInt(w []byte) (x int64, n int) {
+	switch {
+	case w[0] == op.Binint1 && len(w) >= 2:
+		return int64(w[1]), 2
+	case w[0] == op.Binint2 && len(w) >= 3:
+		return int64(binary.LittleEndian.Uint16(w[1:])), 3
+	case w[0] == op.Binint && len(w) >= 5:
+		return int64(int32(binary.LittleEndian.Uint32(w[1:]))), 5
+	}
+	return 0, 0
+}
+
+// validUTF8 is utf8.Valid with a quicker answer for short ASCII.
+func validUTF8(b []byte) bool {
+	if len(b) <= 16 {
+		var or byte
+		for _, c := range b {
+			or |= c
+		}
+		if or < utf8.RuneSelf {
+			return true
+		}
+	}
+	return utf8.Valid(b)
 }
 
 // memoScalar is a memo entry as a scalar, when it is one.
@@ -558,8 +642,11 @@ func (m *machine) specTuple(w []byte, fd *tfield, at unsafe.Pointer) int {
 		if n >= len(w) {
 			return 0
 		}
-		v, k := m.readScalar(w[n:])
-		if k == 0 || v.kind == kString || v.kind == kBool || (v.kind == kFloat64 && ek != kFloat64) {
+		var v scalar
+		var k int
+		if x, kk := readInt(w[n:]); kk > 0 {
+			v, k = scalar{kind: kInt64, i: x}, kk
+		} else if v, k = m.readScalar(w[n:]); k == 0 || v.kind == kString || v.kind == kBool || (v.kind == kFloat64 && ek != kFloat64) {
 			return 0
 		}
 		vals[j] = v
@@ -623,6 +710,7 @@ func (m *machine) specList(w []byte, fd *tfield, at unsafe.Pointer, h, d int) in
 // specItems reads a list's items from w[i:] into *items; the index after
 // them, 0 when it cannot.
 func (m *machine) specItems(w []byte, i int, fd *tfield, items *[]scalar, h, d int) int {
+	batch := 0 // items of the last MARK … APPENDS
 	for {
 		if i = skipFrame(w, i); i < 0 || i >= len(w) {
 			return 0
@@ -633,12 +721,14 @@ func (m *machine) specItems(w []byte, i int, fd *tfield, items *[]scalar, h, d i
 				return 0
 			}
 			i++
+			batch = len(*items)
 			for {
 				if i = skipFrame(w, i); i < 0 || i >= len(w) {
 					return 0
 				}
 				if w[i] == op.Appends {
 					i++
+					batch = len(*items) - batch
 					break
 				}
 				n := m.specItem(w[i:], fd, items)
@@ -647,9 +737,10 @@ func (m *machine) specItems(w []byte, i int, fd *tfield, items *[]scalar, h, d i
 				}
 				i += n
 			}
-		case scalarStart(c):
-			// One item closed by APPEND, or else the dict's next key:
-			// the list is done.
+		case scalarStart(c) && (len(*items) == 0 || batch >= 1000):
+			// One item closed by APPEND (a list of one, or the one after
+			// a full batch of CPython's 1000), or else the dict's next
+			// key: the list is done.
 			alloc, nput, nit := m.alloc, len(m.sputs), len(*items)
 			n := m.specItem(w[i:], fd, items)
 			if n == 0 || i+n >= len(w) || w[i+n] != op.Append || h+len(*items) > m.cfg.maxStack {
@@ -698,6 +789,21 @@ func (m *machine) specItem(w []byte, fd *tfield, items *[]scalar) int {
 	return n
 }
 
+// carve returns n elements of a slab (sized from the input as the box
+// slabs are, so a kept slice pins at most its pickle's worth of
+// neighbours; its capacity ends at its length), or its own for large n.
+func carve[T any](m *machine, slab *[]T, n int) []T {
+	if n > 64 {
+		return make([]T, n)
+	}
+	if cap(*slab)-len(*slab) < n {
+		*slab = make([]T, 0, max(n, m.slabCap()))
+	}
+	l := len(*slab)
+	*slab = (*slab)[:l+n]
+	return (*slab)[l : l+n : l+n]
+}
+
 func scalarStart(c byte) bool {
 	switch c {
 	case op.Binint1, op.Binint2, op.Binint, op.Binfloat, op.Newtrue, op.Newfalse,
@@ -733,7 +839,7 @@ func (m *machine) storeItems(items []scalar, fd *tfield, at unsafe.Pointer, firs
 	var data unsafe.Pointer
 	switch fd.aek {
 	case kString:
-		s := make([]string, n)
+		s := carve(m, &m.lstrs, n)
 		for j := range items {
 			s[j] = items[j].s
 		}

@@ -49,6 +49,7 @@ type machine struct {
 	sputs    []specPut // memo entries of a dict read in line, put when it is done (inline.go)
 	slo, shi uint32    // bounds of their indexes
 	sitems   []scalar  // items of a list read in line
+	lstrs    []string  // slab of small []string read in line
 	pairs    []any     // fastDict's pairs of the current batch
 	tcache   typeCache
 	hashed   map[unsafe.Pointer]struct{} // large tuples and frozensets known hashable (containers.go)
