@@ -221,7 +221,11 @@ func (m *machine) opSetitems() error {
 	}
 	if m.typed {
 		if f, ok := t.(*tframe); ok {
-			return m.typedSetItems(f, items, len(m.stack))
+			if err := m.typedSetItems(f, items, len(m.stack)); err != nil {
+				return err
+			}
+			m.resumeList(f)
+			return nil
 		}
 		if anyTyped(items) {
 			return errFallback

@@ -149,18 +149,25 @@ func store(p *tframe, i int, v scalar) bool {
 	return true
 }
 
+// maxInlineFails is how many dicts in a row inlineStruct may give back
+// before a list stops asking it.
+const maxInlineFails = 4
+
 // fastList runs batches into list frame f, whose MARK was just pushed.
 func (m *machine) fastList(f *tframe) {
 	w := m.src.Window()
-	i, k := 0, 0 // bytes parsed; items written above the mark
+	// Items above the mark: k0 the machine pushed before (when resumeList
+	// brings it back mid-batch), k in all; bytes parsed.
+	k0 := len(m.stack) - m.marks[len(m.marks)-1]
+	i, k := 0, k0
 	var last scalar
 	var lastAt unsafe.Pointer
 	for i < len(w) {
 		c := w[i]
 		switch c {
 		case op.Appends:
-			if k == 0 && len(m.stack) != m.marks[len(m.marks)-1] {
-				goto out
+			if k0 > 0 {
+				goto out // the machine's APPENDS settles what it pushed
 			}
 			f.n += k
 			k = 0
@@ -204,7 +211,11 @@ func (m *machine) fastList(f *tframe) {
 				if !ok {
 					goto out
 				}
-				s = *v.(*string)
+				sp, ok := v.(*string)
+				if !ok {
+					goto out
+				}
+				s = *sp
 			} else {
 				switch x := (*p).(type) {
 				case string:
@@ -221,8 +232,24 @@ func (m *machine) fastList(f *tframe) {
 			i += n
 			last, lastAt = scalar{kind: kString, s: s}, at
 			continue
+		case op.EmptyDict:
+			// A dict into a struct element: read in line (inline.go).
+			if f.sd == nil || f.fails >= maxInlineFails ||
+				(f.n+k >= f.cap && !m.growTo(f, f.n+k+1, m.src.Offset()+int64(i))) {
+				goto out
+			}
+			n := m.inlineStruct(w[i:], f, f.n+k, len(m.stack)+k-k0)
+			if n == 0 {
+				f.fails++
+				goto out
+			}
+			f.fails = 0
+			k++
+			i += n
+			last, lastAt = scalar{}, nil // a memo opcode here is the machine's
+			continue
 		case op.Memoize, op.Binput, op.LongBinput:
-			if k == 0 {
+			if k == k0 || last.kind == kOther {
 				goto out
 			}
 			if idx, n := m.memoIndex(w[i:]); n > 0 && lastAt != nil && m.nmemo < m.cfg.maxMemo &&
@@ -303,7 +330,7 @@ func (m *machine) fastList(f *tframe) {
 	}
 out:
 	m.src.Consume(i)
-	for range k {
+	for range k - k0 {
 		m.stack = append(m.stack, markW)
 	}
 	if k == 0 {
@@ -319,6 +346,20 @@ func (m *machine) resumeStruct(f *tframe) {
 			if s, ok := m.stack[p-1].(*tframe); ok && s.kind == fStruct {
 				m.fastStruct(s)
 			}
+		}
+	}
+}
+
+// resumeList goes back to the batch loop of a list of structs whose
+// element f, a struct frame on top of the stack, has just been completed
+// by the machine: the rest of the batch is read in line again.
+func (m *machine) resumeList(f *tframe) {
+	if f.kind != fStruct || len(m.marks) == 0 || len(m.stack)-1 != f.pos {
+		return
+	}
+	if p := m.marks[len(m.marks)-1]; p >= 1 && p <= f.pos {
+		if l, ok := m.stack[p-1].(*tframe); ok && l.kind == fList && l.sd != nil && l.open && !l.used && l == f.parent {
+			m.fastList(l)
 		}
 	}
 }
@@ -729,7 +770,8 @@ func (m *machine) fastStruct(f *tframe) {
 	base := f.ptr()
 	done := m.fdone[:0] // fields stored by this loop, in order
 	var key string
-	fi := -1 // field of the pending key; -1: at a key's place
+	fi := -1        // field of the pending key; -1: at a key's place
+	closed := false // its SETITEMS read
 	for i < len(w) {
 		c := w[i]
 		if fi < 0 {
@@ -740,9 +782,16 @@ func (m *machine) fastStruct(f *tframe) {
 					// SETITEMS settles them all.
 					goto out
 				}
+				for _, j := range done {
+					if f.seen&(1<<j) != 0 {
+						goto out // a field set twice: the machine's SETITEMS gives way
+					}
+					f.seen |= 1 << j
+				}
 				done = done[:0] // stored already
 				m.marks = m.marks[:len(m.marks)-1]
 				i++
+				closed = true
 				goto out
 			case op.Frame:
 				if len(w)-i < 9 || uint64(len(w)-i-9) < binary.LittleEndian.Uint64(w[i+1:]) {
@@ -884,6 +933,9 @@ out:
 		}
 	}
 	m.fdone = done[:0]
+	if closed {
+		m.resumeList(f)
+	}
 }
 
 // fastTuple reads TUPLE1/2/3 of scalars (and a MEMOIZE after it) into an

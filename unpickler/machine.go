@@ -46,6 +46,10 @@ type machine struct {
 	fdone    []int     // fastStruct's fields stored in the current batch
 	runs     []memoRun // memo entries kept in typed lists (memo.go)
 	arrs     []arrRef  // slab of memo entries for tuples stored in arrays
+	sputs    []specPut // memo entries of a dict read in line, put when it is done (inline.go)
+	slo, shi uint32    // bounds of their indexes
+	sitems   []scalar  // items of a list read in line
+	lstrs    []string  // slab of small []string read in line
 	pairs    []any     // fastDict's pairs of the current batch
 	tcache   typeCache
 	hashed   map[unsafe.Pointer]struct{} // large tuples and frozensets known hashable (containers.go)
@@ -370,7 +374,7 @@ func (m *machine) opMark() error {
 	if m.typed && len(m.stack) > 0 {
 		if f, ok := m.stack[len(m.stack)-1].(*tframe); ok && f.open && !f.used {
 			switch {
-			case f.kind == fList && f.ek != kOther:
+			case f.kind == fList && (f.ek != kOther || f.sd != nil):
 				m.fastList(f)
 			case f.kind == fMap && f.mp.fmap != nil:
 				m.fastMap(f)

@@ -187,8 +187,8 @@ func (m *machine) memoGet(i uint64) error {
 		return nil
 	}
 	if m.typed {
-		if tu, ok := arrayTuple(v); ok {
-			v = tu
+		if r, ok := m.memoRef(v); ok {
+			v = r
 		}
 	}
 	m.push(v)
@@ -211,11 +211,16 @@ func (m *machine) memoTop() (any, error) {
 // slot+n-1 of a typed list (f), or of a slab of strs (base, when f is
 // nil: a typed map's memoized keys): the typed path's way to memoize
 // 100,000 strs without a memo slot and a box each.
+//
+// With pat set, the run is over the structs of a list of structs read in
+// line (inline.go): each element made len(pat) entries, pat[k] saying
+// what entry k of an element is (patGet).
 type memoRun struct {
 	lo, n uint32
 	f     *tframe
 	base  *string
 	slot  int
+	pat   []int16
 }
 
 // runAdd records memo entry idx as slot of list frame f; false when idx
@@ -250,7 +255,7 @@ func (m *machine) runAddAt(idx uint32, f *tframe, base *string, slot int) bool {
 	}
 	if n := len(m.runs); n > 0 {
 		r := &m.runs[n-1]
-		if r.lo+r.n == idx && r.f == f && r.base == base && r.slot+int(r.n) == slot {
+		if r.lo+r.n == idx && r.f == f && r.base == base && r.slot+int(r.n) == slot && r.pat == nil {
 			r.n++
 			m.nmemo++
 			return true
@@ -277,7 +282,10 @@ func (m *machine) runGet(idx uint32) (any, bool) {
 		}
 	}
 	if lo < len(rs) && rs[lo].lo <= idx {
-		r := rs[lo]
+		r := &rs[lo]
+		if r.pat != nil {
+			return m.patGet(r, idx), true
+		}
 		if r.f == nil {
 			return (*string)(unsafe.Add(unsafe.Pointer(r.base), uintptr(r.slot+int(idx-r.lo))*unsafe.Sizeof(""))), true
 		}
@@ -298,7 +306,9 @@ func (m *machine) memoStr(idx uint32) (string, bool) {
 		return "", false
 	}
 	if v, ok := m.runGet(idx); ok {
-		return *v.(*string), true
+		if p, ok := v.(*string); ok {
+			return *p, true
+		}
 	}
 	return "", false
 }

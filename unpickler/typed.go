@@ -85,10 +85,13 @@ type tframe struct {
 	// struct, and they live as long as the memo.
 	kind uint8
 	ek   uint8 // list: fastKind of et
-	open bool  // that push is still on the stack: it may get items
-	used bool  // stored into a slot at least once
-	t    reflect.Type
-	pos  int // stack index of its first push
+	// list of structs: dicts that inlineStruct gave back in a row (it
+	// stops trying at maxInlineFails)
+	fails uint8
+	open  bool // that push is still on the stack: it may get items
+	used  bool // stored into a slot at least once
+	t     reflect.Type
+	pos   int // stack index of its first push
 
 	// list: a slice of elem type et, n items committed, room for cap
 	et    reflect.Type
@@ -101,10 +104,11 @@ type tframe struct {
 	mp *tmap // map
 
 	// struct: in place in a parent's slot, or in its own storage (data)
-	sd     *structDec
+	sd     *structDec // struct: its fields; list: its elements' when they are structs
 	parent *tframe
-	slot   int // parent list slot, or parent struct field
-	last   int // field of the previous key, to predict the next
+	slot   int    // parent list slot, or parent struct field
+	last   int    // field of the previous key, to predict the next
+	seen   uint64 // fields set by a SETITEM(S) so far: a key given twice makes the decode give way
 }
 
 // tmap is a map frame's map, apart so that the other frames are smaller.
@@ -147,9 +151,13 @@ type tfield struct {
 	alen  int
 	aek   uint8
 	asize uintptr
+
+	ik   uint8 // how inlineStruct reads it (inline.go); for ikSlice, aek and asize are the element's
+	code int16 // its index in structDec.fields (a memo entry's code, inline.go)
 }
 
 type structDec struct {
+	t      reflect.Type
 	fields []tfield
 }
 
@@ -159,7 +167,7 @@ func structDecOf(t reflect.Type) *structDec {
 	if d, ok := structDecs.Load(t); ok {
 		return d.(*structDec)
 	}
-	d := &structDec{}
+	d := &structDec{t: t}
 	for _, fi := range visibleFields(t) {
 		sf := t.FieldByIndex(fi.index)
 		tf := tfield{name: fi.name, box: fi.name, index: fi.index, typ: sf.Type, kind: fastKind(sf.Type)}
@@ -169,6 +177,14 @@ func structDecOf(t reflect.Type) *structDec {
 		if t := sf.Type; t.Kind() == reflect.Array && t.Len() >= 1 && t.Len() <= 3 {
 			if ek := fastKind(t.Elem()); ek == kInt64 || ek == kInt || ek == kFloat64 {
 				tf.alen, tf.aek, tf.asize = t.Len(), ek, t.Elem().Size()
+			}
+		}
+		if tf.direct && len(d.fields) < 1<<14 {
+			tf.code = int16(len(d.fields))
+			var ek uint8
+			tf.ik, ek = inlineKind(sf.Type, tf.kind, tf.alen)
+			if tf.ik == ikSlice {
+				tf.aek, tf.asize = ek, sf.Type.Elem().Size()
 			}
 		}
 		d.fields = append(d.fields, tf)
@@ -218,6 +234,9 @@ func frameable(t reflect.Type) uint8 {
 			return fMap
 		}
 	case reflect.Struct:
+		if len(structDecOf(t).fields) > 64 {
+			return 0 // more fields than tframe.seen tracks
+		}
 		for _, f := range structDecOf(t).fields {
 			if !f.direct {
 				return 0 // embedded structs: the general path allocates them
@@ -307,6 +326,9 @@ func (m *machine) openFrame(list bool) bool {
 		f.ek = fastKind(f.et)
 		f.esize = f.et.Size()
 		f.start = m.src.Offset()
+		if f.et.Kind() == reflect.Struct && m.frameKind(f.et) == fStruct {
+			f.sd = m.structDec(f.et)
+		}
 	case fMap:
 		f.start = m.src.Offset()
 		f.mp = &tmap{mv: reflect.MakeMap(t)}
@@ -696,12 +718,32 @@ type arrRef struct {
 
 var arrRefType = typeOf(arrRef{})
 
-// arrayTuple is the tuple a memoized arrRef stands for; ok is false for
+// memoRef is what a memoized arrRef stands for when a GET reads it: the
+// tuple of an array, or a closed frame over a struct or slice read in
+// line (inline.go), stored again by copy as a frame is; ok is false for
 // other values.
-func arrayTuple(v any) (py.Tuple, bool) {
+func (m *machine) memoRef(v any) (any, bool) {
 	r, ok := v.(arrRef)
 	if !ok {
 		return nil, false
+	}
+	switch r.t.Kind() {
+	case reflect.Struct:
+		f := m.newFrame()
+		f.kind, f.t, f.used, f.pos = fStruct, r.t, true, -1
+		f.sd, f.data, f.last = m.structDec(r.t), r.p, -1
+		return f, true
+	case reflect.Slice:
+		h := *(*sliceHdr)(r.p)
+		f := m.newFrame()
+		f.kind, f.t, f.used, f.pos = fList, r.t, true, -1
+		f.et = r.t.Elem()
+		f.ek, f.esize = fastKind(f.et), f.et.Size()
+		f.data, f.n, f.cap = h.data, h.len, h.cap
+		if h.len == 0 {
+			f.data, f.cap = nil, 0
+		}
+		return f, true
 	}
 	av := reflect.NewAt(r.t, r.p).Elem()
 	tu := make(py.Tuple, av.Len())
@@ -882,16 +924,27 @@ func (m *machine) typedSetItems(f *tframe, items []any, at int) error {
 			return errFallback
 		}
 		v := items[i+1]
-		if _, w := v.(written); w {
-			continue // stored already (a struct's field found by its key)
-		}
 		if f.kind == fMap {
+			if _, w := v.(written); w {
+				continue // stored already
+			}
 			if err := m.settle(f, v, at+i+1, 0, key); err != nil {
 				return err
 			}
 			continue
 		}
 		fi := f.find(key)
+		if fi >= 0 {
+			// A field set twice: the second value may have to replace
+			// one stored in place or deferred; the general path does.
+			if f.seen&(1<<fi) != 0 {
+				return errFallback
+			}
+			f.seen |= 1 << fi
+		}
+		if _, w := v.(written); w {
+			continue // stored already (a struct's field found by its key)
+		}
 		if fi < 0 {
 			if _, isFrame := v.(*tframe); isFrame {
 				return errFallback

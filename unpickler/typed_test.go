@@ -186,11 +186,13 @@ func FuzzTypedAgrees(f *testing.F) {
 	f.Add(mustPickleF(outerValue(1)))
 	f.Add([]byte("\x80\x04]\x94(]\x94(K\x01K\x02eh\x01e."))
 	f.Add(mustPickleF([]any{"a", "b", int64(3)}))
+	f.Add(mustPickleF(msgList(3)))
+	f.Add(mustPickleF(msgList(2), 2))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, mk := range []func() any{
 			func() any { return new([]int64) }, func() any { return new([]string) },
 			func() any { return new(map[string]float64) }, func() any { return new([]tOuter) },
-			func() any { return new([][]int64) },
+			func() any { return new([][]int64) }, func() any { return new([]tMsg) },
 		} {
 			want, got := mk(), mk()
 			errWant, errGot := reference(data, want), Unmarshal(data, got)
@@ -204,8 +206,12 @@ func FuzzTypedAgrees(f *testing.F) {
 	})
 }
 
-func mustPickleF(v any) []byte {
-	b, err := pickler.Marshal(v)
+func mustPickleF(v any, proto ...int) []byte {
+	var opts []pickler.Option
+	for _, p := range proto {
+		opts = append(opts, pickler.Protocol(p))
+	}
+	b, err := pickler.Marshal(v, opts...)
 	if err != nil {
 		panic(err)
 	}

@@ -1,0 +1,885 @@
+// In-line decoding of the dicts of a list of structs ([]T, T a struct):
+// each dict of a batch (EMPTY_DICT, its memo opcode, MARK, key/value
+// pairs, SETITEMS) is read straight into its element, with no frame, no
+// stack push and no memo entry until the whole dict is read. What it
+// would have memoized is kept aside (m.sputs) and put into the memo only
+// when the dict is done; anything it does not take whole (a value of
+// another kind, a key that is no field, a GET of an entry made inside the
+// same dict, the end of the window) leaves the dict to the machine, as if
+// this had never run: the element is cleared and nothing else changed.
+//
+// Memo entries for what was read in line point at where it went (a str
+// at its field, a tuple at its array, a list at its slice field, the dict
+// at its struct: arrRef); a GET reads them back (memoRef).
+
+package unpickler
+
+import (
+	"encoding/binary"
+	"math"
+	"reflect"
+	"unicode/utf8"
+	"unsafe"
+
+	op "github.com/segpickle/segpickle/internal/opcode"
+)
+
+// In-line kinds of a struct field (tfield.ik): what a value for it may be.
+const (
+	ikNone   uint8 = iota // not in line: the dict goes to the machine
+	ikScalar              // a fast kind (int, float, str, bool)
+	ikNil                 // a pointer: None only
+	ikArray               // an array of 1–3 numbers, from TUPLE1–3
+	ikSlice               // a slice of a fast kind, from a list of scalars
+)
+
+// inlineKind is how a field of type t is read in line.
+func inlineKind(t reflect.Type, kind uint8, alen int) (ik, ek uint8) {
+	switch {
+	case kind != kOther:
+		return ikScalar, 0
+	case t.Kind() == reflect.Pointer:
+		return ikNil, 0
+	case alen > 0:
+		return ikArray, 0
+	case t.Kind() == reflect.Slice && frameable(t) == fList:
+		if ek := fastKind(t.Elem()); ek != kOther {
+			return ikSlice, ek
+		}
+	}
+	return ikNone, 0
+}
+
+// specPut is a memo entry made by an in-line dict, put when it is done.
+type specPut struct {
+	idx  uint32
+	code int16 // codeStruct, a field's index (its value), or codeVal
+	item int32 // ≥ 0: val becomes the address of this item of the list being read
+	val  any   // the entry, for codeVal
+}
+
+// What a memo entry made in line stands for (specPut.code, memoRun.pat);
+// a field's index stands for the value in that field.
+const (
+	codeVal    int16 = -2 // specPut.val itself
+	codeStruct int16 = -1 // the struct
+)
+
+// inlineStruct reads the dict at the start of w into the zeroed struct
+// element slot of list frame f; h is the stack height the machine would
+// have before it. It returns the bytes taken, or 0 when it leaves the
+// dict to the machine (the element cleared, the memo and counts as
+// before).
+func (m *machine) inlineStruct(w []byte, f *tframe, slot int, h int) int {
+	alloc := m.alloc
+	m.slo, m.shi = ^uint32(0), 0
+	p := f.elemPtr(slot)
+	n := m.specDict(w, f.sd, f.et, p, h)
+	if n > 0 && m.nmemo+len(m.sputs) <= m.cfg.maxMemo {
+		if !m.patRun(f, slot) {
+			for i := range m.sputs {
+				sp := &m.sputs[i]
+				v := sp.val
+				if sp.code != codeVal {
+					v = refOf(f.sd, p, sp.code)
+					if v == nil {
+						panic("unpickler: in-line memo entry of no kind")
+					}
+					if r, ok := v.(arrRef); ok {
+						v = boxIn(&m.arrs, r, arrRefType)
+					}
+				}
+				if m.memoPut(uint64(sp.idx), v) != nil {
+					panic("unpickler: in-line memo entry refused") // checked fresh: cannot happen
+				}
+			}
+		}
+	} else {
+		n = 0
+		m.alloc = alloc
+		reflect.NewAt(f.et, p).Elem().SetZero()
+	}
+	clear(m.sputs)
+	m.sputs = m.sputs[:0]
+	return n
+}
+
+// refOf is the memo entry that code stands for in the struct at p: an
+// arrRef (the struct, an array, a slice) or a *string (a str field).
+func refOf(sd *structDec, p unsafe.Pointer, code int16) any {
+	if code == codeStruct {
+		return arrRef{p: p, t: sd.t}
+	}
+	fd := &sd.fields[code]
+	at := unsafe.Add(p, fd.offset)
+	switch {
+	case fd.ik == ikScalar && fd.kind == kString:
+		return (*string)(at)
+	case fd.ik == ikArray || fd.ik == ikSlice:
+		return arrRef{p: at, t: fd.typ}
+	}
+	return nil
+}
+
+// patRun keeps the entries just read in line (m.sputs) in a memo run over
+// list frame f when they are consecutive and each stands for the struct
+// or a field: a list of 10,000 dicts memoizes 40,000 values with no memo
+// slot or box each. The run grows while the dicts repeat its pattern.
+func (m *machine) patRun(f *tframe, slot int) bool {
+	sp := m.sputs
+	if len(sp) == 0 || len(sp) > 64 {
+		return len(sp) == 0
+	}
+	for i := range sp {
+		if sp[i].code == codeVal || sp[i].idx != sp[0].idx+uint32(i) {
+			return false
+		}
+	}
+	lo, k := sp[0].idx, uint32(len(sp))
+	if lo > ^uint32(0)-k {
+		return false
+	}
+	if n := len(m.runs); n > 0 {
+		r := &m.runs[n-1]
+		if r.pat != nil && r.f == f && r.lo+r.n == lo && len(r.pat) == len(sp) && r.slot+int(r.n/k) == slot {
+			same := true
+			for i := range sp {
+				same = same && r.pat[i] == sp[i].code
+			}
+			if same {
+				r.n += k
+				m.nmemo += len(sp)
+				return true
+			}
+		}
+		if lo < r.lo+r.n {
+			return false // runs stay sorted by index
+		}
+	}
+	pat := make([]int16, len(sp))
+	for i := range sp {
+		pat[i] = sp[i].code
+	}
+	m.runs = append(m.runs, memoRun{lo: lo, n: k, f: f, slot: slot, pat: pat})
+	m.nmemo += len(sp)
+	return true
+}
+
+// patGet is entry idx of pattern run r.
+func (m *machine) patGet(r *memoRun, idx uint32) any {
+	k := uint32(len(r.pat))
+	e := (idx - r.lo) / k
+	v := refOf(r.f.sd, r.f.elemPtr(r.slot+int(e)), r.pat[(idx-r.lo)%k])
+	if a, ok := v.(arrRef); ok {
+		return boxIn(&m.arrs, a, arrRefType)
+	}
+	return v
+}
+
+// specDict reads EMPTY_DICT, its memo opcode and its items: MARK … SETITEMS
+// batches or single pairs closed by SETITEM.
+func (m *machine) specDict(w []byte, sd *structDec, t reflect.Type, p unsafe.Pointer, h int) int {
+	if len(w) < 2 || w[0] != op.EmptyDict {
+		return 0
+	}
+	h++
+	i := 1
+	if isMemoOp(w[i]) {
+		n := m.specMemo(w[i:], codeStruct, nil, -1)
+		if n == 0 {
+			return 0
+		}
+		i += n
+	}
+	var set uint64 // fields set so far (a key seen twice goes to the machine)
+	last := -1
+	for {
+		if i = skipFrame(w, i); i < 0 || i >= len(w) {
+			return 0 // the window ends here: the machine reads on
+		}
+		c := w[i]
+		batch := c == op.Mark
+		switch {
+		case batch:
+			if len(m.marks) >= m.cfg.maxDepth {
+				return 0
+			}
+			i++
+		case c == op.ShortBinunicode || c == op.Binunicode || c == op.Binget || c == op.LongBinget:
+			// a single pair, closed by SETITEM
+		default:
+			return i // the dict is done
+		}
+		d := 0 // marks above the machine's
+		if batch {
+			d = 1
+		}
+		hh := h
+		for {
+			if i = skipFrame(w, i); i < 0 || i >= len(w) {
+				return 0
+			}
+			if batch && w[i] == op.Setitems {
+				i++
+				break
+			}
+			j, n := m.specKey(w[i:], sd, &last)
+			if n == 0 || j >= 64 || set&(1<<j) != 0 {
+				return 0
+			}
+			set |= 1 << j
+			if i = skipFrame(w, i+n); i < 0 || i >= len(w) {
+				return 0
+			}
+			fd := &sd.fields[j]
+			n = m.specValue(w[i:], fd, unsafe.Add(p, fd.offset), hh+1, d)
+			if n == 0 {
+				return 0
+			}
+			i += n
+			if hh += 2; hh > m.cfg.maxStack {
+				return 0
+			}
+			if !batch {
+				if i >= len(w) || w[i] != op.Setitem {
+					return 0
+				}
+				i++
+				break
+			}
+		}
+	}
+}
+
+// skipFrame skips a FRAME opcode at w[i] (CPython starts one before any
+// value once 64 KiB are written): the index after it, i when there is
+// none, -1 when its length is more than w holds.
+func skipFrame(w []byte, i int) int {
+	if i < len(w) && w[i] == op.Frame {
+		if len(w)-i < 9 || uint64(len(w)-i-9) < binary.LittleEndian.Uint64(w[i+1:]) {
+			return -1
+		}
+		return i + 9
+	}
+	return i
+}
+
+func isMemoOp(c byte) bool { return c == op.Memoize || c == op.Binput || c == op.LongBinput }
+
+// specMemo reads the memo opcode at w[0] and keeps the entry aside (code,
+// val and item as in specPut); 0 when it cannot (the entry is not new, the
+// memo is full, w is short).
+func (m *machine) specMemo(w []byte, code int16, val any, item int) int {
+	var idx uint32
+	n := 1
+	switch w[0] {
+	case op.Memoize:
+		idx = uint32(m.nmemo + len(m.sputs))
+		if m.nmemo+len(m.sputs) > int(^uint32(0)) {
+			return 0
+		}
+	case op.Binput:
+		if len(w) < 2 {
+			return 0
+		}
+		idx, n = uint32(w[1]), 2
+	case op.LongBinput:
+		if len(w) < 5 {
+			return 0
+		}
+		idx, n = binary.LittleEndian.Uint32(w[1:]), 5
+	default:
+		return 0
+	}
+	if m.nmemo+len(m.sputs) >= m.cfg.maxMemo || !m.memoFresh(idx) {
+		return 0
+	}
+	m.sputs = append(m.sputs, specPut{idx: idx, code: code, item: int32(item), val: val})
+	m.slo, m.shi = min(m.slo, idx), max(m.shi, idx+1)
+	return n
+}
+
+// pending reports whether memo entry idx is kept aside.
+func (m *machine) pending(idx uint32) bool {
+	if idx < m.slo || idx >= m.shi {
+		return false
+	}
+	for i := range m.sputs {
+		if m.sputs[i].idx == idx {
+			return true
+		}
+	}
+	return false
+}
+
+// memoFresh reports whether memo entry idx is free (so that putting it
+// adds one entry, as the machine's MEMOIZE counts).
+func (m *machine) memoFresh(idx uint32) bool {
+	if p := m.memoSlot(idx, false); p != nil && *p != nil {
+		return false
+	}
+	if m.memoX != nil {
+		if _, ok := m.memoX[idx]; ok {
+			return false
+		}
+	}
+	if len(m.runs) > 0 {
+		if _, ok := m.runGet(idx); ok {
+			return false
+		}
+	}
+	return !m.pending(idx)
+}
+
+// specGet reads the GET or LONG_BINGET at w[0]: the entry (committed, not
+// kept aside) and the opcode's length; n is 0 when it cannot.
+func (m *machine) specGet(w []byte) (v any, n int) {
+	var idx uint32
+	if w[0] == op.Binget {
+		if len(w) < 2 {
+			return nil, 0
+		}
+		idx, n = uint32(w[1]), 2
+	} else {
+		if len(w) < 5 {
+			return nil, 0
+		}
+		idx, n = binary.LittleEndian.Uint32(w[1:]), 5
+	}
+	if m.pending(idx) {
+		return nil, 0
+	}
+	if p := m.memoSlot(idx, false); p != nil && *p != nil {
+		return *p, n
+	}
+	if m.memoX != nil {
+		if v, ok := m.memoX[idx]; ok {
+			return v, n
+		}
+	}
+	if v, ok := m.runGet(idx); ok {
+		return v, n
+	}
+	return nil, 0
+}
+
+// specKey reads a key (a str, or a GET of one) and its memo opcode: the
+// field it names exactly and the bytes taken; n is 0 when it cannot.
+func (m *machine) specKey(w []byte, sd *structDec, last *int) (j, n int) {
+	var kb []byte
+	switch w[0] {
+	case op.ShortBinunicode:
+		if len(w) < 2 || len(w)-2 < int(w[1]) {
+			return -1, 0
+		}
+		kb, n = w[2:2+int(w[1])], 2+int(w[1])
+	case op.Binunicode:
+		if len(w) < 5 {
+			return -1, 0
+		}
+		l := binary.LittleEndian.Uint32(w[1:])
+		if uint64(len(w)-5) < uint64(l) {
+			return -1, 0
+		}
+		kb, n = w[5:5+int(l)], 5+int(l)
+	case op.Binget, op.LongBinget:
+		v, k := m.specGet(w)
+		if k == 0 {
+			return -1, 0
+		}
+		var s string
+		switch x := v.(type) {
+		case string:
+			s = x
+		case *string:
+			s = *x
+		default:
+			return -1, 0
+		}
+		if j = sd.find(s, last); j < 0 {
+			return -1, 0
+		}
+		return j, k
+	default:
+		return -1, 0
+	}
+	if j = sd.findBytes(kb, last); j < 0 || int64(len(kb)) > m.cfg.maxLength || !utf8.Valid(kb) {
+		return -1, 0
+	}
+	if n < len(w) && isMemoOp(w[n]) {
+		// The field's name is the same str, boxed already.
+		k := m.specMemo(w[n:], codeVal, sd.fields[j].box, -1)
+		if k == 0 {
+			return -1, 0
+		}
+		n += k
+	}
+	return j, n
+}
+
+// find is the field named key exactly, trying the one after *last first.
+func (sd *structDec) find(key string, last *int) int {
+	fs := sd.fields
+	if i := *last + 1; i < len(fs) && fs[i].name == key {
+		*last = i
+		return i
+	}
+	for i := range fs {
+		if fs[i].name == key {
+			*last = i
+			return i
+		}
+	}
+	return -1 // the case-insensitive match is left to the machine
+}
+
+func (sd *structDec) findBytes(key []byte, last *int) int {
+	fs := sd.fields
+	if i := *last + 1; i < len(fs) && fs[i].name == string(key) {
+		*last = i
+		return i
+	}
+	for i := range fs {
+		if fs[i].name == string(key) {
+			*last = i
+			return i
+		}
+	}
+	return -1
+}
+
+// specValue reads a value (and its memo opcode) into field fd at at; h is
+// the stack height with the key pushed. 0 when it cannot.
+func (m *machine) specValue(w []byte, fd *tfield, at unsafe.Pointer, h, d int) int {
+	if len(w) == 0 {
+		return 0
+	}
+	switch fd.ik {
+	case ikScalar:
+		if n := m.specDirect(w, fd, at); n > 0 {
+			return n
+		}
+		var v scalar
+		var n int
+		if c := w[0]; c == op.Binget || c == op.LongBinget {
+			x, k := m.specGet(w)
+			if k == 0 || !memoScalar(x, &v) {
+				return 0
+			}
+			n = k
+		} else if v, n = m.readScalar(w); n == 0 {
+			return 0
+		}
+		if !storeKind(at, fd.kind, v) {
+			return 0
+		}
+		if n < len(w) && isMemoOp(w[n]) {
+			var k int
+			if v.kind == kString && fd.kind == kString {
+				k = m.specMemo(w[n:], fd.code, nil, -1) // read back by a GET; no box
+			} else {
+				k = m.specMemo(w[n:], codeVal, m.memoForm(v, nil), -1)
+			}
+			if k == 0 {
+				return 0
+			}
+			n += k
+		}
+		return n
+	case ikNil:
+		if w[0] != op.None {
+			return 0
+		}
+		*(*unsafe.Pointer)(at) = nil
+		if len(w) > 1 && isMemoOp(w[1]) {
+			k := m.specMemo(w[1:], codeVal, nil, -1)
+			if k == 0 {
+				return 0
+			}
+			return 1 + k
+		}
+		return 1
+	case ikArray:
+		if h+fd.alen > m.cfg.maxStack {
+			return 0
+		}
+		return m.specTuple(w, fd, at)
+	case ikSlice:
+		return m.specList(w, fd, at, h, d)
+	}
+	return 0
+}
+
+// specDirect stores the commonest scalars of each kind (ints, floats,
+// bools, short strs, not memoized) at at without the scalar struct; 0 for
+// anything else, which specValue reads the general way.
+func (m *machine) specDirect(w []byte, fd *tfield, at unsafe.Pointer) int {
+	n, kind := 0, fd.kind
+	switch kind {
+	case kInt64, kInt:
+		var x int64
+		if x, n = readInt(w); n == 0 || (n < len(w) && isMemoOp(w[n])) {
+			return 0
+		}
+		if kind == kInt64 {
+			*(*int64)(at) = x
+		} else {
+			*(*int)(at) = int(x)
+		}
+	case kFloat64:
+		if w[0] != op.Binfloat || len(w) < 9 || (len(w) > 9 && isMemoOp(w[9])) {
+			return 0
+		}
+		*(*float64)(at) = math.Float64frombits(binary.BigEndian.Uint64(w[1:]))
+		n = 9
+	case kBool:
+		if (w[0] != op.Newtrue && w[0] != op.Newfalse) || (len(w) > 1 && isMemoOp(w[1])) {
+			return 0
+		}
+		*(*bool)(at) = w[0] == op.Newtrue
+		n = 1
+	case kString:
+		if w[0] != op.ShortBinunicode || len(w) < 2 || len(w)-2 < int(w[1]) {
+			return 0
+		}
+		l := int(w[1])
+		b := w[2 : 2+l]
+		if int64(l) > m.cfg.maxLength || m.alloc+int64(l) > m.cfg.maxAlloc || !validUTF8(b) {
+			return 0
+		}
+		m.alloc += int64(l)
+		*(*string)(at) = m.str(b)
+		n = 2 + l
+		if n < len(w) && isMemoOp(w[n]) {
+			// read back by a GET from the field: no box
+			k := m.specMemo(w[n:], fd.code, nil, -1)
+			if k == 0 {
+				return 0
+			}
+			n += k
+		}
+	}
+	return n
+}
+
+// readInt parses BININT1, BININT2 or BININT at w[0]; n is 0 for
+// anything else.
+func readInt(w []byte) (x int64, n int) {
+	switch {
+	case w[0] == op.Binint1 && len(w) >= 2:
+		return int64(w[1]), 2
+	case w[0] == op.Binint2 && len(w) >= 3:
+		return int64(binary.LittleEndian.Uint16(w[1:])), 3
+	case w[0] == op.Binint && len(w) >= 5:
+		return int64(int32(binary.LittleEndian.Uint32(w[1:]))), 5
+	}
+	return 0, 0
+}
+
+// validUTF8 is utf8.Valid with a quicker answer for short ASCII.
+func validUTF8(b []byte) bool {
+	if len(b) <= 16 {
+		var or byte
+		for _, c := range b {
+			or |= c
+		}
+		if or < utf8.RuneSelf {
+			return true
+		}
+	}
+	return utf8.Valid(b)
+}
+
+// memoScalar is a memo entry as a scalar, when it is one.
+func memoScalar(x any, v *scalar) bool {
+	switch x := x.(type) {
+	case string:
+		*v = scalar{kind: kString, s: x}
+	case *string:
+		*v = scalar{kind: kString, s: *x}
+	case int64:
+		*v = scalar{kind: kInt64, i: x}
+	case float64:
+		*v = scalar{kind: kFloat64, f: x}
+	case bool:
+		*v = scalar{kind: kBool}
+		if x {
+			v.i = 1
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// storeKind writes v at at as fast kind k; false when they do not match.
+func storeKind(at unsafe.Pointer, k uint8, v scalar) bool {
+	switch {
+	case k == kInt64 && v.kind == kInt64:
+		*(*int64)(at) = v.i
+	case k == kInt && v.kind == kInt64:
+		*(*int)(at) = int(v.i)
+	case k == kFloat64 && v.kind == kFloat64:
+		*(*float64)(at) = v.f
+	case k == kFloat64 && v.kind == kInt64:
+		*(*float64)(at) = float64(v.i)
+	case k == kString && v.kind == kString:
+		*(*string)(at) = v.s
+	case k == kBool && v.kind == kBool:
+		*(*bool)(at) = v.i != 0
+	default:
+		return false
+	}
+	return true
+}
+
+// specTuple is fastTuple with its memo entry kept aside.
+func (m *machine) specTuple(w []byte, fd *tfield, at unsafe.Pointer) int {
+	alen, ek := fd.alen, fd.aek
+	var vals [3]scalar
+	n := 0
+	for j := range alen {
+		if n >= len(w) {
+			return 0
+		}
+		var v scalar
+		var k int
+		if x, kk := readInt(w[n:]); kk > 0 {
+			v, k = scalar{kind: kInt64, i: x}, kk
+		} else if v, k = m.readScalar(w[n:]); k == 0 || v.kind == kString || v.kind == kBool || (v.kind == kFloat64 && ek != kFloat64) {
+			return 0
+		}
+		vals[j] = v
+		n += k
+	}
+	if n >= len(w) || w[n] != op.Tuple1+byte(alen-1) {
+		return 0
+	}
+	n++
+	for j := range alen {
+		e := unsafe.Add(at, uintptr(j)*fd.asize)
+		v := vals[j]
+		switch {
+		case ek == kInt64:
+			*(*int64)(e) = v.i
+		case ek == kInt:
+			*(*int)(e) = int(v.i)
+		case v.kind == kFloat64:
+			*(*float64)(e) = v.f
+		default:
+			*(*float64)(e) = float64(v.i)
+		}
+	}
+	if n < len(w) && isMemoOp(w[n]) {
+		k := m.specMemo(w[n:], fd.code, nil, -1)
+		if k == 0 {
+			return 0
+		}
+		n += k
+	}
+	return n
+}
+
+// specList reads EMPTY_LIST, its memo opcode and its items (MARK …
+// APPENDS batches or single items closed by APPEND; scalars of the
+// slice's element kind, or GETs of them) into a slice of their number,
+// stored in the field at at. d is the number of marks above the machine's.
+func (m *machine) specList(w []byte, fd *tfield, at unsafe.Pointer, h, d int) int {
+	if w[0] != op.EmptyList {
+		return 0
+	}
+	h++
+	i := 1
+	first := len(m.sputs)
+	if i < len(w) && isMemoOp(w[i]) {
+		n := m.specMemo(w[i:], fd.code, nil, -1)
+		if n == 0 {
+			return 0
+		}
+		i += n
+	}
+	items := m.sitems[:0]
+	n := m.specItems(w, i, fd, &items, h, d)
+	m.sitems = items[:0]
+	if n == 0 || !m.storeItems(items, fd, at, first) {
+		return 0
+	}
+	return n
+}
+
+// specItems reads a list's items from w[i:] into *items; the index after
+// them, 0 when it cannot.
+func (m *machine) specItems(w []byte, i int, fd *tfield, items *[]scalar, h, d int) int {
+	batch := 0 // items of the last MARK … APPENDS
+	for {
+		if i = skipFrame(w, i); i < 0 || i >= len(w) {
+			return 0
+		}
+		switch c := w[i]; {
+		case c == op.Mark:
+			if len(m.marks)+d >= m.cfg.maxDepth {
+				return 0
+			}
+			i++
+			batch = len(*items)
+			for {
+				if i = skipFrame(w, i); i < 0 || i >= len(w) {
+					return 0
+				}
+				if w[i] == op.Appends {
+					i++
+					batch = len(*items) - batch
+					break
+				}
+				n := m.specItem(w[i:], fd, items)
+				if n == 0 || h+len(*items) > m.cfg.maxStack {
+					return 0
+				}
+				i += n
+			}
+		case scalarStart(c) && (len(*items) == 0 || batch >= 1000):
+			// One item closed by APPEND (a list of one, or the one after
+			// a full batch of CPython's 1000), or else the dict's next
+			// key: the list is done.
+			alloc, nput, nit := m.alloc, len(m.sputs), len(*items)
+			n := m.specItem(w[i:], fd, items)
+			if n == 0 || i+n >= len(w) || w[i+n] != op.Append || h+len(*items) > m.cfg.maxStack {
+				m.alloc = alloc
+				clear(m.sputs[nput:])
+				m.sputs = m.sputs[:nput]
+				*items = (*items)[:nit]
+				return i
+			}
+			i += n + 1
+		default:
+			return i
+		}
+	}
+}
+
+// specItem reads one item of a list (a scalar or a GET of one, and its
+// memo opcode) into *items; 0 when it cannot.
+func (m *machine) specItem(w []byte, fd *tfield, items *[]scalar) int {
+	var v scalar
+	var n int
+	if c := w[0]; c == op.Binget || c == op.LongBinget {
+		x, k := m.specGet(w)
+		if k == 0 || !memoScalar(x, &v) {
+			return 0
+		}
+		n = k
+	} else if v, n = m.readScalar(w); n == 0 {
+		return 0
+	}
+	if !kindFits(fd.aek, v.kind) {
+		return 0
+	}
+	if n < len(w) && isMemoOp(w[n]) {
+		var mv any
+		if v.kind != kString {
+			mv = m.memoForm(v, nil)
+		}
+		k := m.specMemo(w[n:], codeVal, mv, len(*items))
+		if k == 0 {
+			return 0
+		}
+		n += k
+	}
+	*items = append(*items, v)
+	return n
+}
+
+// carve returns n elements of a slab (sized from the input as the box
+// slabs are, so a kept slice pins at most its pickle's worth of
+// neighbours; its capacity ends at its length), or its own for large n.
+func carve[T any](m *machine, slab *[]T, n int) []T {
+	if n > 64 {
+		return make([]T, n)
+	}
+	if cap(*slab)-len(*slab) < n {
+		*slab = make([]T, 0, max(n, m.slabCap()))
+	}
+	l := len(*slab)
+	*slab = (*slab)[:l+n]
+	return (*slab)[l : l+n : l+n]
+}
+
+func scalarStart(c byte) bool {
+	switch c {
+	case op.Binint1, op.Binint2, op.Binint, op.Binfloat, op.Newtrue, op.Newfalse,
+		op.ShortBinunicode, op.Binunicode, op.Binget, op.LongBinget:
+		return true
+	}
+	return false
+}
+
+// kindFits reports whether a scalar of kind vk goes into an element of
+// fast kind ek (as store does).
+func kindFits(ek, vk uint8) bool {
+	switch ek {
+	case kInt64, kInt:
+		return vk == kInt64
+	case kFloat64:
+		return vk == kFloat64 || vk == kInt64
+	}
+	return ek == vk
+}
+
+// storeItems makes the slice of items for the field at at, and points the
+// memo entries kept aside for them (from sputs[first:]) at their items.
+func (m *machine) storeItems(items []scalar, fd *tfield, at unsafe.Pointer, first int) bool {
+	n := len(items)
+	if n == 0 {
+		*(*sliceHdr)(at) = sliceHdr{unsafe.Pointer(&zeroByte), 0, 0} // [] is not None
+		return true
+	}
+	if int64(n)*int64(fd.asize) > m.cfg.maxAlloc {
+		return false
+	}
+	var data unsafe.Pointer
+	switch fd.aek {
+	case kString:
+		s := carve(m, &m.lstrs, n)
+		for j := range items {
+			s[j] = items[j].s
+		}
+		data = unsafe.Pointer(unsafe.SliceData(s))
+		for k := first; k < len(m.sputs); k++ {
+			if it := m.sputs[k].item; it >= 0 {
+				m.sputs[k].val = &s[it]
+			}
+		}
+	case kInt64:
+		s := make([]int64, n)
+		for j := range items {
+			s[j] = items[j].i
+		}
+		data = unsafe.Pointer(unsafe.SliceData(s))
+	case kInt:
+		s := make([]int, n)
+		for j := range items {
+			s[j] = int(items[j].i)
+		}
+		data = unsafe.Pointer(unsafe.SliceData(s))
+	case kFloat64:
+		s := make([]float64, n)
+		for j, v := range items {
+			if v.kind == kInt64 {
+				s[j] = float64(v.i)
+			} else {
+				s[j] = v.f
+			}
+		}
+		data = unsafe.Pointer(unsafe.SliceData(s))
+	case kBool:
+		s := make([]bool, n)
+		for j := range items {
+			s[j] = items[j].i != 0
+		}
+		data = unsafe.Pointer(unsafe.SliceData(s))
+	default:
+		return false
+	}
+	*(*sliceHdr)(at) = sliceHdr{data, n, n}
+	return true
+}

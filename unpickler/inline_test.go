@@ -1,0 +1,208 @@
+package unpickler
+
+import (
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/segpickle/segpickle/internal/stream"
+	"github.com/segpickle/segpickle/py"
+)
+
+// tMsg is the benchmark's message with a second slice kind.
+type tMsg struct {
+	ID     int64    `pickle:"id"`
+	Name   string   `pickle:"name"`
+	Tags   []string `pickle:"tags"`
+	Score  float64  `pickle:"score"`
+	OK     bool     `pickle:"ok"`
+	Parent *int64   `pickle:"parent"`
+	Pos    [2]int64 `pickle:"pos"`
+	Ns     []int    `pickle:"ns"`
+}
+
+func msgValue(i int) *py.Dict {
+	return py.DictOf("id", int64(i), "name", "user"+strconv.Itoa(i), "tags", []any{"red", "blue"},
+		"score", float64(i)/7, "ok", i%2 == 0, "parent", nil, "pos", py.Tuple{int64(i), int64(-i)},
+		"ns", []any{int64(i)})
+}
+
+func msgList(n int) []any {
+	l := make([]any, n)
+	for i := range l {
+		l[i] = msgValue(i)
+	}
+	return l
+}
+
+// referenceOpts is reference with options.
+func referenceOpts(data []byte, v any, opts ...Option) error {
+	val, err := Load(data, opts...)
+	if err != nil {
+		return err
+	}
+	c := newConfig(opts)
+	return assign(val, v, &c)
+}
+
+// TestInlineStructs: lists of dicts into []struct, read in line
+// (inline.go), give what the general path gives at every protocol —
+// with values shared through the memo (a dict, a list, a str read back by
+// a GET, here or after the list) and shapes it gives back to the machine.
+func TestInlineStructs(t *testing.T) {
+	shared := msgList(5)
+	sharedTags := []any{"x", "y"}
+	for _, d := range shared[1:3] {
+		d.(*py.Dict).Set("tags", sharedTags) // a GET as a value: the machine's
+	}
+	shared = append(shared, shared[0], shared[4]) // GETs of whole dicts
+	named := msgList(4)
+	named[2].(*py.Dict).Set("name", "user1") // equal strs (the pickler memoizes strs by value)
+	odd := msgList(6)
+	odd[1].(*py.Dict).Set("ID", int64(7))          // a field matched case-insensitively
+	odd[2].(*py.Dict).Set("extra", int64(1))       // no such field
+	odd[3].(*py.Dict).Set("tags", []any{int64(1)}) // a value of another kind: an error, both ways
+	odd[4].(*py.Dict).Set("ns", []any{})
+	odd[5] = py.NewDict(0)
+	one := []any{py.DictOf("id", int64(3)), py.DictOf("tags", []any{"a"}), py.DictOf("ns", []any{int64(1), int64(2)})}
+	cases := []struct {
+		name   string
+		val    any
+		noFall bool
+	}{
+		{"messages", msgList(3000), true},
+		{"shared", shared, true},
+		{"equal strs", named, true},
+		{"odd shapes", odd, false},
+		{"one item each", one, true},
+	}
+	for _, c := range cases {
+		for proto := 0; proto <= 5; proto++ {
+			data := mustPickle(t, c.val, proto)
+			var want, got []tMsg
+			errWant := reference(data, &want)
+			before := typedFallbacks.Load()
+			errGot := Unmarshal(data, &got)
+			if (errWant == nil) != (errGot == nil) || (errWant != nil && errWant.Error() != errGot.Error()) {
+				t.Fatalf("%s p%d: errors differ: %v / %v", c.name, proto, errWant, errGot)
+			}
+			if !reflect.DeepEqual(want, got) {
+				t.Fatalf("%s p%d: typed and general differ", c.name, proto)
+			}
+			if c.noFall && proto >= 1 && typedFallbacks.Load() != before {
+				t.Fatalf("%s p%d: the typed path gave way", c.name, proto)
+			}
+		}
+	}
+}
+
+// TestInlineMemo: entries that dicts read in line keep in memo runs are
+// read back by GETs after the list (a whole dict, a str, a list, a tuple),
+// and an entry overwritten by PUT reads as the new value.
+func TestInlineMemo(t *testing.T) {
+	type out struct {
+		L   []tMsg     `pickle:"l"`
+		D   tMsg       `pickle:"d"`
+		S   string     `pickle:"s"`
+		T   []string   `pickle:"t"`
+		P   [2]int64   `pickle:"p"`
+		Any any        `pickle:"any"`
+		All [][]string `pickle:"all"`
+	}
+	// Protocol 2 style, hand-made: three messages, then GETs of their
+	// entries. Memo: 0 outer dict, 1 "l", 2 list, 3 msg0, 4 "name", 5 "n0",
+	// 6 "tags", 7 tags0, 8 "pos", 9 pos0; msg1 10–13 and msg2 14–17 (dict,
+	// name, tags, pos: a run of two).
+	b := "\x80\x04}q\x00(X\x01\x00\x00\x00lq\x01]q\x02(" +
+		"}q\x03(X\x04\x00\x00\x00nameq\x04X\x02\x00\x00\x00n0q\x05X\x04\x00\x00\x00tagsq\x06]q\x07(h\x05h\x04e" +
+		"X\x03\x00\x00\x00posq\x08K\x01K\x02\x86q\x09u" +
+		"}q\x0a(h\x04X\x02\x00\x00\x00n1q\x0bh\x06]q\x0c(h\x05h\x05eh\x08K\x03K\x04\x86q\x0du" +
+		"}q\x0e(h\x04X\x02\x00\x00\x00n2q\x0fh\x06]q\x10h\x0bah\x08K\x05K\x06\x86q\x11u" +
+		"e"
+	tail := map[string]string{
+		"gets": "X\x01\x00\x00\x00dh\x0eX\x01\x00\x00\x00sh\x0bX\x01\x00\x00\x00th\x10X\x01\x00\x00\x00ph\x11" +
+			"X\x03\x00\x00\x00anyh\x0dX\x03\x00\x00\x00all]q\x12(h\x07h\x0ceu.",
+		"overwrite": "X\x01\x00\x00\x00zq\x0b0X\x01\x00\x00\x00sh\x0bu.",
+		"to any":    "X\x03\x00\x00\x00anyh\x0eu.",
+	}
+	// The two messages after the first are one run of 8 entries.
+	c := newConfig(nil)
+	var l out
+	m := machine{src: stream.Bytes([]byte(b + tail["gets"])), cfg: &c}
+	if err := unmarshalTyped(&m, reflect.TypeFor[out](), unsafe.Pointer(&l)); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.runs) != 1 || m.runs[0].pat == nil || m.runs[0].lo != 10 || m.runs[0].n != 8 {
+		t.Fatalf("runs: %+v", m.runs)
+	}
+	for name, tl := range tail {
+		data := []byte(b + tl)
+		var want, got out
+		errWant := reference(data, &want)
+		errGot := Unmarshal(data, &got)
+		if errWant != nil || errGot != nil {
+			t.Fatalf("%s: %v / %v", name, errWant, errGot)
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("%s:\n general %#v\n typed   %#v", name, want, got)
+		}
+		if len(got.L) != 3 || got.L[1].Name != "n1" || !reflect.DeepEqual(got.L[1].Tags, []string{"n0", "n0"}) ||
+			!reflect.DeepEqual(got.L[2].Tags, []string{"n1"}) {
+			t.Fatalf("%s: %#v", name, got.L)
+		}
+		switch name {
+		case "gets":
+			if got.D.Name != "n2" || got.S != "n1" || got.P != [2]int64{5, 6} || len(got.All) != 2 ||
+				!reflect.DeepEqual(got.T, []string{"n1"}) || !reflect.DeepEqual(got.Any, py.Tuple{int64(3), int64(4)}) {
+				t.Fatalf("gets: %#v", got)
+			}
+		case "overwrite":
+			if got.S != "z" {
+				t.Fatalf("overwrite: s = %q", got.S)
+			}
+		}
+	}
+}
+
+// TestInlineLimits: with tight limits the typed path fails (or not)
+// exactly as the general path does.
+func TestInlineLimits(t *testing.T) {
+	data := mustPickle(t, msgList(50), 5)
+	for _, opts := range [][]Option{
+		{MaxMemo(10)}, {MaxMemo(60)}, {MaxDepth(1)}, {MaxDepth(2)}, {MaxDepth(3)},
+		{MaxAlloc(100)}, {MaxLength(3)},
+	} {
+		var want, got []tMsg
+		errWant := referenceOpts(data, &want, opts...)
+		errGot := Unmarshal(data, &got, opts...)
+		if (errWant == nil) != (errGot == nil) || (errWant != nil && errWant.Error() != errGot.Error()) {
+			t.Fatalf("%v: errors differ: %v / %v", opts, errWant, errGot)
+		}
+		if errWant == nil && !reflect.DeepEqual(want, got) {
+			t.Fatalf("%v: values differ", opts)
+		}
+	}
+}
+
+// TestInlineFrames: CPython starts a FRAME before a value once 64 KiB are
+// written, so frames fall inside dicts; they are read through.
+func TestInlineFrames(t *testing.T) {
+	l := msgList(2000)
+	for i := range l {
+		l[i].(*py.Dict).Set("name", strings.Repeat("n", i%97))
+	}
+	data := mustPickle(t, l, 5)
+	var want, got []tMsg
+	if err := reference(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	before := typedFallbacks.Load()
+	if err := Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(want, got) || typedFallbacks.Load() != before {
+		t.Fatal("typed and general differ, or the typed path gave way")
+	}
+}
