@@ -105,3 +105,58 @@ func (m *machine) str(b []byte) string {
 	m.arena = append(m.arena, b...)
 	return unsafe.String(&m.arena[start], n)
 }
+
+// strHdr is the size of a string header.
+const strHdr = int(unsafe.Sizeof(""))
+
+// strBox returns the str whose UTF-8 bytes are b (checked by the caller)
+// as an interface, with one copy and no allocation of its own for short
+// strs: the string header and its bytes sit side by side in one
+// pointer-free block — the arena for strs of up to maxArenaStr bytes, a
+// block of its own for longer ones, so that a kept short str never pins a
+// long one — and the interface points at the header.
+//
+// Why this is sound: the header's data word points into the same block,
+// and the block stays alive while anything points into it (the interface,
+// or a string copied out of it, which points at the bytes). The collector
+// needs to see that word only to keep the block alive, which the pointer
+// to the header does already, so the block may stay pointer-free (never
+// scanned) and the word is written as a uintptr, with no write barrier.
+// Go's collector does not move objects. Nothing writes to a block's bytes
+// or header once made.
+func (m *machine) strBox(b []byte) any {
+	n := len(b)
+	if n == 0 {
+		return "" // static: no allocation
+	}
+	var blk []byte // the header at blk[0], the bytes after it
+	if n > maxArenaStr {
+		blk = make([]byte, strHdr+n)
+	} else {
+		start := (len(m.sarena) + 7) &^ 7 // headers are word-aligned
+		need := strHdr + n
+		if start+need > cap(m.sarena) {
+			// Sized from what the input can still hold: each str takes
+			// at least 3 bytes of input and at most strHdr+7 bytes of
+			// arena besides its own bytes, so a kept str pins about its
+			// pickle's worth of neighbours, never a fixed 32 KiB.
+			size := int64(32 << 10)
+			if a := m.src.Available(); a >= 0 {
+				size = min(size, 9*(a+int64(n))+int64(strHdr))
+			}
+			size = (max(size, int64(need)) + 7) &^ 7 // word-aligned, over 16 bytes: not in a tiny block
+			m.sarena = make([]byte, 0, size)
+			start = 0
+		}
+		m.sarena = m.sarena[:start+need]
+		blk = m.sarena[start : start+need : start+need]
+	}
+	copy(blk[strHdr:], b)
+	h := (*[2]uintptr)(unsafe.Pointer(&blk[0]))
+	h[0] = uintptr(unsafe.Pointer(&blk[strHdr]))
+	h[1] = uintptr(n)
+	var r any
+	e := (*eface)(unsafe.Pointer(&r))
+	e.typ, e.data = stringType, unsafe.Pointer(&blk[0])
+	return r
+}

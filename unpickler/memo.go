@@ -210,11 +210,14 @@ func (m *machine) memoTop() (any, error) {
 // A memoRun keeps memo entries lo … lo+n-1 as the strs in slots slot …
 // slot+n-1 of a typed list (f), or of a slab of strs (base, when f is
 // nil: a typed map's memoized keys): the typed path's way to memoize
-// 100,000 strs without a memo slot and a box each.
+// 100,000 strs without a memo slot and a box each. On the dynamic path,
+// the entries are the items in slots slot … slot+n-1 of a list box (box):
+// the values a batch appended, which nothing changes once appended.
 type memoRun struct {
 	lo, n uint32
 	f     *tframe
 	base  *string
+	box   *listBox
 	slot  int
 }
 
@@ -242,6 +245,18 @@ func (m *machine) keyRun(idx uint32, s string) bool {
 }
 
 func (m *machine) runAddAt(idx uint32, f *tframe, base *string, slot int) bool {
+	return m.runAddRun(idx, memoRun{f: f, base: base, slot: slot})
+}
+
+// boxRun records memo entry idx as slot of list box b (dynamic path);
+// false when idx is taken.
+func (m *machine) boxRun(idx uint32, b *listBox, slot int) bool {
+	return m.runAddRun(idx, memoRun{box: b, slot: slot})
+}
+
+// runAddRun records memo entry idx as the slot that t names.
+func (m *machine) runAddRun(idx uint32, t memoRun) bool {
+	f, base, box, slot := t.f, t.base, t.box, t.slot
 	if p := m.memoSlot(idx, false); p != nil && *p != nil {
 		return false
 	}
@@ -250,7 +265,7 @@ func (m *machine) runAddAt(idx uint32, f *tframe, base *string, slot int) bool {
 	}
 	if n := len(m.runs); n > 0 {
 		r := &m.runs[n-1]
-		if r.lo+r.n == idx && r.f == f && r.base == base && r.slot+int(r.n) == slot {
+		if r.lo+r.n == idx && r.f == f && r.base == base && r.box == box && r.slot+int(r.n) == slot {
 			r.n++
 			m.nmemo++
 			return true
@@ -259,7 +274,7 @@ func (m *machine) runAddAt(idx uint32, f *tframe, base *string, slot int) bool {
 			return false // runs stay sorted by index
 		}
 	}
-	m.runs = append(m.runs, memoRun{lo: idx, n: 1, f: f, base: base, slot: slot})
+	m.runs = append(m.runs, memoRun{lo: idx, n: 1, f: f, base: base, box: box, slot: slot})
 	m.nmemo++
 	return true
 }
@@ -278,6 +293,9 @@ func (m *machine) runGet(idx uint32) (any, bool) {
 	}
 	if lo < len(rs) && rs[lo].lo <= idx {
 		r := rs[lo]
+		if r.box != nil {
+			return r.box.items[r.slot+int(idx-r.lo)], true
+		}
 		if r.f == nil {
 			return (*string)(unsafe.Add(unsafe.Pointer(r.base), uintptr(r.slot+int(idx-r.lo))*unsafe.Sizeof(""))), true
 		}
@@ -298,7 +316,36 @@ func (m *machine) memoStr(idx uint32) (string, bool) {
 		return "", false
 	}
 	if v, ok := m.runGet(idx); ok {
-		return *v.(*string), true
+		switch x := v.(type) {
+		case string:
+			return x, true
+		case *string:
+			return *x, true
+		}
 	}
 	return "", false
+}
+
+// unrunBox turns the memo entries that runs keep in slots from slot base
+// on of box b (a batch not appended after all: its items go back to the
+// stack) into ordinary entries.
+func (m *machine) unrunBox(b *listBox, base int) {
+	for len(m.runs) > 0 {
+		r := &m.runs[len(m.runs)-1]
+		if r.box != b || r.slot+int(r.n) <= base {
+			return
+		}
+		keep := max(base-r.slot, 0)
+		lo, n := r.lo, int(r.n)
+		vals := append([]any(nil), b.items[r.slot+keep:r.slot+n]...)
+		if keep == 0 {
+			m.runs = m.runs[:len(m.runs)-1]
+		} else {
+			r.n = uint32(keep)
+		}
+		for j, v := range vals {
+			m.nmemo-- // memoPut counts it again
+			_ = m.memoPut(uint64(lo)+uint64(keep+j), v)
+		}
+	}
 }
