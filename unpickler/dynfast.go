@@ -47,8 +47,9 @@ func (m *machine) dynScalar(w []byte) (x any, n int) {
 	case op.ShortBinunicode:
 		if len(w) >= 2 {
 			l := int(w[1])
-			if len(w) >= 2+l {
-				if x, ok := m.dynStr(w[2 : 2+l]); ok {
+			if len(w) >= 2+l && int64(l) <= m.cfg.maxLength && m.alloc+int64(l) <= m.cfg.maxAlloc {
+				if x, ok := m.shortStrBox(w[2 : 2+l]); ok {
+					m.alloc += int64(l)
 					return x, 2 + l
 				}
 			}
@@ -200,6 +201,13 @@ func (m *machine) fastBox(b *listBox) {
 				goto out
 			}
 			last := len(b.items) - 1
+			if r := m.lastRun(); r != nil && r.box == b && uint64(r.lo)+uint64(r.n) == idx && r.slot+int(r.n) == last &&
+				b.items[last] != nil && m.nmemo < m.cfg.maxMemo && m.memoFree(uint32(idx)) {
+				r.n++ // the next entry of the run this batch is making
+				m.nmemo++
+				i += k
+				continue
+			}
 			if b.items[last] != nil && idx <= math.MaxUint32 && m.nmemo < m.cfg.maxMemo && m.boxRun(uint32(idx), b, last) {
 				i += k
 				continue

@@ -279,6 +279,29 @@ func (m *machine) runAddRun(idx uint32, t memoRun) bool {
 	return true
 }
 
+// lastRun is the run made last, nil when there is none.
+func (m *machine) lastRun() *memoRun {
+	if n := len(m.runs); n > 0 {
+		return &m.runs[n-1]
+	}
+	return nil
+}
+
+// memoFree reports whether neither the dense memo nor the sparse map
+// holds entry idx (runAddRun's test, for an index past the last run).
+func (m *machine) memoFree(idx uint32) bool {
+	c, o := int(idx/memoChunk), int(idx%memoChunk)
+	if c < len(m.memo) && o < len(m.memo[c]) && m.memo[c][o] != nil {
+		return false
+	}
+	if m.memoX != nil {
+		if _, ok := m.memoX[idx]; ok {
+			return false
+		}
+	}
+	return true
+}
+
 // runGet returns memo entry idx when a run holds it.
 func (m *machine) runGet(idx uint32) (any, bool) {
 	rs := m.runs
