@@ -233,6 +233,66 @@ func (d *Dict) Swap(k, v any) (i int, old any, replaced bool) {
 
 func (d *Dict) keyAt(i int) any { return d.items[i].Key }
 
+// SetItems sets d[kv[i]] = kv[i+1] for each pair of kv in order, as Swap
+// would for each pair, and returns the values it replaced (keys set twice),
+// nil when none were. It is the decoder's bulk form of Swap: room is made
+// once, and a str key is hashed once for both its lookup and its insertion.
+func (d *Dict) SetItems(kv []any) (replaced []any) {
+	d.Grow(len(kv) / 2)
+	for j := 0; j+1 < len(kv); j += 2 {
+		k, v := kv[j], kv[j+1]
+		s, isStr := k.(string)
+		if !isStr {
+			if _, old, ok := d.Swap(k, v); ok {
+				replaced = append(replaced, old)
+			}
+			continue
+		}
+		if !d.index.built() {
+			// A str equals only a str: compare directly.
+			found := false
+			for i := range d.items {
+				if is, ok := d.items[i].Key.(string); ok && is == s {
+					replaced = append(replaced, d.items[i].Value)
+					d.items[i].Value = v
+					found = true
+					break
+				}
+			}
+			if !found {
+				d.items = append(d.items, Item{k, v})
+				d.index.add(d.keyAt, len(d.items), k)
+			}
+			continue
+		}
+		x := &d.index
+		if (x.nslot+1)*4 > len(x.slots)*3 {
+			x.grow()
+		}
+		h := maphash.String(indexSeed, s)
+		mask := uint64(len(x.slots) - 1)
+		i := h & mask
+		for ; x.slots[i].pos != 0; i = (i + 1) & mask {
+			sl := x.slots[i]
+			if sl.hash != uint32(h) {
+				continue
+			}
+			if is, ok := d.items[sl.pos-1].Key.(string); ok && is == s {
+				break
+			}
+		}
+		if p := x.slots[i].pos; p != 0 {
+			replaced = append(replaced, d.items[p-1].Value)
+			d.items[p-1].Value = v
+			continue
+		}
+		d.items = append(d.items, Item{k, v})
+		x.slots[i] = idxSlot{hash: uint32(h), pos: int32(len(d.items))}
+		x.nslot++
+	}
+	return replaced
+}
+
 // Set is a Python set: insertion-ordered (Python's own order is by hash;
 // ordering by insertion keeps round trips deterministic).
 type Set struct {

@@ -1,6 +1,9 @@
 package unpickler
 
-import "unsafe"
+import (
+	"unicode/utf8"
+	"unsafe"
+)
 
 // Decoded ints, floats and strings are stored in interfaces. Converting
 // each to an interface would allocate once per value; instead they are
@@ -104,4 +107,94 @@ func (m *machine) str(b []byte) string {
 	start := len(m.arena)
 	m.arena = append(m.arena, b...)
 	return unsafe.String(&m.arena[start], n)
+}
+
+// strHdr is the size of a string header.
+const strHdr = int(unsafe.Sizeof(""))
+
+// strBox returns the str whose UTF-8 bytes are b (checked by the caller)
+// as an interface, with one copy and no allocation of its own for short
+// strs: the string header and its bytes sit side by side in one
+// pointer-free block — the arena for strs of up to maxArenaStr bytes, a
+// block of its own for longer ones, so that a kept short str never pins a
+// long one — and the interface points at the header.
+//
+// Why this is sound: the header's data word points into the same block,
+// and the block stays alive while anything points into it (the interface,
+// or a string copied out of it, which points at the bytes). The collector
+// needs to see that word only to keep the block alive, which the pointer
+// to the header does already, so the block may stay pointer-free (never
+// scanned) and the word is written as a uintptr, with no write barrier.
+// Go's collector does not move objects. Nothing writes to a block's bytes
+// or header once made.
+func (m *machine) strBox(b []byte) any {
+	n := len(b)
+	if n == 0 {
+		return "" // static: no allocation
+	}
+	var blk []byte // the header at blk[0], the bytes after it
+	if n > maxArenaStr {
+		blk = make([]byte, strHdr+n)
+		copy(blk[strHdr:], b)
+	} else {
+		blk = m.arenaBlock(n)
+		copy(blk[strHdr:], b)
+	}
+	return strAt(blk)
+}
+
+// arenaBlock returns room in the arena for a short str of n bytes and its
+// header.
+func (m *machine) arenaBlock(n int) []byte {
+	start := (len(m.sarena) + 7) &^ 7 // headers are word-aligned
+	need := strHdr + n
+	if start+need > cap(m.sarena) {
+		// Sized from what the input can still hold: each str takes at
+		// least 3 bytes of input and at most strHdr+7 bytes of arena
+		// besides its own bytes, so a kept str pins about its pickle's
+		// worth of neighbours, never a fixed 32 KiB.
+		size := int64(32 << 10)
+		if a := m.src.Available(); a >= 0 {
+			size = min(size, 9*(a+int64(n))+int64(strHdr))
+		}
+		size = (max(size, int64(need)) + 7) &^ 7 // word-aligned, over 16 bytes: not in a tiny block
+		m.sarena = make([]byte, 0, size)
+		start = 0
+	}
+	m.sarena = m.sarena[:start+need]
+	return m.sarena[start : start+need : start+need]
+}
+
+// strAt writes the header of the str whose bytes follow it in blk and
+// returns the interface that points at it (see strBox).
+func strAt(blk []byte) any {
+	h := (*[2]uintptr)(unsafe.Pointer(&blk[0]))
+	h[0] = uintptr(unsafe.Pointer(&blk[strHdr]))
+	h[1] = uintptr(len(blk) - strHdr)
+	var r any
+	e := (*eface)(unsafe.Pointer(&r))
+	e.typ, e.data = stringType, unsafe.Pointer(&blk[0])
+	return r
+}
+
+// shortStrBox is strBox for a SHORT_BINUNICODE payload (at most 255
+// bytes, so always in the arena), copied and checked in one pass; false
+// when it is not ASCII and not valid UTF-8 (nothing is kept then).
+func (m *machine) shortStrBox(b []byte) (any, bool) {
+	n := len(b)
+	if n == 0 {
+		return "", true
+	}
+	blk := m.arenaBlock(n)
+	dst := blk[strHdr:]
+	var or byte
+	for j, c := range b[:len(dst)] {
+		dst[j] = c
+		or |= c
+	}
+	if or >= utf8.RuneSelf && !utf8.Valid(b) {
+		m.sarena = m.sarena[:len(m.sarena)-len(blk)] // the block is the arena's last
+		return nil, false
+	}
+	return strAt(blk), true
 }

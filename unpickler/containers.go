@@ -72,9 +72,10 @@ func (m *machine) opTuple() error {
 	if err != nil {
 		return err
 	}
-	t := py.Tuple(append(make([]any, 0, len(items)), items...))
+	t, v := newTuple(len(items))
+	copy(t, items)
 	m.noteTuple(t)
-	m.push(t)
+	m.push(v)
 	return nil
 }
 
@@ -86,12 +87,53 @@ func (m *machine) opTupleN() error {
 	if m.typed && m.tupleInPlace(n) {
 		return nil
 	}
-	t := make(py.Tuple, n)
+	t, v := newTuple(n)
 	copy(t, m.stack[len(m.stack)-n:])
 	m.stack = m.stack[:len(m.stack)-n]
 	m.noteTuple(t)
-	m.push(t)
+	m.push(v)
 	return nil
+}
+
+// A tupleOf holds a short tuple's slice header and its items in one
+// block: the tuple is one allocation, not its items and then its header
+// boxed in an interface.
+type tupleOf[A any] struct {
+	t py.Tuple
+	a A
+}
+
+var pyTupleType = typeOf(py.Tuple(nil))
+
+// newTuple returns a tuple of n items to fill and the interface that
+// holds it (pointing at the block's header).
+func newTuple(n int) (py.Tuple, any) {
+	var h *py.Tuple
+	switch n {
+	case 1:
+		b := new(tupleOf[[1]any])
+		b.t = b.a[:]
+		h = &b.t
+	case 2:
+		b := new(tupleOf[[2]any])
+		b.t = b.a[:]
+		h = &b.t
+	case 3:
+		b := new(tupleOf[[3]any])
+		b.t = b.a[:]
+		h = &b.t
+	case 4:
+		b := new(tupleOf[[4]any])
+		b.t = b.a[:]
+		h = &b.t
+	default:
+		t := make(py.Tuple, n)
+		return t, t
+	}
+	var r any
+	e := (*eface)(unsafe.Pointer(&r))
+	e.typ, e.data = pyTupleType, unsafe.Pointer(h)
+	return *h, r
 }
 
 func (m *machine) opList() error {
@@ -332,6 +374,12 @@ func (m *machine) setItem(d *py.Dict, k, v any) error {
 func (m *machine) setItems(t any, items []any) error {
 	switch d := t.(type) {
 	case *py.Dict:
+		if m.strItems(items) {
+			for _, old := range d.SetItems(items) {
+				m.discard(old) // d[k] set twice: building the first value may have had an effect
+			}
+			return nil
+		}
 		d.Grow(len(items) / 2)
 		for i := 0; i < len(items); i += 2 {
 			if err := m.setItem(d, items[i], items[i+1]); err != nil {
@@ -346,6 +394,23 @@ func (m *machine) setItems(t any, items []any) error {
 		return m.failf(ErrBadType, "SETITEM(S) on %s", typeName(t))
 	}
 	return nil
+}
+
+// strItems fixes the values of items, key/value pairs, and reports
+// whether the pairs can go into a dict as they are (SetItems): str keys,
+// and values that need no fixup.
+func (m *machine) strItems(items []any) bool {
+	for i := 0; i < len(items); i += 2 {
+		if _, ok := items[i].(string); !ok {
+			return false
+		}
+	}
+	for i := 1; i < len(items); i += 2 {
+		if items[i] = m.fixed(items[i]); needsFix(items[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *machine) appendTo(t any, items []any) error {
@@ -423,24 +488,36 @@ func (m *machine) note(c any, i int, part uint8) {
 	m.fixups = append(m.fixups, fixup{c: c, ip: i<<3 | int(part)})
 }
 
-// final is a box's []any; the empty list gets capacity 1, an address of its
-// own, so two references to it stay one list when re-encoded.
-func (b *listBox) final() []any {
-	if !b.done {
-		b.done = true
-		if cap(b.items) == 0 {
-			b.items = make([]any, 0, 1)
-		}
+// value is the list as a container stores it: an []any whose slice header
+// is the box's own (the interface points at b.items, no header boxed), so
+// APPENDS that reach the box later through the memo still show in every
+// container that holds the list, and no fixup is needed. The empty list
+// gets capacity 1, an address of its own, so two references to it stay
+// one list when re-encoded. Nothing reads the header through the
+// interface before STOP but the decoder itself.
+func (b *listBox) value() any {
+	if cap(b.items) == 0 {
+		b.items = make([]any, 0, 1)
 	}
-	return b.items
+	var r any
+	e := (*eface)(unsafe.Pointer(&r))
+	e.typ, e.data = anySliceType, unsafe.Pointer(&b.items)
+	return r
 }
 
-// fixed is v as a container stores it: a list box nothing can reach again
-// (neither memoized nor duplicated, and now consumed) is final at once, so
-// it needs no fixup; a shared one stays a box until STOP.
+var anySliceType = typeOf([]any(nil))
+
+// final is value for a list that takes no more items: the result at STOP,
+// a persistent id.
+func (b *listBox) final() any {
+	b.done = true
+	return b.value()
+}
+
+// fixed is v as a container stores it: a list box becomes its value.
 func (m *machine) fixed(v any) any {
-	if b, ok := v.(*listBox); ok && !b.shared {
-		return b.final()
+	if b, ok := v.(*listBox); ok {
+		return b.value()
 	}
 	return v
 }

@@ -16,7 +16,6 @@ import (
 	"unsafe"
 
 	op "github.com/segpickle/segpickle/internal/opcode"
-	"github.com/segpickle/segpickle/py"
 )
 
 // scalar is one value the inner loops read.
@@ -208,11 +207,8 @@ func (m *machine) fastList(f *tframe) {
 			p := m.memoSlot(idx, false)
 			if p == nil || *p == nil {
 				v, ok := m.runGet(idx)
-				if !ok {
-					goto out
-				}
-				sp, ok := v.(*string)
-				if !ok {
+				sp, isStr := v.(*string)
+				if !ok || !isStr {
 					goto out
 				}
 				s = *sp
@@ -546,197 +542,6 @@ func remake[V any](mp map[string]V, n int64) map[string]V {
 		out[k] = v
 	}
 	return out
-}
-
-// fastMemoAny is fastMemo for a dynamic value.
-func (m *machine) fastMemoAny(w []byte, v any) int {
-	idx, n := m.memoIndex(w)
-	if n == 0 {
-		return 0
-	}
-	if m.nmemo >= m.cfg.maxMemo || m.memoPut(idx, v) != nil {
-		return 0
-	}
-	return n
-}
-
-// fastBox is fastList for the dynamic path: batches of scalars appended to
-// a list box without going through the stack.
-func (m *machine) fastBox(b *listBox) {
-	w := m.src.Window()
-	i := 0
-	base := len(b.items) // items committed by an APPENDS
-	for i < len(w) {
-		c := w[i]
-		switch c {
-		case op.Appends:
-			base = len(b.items)
-			m.marks = m.marks[:len(m.marks)-1]
-			i++
-			if i < len(w) && w[i] == op.Mark && len(m.marks) < m.cfg.maxDepth {
-				m.marks = append(m.marks, len(m.stack))
-				i++
-				continue
-			}
-			goto out
-		case op.Frame:
-			if len(w)-i < 9 || uint64(len(w)-i-9) < binary.LittleEndian.Uint64(w[i+1:]) {
-				goto out
-			}
-			i += 9
-			continue
-		case op.Memoize, op.Binput, op.LongBinput:
-			if len(b.items) == base {
-				goto out
-			}
-			n := m.fastMemoAny(w[i:], b.items[len(b.items)-1])
-			if n == 0 {
-				goto out
-			}
-			i += n
-			continue
-		}
-		v, n := m.readScalar(w[i:])
-		if n == 0 {
-			goto out
-		}
-		if len(b.items) == cap(b.items) {
-			m.growBox(b, len(b.items)+1, m.src.Offset()+int64(i))
-		}
-		var x any
-		switch v.kind {
-		case kInt64:
-			x = m.boxInt(v.i)
-		case kFloat64:
-			x = m.boxFloat(v.f)
-		case kString:
-			x = m.boxString(v.s)
-		default:
-			x = v.i != 0
-		}
-		b.items = append(b.items, x)
-		i += n
-	}
-out:
-	m.src.Consume(i)
-	if len(b.items) > base {
-		// Not committed: back on the stack, where the machine expects them.
-		m.stack = append(m.stack, b.items[base:]...)
-		clear(b.items[base:])
-		b.items = b.items[:base]
-	}
-}
-
-// fastDict is fastMap for the dynamic path: batches of str keys and scalar
-// values put into a dict without going through the stack.
-func (m *machine) fastDict(d *py.Dict) {
-	w := m.src.Window()
-	i := 0
-	pairs := m.pairs[:0] // read since the last SETITEMS
-	var key, last any
-	for i < len(w) {
-		c := w[i]
-		switch c {
-		case op.Setitems:
-			if key != nil {
-				goto out
-			}
-			d.Grow(len(pairs) / 2)
-			for j := 0; j < len(pairs); j += 2 {
-				if _, old, replaced := d.Swap(pairs[j], pairs[j+1]); replaced {
-					m.discard(old) // as setItem: the first value may have had an effect
-				}
-			}
-			clear(pairs)
-			pairs = pairs[:0]
-			m.marks = m.marks[:len(m.marks)-1]
-			i++
-			if i < len(w) && w[i] == op.Mark && len(m.marks) < m.cfg.maxDepth {
-				m.marks = append(m.marks, len(m.stack))
-				i++
-				continue
-			}
-			goto out
-		case op.Frame:
-			if len(w)-i < 9 || uint64(len(w)-i-9) < binary.LittleEndian.Uint64(w[i+1:]) {
-				goto out
-			}
-			i += 9
-			continue
-		case op.Memoize, op.Binput, op.LongBinput:
-			if last == nil {
-				goto out
-			}
-			n := m.fastMemoAny(w[i:], last)
-			if n == 0 {
-				goto out
-			}
-			i += n
-			continue
-		case op.Binget, op.LongBinget:
-			if key != nil {
-				goto out
-			}
-			var idx uint32
-			n := 2
-			if c == op.Binget {
-				if len(w)-i < 2 {
-					goto out
-				}
-				idx = uint32(w[i+1])
-			} else {
-				if len(w)-i < 5 {
-					goto out
-				}
-				idx, n = binary.LittleEndian.Uint32(w[i+1:]), 5
-			}
-			p := m.memoSlot(idx, false)
-			if p == nil {
-				goto out
-			}
-			if _, ok := (*p).(string); !ok {
-				goto out
-			}
-			key, last = *p, *p
-			i += n
-			continue
-		}
-		v, n := m.readScalar(w[i:])
-		if n == 0 {
-			goto out
-		}
-		var x any
-		switch v.kind {
-		case kInt64:
-			x = m.boxInt(v.i)
-		case kFloat64:
-			x = m.boxFloat(v.f)
-		case kString:
-			x = m.boxString(v.s)
-		default:
-			x = v.i != 0
-		}
-		if key == nil {
-			if v.kind != kString {
-				goto out
-			}
-			key = x
-		} else {
-			pairs = append(pairs, key, x)
-			key = nil
-		}
-		last = x
-		i += n
-	}
-out:
-	m.src.Consume(i)
-	// Not committed: back on the stack, where the machine expects them.
-	m.stack = append(m.stack, pairs...)
-	if key != nil {
-		m.stack = append(m.stack, key)
-	}
-	clear(pairs)
-	m.pairs = pairs[:0]
 }
 
 // findBytes is find for a key still in the input (no string made).

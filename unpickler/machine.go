@@ -29,6 +29,7 @@ type machine struct {
 	floats []float64
 	strs   []string
 	arena  []byte // string bytes, see str
+	sarena []byte // string headers and bytes, see strBox
 	opOff  int64
 	code   byte
 	bufIdx int

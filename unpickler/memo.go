@@ -210,7 +210,9 @@ func (m *machine) memoTop() (any, error) {
 // A memoRun keeps memo entries lo … lo+n-1 as the strs in slots slot …
 // slot+n-1 of a typed list (f), or of a slab of strs (base, when f is
 // nil: a typed map's memoized keys): the typed path's way to memoize
-// 100,000 strs without a memo slot and a box each.
+// 100,000 strs without a memo slot and a box each. On the dynamic path,
+// the entries are the items in slots slot … slot+n-1 of a list box (box):
+// the values a batch appended, which nothing changes once appended.
 //
 // With pat set, the run is over the structs of a list of structs read in
 // line (inline.go): each element made len(pat) entries, pat[k] saying
@@ -219,6 +221,7 @@ type memoRun struct {
 	lo, n uint32
 	f     *tframe
 	base  *string
+	box   *listBox
 	slot  int
 	pat   []int16
 }
@@ -247,6 +250,18 @@ func (m *machine) keyRun(idx uint32, s string) bool {
 }
 
 func (m *machine) runAddAt(idx uint32, f *tframe, base *string, slot int) bool {
+	return m.runAddRun(idx, memoRun{f: f, base: base, slot: slot})
+}
+
+// boxRun records memo entry idx as slot of list box b (dynamic path);
+// false when idx is taken.
+func (m *machine) boxRun(idx uint32, b *listBox, slot int) bool {
+	return m.runAddRun(idx, memoRun{box: b, slot: slot})
+}
+
+// runAddRun records memo entry idx as the slot that t names.
+func (m *machine) runAddRun(idx uint32, t memoRun) bool {
+	f, base, box, slot := t.f, t.base, t.box, t.slot
 	if p := m.memoSlot(idx, false); p != nil && *p != nil {
 		return false
 	}
@@ -255,7 +270,7 @@ func (m *machine) runAddAt(idx uint32, f *tframe, base *string, slot int) bool {
 	}
 	if n := len(m.runs); n > 0 {
 		r := &m.runs[n-1]
-		if r.lo+r.n == idx && r.f == f && r.base == base && r.slot+int(r.n) == slot && r.pat == nil {
+		if r.lo+r.n == idx && r.f == f && r.base == base && r.box == box && r.slot+int(r.n) == slot && r.pat == nil {
 			r.n++
 			m.nmemo++
 			return true
@@ -264,8 +279,31 @@ func (m *machine) runAddAt(idx uint32, f *tframe, base *string, slot int) bool {
 			return false // runs stay sorted by index
 		}
 	}
-	m.runs = append(m.runs, memoRun{lo: idx, n: 1, f: f, base: base, slot: slot})
+	m.runs = append(m.runs, memoRun{lo: idx, n: 1, f: f, base: base, box: box, slot: slot})
 	m.nmemo++
+	return true
+}
+
+// lastRun is the run made last, nil when there is none.
+func (m *machine) lastRun() *memoRun {
+	if n := len(m.runs); n > 0 {
+		return &m.runs[n-1]
+	}
+	return nil
+}
+
+// memoFree reports whether neither the dense memo nor the sparse map
+// holds entry idx (runAddRun's test, for an index past the last run).
+func (m *machine) memoFree(idx uint32) bool {
+	c, o := int(idx/memoChunk), int(idx%memoChunk)
+	if c < len(m.memo) && o < len(m.memo[c]) && m.memo[c][o] != nil {
+		return false
+	}
+	if m.memoX != nil {
+		if _, ok := m.memoX[idx]; ok {
+			return false
+		}
+	}
 	return true
 }
 
@@ -285,6 +323,9 @@ func (m *machine) runGet(idx uint32) (any, bool) {
 		r := &rs[lo]
 		if r.pat != nil {
 			return m.patGet(r, idx), true
+		}
+		if r.box != nil {
+			return r.box.items[r.slot+int(idx-r.lo)], true
 		}
 		if r.f == nil {
 			return (*string)(unsafe.Add(unsafe.Pointer(r.base), uintptr(r.slot+int(idx-r.lo))*unsafe.Sizeof(""))), true
@@ -306,9 +347,36 @@ func (m *machine) memoStr(idx uint32) (string, bool) {
 		return "", false
 	}
 	if v, ok := m.runGet(idx); ok {
-		if p, ok := v.(*string); ok {
-			return *p, true
+		switch x := v.(type) {
+		case string:
+			return x, true
+		case *string:
+			return *x, true
 		}
 	}
 	return "", false
+}
+
+// unrunBox turns the memo entries that runs keep in slots from slot base
+// on of box b (a batch not appended after all: its items go back to the
+// stack) into ordinary entries.
+func (m *machine) unrunBox(b *listBox, base int) {
+	for len(m.runs) > 0 {
+		r := &m.runs[len(m.runs)-1]
+		if r.box != b || r.slot+int(r.n) <= base {
+			return
+		}
+		keep := max(base-r.slot, 0)
+		lo, n := r.lo, int(r.n)
+		vals := append([]any(nil), b.items[r.slot+keep:r.slot+n]...)
+		if keep == 0 {
+			m.runs = m.runs[:len(m.runs)-1]
+		} else {
+			r.n = uint32(keep)
+		}
+		for j, v := range vals {
+			m.nmemo-- // memoPut counts it again
+			_ = m.memoPut(uint64(lo)+uint64(keep+j), v)
+		}
+	}
 }

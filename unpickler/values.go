@@ -126,6 +126,10 @@ func (m *machine) opBinunicode() error {
 			return m.fail(ErrBadArgument, err.Error())
 		}
 	}
+	if !m.typed {
+		m.stack = append(m.stack, m.strBox(b))
+		return nil
+	}
 	m.pushStr(m.str(b))
 	return nil
 }

@@ -1,0 +1,356 @@
+// Inner loops of the dynamic path for a batch (MARK … APPENDS / SETITEMS)
+// into a list box or a dict: scalar opcodes, memo references and memo
+// entries are parsed in place from the input window and their values
+// stored straight into the list or the dict, nothing pushed. As the typed
+// loops (fast.go), they take only what they can finish without error and
+// hand anything else back to the machine, with the stack as the machine
+// itself would have left it.
+
+package unpickler
+
+import (
+	"encoding/binary"
+	"math"
+
+	op "github.com/segpickle/segpickle/internal/opcode"
+	"github.com/segpickle/segpickle/py"
+)
+
+// dynScalar parses the scalar opcode at w[0] (an int, float, bool, None or
+// str) into its value as the machine would push it; n is 0 when w does
+// not start with one the loops take whole.
+func (m *machine) dynScalar(w []byte) (x any, n int) {
+	switch w[0] {
+	case op.Binint1:
+		if len(w) >= 2 {
+			return int64(w[1]), 2 // the runtime has these without allocating
+		}
+	case op.Binint2:
+		if len(w) >= 3 {
+			return m.boxInt(int64(binary.LittleEndian.Uint16(w[1:]))), 3
+		}
+	case op.Binint:
+		if len(w) >= 5 {
+			return m.boxInt(int64(int32(binary.LittleEndian.Uint32(w[1:])))), 5
+		}
+	case op.Binfloat:
+		if len(w) >= 9 {
+			return m.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(w[1:]))), 9
+		}
+	case op.Newtrue:
+		return true, 1
+	case op.Newfalse:
+		return false, 1
+	case op.None:
+		return nil, 1
+	case op.ShortBinunicode:
+		if len(w) >= 2 {
+			l := int(w[1])
+			if len(w) >= 2+l && int64(l) <= m.cfg.maxLength && m.alloc+int64(l) <= m.cfg.maxAlloc {
+				if x, ok := m.shortStrBox(w[2 : 2+l]); ok {
+					m.alloc += int64(l)
+					return x, 2 + l
+				}
+			}
+		}
+	case op.Binunicode:
+		if len(w) >= 5 {
+			l := binary.LittleEndian.Uint32(w[1:])
+			if uint64(len(w)-5) >= uint64(l) {
+				if x, ok := m.dynStr(w[5 : 5+int(l)]); ok {
+					return x, 5 + int(l)
+				}
+			}
+		}
+	}
+	return nil, 0
+}
+
+// dynStr is a str payload boxed (strBox); false when the limits or its
+// UTF-8 leave it to the machine.
+func (m *machine) dynStr(b []byte) (any, bool) {
+	if int64(len(b)) > m.cfg.maxLength || m.alloc+int64(len(b)) > m.cfg.maxAlloc || !validUTF8(b) {
+		return nil, false
+	}
+	m.alloc += int64(len(b))
+	return m.strBox(b), true
+}
+
+// dynGet reads BINGET or LONG_BINGET at w[0]: the memo value as a
+// container stores it; n is 0 when w does not hold one, the entry is
+// missing, or its value needs the machine (a fixup, a typed form).
+func (m *machine) dynGet(w []byte) (x any, n int) {
+	var idx uint32
+	switch {
+	case w[0] == op.Binget && len(w) >= 2:
+		idx, n = uint32(w[1]), 2
+	case w[0] == op.LongBinget && len(w) >= 5:
+		idx, n = binary.LittleEndian.Uint32(w[1:]), 5
+	default:
+		return nil, 0
+	}
+	var v any
+	if p := m.memoSlot(idx, false); p != nil {
+		v = *p
+	}
+	if v == nil && m.memoX != nil {
+		v = m.memoX[idx]
+	}
+	if v == nil {
+		if v, _ = m.runGet(idx); v == nil {
+			return nil, 0
+		}
+	}
+	switch v.(type) {
+	case nilMemo:
+		return nil, n
+	case *string, *listBox, tzOffset:
+		return nil, 0
+	}
+	return v, n
+}
+
+// fastMemoAny handles MEMOIZE / BINPUT / LONG_BINPUT of v, a dynamic value
+// just read; n is 0 when w does not start with one (or the memo is full).
+func (m *machine) fastMemoAny(w []byte, v any) int {
+	idx, n := m.memoIndex(w)
+	if n == 0 {
+		return 0
+	}
+	if m.nmemo >= m.cfg.maxMemo || m.memoPut(idx, v) != nil {
+		return 0
+	}
+	return n
+}
+
+// fastBox is fastList for the dynamic path: batches of scalars and memo
+// references appended to a list box without going through the stack. A
+// memoized item's memo entry is a run over the box's slots (memoRun): no
+// memo slot of its own.
+//
+// The first batch into an empty box is gathered first (in m.pairs), up to
+// smallBatch items, so that a short list gets its exact size, as the
+// machine's APPENDS gives it; its memo entries are ordinary ones.
+func (m *machine) fastBox(b *listBox) {
+	w := m.src.Window()
+	i := 0
+	base := len(b.items) // items committed by an APPENDS
+	small := cap(b.items) == 0
+	scratch := m.pairs[:0]
+	for i < len(w) {
+		c := w[i]
+		var x any
+		n := 0
+		switch c {
+		case op.Appends:
+			if small {
+				if len(scratch) > 0 {
+					m.growBox(b, len(scratch), m.src.Offset()+int64(i))
+					b.items = append(b.items, scratch...)
+					clear(scratch)
+					scratch = scratch[:0]
+				}
+				small = false
+			}
+			base = len(b.items)
+			m.marks = m.marks[:len(m.marks)-1]
+			i++
+			if i < len(w) && w[i] == op.Mark && len(m.marks) < m.cfg.maxDepth {
+				m.marks = append(m.marks, len(m.stack))
+				i++
+				continue
+			}
+			goto out
+		case op.Frame:
+			if len(w)-i < 9 || uint64(len(w)-i-9) < binary.LittleEndian.Uint64(w[i+1:]) {
+				goto out
+			}
+			i += 9
+			continue
+		case op.Memoize, op.Binput, op.LongBinput:
+			if small {
+				if len(scratch) == 0 {
+					goto out
+				}
+				k := m.fastMemoAny(w[i:], scratch[len(scratch)-1])
+				if k == 0 {
+					goto out
+				}
+				i += k
+				continue
+			}
+			if len(b.items) == base {
+				goto out
+			}
+			idx, k := m.memoIndex(w[i:])
+			if k == 0 {
+				goto out
+			}
+			last := len(b.items) - 1
+			if r := m.lastRun(); r != nil && r.box == b && uint64(r.lo)+uint64(r.n) == idx && r.slot+int(r.n) == last &&
+				b.items[last] != nil && m.nmemo < m.cfg.maxMemo && m.memoFree(uint32(idx)) {
+				r.n++ // the next entry of the run this batch is making
+				m.nmemo++
+				i += k
+				continue
+			}
+			if b.items[last] != nil && idx <= math.MaxUint32 && m.nmemo < m.cfg.maxMemo && m.boxRun(uint32(idx), b, last) {
+				i += k
+				continue
+			}
+			if m.nmemo >= m.cfg.maxMemo || m.memoPut(idx, b.items[last]) != nil {
+				goto out
+			}
+			i += k
+			continue
+		case op.Binget, op.LongBinget:
+			x, n = m.dynGet(w[i:])
+		default:
+			x, n = m.dynScalar(w[i:])
+		}
+		if n == 0 {
+			goto out
+		}
+		if small {
+			scratch = append(scratch, x)
+			i += n
+			if len(scratch) == smallBatch {
+				// A long batch: into the box, and on directly.
+				m.growBox(b, smallBatch, m.src.Offset()+int64(i))
+				b.items = append(b.items, scratch...)
+				clear(scratch)
+				scratch = scratch[:0]
+				small = false
+			}
+			continue
+		}
+		if len(b.items) == cap(b.items) {
+			m.growBox(b, len(b.items)+1, m.src.Offset()+int64(i))
+		}
+		b.items = append(b.items, x)
+		i += n
+	}
+out:
+	m.src.Consume(i)
+	if len(scratch) > 0 {
+		m.stack = append(m.stack, scratch...)
+		clear(scratch)
+	}
+	m.pairs = scratch[:0]
+	if len(b.items) > base {
+		// Not committed: back on the stack, where the machine expects them.
+		m.unrunBox(b, base)
+		m.stack = append(m.stack, b.items[base:]...)
+		clear(b.items[base:])
+		b.items = b.items[:base]
+	}
+}
+
+// smallBatch is how many items fastBox gathers before it sizes a box.
+const smallBatch = 64
+
+// fastDict is fastMap for the dynamic path: batches of str keys and
+// scalar or memo-referenced values put into a dict without going through
+// the stack.
+func (m *machine) fastDict(d *py.Dict) {
+	w := m.src.Window()
+	i := 0
+	batch := 0           // where the current batch started in w
+	pairs := m.pairs[:0] // read since the last SETITEMS
+	var key, last any    // the pending key; the value read last
+	haveKey, haveLast := false, false
+	for i < len(w) {
+		c := w[i]
+		var x any
+		n := 0
+		switch c {
+		case op.Setitems:
+			if haveKey {
+				goto out
+			}
+			if d.Len() == 0 && len(pairs) >= 2*512 {
+				m.sizeDict(d, len(pairs)/2, i-batch, i+1)
+			}
+			for _, old := range d.SetItems(pairs) {
+				m.discard(old) // as setItem: the first value may have had an effect
+			}
+			clear(pairs)
+			pairs = pairs[:0]
+			haveLast = false
+			m.marks = m.marks[:len(m.marks)-1]
+			i++
+			if i < len(w) && w[i] == op.Mark && len(m.marks) < m.cfg.maxDepth {
+				m.marks = append(m.marks, len(m.stack))
+				i++
+				batch = i
+				continue
+			}
+			goto out
+		case op.Frame:
+			if len(w)-i < 9 || uint64(len(w)-i-9) < binary.LittleEndian.Uint64(w[i+1:]) {
+				goto out
+			}
+			i += 9
+			continue
+		case op.Memoize, op.Binput, op.LongBinput:
+			if !haveLast {
+				goto out
+			}
+			k := m.fastMemoAny(w[i:], last)
+			if k == 0 {
+				goto out
+			}
+			i += k
+			continue
+		case op.Binget, op.LongBinget:
+			x, n = m.dynGet(w[i:])
+		default:
+			x, n = m.dynScalar(w[i:])
+		}
+		if n == 0 {
+			goto out
+		}
+		if !haveKey {
+			if _, isStr := x.(string); !isStr {
+				goto out // other keys are hashed by the machine
+			}
+			key, haveKey = x, true
+		} else {
+			pairs = append(pairs, key, x)
+			key, haveKey = nil, false
+		}
+		last, haveLast = x, true
+		i += n
+	}
+out:
+	m.src.Consume(i)
+	// Not committed: back on the stack, where the machine expects them.
+	m.stack = append(m.stack, pairs...)
+	if haveKey {
+		m.stack = append(m.stack, key)
+	}
+	clear(pairs)
+	m.pairs = pairs[:0]
+}
+
+// sizeDict makes room in d, empty, for as many items as the input seems
+// to hold: a full first batch of n pairs took used bytes, and the input
+// has the rest from at on (at bytes of the window parsed). An estimate
+// only: bounded by what the input can hold, and a dict that ends sooner
+// keeps the spare room.
+func (m *machine) sizeDict(d *py.Dict, n, used, at int) {
+	a := m.src.Available()
+	if a < 0 || used <= 0 {
+		return
+	}
+	a -= int64(at)
+	if a <= 0 {
+		return
+	}
+	est := int64(n) + a*int64(n)/int64(used) + 16
+	est = min(est, 2*int64(n)+a/4)
+	if est*48 > m.cfg.maxAlloc-m.alloc {
+		return
+	}
+	d.Grow(int(est))
+}
