@@ -348,12 +348,26 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 		return err
 	}
 	// A large map's keys are not the few literals the key cache is for:
-	// they go to the by-value memo directly.
+	// they go to the by-value memo directly, unplaced while nothing else
+	// is in it (saveLargeItem).
 	small := len(m) <= 64
-	if !small {
+	if !small && !e.strMemo.empty() {
 		e.strMemo.reserve(len(m)) // its keys are memoized by value
 	}
-	if e.cfg.sortKeys && len(m) > recordMax {
+	if !small && !e.cfg.sortKeys {
+		lazy := e.strMemo.empty()
+		b, i := e.batches(len(m), op.Setitem, op.Setitems), 0
+		for k, v := range m {
+			if i == b.end {
+				b.next()
+			}
+			if err := e.saveLargeItem(k, v, lazy); err != nil {
+				return err
+			}
+			i++
+		}
+		b.next()
+	} else if e.cfg.sortKeys && len(m) > recordMax {
 		if err := e.saveSortedLarge(m); err != nil {
 			return err
 		}
@@ -405,6 +419,74 @@ func (e *encoder) saveStrItem(key string, v any, cacheKey bool) error {
 	return nil
 }
 
+// saveLargeItem writes an item of a map of more than 64 items: its key
+// memoized by value, then its value. lazy says that the by-value memo was
+// empty when the map began: while it holds only this map's keys (which
+// are distinct), a key cannot be in it, and is added without a lookup
+// (strTable.addNew). At protocol 4 and above, a new key and a float or
+// small int value go into the window in one step when no frame boundary
+// falls between them.
+func (e *encoder) saveLargeItem(k string, v any, lazy bool) error {
+	n := len(k)
+	if lazy && e.strMemo.unplacedOnly() {
+		if e.proto >= 4 && n < 256 && e.cfg.persistentID == nil {
+			if p, room := e.Window(n + 12); room > n+3 {
+				p[0], p[1] = op.ShortBinunicode, byte(n)
+				var hi byte
+				d := p[2 : 2+n]
+				for i := 0; i < len(d); i++ {
+					c := k[i]
+					d[i] = c
+					hi |= c
+				}
+				if hi >= 0x80 && !validStr(k) {
+					return withPath(errInvalidStr.fresh(), keyPath(k))
+				}
+				p[2+n] = op.Memoize
+				w := n + 3
+				switch y := v.(type) {
+				case float64:
+					p[w] = op.Binfloat
+					binary.BigEndian.PutUint64(p[w+1:], math.Float64bits(y))
+					w += 9
+					v = nil
+				case int64:
+					if y >= 0 && y < 256 {
+						p[w], p[w+1] = op.Binint1, byte(y)
+						w += 2
+						v = nil
+					}
+				}
+				e.Commit(w)
+				e.strMemo.addNew(k, e.Memoized())
+				if v == nil && w > n+3 {
+					return nil
+				}
+				return e.saveItemValue(k, v)
+			}
+		}
+		e.Boundary()
+		if err := e.writeStr(k); err != nil {
+			return withPath(err, keyPath(k))
+		}
+		e.strMemo.addNew(k, e.MemoPut())
+		return e.saveItemValue(k, v)
+	}
+	return e.saveStrItem(k, v, false)
+}
+
+// saveItemValue writes the value of the item of str key k.
+func (e *encoder) saveItemValue(k string, v any) error {
+	var err error
+	if e.cfg.persistentID != nil || !e.saveCommon(v, &err) {
+		err = e.save(v)
+	}
+	if err != nil {
+		return withPath(err, keyPath(k))
+	}
+	return nil
+}
+
 // saveSortedLarge writes the items of a map larger than a record in key
 // order, straight from the sorted items (no key or value slice gathered).
 // The sort buffers are taken from the encoder while the values are
@@ -424,13 +506,19 @@ func (e *encoder) saveSortedLarge(m map[string]any) error {
 	sortBuf, radixBuf := e.sortBuf, e.radixBuf
 	e.sortBuf, e.radixBuf = nil, nil
 	var err error
+	lazy := n > 64 && e.strMemo.empty()
 	for b := e.batches(n, op.Setitem, op.Setitems); b.next() && err == nil; {
 		for j := b.start; j < b.end; j++ {
 			ent := &ents[j]
 			if order != nil {
 				ent = &ents[order[j].i]
 			}
-			if err = e.saveStrItem(ent.s, ent.v, n <= 64); err != nil {
+			if n > 64 {
+				err = e.saveLargeItem(ent.s, ent.v, lazy)
+			} else {
+				err = e.saveStrItem(ent.s, ent.v, true)
+			}
+			if err != nil {
 				break
 			}
 		}

@@ -143,9 +143,16 @@ func (m *ptrTable) reset() {
 // array of (hash, entry) pairs, so that a probe that misses — the common
 // case for a dict of unique keys — touches 8 bytes a slot, not the strings;
 // one hash serves the lookup and the insert.
+//
+// Entries known to be new may be added unplaced (addNew): they are hashed
+// and placed at the next lookup, if there is one. The keys of a large map
+// written first are known new (nothing was memoized before them, and a
+// map's keys are distinct): a pickle that is one big dict never hashes
+// them.
 type strTable struct {
 	slots   []strSlot // len is a power of two
 	entries []strEntry
+	placed  int // entries[:placed] are in slots
 }
 
 type strSlot struct {
@@ -184,6 +191,9 @@ func (m *strTable) find(s string, h uint64) (*strSlot, bool) {
 // empty slot (and the hash) that claim fills; the table is grown
 // beforehand, so the slot stays valid until then.
 func (m *strTable) slot(s string) (*strSlot, uint64, uint32, bool) {
+	if m.placed < len(m.entries) {
+		m.placeNew()
+	}
 	if (len(m.entries)+1)*4 > len(m.slots)*3 {
 		m.grow()
 	}
@@ -199,6 +209,41 @@ func (m *strTable) slot(s string) (*strSlot, uint64, uint32, bool) {
 func (m *strTable) claim(sl *strSlot, s string, h uint64, idx uint32) {
 	m.entries = append(m.entries, strEntry{s: s, idx: idx})
 	*sl = strSlot{h: uint32(h), e: uint32(len(m.entries))}
+	m.placed = len(m.entries)
+}
+
+// empty reports whether the table holds nothing, placed or not.
+func (m *strTable) empty() bool { return len(m.entries) == 0 }
+
+// unplacedOnly reports whether no entry is placed: what the table holds
+// was all added by addNew since it was empty.
+func (m *strTable) unplacedOnly() bool { return m.placed == 0 }
+
+// addNew adds s, which the caller knows is not in the table, without
+// hashing it: it is placed at the next lookup.
+func (m *strTable) addNew(s string, idx uint32) {
+	m.entries = append(m.entries, strEntry{s: s, idx: idx})
+}
+
+// placeNew hashes and places the entries added by addNew.
+func (m *strTable) placeNew() {
+	size := max(64, len(m.slots))
+	for (len(m.entries)+1)*4 > size*3 {
+		size *= 2
+	}
+	if size > len(m.slots) {
+		m.resize(size)
+	}
+	mask := uint32(len(m.slots) - 1)
+	for k := m.placed; k < len(m.entries); k++ {
+		h32 := uint32(strHash(m.entries[k].s))
+		i := h32 & mask
+		for m.slots[i].e != 0 {
+			i = (i + 1) & mask
+		}
+		m.slots[i] = strSlot{h: h32, e: uint32(k + 1)}
+	}
+	m.placed = len(m.entries)
 }
 
 func (m *strTable) grow() { m.resize(max(64, len(m.slots)*2)) }
@@ -237,6 +282,7 @@ func (m *strTable) resize(n int) {
 }
 
 func (m *strTable) reset() {
+	m.placed = 0
 	if len(m.slots) > 1<<16 {
 		m.slots, m.entries = nil, nil
 		return

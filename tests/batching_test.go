@@ -22,6 +22,10 @@ out = []
 for kind, n, proto in json.load(sys.stdin):
     if kind == "intdict": v = {i: i for i in range(n)}
     elif kind == "strdict": v = {"k%05d" % i: float(i) for i in range(n)}
+    elif kind == "mixdict": v = {"k%05d" % i: [float(i), i % 256, i * 1000, None, "é" * (i % 3)][i % 5] for i in range(n)}
+    elif kind == "sharedkeys":
+        keys = sorted(["a", "b"] + ["k%05d" % i for i in range(n)])
+        v = {k: ["a", {"a": 2, k: 1}, 1.5, i][i % 4] for i, k in enumerate(keys)}
     elif kind == "set": v = set(range(n))
     elif kind == "list": v = list(range(n))
     elif kind == "longkeys": v = {("key%06d" % i) * (1 + i % 30): "v" * (i * 7 % 300) for i in range(n)}
@@ -44,13 +48,13 @@ func TestBatchesAsCPython(t *testing.T) {
 		proto int
 	}
 	var cases []tc
-	for _, kind := range []string{"intdict", "strdict", "set", "list", "longkeys"} {
+	for _, kind := range []string{"intdict", "strdict", "mixdict", "sharedkeys", "set", "list", "longkeys"} {
 		for _, n := range []int{1, 999, 1000, 1001, 2000, 9000} {
 			for proto := 1; proto <= 5; proto++ {
 				if (kind == "set" || kind == "longkeys" || n == 9000) && proto < 4 {
 					continue // sets are a REDUCE of a list below protocol 4; frames start at 4
 				}
-				if n == 9000 && kind != "strdict" {
+				if n == 9000 && kind != "strdict" && kind != "mixdict" {
 					continue // 9000: past a frame's 64 KiB, for str keys
 				}
 				cases = append(cases, tc{kind, n, proto})
@@ -91,6 +95,29 @@ func TestBatchesAsCPython(t *testing.T) {
 				d.Set("k"+pad5(k), float64(k))
 			}
 			vals = []any{m, ma, d}
+		case "mixdict":
+			// map[string]any: its values in the fast forms (float, small
+			// int) and not (larger int, None, str), across frames.
+			ma := make(map[string]any, c.n)
+			d := py.NewDict(c.n)
+			for k := 0; k < c.n; k++ {
+				v := []any{float64(k), int64(k % 256), int64(k * 1000), nil, strings.Repeat("é", k%3)}[k%5]
+				ma["k"+pad5(k)] = v
+				d.Set("k"+pad5(k), v)
+			}
+			vals = []any{ma, d}
+		case "sharedkeys":
+			// Values that fetch the map's own keys from the memo: a
+			// singleton str equal to a key, inner maps keyed by outer keys.
+			keys := []string{"a", "b"}
+			for k := 0; k < c.n; k++ {
+				keys = append(keys, "k"+pad5(k))
+			}
+			ma := make(map[string]any, len(keys))
+			for i, k := range keys {
+				ma[k] = []any{"a", map[string]any{k: int64(1), "a": int64(2)}, 1.5, int64(i)}[i%4]
+			}
+			vals = []any{ma}
 		case "set":
 			s := py.NewSet()
 			for k := 0; k < c.n; k++ {

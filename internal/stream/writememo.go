@@ -30,6 +30,14 @@ func (w *Writer) MemoPut() uint32 {
 	return i
 }
 
+// Memoized returns the index of a MEMOIZE the caller wrote itself into the
+// window (protocol 4 and above), as MemoPut would have.
+func (w *Writer) Memoized() uint32 {
+	i := w.nextMemo
+	w.nextMemo++
+	return i
+}
+
 // MemoGet pushes memo entry i.
 func (w *Writer) MemoGet(i uint32) {
 	switch {
