@@ -290,6 +290,14 @@ func (m *machine) fastList(f *tframe) {
 			last, lastAt = scalar{kind: kInt64, i: x}, nil
 			continue
 		}
+		if f.ek == kString && (c == op.ShortBinunicode || c == op.Binunicode) && f.n+k < f.cap {
+			if i2, k2 := m.fastStrs(f, w, i, k); k2 > k {
+				i, k = i2, k2
+				at := f.elemPtr(f.n + k - 1)
+				last, lastAt = scalar{kind: kString, s: *(*string)(at)}, at
+				continue
+			}
+		}
 		if f.ek == kString && c == op.ShortBinunicode && f.n+k < f.cap && len(w)-i >= 2 {
 			l := int(w[i+1])
 			if len(w)-i-2 >= l {
@@ -344,6 +352,109 @@ func (m *machine) resumeStruct(f *tframe) {
 			}
 		}
 	}
+}
+
+// fastStrs is fastList's loop for the commonest []string batch: short
+// strs, each memoized into the run the list already has (CPython
+// memoizes every str). It stops before anything else (a str it cannot
+// take whole, a memo entry the run cannot take, a full slice) and returns
+// the bytes parsed and items written.
+func (m *machine) fastStrs(f *tframe, w []byte, i, k int) (int, int) {
+	var r *memoRun
+	if n := len(m.runs); n > 0 && m.memoX == nil {
+		r = &m.runs[n-1]
+		if r.f != f || r.pat != nil {
+			r = nil
+		}
+	}
+	for i < len(w) && f.n+k < f.cap {
+		var l, h int
+		switch w[i] {
+		case op.ShortBinunicode:
+			if len(w)-i < 2 {
+				return i, k
+			}
+			l, h = int(w[i+1]), 2
+		case op.Binunicode:
+			if len(w)-i < 5 {
+				return i, k
+			}
+			l32 := binary.LittleEndian.Uint32(w[i+1:])
+			if l32 > maxArenaStr {
+				return i, k
+			}
+			l, h = int(l32), 5
+		default:
+			return i, k
+		}
+		j := i + h + l
+		if j > len(w) {
+			return i, k
+		}
+		b := w[i+h : j]
+		if int64(l) > m.cfg.maxLength || m.alloc+int64(l) > m.cfg.maxAlloc {
+			return i, k
+		}
+		// Up to 16 bytes are read as two words (the window goes on past
+		// the str: its memo opcode at least), checked for ASCII and
+		// copied into the arena as such.
+		words := l <= 16 && len(w)-(i+h) >= 16 && cap(m.arena)-len(m.arena) >= 16
+		var lo, hi uint64
+		if words {
+			lo, hi = binary.LittleEndian.Uint64(w[i+h:]), binary.LittleEndian.Uint64(w[i+h+8:])
+			if l < 8 {
+				lo, hi = lo&(1<<(8*l)-1), 0
+			} else if l < 16 {
+				hi &= 1<<(8*(l-8)) - 1
+			}
+			if (lo|hi)&0x8080808080808080 != 0 && !utf8.Valid(b) {
+				return i, k
+			}
+		} else if !validUTF8(b) {
+			return i, k
+		}
+		mn := 0 // its memo opcode's length
+		if j < len(w) && isMemoOp(w[j]) {
+			idx, n := uint64(m.nmemo), 1
+			if w[j] != op.Memoize {
+				idx, n = m.memoIndex(w[j:])
+			}
+			if n == 0 || r == nil || r.lo+r.n != uint32(idx) || idx > math.MaxUint32 ||
+				r.slot+int(r.n) != f.n+k || m.nmemo >= m.cfg.maxMemo || m.denseHas(uint32(idx)) {
+				return i, k // the general loop memoizes it
+			}
+			mn = n
+		}
+		m.alloc += int64(l)
+		var s string
+		switch {
+		case l == 0:
+		case words:
+			// The arena's bytes past its length belong to no str yet.
+			st := len(m.arena)
+			d := m.arena[st : st+16]
+			binary.LittleEndian.PutUint64(d, lo)
+			binary.LittleEndian.PutUint64(d[8:], hi)
+			m.arena = m.arena[:st+l]
+			s = unsafe.String(&m.arena[st], l)
+		default:
+			s = m.str(b)
+		}
+		*(*string)(f.elemPtr(f.n + k)) = s
+		if mn > 0 {
+			r.n++
+			m.nmemo++
+		}
+		k++
+		i = j + mn
+	}
+	return i, k
+}
+
+// denseHas reports whether the memo's dense part holds entry idx.
+func (m *machine) denseHas(idx uint32) bool {
+	c, o := int(idx/memoChunk), int(idx%memoChunk)
+	return c < len(m.memo) && o < len(m.memo[c]) && m.memo[c][o] != nil
 }
 
 // resumeList goes back to the batch loop of a list of structs whose

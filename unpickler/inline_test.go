@@ -206,3 +206,31 @@ func TestInlineFrames(t *testing.T) {
 		t.Fatal("typed and general differ, or the typed path gave way")
 	}
 }
+
+// TestTypedStrs: strs of every short length, ASCII or not, into a
+// []string through fastStrs's word-wise check and copy (and the ones it
+// leaves to the general loop) at every protocol; a str that is not UTF-8
+// is the same error both ways.
+func TestTypedStrs(t *testing.T) {
+	var l []any
+	for n := range 40 {
+		l = append(l, strings.Repeat("a", n), strings.Repeat("é", n/2)+strings.Repeat("b", n%2), "x"+strings.Repeat("€", n/3))
+	}
+	for i := range 3000 {
+		l = append(l, "s"+strconv.Itoa(i))
+	}
+	for proto := 0; proto <= 5; proto++ {
+		data := mustPickle(t, l, proto)
+		var want, got []string
+		errWant, errGot := reference(data, &want), Unmarshal(data, &got)
+		if errWant != nil || errGot != nil || !reflect.DeepEqual(want, got) {
+			t.Fatalf("p%d: %v / %v", proto, errWant, errGot)
+		}
+	}
+	bad := []byte("\x80\x04]\x94(\x8c\x02ab\x94\x8c\x03a\xffb\x94\x8c\x02cd\x94e.")
+	var want, got []string
+	errWant, errGot := reference(bad, &want), Unmarshal(bad, &got)
+	if errWant == nil || errGot == nil || errWant.Error() != errGot.Error() {
+		t.Fatalf("not UTF-8: %v / %v", errWant, errGot)
+	}
+}
