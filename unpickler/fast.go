@@ -480,8 +480,16 @@ func (m *machine) fastMap(f *tframe) {
 	var last scalar
 	haveKey := false
 	var key string
+	fm, _ := f.mp.fmap.(map[string]float64)
 	for i < len(w) {
 		c := w[i]
+		if fm != nil && !haveKey && (c == op.ShortBinunicode || c == op.Binunicode) {
+			if i2 := m.fastKeyFloats(fm, w, i, &keys); i2 > i {
+				i = i2
+				last = scalar{kind: kFloat64}
+				continue
+			}
+		}
 		switch c {
 		case op.Setitems:
 			if haveKey || (len(keys) == 0 && len(m.stack) != m.marks[len(m.marks)-1]) {
@@ -491,6 +499,7 @@ func (m *machine) fastMap(f *tframe) {
 			m.marks = m.marks[:len(m.marks)-1]
 			i++
 			m.presize(f, m.src.Offset()+int64(i))
+			fm, _ = f.mp.fmap.(map[string]float64) // remade
 			if i < len(w) && w[i] == op.Mark && len(m.marks) < m.cfg.maxDepth {
 				m.marks = append(m.marks, len(m.stack))
 				i++
@@ -604,6 +613,85 @@ out:
 		m.stack = append(m.stack, m.boxString(key))
 	}
 	m.keys = keys[:0]
+}
+
+// fastKeyFloats is fastMap's loop for the commonest batch into a
+// map[string]float64: short str keys, each memoized into the run of keys
+// it already has, and BINFLOAT values. It stops before any pair it cannot
+// take whole and returns the bytes parsed; the keys stored go to *keys.
+func (m *machine) fastKeyFloats(mp map[string]float64, w []byte, i int, keys *[]string) int {
+	var r *memoRun
+	if n := len(m.runs); n > 0 && m.memoX == nil {
+		r = &m.runs[n-1]
+		if r.f != nil || r.pat != nil || len(m.strs) == 0 || r.base != unsafe.SliceData(m.strs) || r.slot+int(r.n) != len(m.strs) {
+			r = nil
+		}
+	}
+	for len(w)-i >= 5 {
+		var l, h int // the str's length and where it starts
+		switch w[i] {
+		case op.ShortBinunicode:
+			l, h = int(w[i+1]), i+2
+		case op.Binunicode:
+			if binary.LittleEndian.Uint32(w[i+1:]) > 16 {
+				return i
+			}
+			l, h = int(binary.LittleEndian.Uint32(w[i+1:])), i+5
+		default:
+			return i
+		}
+		j := h + l
+		if len(w)-j < 10 || l > 16 || len(w)-h < 16 || int64(l) > m.cfg.maxLength ||
+			m.alloc+int64(l) > m.cfg.maxAlloc || cap(m.arena)-len(m.arena) < 16 {
+			return i
+		}
+		lo, hi := binary.LittleEndian.Uint64(w[h:]), binary.LittleEndian.Uint64(w[h+8:])
+		if l < 8 {
+			lo, hi = lo&(1<<(8*l)-1), 0
+		} else if l < 16 {
+			hi &= 1<<(8*(l-8)) - 1
+		}
+		if (lo|hi)&0x8080808080808080 != 0 {
+			return i // not ASCII: the general loop checks it
+		}
+		// its memo opcode (into the run of keys) and its float
+		mn := 0
+		if isMemoOp(w[j]) {
+			idx, n := uint64(m.nmemo), 1
+			if w[j] != op.Memoize {
+				idx, n = m.memoIndex(w[j:])
+			}
+			if n == 0 || r == nil || r.lo+r.n != uint32(idx) || idx > math.MaxUint32 || len(m.strs) == cap(m.strs) ||
+				m.nmemo >= m.cfg.maxMemo || m.denseHas(uint32(idx)) {
+				return i
+			}
+			mn = n
+		}
+		v := j + mn
+		if len(w)-v < 9 || w[v] != op.Binfloat || (len(w)-v > 9 && isMemoOp(w[v+9])) {
+			return i
+		}
+		m.alloc += int64(l)
+		var s string
+		if l > 0 {
+			// The arena's bytes past its length belong to no str yet.
+			st := len(m.arena)
+			d := m.arena[st : st+16]
+			binary.LittleEndian.PutUint64(d, lo)
+			binary.LittleEndian.PutUint64(d[8:], hi)
+			m.arena = m.arena[:st+l]
+			s = unsafe.String(&m.arena[st], l)
+		}
+		if mn > 0 {
+			m.strs = append(m.strs, s)
+			r.n++
+			m.nmemo++
+		}
+		mp[s] = math.Float64frombits(binary.BigEndian.Uint64(w[v+1:]))
+		*keys = append(*keys, s)
+		i = v + 9
+	}
+	return i
 }
 
 // presize remakes a map frame, once, when its first full batch (CPython

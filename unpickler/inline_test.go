@@ -234,3 +234,30 @@ func TestTypedStrs(t *testing.T) {
 		t.Fatalf("not UTF-8: %v / %v", errWant, errGot)
 	}
 }
+
+// TestTypedStrFloatMap: keys of every short length, ASCII or not, and
+// values that are floats or ints, into a map[string]float64 through
+// fastKeyFloats (and the general loop for what it leaves), at every
+// protocol.
+func TestTypedStrFloatMap(t *testing.T) {
+	d := py.NewDict(0)
+	for n := range 3000 {
+		k := strings.Repeat("k", n%20) + strconv.Itoa(n)
+		if n%7 == 0 {
+			k = "é" + k
+		}
+		var v any = float64(n) / 3
+		if n%5 == 0 {
+			v = int64(n)
+		}
+		d.Set(k, v)
+	}
+	for proto := 0; proto <= 5; proto++ {
+		data := mustPickle(t, d, proto)
+		var want, got map[string]float64
+		errWant, errGot := reference(data, &want), Unmarshal(data, &got)
+		if errWant != nil || errGot != nil || len(got) != 3000 || !reflect.DeepEqual(want, got) {
+			t.Fatalf("p%d: %v / %v, %d keys", proto, errWant, errGot, len(got))
+		}
+	}
+}
