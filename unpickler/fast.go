@@ -484,7 +484,8 @@ func (m *machine) fastMap(f *tframe) {
 	for i < len(w) {
 		c := w[i]
 		if fm != nil && !haveKey && (c == op.ShortBinunicode || c == op.Binunicode) {
-			if i2 := m.fastKeyFloats(fm, w, i, &keys); i2 > i {
+			if i2 := m.fastKeyFloats(f, w, i, &keys); i2 > i {
+				fm, _ = f.mp.fmap.(map[string]float64) // presized
 				i = i2
 				last = scalar{kind: kFloat64}
 				continue
@@ -498,7 +499,7 @@ func (m *machine) fastMap(f *tframe) {
 			keys = keys[:0]
 			m.marks = m.marks[:len(m.marks)-1]
 			i++
-			m.presize(f, m.src.Offset()+int64(i))
+			m.presize(f, m.src.Offset()+int64(i), 512)
 			fm, _ = f.mp.fmap.(map[string]float64) // remade
 			if i < len(w) && w[i] == op.Mark && len(m.marks) < m.cfg.maxDepth {
 				m.marks = append(m.marks, len(m.stack))
@@ -619,7 +620,8 @@ out:
 // map[string]float64: short str keys, each memoized into the run of keys
 // it already has, and BINFLOAT values. It stops before any pair it cannot
 // take whole and returns the bytes parsed; the keys stored go to *keys.
-func (m *machine) fastKeyFloats(mp map[string]float64, w []byte, i int, keys *[]string) int {
+func (m *machine) fastKeyFloats(f *tframe, w []byte, i int, keys *[]string) int {
+	mp := f.mp.fmap.(map[string]float64)
 	var r *memoRun
 	if n := len(m.runs); n > 0 && m.memoX == nil {
 		r = &m.runs[n-1]
@@ -690,17 +692,23 @@ func (m *machine) fastKeyFloats(mp map[string]float64, w []byte, i int, keys *[]
 		mp[s] = math.Float64frombits(binary.BigEndian.Uint64(w[v+1:]))
 		*keys = append(*keys, s)
 		i = v + 9
+		if f.n == 0 && len(mp) == 64 {
+			// Sized early from the first 64 pairs: no rehash as it grows.
+			m.presize(f, m.src.Offset()+int64(i), 64)
+			mp = f.mp.fmap.(map[string]float64)
+		}
 	}
 	return i
 }
 
-// presize remakes a map frame, once, when its first full batch (CPython
-// writes 1000 items a batch) says how many items the rest of the input may
-// hold: one allocation at about the final size instead of a rehash at each
+// presize remakes a map frame, once, when its first minItems items (a
+// full batch: CPython writes 1000 a batch; or the first 64 pairs of
+// fastKeyFloats) say how many items the rest of the input may hold: one
+// allocation at about the final size instead of a rehash at each
 // doubling. at is the offset of the input parsed so far.
-func (m *machine) presize(f *tframe, at int64) {
+func (m *machine) presize(f *tframe, at int64, minItems int) {
 	n := f.mp.mv.Len()
-	if f.n != 0 || n < 512 {
+	if f.n != 0 || n < minItems {
 		return
 	}
 	f.n = 1 // done (a map frame does not count items otherwise)
