@@ -315,7 +315,7 @@ func (m *machine) pending(idx uint32) bool {
 // memoFresh reports whether memo entry idx is free (so that putting it
 // adds one entry, as the machine's MEMOIZE counts).
 func (m *machine) memoFresh(idx uint32) bool {
-	if p := m.memoSlot(idx, false); p != nil && *p != nil {
+	if m.denseHas(idx) {
 		return false
 	}
 	if m.memoX != nil {
@@ -323,7 +323,8 @@ func (m *machine) memoFresh(idx uint32) bool {
 			return false
 		}
 	}
-	if len(m.runs) > 0 {
+	if n := len(m.runs); n > 0 && idx < m.runs[n-1].lo+m.runs[n-1].n {
+		// (runs are sorted: past the last one's end, none holds it)
 		if _, ok := m.runGet(idx); ok {
 			return false
 		}
@@ -349,8 +350,8 @@ func (m *machine) specGet(w []byte) (v any, n int) {
 	if m.pending(idx) {
 		return nil, 0
 	}
-	if p := m.memoSlot(idx, false); p != nil && *p != nil {
-		return *p, n
+	if c, o := int(idx/memoChunk), int(idx%memoChunk); c < len(m.memo) && o < len(m.memo[c]) && m.memo[c][o] != nil {
+		return m.memo[c][o], n
 	}
 	if m.memoX != nil {
 		if v, ok := m.memoX[idx]; ok {
@@ -539,17 +540,25 @@ func (m *machine) specDirect(w []byte, fd *tfield, at unsafe.Pointer) int {
 		*(*bool)(at) = w[0] == op.Newtrue
 		n = 1
 	case kString:
-		if w[0] != op.ShortBinunicode || len(w) < 2 || len(w)-2 < int(w[1]) {
+		var l, h int
+		switch {
+		case w[0] == op.ShortBinunicode && len(w) >= 2:
+			l, h = int(w[1]), 2
+		case w[0] == op.Binunicode && len(w) >= 5 && binary.LittleEndian.Uint32(w[1:]) <= maxArenaStr:
+			l, h = int(binary.LittleEndian.Uint32(w[1:])), 5
+		default:
 			return 0
 		}
-		l := int(w[1])
-		b := w[2 : 2+l]
+		if len(w)-h < l {
+			return 0
+		}
+		b := w[h : h+l]
 		if int64(l) > m.cfg.maxLength || m.alloc+int64(l) > m.cfg.maxAlloc || !validUTF8(b) {
 			return 0
 		}
 		m.alloc += int64(l)
 		*(*string)(at) = m.str(b)
-		n = 2 + l
+		n = h + l
 		if n < len(w) && isMemoOp(w[n]) {
 			// read back by a GET from the field: no box
 			k := m.specMemo(w[n:], fd.code, nil, -1)
