@@ -373,12 +373,8 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 		}
 	} else if e.cfg.sortKeys && len(m) > 1 {
 		keys, vals := e.sortedItems(m)
-		for b := e.batches(len(keys), op.Setitem, op.Setitems); b.next(); {
-			for i := b.start; i < b.end; i++ {
-				if err := e.saveStrItem(keys[i], vals[i], small); err != nil {
-					return err
-				}
-			}
+		if err := e.saveRecord(keys, vals); err != nil {
+			return err
 		}
 		e.putItems(vals)
 	} else {
@@ -571,6 +567,157 @@ func (e *encoder) saveCommon(v any, err *error) bool {
 	return true
 }
 
+// noIdx marks a record key whose memo index is not known yet.
+const noIdx = ^uint32(0)
+
+// recordIdx returns the memo indexes of the keys of e.lastKeys (n of
+// them) written in this pickle, noIdx for the others. A key is memoized by
+// value: its index, once written, is its index for the rest of the pickle.
+func (e *encoder) recordIdx(n int) []uint32 {
+	if e.recGen != e.gen || len(e.recIdx) != n {
+		if cap(e.recIdx) < n {
+			e.recIdx = make([]uint32, n)
+		}
+		e.recIdx = e.recIdx[:n]
+		for i := range e.recIdx {
+			e.recIdx[i] = noIdx
+		}
+		e.recGen = e.gen
+	}
+	return e.recIdx
+}
+
+// saveRecord writes the items of a map of at most recordMax items in the
+// order of keys, which are e.lastKeys (sortedItems). At protocol 4 and
+// above, once a key's memo index is known, its memo GET and a scalar or
+// short str value go straight into the window, item after item, while no
+// frame boundary falls among them; the rest takes saveStrItem's way.
+func (e *encoder) saveRecord(keys []string, vals []any) error {
+	idx := e.recordIdx(len(keys))
+	fast := e.proto >= 4 && e.cfg.persistentID == nil
+	for b := e.batches(len(keys), op.Setitem, op.Setitems); b.next(); {
+		for i := b.start; i < b.end; {
+			if fast && idx[i] != noIdx {
+				const most = 80 // a LONG_BINGET and the largest inline value
+				p, room := e.Window(most)
+				w, keyOnly := 0, false
+				for i < b.end && w < room && len(p)-w >= most && idx[i] != noIdx {
+					k := idx[i]
+					if k < 256 {
+						p[w], p[w+1] = op.Binget, byte(k)
+						w += 2
+					} else {
+						p[w] = op.LongBinget
+						binary.LittleEndian.PutUint32(p[w+1:], k)
+						w += 5
+					}
+					if w >= room {
+						keyOnly = true
+						break
+					}
+					n, memo := putScalar(p[w:], vals[i])
+					if n == 0 {
+						keyOnly = true
+						break
+					}
+					if memo {
+						e.Memoized()
+					}
+					w += n
+					i++
+				}
+				e.Commit(w)
+				if w == 0 { // a frame boundary first: the key on Boundary's way
+					e.Boundary()
+					e.MemoGet(idx[i])
+					keyOnly = true
+				}
+				if keyOnly {
+					if err := e.saveItemValue(keys[i], vals[i]); err != nil {
+						return err
+					}
+					i++
+				}
+				continue
+			}
+			key := keys[i]
+			if len(key) == 0 || len(key) > 64 {
+				if err := e.saveStrItem(key, vals[i], true); err != nil {
+					return err
+				}
+				i++
+				continue
+			}
+			e.Boundary()
+			k, err := e.saveShortKey(key)
+			if err != nil {
+				return withPath(err, keyPath(key))
+			}
+			idx[i] = k
+			if err := e.saveItemValue(key, vals[i]); err != nil {
+				return err
+			}
+			i++
+		}
+	}
+	return nil
+}
+
+// putScalar writes v into p (at least 80 bytes) at protocol 4 or above
+// when it is an int64, float64, bool, None or a str of 2 to 63 ASCII bytes
+// (not a singleton: no by-value or identity memo), and returns the bytes
+// written, 0 for any other value, and whether it wrote a MEMOIZE.
+func putScalar(p []byte, v any) (n int, memo bool) {
+	switch y := v.(type) {
+	case int64:
+		switch {
+		case y >= 0 && y < 256:
+			p[0], p[1] = op.Binint1, byte(y)
+			return 2, false
+		case y >= 0 && y < 65536:
+			p[0], p[1], p[2] = op.Binint2, byte(y), byte(y>>8)
+			return 3, false
+		case y >= math.MinInt32 && y <= math.MaxInt32:
+			p[0] = op.Binint
+			binary.LittleEndian.PutUint32(p[1:], uint32(int32(y)))
+			return 5, false
+		}
+		return 0, false
+	case float64:
+		p[0] = op.Binfloat
+		binary.BigEndian.PutUint64(p[1:], math.Float64bits(y))
+		return 9, false
+	case bool:
+		p[0] = op.Newfalse
+		if y {
+			p[0] = op.Newtrue
+		}
+		return 1, false
+	case nil:
+		p[0] = op.None
+		return 1, false
+	case string:
+		n := len(y)
+		if n >= sharedStrMin || singleton(y) {
+			return 0, false
+		}
+		p[0], p[1] = op.ShortBinunicode, byte(n)
+		d := p[2 : 2+n]
+		var hi byte
+		for i := 0; i < n; i++ {
+			c := y[i]
+			d[i] = c
+			hi |= c
+		}
+		if hi >= 0x80 {
+			return 0, false // validated on saveStr's way
+		}
+		p[2+n] = op.Memoize
+		return n + 3, true
+	}
+	return 0, false
+}
+
 // recordMax is the size up to which a map is taken for a record, whose
 // key order is kept for the next map.
 const recordMax = 32
@@ -609,6 +756,9 @@ func (e *encoder) sortedItems(m map[string]any) ([]string, []any) {
 	}
 	clear(ents) // drop the keys and values
 	e.lastKeys = keys
+	// The indexes recorded were for the keys before, and a map being
+	// written around this one may still be reading them: a fresh slice.
+	e.recIdx, e.recGen = nil, 0
 	return keys, vals
 }
 
