@@ -483,6 +483,115 @@ func (e *encoder) saveItemValue(k string, v any) error {
 	return nil
 }
 
+// saveStrMapOf writes a map of str keys and values of one Go type without
+// reflection (a map[string]float64, say): its keys as saveStrMap's, its
+// values by put. Sorted, the keys are sorted as saveSortedLarge's and the
+// values gathered in a slice of their own type alongside (no value boxed).
+func saveStrMapOf[V any](e *encoder, m map[string]V, put func(*encoder, V) error) error {
+	if m == nil {
+		e.Byte(op.None)
+		return nil
+	}
+	if e.inKey > 0 {
+		return e.unhashable("dict")
+	}
+	if e.openDictMemo(memoKey{p: unsafe.Pointer(*(**byte)(unsafe.Pointer(&m)))}) {
+		return nil
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	n := len(m)
+	small := n <= 64
+	lazy := !small && e.strMemo.empty() // saveLargeItem's
+	if !small && !lazy {
+		e.strMemo.reserve(n)
+	}
+	item := func(k string, v V) error {
+		var err error
+		switch {
+		case small:
+			err = e.saveStr(k, true)
+		case lazy && e.strMemo.unplacedOnly():
+			e.Boundary()
+			if err = e.writeStr(k); err == nil {
+				e.strMemo.addNew(k, e.MemoPut())
+			}
+		default:
+			e.Boundary()
+			err = e.saveStrByValue(k)
+		}
+		if err == nil {
+			if e.cfg.persistentID != nil {
+				err = e.save(v) // the hook sees every value
+			} else {
+				e.Boundary()
+				err = put(e, v)
+			}
+		}
+		if err != nil {
+			return withPath(err, keyPath(k))
+		}
+		return nil
+	}
+	if !e.cfg.sortKeys || n <= 1 {
+		b, i := e.batches(n, op.Setitem, op.Setitems), 0
+		for k, v := range m {
+			if i == b.end {
+				b.next()
+			}
+			if err := item(k, v); err != nil {
+				return err
+			}
+			i++
+		}
+		b.next()
+		e.depth--
+		return nil
+	}
+	if cap(e.sortBuf) < n {
+		e.sortBuf = make([]sortEnt, n)
+	}
+	ents := e.sortBuf[:n]
+	vals := make([]V, n)
+	i := 0
+	for k, v := range m {
+		ents[i] = sortEnt{s: k}
+		vals[i] = v
+		i++
+	}
+	order := e.sortEnts(n)
+	sortBuf, radixBuf := e.sortBuf, e.radixBuf
+	e.sortBuf, e.radixBuf = nil, nil
+	var err error
+	for b := e.batches(n, op.Setitem, op.Setitems); b.next() && err == nil; {
+		for j := b.start; j < b.end; j++ {
+			k := order[j].i
+			if err = item(ents[k].s, vals[k]); err != nil {
+				break
+			}
+		}
+	}
+	clear(ents)
+	if cap(sortBuf) > cap(e.sortBuf) {
+		e.sortBuf = sortBuf
+	}
+	if cap(radixBuf) > cap(e.radixBuf) {
+		e.radixBuf = radixBuf
+	}
+	if err != nil {
+		return err
+	}
+	e.depth--
+	return nil
+}
+
+func putFloat(e *encoder, v float64) error { e.saveFloat(v); return nil }
+func putInt64(e *encoder, v int64) error   { e.saveInt(v); return nil }
+func putInt(e *encoder, v int) error       { e.saveInt(int64(v)); return nil }
+func putBool(e *encoder, v bool) error     { e.saveBool(v); return nil }
+func putStr(e *encoder, v string) error    { return e.saveStr(v, false) }
+
 // saveSortedLarge writes the items of a map larger than a record in key
 // order, straight from the sorted items (no key or value slice gathered).
 // The sort buffers are taken from the encoder while the values are
@@ -505,10 +614,7 @@ func (e *encoder) saveSortedLarge(m map[string]any) error {
 	lazy := n > 64 && e.strMemo.empty()
 	for b := e.batches(n, op.Setitem, op.Setitems); b.next() && err == nil; {
 		for j := b.start; j < b.end; j++ {
-			ent := &ents[j]
-			if order != nil {
-				ent = &ents[order[j].i]
-			}
+			ent := &ents[order[j].i]
 			if n > 64 {
 				err = e.saveLargeItem(ent.s, ent.v, lazy)
 			} else {
