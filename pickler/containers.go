@@ -419,14 +419,14 @@ func (e *encoder) saveStrItem(key string, v any, cacheKey bool) error {
 // memoized by value, then its value. lazy says that the by-value memo was
 // empty when the map began: while it holds only this map's keys (which
 // are distinct), a key cannot be in it, and is added without a lookup
-// (strTable.addNew). At protocol 4 and above, a new key and a float or
-// small int value go into the window in one step when no frame boundary
-// falls between them.
+// (strTable.addNew). At protocol 4 and above, a new key and a scalar or
+// short str value (putScalar) go into the window in one step when no frame
+// boundary falls between them.
 func (e *encoder) saveLargeItem(k string, v any, lazy bool) error {
 	n := len(k)
 	if lazy && e.strMemo.unplacedOnly() {
 		if e.proto >= 4 && n < 256 && e.cfg.persistentID == nil {
-			if p, room := e.Window(n + 12); room > n+3 {
+			if p, room := e.Window(n + 83); room > n+3 {
 				p[0], p[1] = op.ShortBinunicode, byte(n)
 				var hi byte
 				d := p[2 : 2+n]
@@ -439,23 +439,13 @@ func (e *encoder) saveLargeItem(k string, v any, lazy bool) error {
 					return withPath(errInvalidStr.fresh(), keyPath(k))
 				}
 				p[2+n] = op.Memoize
-				w := n + 3
-				switch y := v.(type) {
-				case float64:
-					p[w] = op.Binfloat
-					binary.BigEndian.PutUint64(p[w+1:], math.Float64bits(y))
-					w += 9
-					v = nil
-				case int64:
-					if y >= 0 && y < 256 {
-						p[w], p[w+1] = op.Binint1, byte(y)
-						w += 2
-						v = nil
-					}
-				}
-				e.Commit(w)
 				e.strMemo.addNew(k, e.Memoized())
-				if v == nil && w > n+3 {
+				w, memo := putScalar(p[n+3:], v)
+				e.Commit(n + 3 + w)
+				if memo {
+					e.Memoized()
+				}
+				if w > 0 {
 					return nil
 				}
 				return e.saveItemValue(k, v)
