@@ -694,7 +694,7 @@ func (e *encoder) saveRecord(keys []string, vals []any) error {
 	for b := e.batches(len(keys), op.Setitem, op.Setitems); b.next(); {
 		for i := b.start; i < b.end; {
 			if fast && idx[i] != noIdx {
-				const most = 80 // a LONG_BINGET and the largest inline value
+				const most = 400 // a LONG_BINGET and the largest inline value (putSmall's)
 				p, room := e.Window(most)
 				w, keyOnly := 0, false
 				for i < b.end && w < room && len(p)-w >= most && idx[i] != noIdx {
@@ -712,6 +712,9 @@ func (e *encoder) saveRecord(keys []string, vals []any) error {
 						break
 					}
 					n, memo := putScalar(p[w:], vals[i])
+					if n == 0 {
+						n = e.putSmall(p[w:], room-w, vals[i])
+					}
 					if n == 0 {
 						keyOnly = true
 						break
@@ -757,6 +760,88 @@ func (e *encoder) saveRecord(keys []string, vals []any) error {
 		}
 	}
 	return nil
+}
+
+// putSmall writes v into p, as saveTuple or saveAnyList would, when it is
+// a tuple of 1 to 3 items or a list of 1 to 4 items, each of which
+// putScalar takes, and no frame boundary falls before its last item (room:
+// the offset in p from which Boundary would act), or when it was written
+// before (a memo GET). It returns the bytes written, 0 for anything else
+// (then nothing was written or memoized). Protocol 4 and above.
+func (e *encoder) putSmall(p []byte, room int, v any) int {
+	var items []any
+	var k memoKey
+	tuple := false
+	switch y := v.(type) {
+	case py.Tuple:
+		if len(y) == 0 || len(y) > 3 {
+			return 0
+		}
+		items, tuple = y, true
+		k = memoKey{p: unsafe.Pointer(unsafe.SliceData(y)), n: len(y), t: tupleTypeID}
+	case []any:
+		if len(y) == 0 || len(y) > 4 || cap(y) == 0 {
+			return 0
+		}
+		items = y
+		k = memoKey{p: unsafe.Pointer(unsafe.SliceData(y)), n: len(y), t: anyListTypeID}
+	default:
+		return 0
+	}
+	if e.depth+1 > e.cfg.maxDepth || e.depth >= trackDepth || room <= 0 {
+		return 0 // saveTuple's and saveAnyList's checks
+	}
+	sl, h, mi, found := e.memo.slot(k)
+	if found {
+		if mi < 256 {
+			p[0], p[1] = op.Binget, byte(mi)
+			return 2
+		}
+		p[0] = op.LongBinget
+		binary.LittleEndian.PutUint32(p[1:], mi)
+		return 5
+	}
+	w := 0
+	if !tuple {
+		p[0], p[1] = op.EmptyList, op.Memoize
+		w = 2
+		if len(items) > 1 {
+			p[2] = op.Mark
+			w = 3
+		}
+	}
+	memos := 0
+	for _, it := range items {
+		if w >= room || len(p)-w < 80 {
+			return 0
+		}
+		n, memo := putScalar(p[w:], it)
+		if n == 0 {
+			return 0
+		}
+		if memo {
+			memos++
+		}
+		w += n
+	}
+	base := e.NextMemo() // the first index the bytes above take
+	if tuple {
+		p[w], p[w+1] = op.Tuple1+byte(len(items)-1), op.Memoize
+		w += 2
+		e.memo.claim(sl, k, h, base+uint32(memos))
+	} else {
+		if len(items) > 1 {
+			p[w] = op.Appends
+		} else {
+			p[w] = op.Append
+		}
+		w++
+		e.memo.claim(sl, k, h, base)
+	}
+	for j := 0; j <= memos; j++ {
+		e.Memoized()
+	}
+	return w
 }
 
 // putScalar writes v into p (at least 80 bytes) at protocol 4 or above
