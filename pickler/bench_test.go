@@ -19,8 +19,10 @@ func benchWorkloads() map[string]any {
 		ints[i] = int64(i)
 	}
 	fl := make(map[string]any, 10000)
+	tfl := make(map[string]float64, 10000) // the same, typed
 	for i := 0; i < 10000; i++ {
 		fl[fmt.Sprintf("key%d", i)] = float64(i) / 3
+		tfl[fmt.Sprintf("key%d", i)] = float64(i) / 3
 	}
 	msgs := make([]any, 10000)
 	for i := range msgs {
@@ -31,7 +33,7 @@ func benchWorkloads() map[string]any {
 	for i := range strs {
 		strs[i] = fmt.Sprintf("s%d", i)
 	}
-	return map[string]any{"ints_100k": ints, "dict_str_float_10k": fl, "messages_10k": msgs, "strings_100k": strs}
+	return map[string]any{"ints_100k": ints, "dict_str_float_10k": fl, "typed_str_float_10k": tfl, "messages_10k": msgs, "strings_100k": strs}
 }
 
 func BenchmarkMarshal(b *testing.B) {

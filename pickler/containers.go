@@ -373,12 +373,8 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 		}
 	} else if e.cfg.sortKeys && len(m) > 1 {
 		keys, vals := e.sortedItems(m)
-		for b := e.batches(len(keys), op.Setitem, op.Setitems); b.next(); {
-			for i := b.start; i < b.end; i++ {
-				if err := e.saveStrItem(keys[i], vals[i], small); err != nil {
-					return err
-				}
-			}
+		if err := e.saveRecord(keys, vals); err != nil {
+			return err
 		}
 		e.putItems(vals)
 	} else {
@@ -423,14 +419,14 @@ func (e *encoder) saveStrItem(key string, v any, cacheKey bool) error {
 // memoized by value, then its value. lazy says that the by-value memo was
 // empty when the map began: while it holds only this map's keys (which
 // are distinct), a key cannot be in it, and is added without a lookup
-// (strTable.addNew). At protocol 4 and above, a new key and a float or
-// small int value go into the window in one step when no frame boundary
-// falls between them.
+// (strTable.addNew). At protocol 4 and above, a new key and a scalar or
+// short str value (putScalar) go into the window in one step when no frame
+// boundary falls between them.
 func (e *encoder) saveLargeItem(k string, v any, lazy bool) error {
 	n := len(k)
 	if lazy && e.strMemo.unplacedOnly() {
 		if e.proto >= 4 && n < 256 && e.cfg.persistentID == nil {
-			if p, room := e.Window(n + 12); room > n+3 {
+			if p, room := e.Window(n + 83); room > n+3 {
 				p[0], p[1] = op.ShortBinunicode, byte(n)
 				var hi byte
 				d := p[2 : 2+n]
@@ -443,23 +439,13 @@ func (e *encoder) saveLargeItem(k string, v any, lazy bool) error {
 					return withPath(errInvalidStr.fresh(), keyPath(k))
 				}
 				p[2+n] = op.Memoize
-				w := n + 3
-				switch y := v.(type) {
-				case float64:
-					p[w] = op.Binfloat
-					binary.BigEndian.PutUint64(p[w+1:], math.Float64bits(y))
-					w += 9
-					v = nil
-				case int64:
-					if y >= 0 && y < 256 {
-						p[w], p[w+1] = op.Binint1, byte(y)
-						w += 2
-						v = nil
-					}
-				}
-				e.Commit(w)
 				e.strMemo.addNew(k, e.Memoized())
-				if v == nil && w > n+3 {
+				w, memo := putScalar(p[n+3:], v)
+				e.Commit(n + 3 + w)
+				if memo {
+					e.Memoized()
+				}
+				if w > 0 {
 					return nil
 				}
 				return e.saveItemValue(k, v)
@@ -487,6 +473,115 @@ func (e *encoder) saveItemValue(k string, v any) error {
 	return nil
 }
 
+// saveStrMapOf writes a map of str keys and values of one Go type without
+// reflection (a map[string]float64, say): its keys as saveStrMap's, its
+// values by put. Sorted, the keys are sorted as saveSortedLarge's and the
+// values gathered in a slice of their own type alongside (no value boxed).
+func saveStrMapOf[V any](e *encoder, m map[string]V, put func(*encoder, V) error) error {
+	if m == nil {
+		e.Byte(op.None)
+		return nil
+	}
+	if e.inKey > 0 {
+		return e.unhashable("dict")
+	}
+	if e.openDictMemo(memoKey{p: unsafe.Pointer(*(**byte)(unsafe.Pointer(&m)))}) {
+		return nil
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	n := len(m)
+	small := n <= 64
+	lazy := !small && e.strMemo.empty() // saveLargeItem's
+	if !small && !lazy {
+		e.strMemo.reserve(n)
+	}
+	item := func(k string, v V) error {
+		var err error
+		switch {
+		case small:
+			err = e.saveStr(k, true)
+		case lazy && e.strMemo.unplacedOnly():
+			e.Boundary()
+			if err = e.writeStr(k); err == nil {
+				e.strMemo.addNew(k, e.MemoPut())
+			}
+		default:
+			e.Boundary()
+			err = e.saveStrByValue(k)
+		}
+		if err == nil {
+			if e.cfg.persistentID != nil {
+				err = e.save(v) // the hook sees every value
+			} else {
+				e.Boundary()
+				err = put(e, v)
+			}
+		}
+		if err != nil {
+			return withPath(err, keyPath(k))
+		}
+		return nil
+	}
+	if !e.cfg.sortKeys || n <= 1 {
+		b, i := e.batches(n, op.Setitem, op.Setitems), 0
+		for k, v := range m {
+			if i == b.end {
+				b.next()
+			}
+			if err := item(k, v); err != nil {
+				return err
+			}
+			i++
+		}
+		b.next()
+		e.depth--
+		return nil
+	}
+	if cap(e.sortBuf) < n {
+		e.sortBuf = make([]sortEnt, n)
+	}
+	ents := e.sortBuf[:n]
+	vals := make([]V, n)
+	i := 0
+	for k, v := range m {
+		ents[i] = sortEnt{s: k}
+		vals[i] = v
+		i++
+	}
+	order := e.sortEnts(n)
+	sortBuf, radixBuf := e.sortBuf, e.radixBuf
+	e.sortBuf, e.radixBuf = nil, nil
+	var err error
+	for b := e.batches(n, op.Setitem, op.Setitems); b.next() && err == nil; {
+		for j := b.start; j < b.end; j++ {
+			k := order[j].i
+			if err = item(ents[k].s, vals[k]); err != nil {
+				break
+			}
+		}
+	}
+	clear(ents)
+	if cap(sortBuf) > cap(e.sortBuf) {
+		e.sortBuf = sortBuf
+	}
+	if cap(radixBuf) > cap(e.radixBuf) {
+		e.radixBuf = radixBuf
+	}
+	if err != nil {
+		return err
+	}
+	e.depth--
+	return nil
+}
+
+func putFloat(e *encoder, v float64) error { e.saveFloat(v); return nil }
+func putInt64(e *encoder, v int64) error   { e.saveInt(v); return nil }
+func putInt(e *encoder, v int) error       { e.saveInt(int64(v)); return nil }
+func putBool(e *encoder, v bool) error     { e.saveBool(v); return nil }
+func putStr(e *encoder, v string) error    { return e.saveStr(v, false) }
+
 // saveSortedLarge writes the items of a map larger than a record in key
 // order, straight from the sorted items (no key or value slice gathered).
 // The sort buffers are taken from the encoder while the values are
@@ -509,10 +604,7 @@ func (e *encoder) saveSortedLarge(m map[string]any) error {
 	lazy := n > 64 && e.strMemo.empty()
 	for b := e.batches(n, op.Setitem, op.Setitems); b.next() && err == nil; {
 		for j := b.start; j < b.end; j++ {
-			ent := &ents[j]
-			if order != nil {
-				ent = &ents[order[j].i]
-			}
+			ent := &ents[order[j].i]
 			if n > 64 {
 				err = e.saveLargeItem(ent.s, ent.v, lazy)
 			} else {
@@ -571,6 +663,242 @@ func (e *encoder) saveCommon(v any, err *error) bool {
 	return true
 }
 
+// noIdx marks a record key whose memo index is not known yet.
+const noIdx = ^uint32(0)
+
+// recordIdx returns the memo indexes of the keys of e.lastKeys (n of
+// them) written in this pickle, noIdx for the others. A key is memoized by
+// value: its index, once written, is its index for the rest of the pickle.
+func (e *encoder) recordIdx(n int) []uint32 {
+	if e.recGen != e.gen || len(e.recIdx) != n {
+		if cap(e.recIdx) < n {
+			e.recIdx = make([]uint32, n)
+		}
+		e.recIdx = e.recIdx[:n]
+		for i := range e.recIdx {
+			e.recIdx[i] = noIdx
+		}
+		e.recGen = e.gen
+	}
+	return e.recIdx
+}
+
+// saveRecord writes the items of a map of at most recordMax items in the
+// order of keys, which are e.lastKeys (sortedItems). At protocol 4 and
+// above, once a key's memo index is known, its memo GET and a scalar or
+// short str value go straight into the window, item after item, while no
+// frame boundary falls among them; the rest takes saveStrItem's way.
+func (e *encoder) saveRecord(keys []string, vals []any) error {
+	idx := e.recordIdx(len(keys))
+	fast := e.proto >= 4 && e.cfg.persistentID == nil
+	for b := e.batches(len(keys), op.Setitem, op.Setitems); b.next(); {
+		for i := b.start; i < b.end; {
+			if fast && idx[i] != noIdx {
+				const most = 400 // a LONG_BINGET and the largest inline value (putSmall's)
+				p, room := e.Window(most)
+				w, keyOnly := 0, false
+				for i < b.end && w < room && len(p)-w >= most && idx[i] != noIdx {
+					k := idx[i]
+					if k < 256 {
+						p[w], p[w+1] = op.Binget, byte(k)
+						w += 2
+					} else {
+						p[w] = op.LongBinget
+						binary.LittleEndian.PutUint32(p[w+1:], k)
+						w += 5
+					}
+					if w >= room {
+						keyOnly = true
+						break
+					}
+					n, memo := putScalar(p[w:], vals[i])
+					if n == 0 {
+						n = e.putSmall(p[w:], room-w, vals[i])
+					}
+					if n == 0 {
+						keyOnly = true
+						break
+					}
+					if memo {
+						e.Memoized()
+					}
+					w += n
+					i++
+				}
+				e.Commit(w)
+				if w == 0 { // a frame boundary first: the key on Boundary's way
+					e.Boundary()
+					e.MemoGet(idx[i])
+					keyOnly = true
+				}
+				if keyOnly {
+					if err := e.saveItemValue(keys[i], vals[i]); err != nil {
+						return err
+					}
+					i++
+				}
+				continue
+			}
+			key := keys[i]
+			if len(key) == 0 || len(key) > 64 {
+				if err := e.saveStrItem(key, vals[i], true); err != nil {
+					return err
+				}
+				i++
+				continue
+			}
+			e.Boundary()
+			k, err := e.saveShortKey(key)
+			if err != nil {
+				return withPath(err, keyPath(key))
+			}
+			idx[i] = k
+			if err := e.saveItemValue(key, vals[i]); err != nil {
+				return err
+			}
+			i++
+		}
+	}
+	return nil
+}
+
+// putSmall writes v into p, as saveTuple or saveAnyList would, when it is
+// a tuple of 1 to 3 items or a list of 1 to 4 items, each of which
+// putScalar takes, and no frame boundary falls before its last item (room:
+// the offset in p from which Boundary would act), or when it was written
+// before (a memo GET). It returns the bytes written, 0 for anything else
+// (then nothing was written or memoized). Protocol 4 and above.
+func (e *encoder) putSmall(p []byte, room int, v any) int {
+	var items []any
+	var k memoKey
+	tuple := false
+	switch y := v.(type) {
+	case py.Tuple:
+		if len(y) == 0 || len(y) > 3 {
+			return 0
+		}
+		items, tuple = y, true
+		k = memoKey{p: unsafe.Pointer(unsafe.SliceData(y)), n: len(y), t: tupleTypeID}
+	case []any:
+		if len(y) == 0 || len(y) > 4 || cap(y) == 0 {
+			return 0
+		}
+		items = y
+		k = memoKey{p: unsafe.Pointer(unsafe.SliceData(y)), n: len(y), t: anyListTypeID}
+	default:
+		return 0
+	}
+	if e.depth+1 > e.cfg.maxDepth || e.depth >= trackDepth || room <= 0 {
+		return 0 // saveTuple's and saveAnyList's checks
+	}
+	sl, h, mi, found := e.memo.slot(k)
+	if found {
+		if mi < 256 {
+			p[0], p[1] = op.Binget, byte(mi)
+			return 2
+		}
+		p[0] = op.LongBinget
+		binary.LittleEndian.PutUint32(p[1:], mi)
+		return 5
+	}
+	w := 0
+	if !tuple {
+		p[0], p[1] = op.EmptyList, op.Memoize
+		w = 2
+		if len(items) > 1 {
+			p[2] = op.Mark
+			w = 3
+		}
+	}
+	memos := 0
+	for _, it := range items {
+		if w >= room || len(p)-w < 80 {
+			return 0
+		}
+		n, memo := putScalar(p[w:], it)
+		if n == 0 {
+			return 0
+		}
+		if memo {
+			memos++
+		}
+		w += n
+	}
+	base := e.NextMemo() // the first index the bytes above take
+	if tuple {
+		p[w], p[w+1] = op.Tuple1+byte(len(items)-1), op.Memoize
+		w += 2
+		e.memo.claim(sl, k, h, base+uint32(memos))
+	} else {
+		if len(items) > 1 {
+			p[w] = op.Appends
+		} else {
+			p[w] = op.Append
+		}
+		w++
+		e.memo.claim(sl, k, h, base)
+	}
+	for j := 0; j <= memos; j++ {
+		e.Memoized()
+	}
+	return w
+}
+
+// putScalar writes v into p (at least 80 bytes) at protocol 4 or above
+// when it is an int64, float64, bool, None or a str of 2 to 63 ASCII bytes
+// (not a singleton: no by-value or identity memo), and returns the bytes
+// written, 0 for any other value, and whether it wrote a MEMOIZE.
+func putScalar(p []byte, v any) (n int, memo bool) {
+	switch y := v.(type) {
+	case int64:
+		switch {
+		case y >= 0 && y < 256:
+			p[0], p[1] = op.Binint1, byte(y)
+			return 2, false
+		case y >= 0 && y < 65536:
+			p[0], p[1], p[2] = op.Binint2, byte(y), byte(y>>8)
+			return 3, false
+		case y >= math.MinInt32 && y <= math.MaxInt32:
+			p[0] = op.Binint
+			binary.LittleEndian.PutUint32(p[1:], uint32(int32(y)))
+			return 5, false
+		}
+		return 0, false
+	case float64:
+		p[0] = op.Binfloat
+		binary.BigEndian.PutUint64(p[1:], math.Float64bits(y))
+		return 9, false
+	case bool:
+		p[0] = op.Newfalse
+		if y {
+			p[0] = op.Newtrue
+		}
+		return 1, false
+	case nil:
+		p[0] = op.None
+		return 1, false
+	case string:
+		n := len(y)
+		if n >= sharedStrMin || singleton(y) {
+			return 0, false
+		}
+		p[0], p[1] = op.ShortBinunicode, byte(n)
+		d := p[2 : 2+n]
+		var hi byte
+		for i := 0; i < n; i++ {
+			c := y[i]
+			d[i] = c
+			hi |= c
+		}
+		if hi >= 0x80 {
+			return 0, false // validated on saveStr's way
+		}
+		p[2+n] = op.Memoize
+		return n + 3, true
+	}
+	return 0, false
+}
+
 // recordMax is the size up to which a map is taken for a record, whose
 // key order is kept for the next map.
 const recordMax = 32
@@ -609,6 +937,9 @@ func (e *encoder) sortedItems(m map[string]any) ([]string, []any) {
 	}
 	clear(ents) // drop the keys and values
 	e.lastKeys = keys
+	// The indexes recorded were for the keys before, and a map being
+	// written around this one may still be reading them: a fresh slice.
+	e.recIdx, e.recGen = nil, 0
 	return keys, vals
 }
 

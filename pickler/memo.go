@@ -23,25 +23,23 @@ func typeID(t reflect.Type) uintptr {
 type memoEntry struct {
 	k   memoKey
 	idx uint32
+	h   uint32 // the key's hash bits, for growing without hashing again
 }
 
 // ptrTable is an open-addressing hash table from memoKey to memo index: the
 // memo is consulted for every container, and a Go map with an interface in
-// its key costs several times more. As strTable, the probed array holds 8
-// bytes a slot (hash bits, entry number), the entries sit apart in the
-// order they were made: a probe that misses, the common case (a container
-// seen the first time), touches a quarter of the memory that slots of
-// whole entries did. Entries hold their pointer, so an object made during
-// encoding cannot be freed and its address reused while the table still
-// names it.
+// its key costs several times more. A probe reads one byte a slot: a tag
+// (7 bits of the key's hash, high bit set; 0 is empty); the entry number
+// is in a parallel array, and the entries sit apart in the order they were
+// made. A probe that misses, the common case (a container seen the first
+// time), touches a table of a byte a slot: 64 KiB for 30,000 containers,
+// where slots of hash and entry number took 512 KiB. Entries hold their
+// pointer, so an object made during encoding cannot be freed and its
+// address reused while the table still names it.
 type ptrTable struct {
-	slots   []ptrSlot // len is a power of two
+	tags    []uint8  // len is a power of two
+	ents    []uint32 // entry index + 1, beside its tag
 	entries []memoEntry
-}
-
-type ptrSlot struct {
-	h uint32 // the low bits of the key's hash
-	e uint32 // entry index + 1; 0 is empty
 }
 
 func (k memoKey) hash() uint {
@@ -52,19 +50,24 @@ func (k memoKey) hash() uint {
 	return uint(x)
 }
 
+// tagOf is the tag of hash bits h32: its top 7 bits (the low ones place
+// it), high bit set.
+func tagOf(h32 uint32) uint8 { return uint8(h32>>25) | 0x80 }
+
 // count is the number of entries.
 func (m *ptrTable) count() int { return len(m.entries) }
 
 // find returns k's slot and true, or the empty slot where k would go.
-func (m *ptrTable) find(k memoKey, h32 uint32) (*ptrSlot, bool) {
-	mask := uint32(len(m.slots) - 1)
+func (m *ptrTable) find(k memoKey, h32 uint32) (int, bool) {
+	mask := uint32(len(m.tags) - 1)
+	tag := tagOf(h32)
 	for i := h32 & mask; ; i = (i + 1) & mask {
-		sl := &m.slots[i]
-		if sl.e == 0 {
-			return sl, false
+		t := m.tags[i]
+		if t == 0 {
+			return int(i), false
 		}
-		if sl.h == h32 && m.entries[sl.e-1].k == k {
-			return sl, true
+		if t == tag && m.entries[m.ents[i]-1].k == k {
+			return int(i), true
 		}
 	}
 }
@@ -73,8 +76,8 @@ func (m *ptrTable) get(k memoKey) (uint32, bool) {
 	if len(m.entries) == 0 {
 		return 0, false
 	}
-	if sl, ok := m.find(k, uint32(k.hash())); ok {
-		return m.entries[sl.e-1].idx, true
+	if i, ok := m.find(k, uint32(k.hash())); ok {
+		return m.entries[m.ents[i]-1].idx, true
 	}
 	return 0, false
 }
@@ -82,58 +85,58 @@ func (m *ptrTable) get(k memoKey) (uint32, bool) {
 // slot finds k with one probe: its memo index and true when present, or
 // the empty slot (and hash) that claim fills; the table is grown
 // beforehand, so the slot stays valid until then if nothing else is put.
-func (m *ptrTable) slot(k memoKey) (*ptrSlot, uint32, uint32, bool) {
-	if (len(m.entries)+1)*4 > len(m.slots)*3 {
+func (m *ptrTable) slot(k memoKey) (int, uint32, uint32, bool) {
+	if (len(m.entries)+1)*4 > len(m.tags)*3 {
 		m.grow()
 	}
 	h32 := uint32(k.hash())
-	sl, ok := m.find(k, h32)
+	i, ok := m.find(k, h32)
 	if ok {
-		return sl, h32, m.entries[sl.e-1].idx, true
+		return i, h32, m.entries[m.ents[i]-1].idx, true
 	}
-	return sl, h32, 0, false
+	return i, h32, 0, false
 }
 
 // claim fills an empty slot returned by slot.
-func (m *ptrTable) claim(sl *ptrSlot, k memoKey, h32, idx uint32) {
-	m.entries = append(m.entries, memoEntry{k: k, idx: idx})
-	*sl = ptrSlot{h: h32, e: uint32(len(m.entries))}
+func (m *ptrTable) claim(i int, k memoKey, h32, idx uint32) {
+	m.entries = append(m.entries, memoEntry{k: k, idx: idx, h: h32})
+	m.tags[i] = tagOf(h32)
+	m.ents[i] = uint32(len(m.entries))
 }
 
 func (m *ptrTable) put(k memoKey, idx uint32) {
-	sl, h32, _, ok := m.slot(k)
+	i, h32, _, ok := m.slot(k)
 	if ok {
-		m.entries[sl.e-1].idx = idx
+		m.entries[m.ents[i]-1].idx = idx
 		return
 	}
-	m.claim(sl, k, h32, idx)
+	m.claim(i, k, h32, idx)
 }
 
 // grow doubles the slots, placing the entries by their stored hash bits.
 func (m *ptrTable) grow() {
-	old := m.slots
-	n := max(64, len(old)*2)
-	m.slots = make([]ptrSlot, n)
+	n := max(64, len(m.tags)*2)
+	m.tags = make([]uint8, n)
+	m.ents = make([]uint32, n)
 	mask := uint32(n - 1)
-	for _, sl := range old {
-		if sl.e == 0 {
-			continue
-		}
-		i := sl.h & mask
-		for m.slots[i].e != 0 {
+	for e := range m.entries {
+		h32 := m.entries[e].h
+		i := h32 & mask
+		for m.tags[i] != 0 {
 			i = (i + 1) & mask
 		}
-		m.slots[i] = sl
+		m.tags[i] = tagOf(h32)
+		m.ents[i] = uint32(e + 1)
 	}
 }
 
 // reset empties the table, keeping a modest one for reuse.
 func (m *ptrTable) reset() {
-	if len(m.slots) > 1<<17 {
-		m.slots, m.entries = nil, nil
+	if len(m.tags) > 1<<17 {
+		m.tags, m.ents, m.entries = nil, nil, nil
 		return
 	}
-	clear(m.slots)
+	clear(m.tags)    // ents are read only where a tag is set
 	clear(m.entries) // drop the pointers
 	m.entries = m.entries[:0]
 }

@@ -17,12 +17,12 @@ func TestPtrTableNoClustering(t *testing.T) {
 		for i := 0; i < 200_000; i++ {
 			m.put(memoKey{p: unsafe.Pointer(&backing[i*stride])}, uint32(i))
 		}
-		mask := uint(len(m.slots) - 1)
+		mask := uint(len(m.tags) - 1)
 		total, worst := 0, 0
 		for i := 0; i < 200_000; i++ {
 			k := memoKey{p: unsafe.Pointer(&backing[i*stride])}
 			d := 0
-			for j := uint(uint32(k.hash())) & mask; m.slots[j].e == 0 || m.entries[m.slots[j].e-1].k != k; j = (j + 1) & mask {
+			for j := uint(uint32(k.hash())) & mask; m.tags[j] == 0 || m.entries[m.ents[j]-1].k != k; j = (j + 1) & mask {
 				d++
 			}
 			if got, ok := m.get(k); !ok || got != uint32(i) {

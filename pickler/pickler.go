@@ -121,6 +121,8 @@ type encoder struct {
 	latin1   int64                // memo index of the "latin1" constant + 1
 	depth    int
 	lastKeys []string // the sorted keys of the last str-keyed map (read-only)
+	recIdx   []uint32 // memo indexes of lastKeys in this pickle (recordIdx)
+	recGen   uint32   // the gen recIdx is for
 	valBuf   []any    // map values in key order, reused
 	sortBuf  []sortEnt
 	radixBuf []radixEnt
@@ -150,6 +152,7 @@ func (e *encoder) release() {
 	e.cfg = nil
 	if len(e.lastKeys) > 64 {
 		e.lastKeys = nil // a record's keys are kept for the next encode; not a big map's
+		e.recIdx = nil
 	}
 	if cap(e.sortBuf) > 1<<16 {
 		e.sortBuf = nil

@@ -77,6 +77,16 @@ func (e *encoder) saveKnown(v any) (handled bool, err error) {
 		return true, e.saveAnyList(x)
 	case map[string]any:
 		return true, e.saveStrMap(x)
+	case map[string]float64:
+		return true, saveStrMapOf(e, x, putFloat)
+	case map[string]string:
+		return true, saveStrMapOf(e, x, putStr)
+	case map[string]int64:
+		return true, saveStrMapOf(e, x, putInt64)
+	case map[string]int:
+		return true, saveStrMapOf(e, x, putInt)
+	case map[string]bool:
+		return true, saveStrMapOf(e, x, putBool)
 	case py.Tuple:
 		return true, e.saveTuple(x)
 	case *py.Dict:

@@ -59,21 +59,20 @@ func prefix8(s string) uint64 {
 	return p
 }
 
-// sortEnts sorts the items e.sortBuf[:n] by key, in byte order. Under
-// radixMin items they are sorted in place and order is nil; from radixMin,
-// they stay where they are and order lists their indexes in key order.
+// sortEnts returns the indexes of the items e.sortBuf[:n] in the byte
+// order of their keys (the items stay where they are).
 func (e *encoder) sortEnts(n int) (order []radixEnt) {
 	ents := e.sortBuf[:n]
-	if n < radixMin {
-		slices.SortFunc(ents, func(a, b sortEnt) int { return strings.Compare(a.s, b.s) })
-		return nil
-	}
 	if cap(e.radixBuf) < 2*n {
 		e.radixBuf = make([]radixEnt, 2*n)
 	}
 	a, tmp := e.radixBuf[:n], e.radixBuf[n:2*n]
 	for i := range ents {
 		a[i].i = uint32(i)
+	}
+	if n < radixMin {
+		compareSort(ents, a, 0)
+		return a
 	}
 	e.radixSort(ents, a, tmp, 0)
 	return a

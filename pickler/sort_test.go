@@ -22,12 +22,8 @@ func sortStrings(e *encoder, a []string) {
 	ents := e.sortBuf[:n]
 	order := e.sortEnts(n)
 	sorted := make([]sortEnt, n)
-	if order == nil {
-		copy(sorted, ents)
-	} else {
-		for j, r := range order {
-			sorted[j] = ents[r.i]
-		}
+	for j, r := range order {
+		sorted[j] = ents[r.i]
 	}
 	for i, ent := range sorted {
 		a[i] = ent.s

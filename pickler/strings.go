@@ -51,30 +51,8 @@ func (e *encoder) saveStr(s string, key bool) error {
 		e.Boundary()
 	}
 	if key && len(s) > 0 && len(s) <= 64 { // short keys: bounded what the cache holds on to
-		p := unsafe.StringData(s)
-		// Two ways a set, by a multiplicative hash of address and length:
-		// a record's few keys must not evict each other.
-		a := uint64(uintptr(unsafe.Pointer(p))) ^ uint64(len(s))<<48
-		set := e.keyCache[(a*0x9e3779b97f4a7c15>>(64-keyCacheBits))&^1:]
-		for w := 0; w < 2; w++ {
-			if c := &set[w]; c.gen == e.gen && unsafe.StringData(c.s) == p && len(c.s) == len(s) {
-				e.MemoGet(c.idx)
-				return nil
-			}
-		}
-		slot, h, idx, found := e.strMemo.slot(s)
-		if !found {
-			if err := e.writeStr(s); err != nil {
-				return err
-			}
-			idx = e.MemoPut()
-			e.strMemo.claim(slot, s, h, idx)
-		} else {
-			e.MemoGet(idx)
-		}
-		set[1] = set[0] // the newest in way 0, the one before it kept
-		set[0] = keyCacheEntry{s: s, idx: idx, gen: e.gen}
-		return nil
+		_, err := e.saveShortKey(s)
+		return err
 	}
 	if key || singleton(s) {
 		return e.saveStrByValue(s)
@@ -98,6 +76,36 @@ func (e *encoder) saveStr(s string, key bool) error {
 	}
 	e.MemoPut()
 	return nil
+}
+
+// saveShortKey writes a dict key of 1 to 64 bytes (after the caller's
+// Boundary) memoized by value, through the key cache, and returns its memo
+// index.
+func (e *encoder) saveShortKey(s string) (uint32, error) {
+	p := unsafe.StringData(s)
+	// Two ways a set, by a multiplicative hash of address and length:
+	// a record's few keys must not evict each other.
+	a := uint64(uintptr(unsafe.Pointer(p))) ^ uint64(len(s))<<48
+	set := e.keyCache[(a*0x9e3779b97f4a7c15>>(64-keyCacheBits))&^1:]
+	for w := 0; w < 2; w++ {
+		if c := &set[w]; c.gen == e.gen && unsafe.StringData(c.s) == p && len(c.s) == len(s) {
+			e.MemoGet(c.idx)
+			return c.idx, nil
+		}
+	}
+	slot, h, idx, found := e.strMemo.slot(s)
+	if !found {
+		if err := e.writeStr(s); err != nil {
+			return 0, err
+		}
+		idx = e.MemoPut()
+		e.strMemo.claim(slot, s, h, idx)
+	} else {
+		e.MemoGet(idx)
+	}
+	set[1] = set[0] // the newest in way 0, the one before it kept
+	set[0] = keyCacheEntry{s: s, idx: idx, gen: e.gen}
+	return idx, nil
 }
 
 // saveStrByValue writes s memoized by value: one hash finds it or

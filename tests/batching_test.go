@@ -26,6 +26,11 @@ for kind, n, proto in json.load(sys.stdin):
     elif kind == "sharedkeys":
         keys = sorted(["a", "b"] + ["k%05d" % i for i in range(n)])
         v = {k: ["a", {"a": 2, k: 1}, 1.5, i][i % 4] for i, k in enumerate(keys)}
+    elif kind == "records":
+        shared = [1, "two"]
+        v = [{"big": i * 100000, "id": i, "l": [i, "v%d" % i, None, True], "long": "x" * 70, "name": "user%d" % i,
+              "ok": i % 2 == 0, "one": [i / 2], "parent": None, "s": "\u00e9" * (i % 3), "score": i / 7, "sh": shared,
+              "t": (i, -i), "t3": (i, "w%d" % i, 1.5)} for i in range(n)]
     elif kind == "set": v = set(range(n))
     elif kind == "list": v = list(range(n))
     elif kind == "longkeys": v = {("key%06d" % i) * (1 + i % 30): "v" * (i * 7 % 300) for i in range(n)}
@@ -48,13 +53,13 @@ func TestBatchesAsCPython(t *testing.T) {
 		proto int
 	}
 	var cases []tc
-	for _, kind := range []string{"intdict", "strdict", "mixdict", "sharedkeys", "set", "list", "longkeys"} {
+	for _, kind := range []string{"intdict", "strdict", "mixdict", "sharedkeys", "records", "set", "list", "longkeys"} {
 		for _, n := range []int{1, 999, 1000, 1001, 2000, 9000} {
 			for proto := 1; proto <= 5; proto++ {
 				if (kind == "set" || kind == "longkeys" || n == 9000) && proto < 4 {
 					continue // sets are a REDUCE of a list below protocol 4; frames start at 4
 				}
-				if n == 9000 && kind != "strdict" && kind != "mixdict" {
+				if n == 9000 && kind != "strdict" && kind != "mixdict" && kind != "records" {
 					continue // 9000: past a frame's 64 KiB, for str keys
 				}
 				cases = append(cases, tc{kind, n, proto})
@@ -118,6 +123,19 @@ func TestBatchesAsCPython(t *testing.T) {
 				ma[k] = []any{"a", map[string]any{k: int64(1), "a": int64(2)}, 1.5, int64(i)}[i%4]
 			}
 			vals = []any{ma}
+		case "records":
+			// Records of one shape: their keys fetched from the memo, their
+			// scalar values written inline, across frames.
+			long := strings.Repeat("x", 70)
+			shared := []any{int64(1), "two"}
+			l := make([]any, c.n)
+			for k := range l {
+				l[k] = map[string]any{"big": int64(k * 100000), "id": int64(k), "long": long, "name": "user" + strconv.Itoa(k),
+					"ok": k%2 == 0, "parent": nil, "s": strings.Repeat("é", k%3), "score": float64(k) / 7,
+					"t": py.Tuple{int64(k), int64(-k)}, "l": []any{int64(k), "v" + strconv.Itoa(k), nil, true},
+					"one": []any{float64(k) / 2}, "sh": shared, "t3": py.Tuple{int64(k), "w" + strconv.Itoa(k), 1.5}}
+			}
+			vals = []any{l}
 		case "set":
 			s := py.NewSet()
 			for k := 0; k < c.n; k++ {
