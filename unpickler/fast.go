@@ -206,12 +206,15 @@ func (m *machine) fastList(f *tframe) {
 			var s string
 			p := m.memoSlot(idx, false)
 			if p == nil || *p == nil {
-				v, ok := m.runGet(idx)
-				sp, isStr := v.(*string)
-				if !ok || !isStr {
+				v, _ := m.runGet(idx)
+				switch x := v.(type) {
+				case *string:
+					s = *x
+				case string:
+					s = x
+				default:
 					goto out
 				}
-				s = *sp
 			} else {
 				switch x := (*p).(type) {
 				case string:
@@ -476,7 +479,13 @@ func (m *machine) resumeList(f *tframe) {
 func (m *machine) fastMap(f *tframe) {
 	w := m.src.Window()
 	i := 0
-	keys := m.keys[:0]
+	// Pairs stored since the last SETITEMS, and the last one's key: if the
+	// loop hands back mid-batch they go on the stack as (key, marker) for
+	// the machine's SETITEMS, which reads no key of a pair stored already;
+	// only the top pair's is read (by readBack, for PUT), so the others
+	// push a placeholder.
+	npairs := 0
+	var lastKey string
 	var last scalar
 	haveKey := false
 	var key string
@@ -484,7 +493,8 @@ func (m *machine) fastMap(f *tframe) {
 	for i < len(w) {
 		c := w[i]
 		if fm != nil && !haveKey && (c == op.ShortBinunicode || c == op.Binunicode) {
-			if i2 := m.fastKeyFloats(f, w, i, &keys); i2 > i {
+			if i2, k := m.fastKeyFloats(f, w, i, &lastKey); k > 0 {
+				npairs += k
 				fm, _ = f.mp.fmap.(map[string]float64) // presized
 				i = i2
 				last = scalar{kind: kFloat64}
@@ -493,10 +503,10 @@ func (m *machine) fastMap(f *tframe) {
 		}
 		switch c {
 		case op.Setitems:
-			if haveKey || (len(keys) == 0 && len(m.stack) != m.marks[len(m.marks)-1]) {
+			if haveKey || (npairs == 0 && len(m.stack) != m.marks[len(m.marks)-1]) {
 				goto out
 			}
-			keys = keys[:0]
+			npairs = 0
 			m.marks = m.marks[:len(m.marks)-1]
 			i++
 			m.presize(f, m.src.Offset()+int64(i), 512)
@@ -514,7 +524,7 @@ func (m *machine) fastMap(f *tframe) {
 			i += 9
 			continue
 		case op.Memoize, op.Binput, op.LongBinput:
-			if !haveKey && len(keys) == 0 {
+			if !haveKey && npairs == 0 {
 				goto out
 			}
 			if haveKey {
@@ -599,7 +609,8 @@ func (m *machine) fastMap(f *tframe) {
 			default:
 				goto out
 			}
-			keys = append(keys, key)
+			npairs++
+			lastKey = key
 			haveKey = false
 		}
 		last = v
@@ -607,28 +618,37 @@ func (m *machine) fastMap(f *tframe) {
 	}
 out:
 	m.src.Consume(i)
-	for _, k := range keys {
-		m.stack = append(m.stack, m.boxString(k), markW)
+	for range npairs - 1 {
+		m.stack = append(m.stack, placeholderKey, markW)
+	}
+	if npairs > 0 {
+		m.stack = append(m.stack, m.boxString(lastKey), markW)
 	}
 	if haveKey {
 		m.stack = append(m.stack, m.boxString(key))
 	}
-	m.keys = keys[:0]
 }
 
+// placeholderKey stands for the key of a pair fastMap stored (see there).
+var placeholderKey any = ""
+
 // fastKeyFloats is fastMap's loop for the commonest batch into a
-// map[string]float64: short str keys, each memoized into the run of keys
-// it already has, and BINFLOAT values. It stops before any pair it cannot
-// take whole and returns the bytes parsed; the keys stored go to *keys.
-func (m *machine) fastKeyFloats(f *tframe, w []byte, i int, keys *[]string) int {
+// map[string]float64: short str keys, each memoized, and BINFLOAT values.
+// The keys' bytes go into the arena one after another and their memo
+// entries into a run over them there (their ends in a pointer-free
+// slice): no str header stored twice. It stops before any pair it cannot
+// take whole and returns the bytes parsed and the pairs stored, the last
+// one's key in *last.
+func (m *machine) fastKeyFloats(f *tframe, w []byte, i int, last *string) (int, int) {
 	mp := f.mp.fmap.(map[string]float64)
-	var r *memoRun
-	if n := len(m.runs); n > 0 && m.memoX == nil {
+	var r *memoRun // the run this loop extends
+	if n := len(m.runs); n > 0 {
 		r = &m.runs[n-1]
-		if r.f != nil || r.pat != nil || len(m.strs) == 0 || r.base != unsafe.SliceData(m.strs) || r.slot+int(r.n) != len(m.strs) {
+		if r.ends == nil || r.abase != unsafe.SliceData(m.arena) || r.end() != len(m.arena) {
 			r = nil
 		}
 	}
+	k := 0
 	for len(w)-i >= 5 {
 		var l, h int // the str's length and where it starts
 		switch w[i] {
@@ -636,16 +656,16 @@ func (m *machine) fastKeyFloats(f *tframe, w []byte, i int, keys *[]string) int 
 			l, h = int(w[i+1]), i+2
 		case op.Binunicode:
 			if binary.LittleEndian.Uint32(w[i+1:]) > 16 {
-				return i
+				return i, k
 			}
 			l, h = int(binary.LittleEndian.Uint32(w[i+1:])), i+5
 		default:
-			return i
+			return i, k
 		}
 		j := h + l
 		if len(w)-j < 10 || l > 16 || len(w)-h < 16 || int64(l) > m.cfg.maxLength ||
 			m.alloc+int64(l) > m.cfg.maxAlloc || cap(m.arena)-len(m.arena) < 16 {
-			return i
+			return i, k
 		}
 		lo, hi := binary.LittleEndian.Uint64(w[h:]), binary.LittleEndian.Uint64(w[h+8:])
 		if l < 8 {
@@ -654,30 +674,33 @@ func (m *machine) fastKeyFloats(f *tframe, w []byte, i int, keys *[]string) int 
 			hi &= 1<<(8*(l-8)) - 1
 		}
 		if (lo|hi)&0x8080808080808080 != 0 {
-			return i // not ASCII: the general loop checks it
+			return i, k // not ASCII: the general loop checks it
 		}
-		// its memo opcode (into the run of keys) and its float
+		// its memo opcode and its float
 		mn := 0
+		var idx uint32
 		if isMemoOp(w[j]) {
-			idx, n := uint64(m.nmemo), 1
+			x, n := uint64(m.nmemo), 1
 			if w[j] != op.Memoize {
-				idx, n = m.memoIndex(w[j:])
+				x, n = m.memoIndex(w[j:])
 			}
-			if n == 0 || r == nil || r.lo+r.n != uint32(idx) || idx > math.MaxUint32 || len(m.strs) == cap(m.strs) ||
-				m.nmemo >= m.cfg.maxMemo || m.denseHas(uint32(idx)) {
-				return i
+			if n == 0 || x > math.MaxUint32 || m.nmemo >= m.cfg.maxMemo || m.memoX != nil || m.denseHas(uint32(x)) {
+				return i, k
 			}
-			mn = n
+			if rs := len(m.runs); (r == nil || r.lo+r.n != uint32(x)) && rs > 0 && uint32(x) < m.runs[rs-1].lo+m.runs[rs-1].n {
+				return i, k // runs stay sorted by index
+			}
+			idx, mn = uint32(x), n
 		}
 		v := j + mn
 		if len(w)-v < 9 || w[v] != op.Binfloat || (len(w)-v > 9 && isMemoOp(w[v+9])) {
-			return i
+			return i, k
 		}
 		m.alloc += int64(l)
+		st := len(m.arena)
 		var s string
 		if l > 0 {
 			// The arena's bytes past its length belong to no str yet.
-			st := len(m.arena)
 			d := m.arena[st : st+16]
 			binary.LittleEndian.PutUint64(d, lo)
 			binary.LittleEndian.PutUint64(d[8:], hi)
@@ -685,12 +708,17 @@ func (m *machine) fastKeyFloats(f *tframe, w []byte, i int, keys *[]string) int 
 			s = unsafe.String(&m.arena[st], l)
 		}
 		if mn > 0 {
-			m.strs = append(m.strs, s)
+			if r == nil || r.lo+r.n != idx {
+				m.runs = append(m.runs, memoRun{lo: idx, abase: unsafe.SliceData(m.arena), start: uint32(st), ends: make([]uint32, 0, 64)})
+				r = &m.runs[len(m.runs)-1]
+			}
+			r.ends = append(r.ends, uint32(st+l))
 			r.n++
 			m.nmemo++
 		}
 		mp[s] = math.Float64frombits(binary.BigEndian.Uint64(w[v+1:]))
-		*keys = append(*keys, s)
+		*last = s
+		k++
 		i = v + 9
 		if f.n == 0 && len(mp) == 64 {
 			// Sized early from the first 64 pairs: no rehash as it grows.
@@ -698,7 +726,7 @@ func (m *machine) fastKeyFloats(f *tframe, w []byte, i int, keys *[]string) int 
 			mp = f.mp.fmap.(map[string]float64)
 		}
 	}
-	return i
+	return i, k
 }
 
 // presize remakes a map frame, once, when its first minItems items (a

@@ -43,7 +43,6 @@ type machine struct {
 	rootUsed bool
 	frames   []tframe
 	pends    []pend
-	keys     []string  // fastMap's keys of the current batch
 	fdone    []int     // fastStruct's fields stored in the current batch
 	runs     []memoRun // memo entries kept in typed lists (memo.go)
 	arrs     []arrRef  // slab of memo entries for tuples stored in arrays

@@ -224,6 +224,21 @@ type memoRun struct {
 	box   *listBox
 	slot  int
 	pat   []int16
+
+	// With ends set, the run is over strs in an arena chunk (abase), one
+	// after another from offset start, entry k ending at ends[k]: a typed
+	// map's keys (fastKeyFloats), 4 pointer-free bytes each.
+	abase *byte
+	start uint32
+	ends  []uint32
+}
+
+// end is the offset after an arena run's last str.
+func (r *memoRun) end() int {
+	if len(r.ends) == 0 {
+		return int(r.start)
+	}
+	return int(r.ends[len(r.ends)-1])
 }
 
 // runAdd records memo entry idx as slot of list frame f; false when idx
@@ -270,7 +285,7 @@ func (m *machine) runAddRun(idx uint32, t memoRun) bool {
 	}
 	if n := len(m.runs); n > 0 {
 		r := &m.runs[n-1]
-		if r.lo+r.n == idx && r.f == f && r.base == base && r.box == box && r.slot+int(r.n) == slot && r.pat == nil {
+		if r.lo+r.n == idx && r.f == f && r.base == base && r.box == box && r.slot+int(r.n) == slot && r.pat == nil && r.ends == nil {
 			r.n++
 			m.nmemo++
 			return true
@@ -323,6 +338,17 @@ func (m *machine) runGet(idx uint32) (any, bool) {
 		r := &rs[lo]
 		if r.pat != nil {
 			return m.patGet(r, idx), true
+		}
+		if r.ends != nil {
+			k := idx - r.lo
+			from := r.start
+			if k > 0 {
+				from = r.ends[k-1]
+			}
+			if r.ends[k] == from {
+				return "", true
+			}
+			return m.boxString(unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(r.abase), from)), int(r.ends[k]-from))), true
 		}
 		if r.box != nil {
 			return r.box.items[r.slot+int(idx-r.lo)], true
