@@ -155,7 +155,39 @@ type Dict struct {
 }
 
 // NewDict returns an empty Dict with room for n items (none for n < 0).
-func NewDict(n int) *Dict { return &Dict{items: make([]Item, 0, max(n, 0))} }
+func NewDict(n int) *Dict {
+	// A small dict and its items are one allocation.
+	switch n {
+	case 1:
+		return dictIn(new(dictOf[[1]Item]))
+	case 2:
+		return dictIn(new(dictOf[[2]Item]))
+	case 3:
+		return dictIn(new(dictOf[[3]Item]))
+	case 4:
+		return dictIn(new(dictOf[[4]Item]))
+	case 5:
+		return dictIn(new(dictOf[[5]Item]))
+	case 6:
+		return dictIn(new(dictOf[[6]Item]))
+	case 7:
+		return dictIn(new(dictOf[[7]Item]))
+	case 8:
+		return dictIn(new(dictOf[[8]Item]))
+	}
+	return &Dict{items: make([]Item, 0, max(n, 0))}
+}
+
+// dictOf is a Dict and the array its first items go in.
+type dictOf[A any] struct {
+	d Dict
+	a A
+}
+
+func dictIn[A any](b *dictOf[A]) *Dict {
+	b.d.items = unsafe.Slice((*Item)(unsafe.Pointer(&b.a)), unsafe.Sizeof(b.a)/unsafe.Sizeof(Item{}))[:0]
+	return &b.d
+}
 
 // DictOf builds a Dict from alternating keys and values.
 func DictOf(kv ...any) *Dict {

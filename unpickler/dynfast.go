@@ -368,3 +368,91 @@ func (m *machine) sizeDict(d *py.Dict, n, used, at int) {
 	}
 	d.Grow(int(est))
 }
+
+// peekLimit bounds the opcodes peekBatch reads ahead, so that sizing a
+// container costs at most a fixed amount of work however it is nested.
+const peekLimit = 64
+
+// peekBatch looks ahead at what follows an EMPTY_LIST or EMPTY_DICT just
+// read (w, the window after it): when it is an optional memo opcode, MARK,
+// a batch of simple opcodes and end (APPENDS or SETITEMS), it returns how
+// many values the batch leaves above its mark, so that the container is
+// made at its size. It only reads: the machine or the loops decode the
+// batch as they would have. ok is false for anything else.
+func peekBatch(w []byte, end byte) (n int, ok bool) {
+	i := 0
+	if len(w) > 0 {
+		switch w[0] {
+		case op.Memoize:
+			i = 1
+		case op.Binput:
+			i = 2
+		case op.LongBinput:
+			i = 5
+		}
+	}
+	if i >= len(w) || w[i] != op.Mark {
+		return 0, false
+	}
+	i++
+	depth := 0 // MARKs open inside the batch
+	for range peekLimit {
+		if i >= len(w) {
+			return 0, false
+		}
+		c := w[i]
+		k := 1 // the opcode's length
+		v := 0 // what it adds to the values at its depth
+		switch c {
+		case op.Binint1, op.Binget, op.Binput:
+			k, v = 2, 1
+			if c == op.Binput {
+				v = 0
+			}
+		case op.Binint2:
+			k, v = 3, 1
+		case op.Binint, op.LongBinget:
+			k, v = 5, 1
+		case op.LongBinput:
+			k = 5
+		case op.Binfloat:
+			k, v = 9, 1
+		case op.None, op.Newtrue, op.Newfalse, op.EmptyList, op.EmptyDict, op.EmptyTuple:
+			v = 1
+		case op.Memoize:
+		case op.ShortBinunicode:
+			if i+1 >= len(w) {
+				return 0, false
+			}
+			k, v = 2+int(w[i+1]), 1
+		case op.Tuple2:
+			v = -1
+		case op.Tuple3:
+			v = -2
+		case op.Tuple1:
+		case op.Mark:
+			depth++
+		case op.Appends, op.Setitems, op.Tuple:
+			if depth == 0 {
+				if c != end {
+					return 0, false
+				}
+				if n < 0 {
+					return 0, false
+				}
+				return n, true
+			}
+			depth--
+			if c == op.Tuple && depth == 0 {
+				v = 1
+			}
+		default:
+			return 0, false
+		}
+		if depth == 0 {
+			n += v
+		}
+		i += k
+	}
+	return 0, false
+}
