@@ -47,7 +47,7 @@ type machine struct {
 	fdone    []int     // fastStruct's fields stored in the current batch
 	runs     []memoRun // memo entries kept in typed lists (memo.go)
 	arrs     []arrRef  // slab of memo entries for tuples stored in arrays
-	pairs    []any     // fastDict's pairs of the current batch
+	pairs    []any     // fastBox's first items (dynfast.go)
 	tcache   typeCache
 	hashed   map[unsafe.Pointer]struct{} // large tuples and frozensets known hashable (containers.go)
 }
