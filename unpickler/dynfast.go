@@ -426,58 +426,80 @@ func peekBatch(w []byte, end byte) (n int, ok bool) {
 			return 0, false
 		}
 		c := w[i]
-		k := 1 // the opcode's length
-		v := 0 // what it adds to the values at its depth
-		switch c {
-		case op.Binint1, op.Binget, op.Binput:
-			k, v = 2, 1
-			if c == op.Binput {
-				v = 0
+		p := peekOps[c]
+		switch p.kind {
+		case peekSimple:
+			if depth == 0 {
+				n += int(p.v)
 			}
-		case op.Binint2:
-			k, v = 3, 1
-		case op.Binint, op.LongBinget:
-			k, v = 5, 1
-		case op.LongBinput:
-			k = 5
-		case op.Binfloat:
-			k, v = 9, 1
-		case op.None, op.Newtrue, op.Newfalse, op.EmptyList, op.EmptyDict, op.EmptyTuple:
-			v = 1
-		case op.Memoize:
-		case op.ShortBinunicode:
+			i += int(p.len)
+			continue
+		case peekStr:
 			if i+1 >= len(w) {
 				return 0, false
 			}
-			k, v = 2+int(w[i+1]), 1
-		case op.Tuple2:
-			v = -1
-		case op.Tuple3:
-			v = -2
-		case op.Tuple1:
-		case op.Mark:
-			depth++
-		case op.Appends, op.Setitems, op.Tuple:
 			if depth == 0 {
-				if c != end {
-					return 0, false
-				}
-				if n < 0 {
+				n++
+			}
+			i += 2 + int(w[i+1])
+			continue
+		case peekMark:
+			depth++
+		case peekEnd:
+			if depth == 0 {
+				if c != end || n < 0 {
 					return 0, false
 				}
 				return n, true
 			}
 			depth--
 			if c == op.Tuple && depth == 0 {
-				v = 1
+				n++
 			}
 		default:
 			return 0, false
 		}
-		if depth == 0 {
-			n += v
-		}
-		i += k
+		i++
 	}
 	return 0, false
 }
+
+// peekOps is what peekBatch knows of each opcode.
+var peekOps = func() (t [256]peekOp) {
+	simple := func(c byte, l, v int8) { t[c] = peekOp{kind: peekSimple, len: l, v: v} }
+	simple(op.Binint1, 2, 1)
+	simple(op.Binget, 2, 1)
+	simple(op.Binput, 2, 0)
+	simple(op.Binint2, 3, 1)
+	simple(op.Binint, 5, 1)
+	simple(op.LongBinget, 5, 1)
+	simple(op.LongBinput, 5, 0)
+	simple(op.Binfloat, 9, 1)
+	for _, c := range []byte{op.None, op.Newtrue, op.Newfalse, op.EmptyList, op.EmptyDict, op.EmptyTuple} {
+		simple(c, 1, 1)
+	}
+	simple(op.Memoize, 1, 0)
+	simple(op.Tuple1, 1, 0)
+	simple(op.Tuple2, 1, -1)
+	simple(op.Tuple3, 1, -2)
+	t[op.ShortBinunicode].kind = peekStr
+	t[op.Mark].kind = peekMark
+	for _, c := range []byte{op.Appends, op.Setitems, op.Tuple} {
+		t[c].kind = peekEnd
+	}
+	return t
+}()
+
+type peekOp struct {
+	kind uint8
+	len  int8 // a simple opcode's length
+	v    int8 // what it adds to the values at its depth
+}
+
+const (
+	peekUnknown uint8 = iota
+	peekSimple
+	peekStr
+	peekMark
+	peekEnd
+)
