@@ -115,6 +115,9 @@ func (m *machine) dynGet(w []byte) (x any, n int) {
 			return nil, 0
 		}
 	}
+	if _, ok := v.(string); ok {
+		return v, n // the common case: a memoized str
+	}
 	switch v.(type) {
 	case nilMemo:
 		return nil, n
@@ -275,8 +278,9 @@ func (m *machine) fastDict(d *py.Dict) {
 	i := 0
 	k := m.marks[len(m.marks)-1] // the batch is m.stack[k:]
 	batch := m.src.Offset()      // where the current batch started
+	maxStack := m.cfg.maxStack
 	for i < len(w) {
-		if len(m.stack) >= m.cfg.maxStack {
+		if len(m.stack) >= maxStack {
 			goto out // the machine says so
 		}
 		c := w[i]
@@ -427,12 +431,12 @@ func peekBatch(w []byte, end byte) (n int, ok bool) {
 		}
 		c := w[i]
 		p := peekOps[c]
-		switch p.kind {
+		switch uint8(p) {
 		case peekSimple:
 			if depth == 0 {
-				n += int(p.v)
+				n += int(int8(p >> 16))
 			}
-			i += int(p.len)
+			i += int(uint8(p >> 8))
 			continue
 		case peekStr:
 			if i+1 >= len(w) {
@@ -464,9 +468,11 @@ func peekBatch(w []byte, end byte) (n int, ok bool) {
 	return 0, false
 }
 
-// peekOps is what peekBatch knows of each opcode.
-var peekOps = func() (t [256]peekOp) {
-	simple := func(c byte, l, v int8) { t[c] = peekOp{kind: peekSimple, len: l, v: v} }
+// peekOps is what peekBatch knows of each opcode: its kind in the low
+// byte, and for a simple opcode its length in the next and what it adds
+// to the values at its depth (an int8) in the third.
+var peekOps = func() (t [256]uint32) {
+	simple := func(c byte, l uint8, v int8) { t[c] = uint32(peekSimple) | uint32(l)<<8 | uint32(uint8(v))<<16 }
 	simple(op.Binint1, 2, 1)
 	simple(op.Binget, 2, 1)
 	simple(op.Binput, 2, 0)
@@ -482,19 +488,13 @@ var peekOps = func() (t [256]peekOp) {
 	simple(op.Tuple1, 1, 0)
 	simple(op.Tuple2, 1, -1)
 	simple(op.Tuple3, 1, -2)
-	t[op.ShortBinunicode].kind = peekStr
-	t[op.Mark].kind = peekMark
+	t[op.ShortBinunicode] = uint32(peekStr)
+	t[op.Mark] = uint32(peekMark)
 	for _, c := range []byte{op.Appends, op.Setitems, op.Tuple} {
-		t[c].kind = peekEnd
+		t[c] = uint32(peekEnd)
 	}
 	return t
 }()
-
-type peekOp struct {
-	kind uint8
-	len  int8 // a simple opcode's length
-	v    int8 // what it adds to the values at its depth
-}
 
 const (
 	peekUnknown uint8 = iota
