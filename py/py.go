@@ -155,7 +155,39 @@ type Dict struct {
 }
 
 // NewDict returns an empty Dict with room for n items (none for n < 0).
-func NewDict(n int) *Dict { return &Dict{items: make([]Item, 0, max(n, 0))} }
+func NewDict(n int) *Dict {
+	// A small dict and its items are one allocation.
+	switch n {
+	case 1:
+		return dictIn(new(dictOf[[1]Item]))
+	case 2:
+		return dictIn(new(dictOf[[2]Item]))
+	case 3:
+		return dictIn(new(dictOf[[3]Item]))
+	case 4:
+		return dictIn(new(dictOf[[4]Item]))
+	case 5:
+		return dictIn(new(dictOf[[5]Item]))
+	case 6:
+		return dictIn(new(dictOf[[6]Item]))
+	case 7:
+		return dictIn(new(dictOf[[7]Item]))
+	case 8:
+		return dictIn(new(dictOf[[8]Item]))
+	}
+	return &Dict{items: make([]Item, 0, max(n, 0))}
+}
+
+// dictOf is a Dict and the array its first items go in.
+type dictOf[A any] struct {
+	d Dict
+	a A
+}
+
+func dictIn[A any](b *dictOf[A]) *Dict {
+	b.d.items = unsafe.Slice((*Item)(unsafe.Pointer(&b.a)), unsafe.Sizeof(b.a)/unsafe.Sizeof(Item{}))[:0]
+	return &b.d
+}
 
 // DictOf builds a Dict from alternating keys and values.
 func DictOf(kv ...any) *Dict {
@@ -239,29 +271,48 @@ func (d *Dict) keyAt(i int) any { return d.items[i].Key }
 // once, and a str key is hashed once for both its lookup and its insertion.
 func (d *Dict) SetItems(kv []any) (replaced []any) {
 	d.Grow(len(kv) / 2)
-	for j := 0; j+1 < len(kv); j += 2 {
-		k, v := kv[j], kv[j+1]
+	// While the dict is scanned (no index), a str key's sketch bit says
+	// whether an equal str may be among the keys at all.
+	var sketch uint64
+	if !d.index.built() {
+		for i := range d.items {
+			if is, ok := d.items[i].Key.(string); ok {
+				sketch |= strSketch(is)
+			}
+		}
+	}
+	for ; len(kv) >= 2; kv = kv[2:] {
+		k, v := kv[0], kv[1]
 		s, isStr := k.(string)
 		if !isStr {
 			if _, old, ok := d.Swap(k, v); ok {
 				replaced = append(replaced, old)
+			}
+			if !d.index.built() {
+				sketch = ^uint64(0) // Swap may have built the index
 			}
 			continue
 		}
 		if !d.index.built() {
 			// A str equals only a str: compare directly.
 			found := false
-			for i := range d.items {
-				if is, ok := d.items[i].Key.(string); ok && is == s {
-					replaced = append(replaced, d.items[i].Value)
-					d.items[i].Value = v
-					found = true
-					break
+			if b := strSketch(s); sketch&b != 0 {
+				for i := range d.items {
+					if is, ok := d.items[i].Key.(string); ok && is == s {
+						replaced = append(replaced, d.items[i].Value)
+						d.items[i].Value = v
+						found = true
+						break
+					}
 				}
+			} else {
+				sketch |= b
 			}
 			if !found {
 				d.items = append(d.items, Item{k, v})
-				d.index.add(d.keyAt, len(d.items), k)
+				if len(d.items) > indexMin {
+					d.index.add(d.keyAt, len(d.items), k)
+				}
 			}
 			continue
 		}
@@ -291,6 +342,15 @@ func (d *Dict) SetItems(kv []any) (replaced []any) {
 		x.nslot++
 	}
 	return replaced
+}
+
+// strSketch is one bit of 64 chosen by a str's length and its first and
+// last bytes.
+func strSketch(s string) uint64 {
+	if len(s) == 0 {
+		return 1
+	}
+	return 1 << ((uint(len(s))*31 + uint(s[0])*7 + uint(s[len(s)-1])) & 63)
 }
 
 // Set is a Python set: insertion-ordered (Python's own order is by hash;

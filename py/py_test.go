@@ -3,6 +3,7 @@ package py_test
 import (
 	"fmt"
 	"math/big"
+	"reflect"
 	"testing"
 	"time"
 
@@ -176,5 +177,50 @@ func TestTimeKeysPythonEquality(t *testing.T) {
 			_, found := d.Get(c.b)
 			require.Equal(t, c.equal, found)
 		})
+	}
+}
+
+// SetItems gives the dict Swap would give, pair by pair, and returns the
+// values it replaced: small (scanned) and large (indexed) dicts, str keys
+// set twice, and other keys among them.
+func TestDictSetItems(t *testing.T) {
+	cases := []struct {
+		name string
+		pre  []any // Set before SetItems
+		kv   []any
+	}{
+		{"small, distinct", nil, []any{"id", 1, "name", 2, "tags", 3, "ok", 4}},
+		{"small, a key twice", nil, []any{"a", 1, "b", 2, "a", 3}},
+		{"small, over keys set before", []any{"x", 0, "a", 9}, []any{"a", 1, "x", 2, "y", 3}},
+		{"empty str key twice", nil, []any{"", 1, "", 2}},
+		{"mixed keys", nil, []any{int64(1), "i", "s", 1, 1.0, "f", true, "b", "s", 2}},
+		{"grows an index", []any{"k0", 0}, func() []any {
+			var kv []any
+			for i := range 40 {
+				kv = append(kv, fmt.Sprintf("k%d", i%30), i)
+			}
+			return kv
+		}()},
+	}
+	for _, c := range cases {
+		want, got := py.DictOf(c.pre...), py.DictOf(c.pre...)
+		var wantOld []any
+		for i := 0; i < len(c.kv); i += 2 {
+			if _, old, ok := want.Swap(c.kv[i], c.kv[i+1]); ok {
+				wantOld = append(wantOld, old)
+			}
+		}
+		gotOld := got.SetItems(c.kv)
+		if !reflect.DeepEqual(got.Items(), want.Items()) {
+			t.Errorf("%s: items %v, want %v", c.name, got.Items(), want.Items())
+		}
+		if !reflect.DeepEqual(gotOld, wantOld) {
+			t.Errorf("%s: replaced %v, want %v", c.name, gotOld, wantOld)
+		}
+		for _, it := range want.Items() {
+			if v, ok := got.Get(it.Key); !ok || v != it.Value {
+				t.Errorf("%s: Get(%v) = %v, %v", c.name, it.Key, v, ok)
+			}
+		}
 	}
 }

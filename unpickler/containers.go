@@ -45,8 +45,51 @@ func (m *machine) opEmptyList() error {
 	if m.typed && m.openFrame(true) {
 		return nil
 	}
+	if !m.typed {
+		if n, ok := peekBatch(m.src.Window(), op.Appends); ok && n > 0 {
+			m.stack = append(m.stack, m.newBoxSized(n))
+			return nil
+		}
+	}
 	m.push(m.newBox(nil))
 	return nil
+}
+
+// boxOf is a list box and the array its items go in.
+type boxOf[A any] struct {
+	b listBox
+	a A
+}
+
+func boxWith[A any](x *boxOf[A], start int64) *listBox {
+	x.b.items = unsafe.Slice((*any)(unsafe.Pointer(&x.a)), unsafe.Sizeof(x.a)/unsafe.Sizeof(any(nil)))[:0]
+	x.b.start = start
+	return &x.b
+}
+
+// newBoxSized is an empty list box with room for n items: for a short
+// list, the box and its items are one allocation.
+func (m *machine) newBoxSized(n int) *listBox {
+	at := m.src.Offset()
+	switch n {
+	case 1:
+		return boxWith(new(boxOf[[1]any]), at)
+	case 2:
+		return boxWith(new(boxOf[[2]any]), at)
+	case 3:
+		return boxWith(new(boxOf[[3]any]), at)
+	case 4:
+		return boxWith(new(boxOf[[4]any]), at)
+	case 5:
+		return boxWith(new(boxOf[[5]any]), at)
+	case 6:
+		return boxWith(new(boxOf[[6]any]), at)
+	case 7:
+		return boxWith(new(boxOf[[7]any]), at)
+	case 8:
+		return boxWith(new(boxOf[[8]any]), at)
+	}
+	return &listBox{items: make([]any, 0, n), start: at}
 }
 
 func (m *machine) opEmptyTuple() error {
@@ -57,6 +100,12 @@ func (m *machine) opEmptyTuple() error {
 func (m *machine) opEmptyDict() error {
 	if m.typed && m.openFrame(false) {
 		return nil
+	}
+	if !m.typed {
+		if n, ok := peekBatch(m.src.Window(), op.Setitems); ok && n > 0 && n%2 == 0 {
+			m.stack = append(m.stack, py.NewDict(n/2))
+			return nil
+		}
 	}
 	m.push(py.NewDict(0))
 	return nil

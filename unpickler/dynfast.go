@@ -101,6 +101,9 @@ func (m *machine) dynGet(w []byte) (x any, n int) {
 			return nil, 0
 		}
 	}
+	if _, ok := v.(string); ok {
+		return v, n // the common case: a memoized str
+	}
 	switch v.(type) {
 	case nilMemo:
 		return nil, n
@@ -250,39 +253,45 @@ out:
 const smallBatch = 64
 
 // fastDict is fastMap for the dynamic path: batches of str keys and
-// scalar or memo-referenced values put into a dict without going through
-// the stack.
+// values put into a dict. It runs with d just below the top MARK and
+// keeps the batch's keys and values on the stack above it, where the
+// machine keeps them, so that it can stop at any opcode and the machine
+// goes on from there; it takes scalars, memo references, short tuples of
+// what is on the stack and lists (their batches run by fastBox), and
+// stores a batch with one SetItems.
 func (m *machine) fastDict(d *py.Dict) {
 	w := m.src.Window()
 	i := 0
-	batch := 0           // where the current batch started in w
-	pairs := m.pairs[:0] // read since the last SETITEMS
-	var key, last any    // the pending key; the value read last
-	haveKey, haveLast := false, false
+	k := m.marks[len(m.marks)-1] // the batch is m.stack[k:]
+	batch := m.src.Offset()      // where the current batch started
+	maxStack := m.cfg.maxStack
 	for i < len(w) {
+		if len(m.stack) >= maxStack {
+			goto out // the machine says so
+		}
 		c := w[i]
 		var x any
 		n := 0
 		switch c {
 		case op.Setitems:
-			if haveKey {
+			items := m.stack[k:]
+			if len(items)%2 != 0 || !m.strItems(items) {
 				goto out
 			}
-			if d.Len() == 0 && len(pairs) >= 2*512 {
-				m.sizeDict(d, len(pairs)/2, i-batch, i+1)
+			if d.Len() == 0 && len(items) >= 2*512 {
+				m.sizeDict(d, len(items)/2, m.src.Offset()+int64(i)-batch, i+1)
 			}
-			for _, old := range d.SetItems(pairs) {
+			for _, old := range d.SetItems(items) {
 				m.discard(old) // as setItem: the first value may have had an effect
 			}
-			clear(pairs)
-			pairs = pairs[:0]
-			haveLast = false
+			clear(items)
+			m.stack = m.stack[:k]
 			m.marks = m.marks[:len(m.marks)-1]
 			i++
 			if i < len(w) && w[i] == op.Mark && len(m.marks) < m.cfg.maxDepth {
 				m.marks = append(m.marks, len(m.stack))
 				i++
-				batch = i
+				batch = m.src.Offset() + int64(i)
 				continue
 			}
 			goto out
@@ -293,14 +302,50 @@ func (m *machine) fastDict(d *py.Dict) {
 			i += 9
 			continue
 		case op.Memoize, op.Binput, op.LongBinput:
-			if !haveLast {
+			if len(m.stack) == k {
 				goto out
 			}
-			k := m.fastMemoAny(w[i:], last)
-			if k == 0 {
+			n := m.fastMemoAny(w[i:], m.stack[len(m.stack)-1])
+			if n == 0 {
 				goto out
 			}
-			i += k
+			i += n
+			continue
+		case op.Tuple1, op.Tuple2, op.Tuple3:
+			n := int(c-op.Tuple1) + 1
+			if len(m.stack)-n < k {
+				goto out
+			}
+			t, v := newTuple(n)
+			copy(t, m.stack[len(m.stack)-n:])
+			clear(m.stack[len(m.stack)-n:])
+			m.stack = m.stack[:len(m.stack)-n]
+			m.noteTuple(t)
+			m.stack = append(m.stack, v)
+			i++
+			continue
+		case op.EmptyList:
+			m.src.Consume(i + 1)
+			w, i = m.src.Window(), 0
+			var b *listBox
+			if l, ok := peekBatch(w, op.Appends); ok && l > 0 {
+				b = m.newBoxSized(l)
+			} else {
+				b = m.newBox(nil)
+			}
+			m.stack = append(m.stack, b)
+			if n := m.fastMemoAny(w, b); n > 0 {
+				i += n
+			}
+			if i < len(w) && w[i] == op.Mark && len(m.marks) < m.cfg.maxDepth {
+				m.src.Consume(i + 1)
+				m.marks = append(m.marks, len(m.stack))
+				m.fastBox(b)
+				w, i = m.src.Window(), 0
+				if len(m.marks) == 0 || m.marks[len(m.marks)-1] != k || m.stack[len(m.stack)-1] != any(b) {
+					return // the list is not done: the machine goes on with it
+				}
+			}
 			continue
 		case op.Binget, op.LongBinget:
 			x, n = m.dynGet(w[i:])
@@ -310,27 +355,11 @@ func (m *machine) fastDict(d *py.Dict) {
 		if n == 0 {
 			goto out
 		}
-		if !haveKey {
-			if _, isStr := x.(string); !isStr {
-				goto out // other keys are hashed by the machine
-			}
-			key, haveKey = x, true
-		} else {
-			pairs = append(pairs, key, x)
-			key, haveKey = nil, false
-		}
-		last, haveLast = x, true
+		m.stack = append(m.stack, x) // keys are checked at SETITEMS (strItems)
 		i += n
 	}
 out:
 	m.src.Consume(i)
-	// Not committed: back on the stack, where the machine expects them.
-	m.stack = append(m.stack, pairs...)
-	if haveKey {
-		m.stack = append(m.stack, key)
-	}
-	clear(pairs)
-	m.pairs = pairs[:0]
 }
 
 // sizeDict makes room in d, empty, for as many items as the input seems
@@ -338,7 +367,7 @@ out:
 // has the rest from at on (at bytes of the window parsed). An estimate
 // only: bounded by what the input can hold, and a dict that ends sooner
 // keeps the spare room.
-func (m *machine) sizeDict(d *py.Dict, n, used, at int) {
+func (m *machine) sizeDict(d *py.Dict, n int, used int64, at int) {
 	a := m.src.Available()
 	if a < 0 || used <= 0 {
 		return
@@ -347,10 +376,116 @@ func (m *machine) sizeDict(d *py.Dict, n, used, at int) {
 	if a <= 0 {
 		return
 	}
-	est := int64(n) + a*int64(n)/int64(used) + 16
+	est := int64(n) + a*int64(n)/used + 16
 	est = min(est, 2*int64(n)+a/4)
 	if est*48 > m.cfg.maxAlloc-m.alloc {
 		return
 	}
 	d.Grow(int(est))
 }
+
+// peekLimit bounds the opcodes peekBatch reads ahead, so that sizing a
+// container costs at most a fixed amount of work however it is nested.
+const peekLimit = 64
+
+// peekBatch looks ahead at what follows an EMPTY_LIST or EMPTY_DICT just
+// read (w, the window after it): when it is an optional memo opcode, MARK,
+// a batch of simple opcodes and end (APPENDS or SETITEMS), it returns how
+// many values the batch leaves above its mark, so that the container is
+// made at its size. It only reads: the machine or the loops decode the
+// batch as they would have. ok is false for anything else.
+func peekBatch(w []byte, end byte) (n int, ok bool) {
+	i := 0
+	if len(w) > 0 {
+		switch w[0] {
+		case op.Memoize:
+			i = 1
+		case op.Binput:
+			i = 2
+		case op.LongBinput:
+			i = 5
+		}
+	}
+	if i >= len(w) || w[i] != op.Mark {
+		return 0, false
+	}
+	i++
+	depth := 0 // MARKs open inside the batch
+	for range peekLimit {
+		if i >= len(w) {
+			return 0, false
+		}
+		c := w[i]
+		p := peekOps[c]
+		switch uint8(p) {
+		case peekSimple:
+			if depth == 0 {
+				n += int(int8(p >> 16))
+			}
+			i += int(uint8(p >> 8))
+			continue
+		case peekStr:
+			if i+1 >= len(w) {
+				return 0, false
+			}
+			if depth == 0 {
+				n++
+			}
+			i += 2 + int(w[i+1])
+			continue
+		case peekMark:
+			depth++
+		case peekEnd:
+			if depth == 0 {
+				if c != end || n < 0 {
+					return 0, false
+				}
+				return n, true
+			}
+			depth--
+			if c == op.Tuple && depth == 0 {
+				n++
+			}
+		default:
+			return 0, false
+		}
+		i++
+	}
+	return 0, false
+}
+
+// peekOps is what peekBatch knows of each opcode: its kind in the low
+// byte, and for a simple opcode its length in the next and what it adds
+// to the values at its depth (an int8) in the third.
+var peekOps = func() (t [256]uint32) {
+	simple := func(c byte, l uint8, v int8) { t[c] = uint32(peekSimple) | uint32(l)<<8 | uint32(uint8(v))<<16 }
+	simple(op.Binint1, 2, 1)
+	simple(op.Binget, 2, 1)
+	simple(op.Binput, 2, 0)
+	simple(op.Binint2, 3, 1)
+	simple(op.Binint, 5, 1)
+	simple(op.LongBinget, 5, 1)
+	simple(op.LongBinput, 5, 0)
+	simple(op.Binfloat, 9, 1)
+	for _, c := range []byte{op.None, op.Newtrue, op.Newfalse, op.EmptyList, op.EmptyDict, op.EmptyTuple} {
+		simple(c, 1, 1)
+	}
+	simple(op.Memoize, 1, 0)
+	simple(op.Tuple1, 1, 0)
+	simple(op.Tuple2, 1, -1)
+	simple(op.Tuple3, 1, -2)
+	t[op.ShortBinunicode] = uint32(peekStr)
+	t[op.Mark] = uint32(peekMark)
+	for _, c := range []byte{op.Appends, op.Setitems, op.Tuple} {
+		t[c] = uint32(peekEnd)
+	}
+	return t
+}()
+
+const (
+	peekUnknown uint8 = iota
+	peekSimple
+	peekStr
+	peekMark
+	peekEnd
+)

@@ -50,7 +50,7 @@ type machine struct {
 	slo, shi uint32    // bounds of their indexes
 	sitems   []scalar  // items of a list read in line
 	lstrs    []string  // slab of small []string read in line
-	pairs    []any     // fastDict's pairs of the current batch
+	pairs    []any     // fastBox's first items (dynfast.go)
 	tcache   typeCache
 	hashed   map[unsafe.Pointer]struct{} // large tuples and frozensets known hashable (containers.go)
 }

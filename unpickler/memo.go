@@ -126,17 +126,30 @@ func (m *machine) memoPut(i uint64, v any) error {
 		*p = memoVal(v) // overwrite: no new entry
 		return nil
 	}
-	if _, inRun := m.runGet(idx); inRun {
-		// Overwrite an entry kept in a run: the dense slot, read first,
-		// takes precedence.
+	if len(m.runs) == 0 && m.memoX == nil && int(idx) == m.nmemo && m.nmemo < m.cfg.maxMemo {
+		// The common case, MEMOIZE: the next entry, nothing elsewhere.
+		m.nmemo++
 		if p := m.memoSlot(idx, true); p != nil {
 			*p = memoVal(v)
 			return nil
 		}
+		m.nmemo--
 	}
-	if _, ok := m.memoX[idx]; ok {
-		m.memoX[idx] = memoVal(v)
-		return nil
+	if len(m.runs) > 0 {
+		if _, inRun := m.runGet(idx); inRun {
+			// Overwrite an entry kept in a run: the dense slot, read
+			// first, takes precedence.
+			if p := m.memoSlot(idx, true); p != nil {
+				*p = memoVal(v)
+				return nil
+			}
+		}
+	}
+	if m.memoX != nil {
+		if _, ok := m.memoX[idx]; ok {
+			m.memoX[idx] = memoVal(v)
+			return nil
+		}
 	}
 	if m.nmemo >= m.cfg.maxMemo {
 		return m.failf(ErrLimit, "memo over %d entries", m.cfg.maxMemo)
