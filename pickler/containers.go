@@ -406,13 +406,24 @@ func (e *encoder) saveStrItem(key string, v any, cacheKey bool) error {
 	if err != nil {
 		return withPath(err, keyPath(key))
 	}
-	if e.cfg.persistentID != nil || !e.saveCommon(v, &err) {
-		err = e.save(v)
+	if e.proto >= 4 && e.cfg.persistentID == nil {
+		// A scalar, short str or small tuple or list straight into the
+		// window, when no frame boundary comes before it.
+		if p, room := e.Window(400); room > 0 {
+			n, memo := putScalar(p, v)
+			if n == 0 {
+				n = e.putSmall(p, room, v)
+			}
+			if n > 0 {
+				e.Commit(n)
+				if memo {
+					e.Memoized()
+				}
+				return nil
+			}
+		}
 	}
-	if err != nil {
-		return withPath(err, keyPath(key))
-	}
-	return nil
+	return e.saveItemValue(key, v)
 }
 
 // saveLargeItem writes an item of a map of more than 64 items: its key
