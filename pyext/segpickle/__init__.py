@@ -138,9 +138,13 @@ def dumps_segments(obj: Any, protocol: Optional[int] = None, *, fix_imports: boo
             buf = _new_buffer(SegmentBuffer)
             buf._oob = ()
             buf._limit = DEFAULT_THRESHOLD
-            if len(segs) == 1:  # every small pickle: one frame, always bytes
+            if len(segs) == 1 and len(segs[0]) <= _KEEP_MAX:  # every small pickle: one frame, bytes
                 buf._segs = segs
-                keep = len(segs[0]) <= _KEEP_MAX
+                if len(idle) < _MAX_IDLE:
+                    idle.append(pooled)
+                return buf
+            if len(segs) == 1:  # one piece over _KEEP_MAX: that Pickler is not kept
+                buf._segs = segs
             else:  # large payloads in between
                 buf._segs = out = []
                 keep = True
@@ -158,8 +162,8 @@ def dumps_segments(obj: Any, protocol: Optional[int] = None, *, fix_imports: boo
                         out.append(s)
                     else:  # bytearray, PickleBuffer: kept or copied by write()'s rule
                         buf._write_view(s)
-            if keep and len(idle) < _MAX_IDLE:
-                idle.append(pooled)
+                if keep and len(idle) < _MAX_IDLE:
+                    idle.append(pooled)
             return buf
     if out_of_band:
         if buffer_callback is not None:
