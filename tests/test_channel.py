@@ -236,6 +236,110 @@ def v1_frame(body, bufs):
     return bytes(h) + body + b"".join(bufs)
 
 
+def channel_over(sock):
+    """A Channel on an already connected socket (a socketpair end), set up
+    as Channel.__init__ sets up its own."""
+    ch = Channel.__new__(Channel)
+    ch._sock, ch.timeout, ch._broken, ch.max_frame = sock, None, None, segpickle._channel.DEFAULT_MAX_FRAME
+    ch._sliced = segpickle._channel._set_recv_slice(sock)
+    return ch
+
+
+class FakeSocket:
+    """recv_into writes `data` into the buffer (as a read that returned),
+    then raises KeyboardInterrupt: what a Ctrl-C acted on inside or just
+    after a blocking read looks like to the caller."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def fileno(self):
+        return 99
+
+    def recv_into(self, buf, *args):
+        buf[:len(self.data)] = self.data
+        raise KeyboardInterrupt
+
+
+class SmallFramePaths(unittest.TestCase):
+    """recv_frame's first read blocks as on a plain socket (issue 12, small
+    messages); the paths around it."""
+
+    def test_reads_wait_a_slice_at_most(self):
+        import struct
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        try:
+            with Channel("127.0.0.1:%d" % srv.getsockname()[1]) as ch:
+                tv = ch._sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.calcsize("@ll"))
+                sec, usec = struct.unpack("@ll", tv)
+                self.assertTrue(ch._sliced)
+                self.assertAlmostEqual(sec + usec / 1e6, segpickle._channel.WAIT_SLICE, places=2)
+        finally:
+            srv.close()
+
+    def test_frame_arriving_in_pieces(self):
+        # The header in two pieces, then the body after more than a slice:
+        # the first read returns short, the rest is waited for.
+        body = pickle.dumps({"k": [1, 2, b"v" * 500]}, 5)
+        frame = frame_header(len(body), []) + body
+        for cuts in ([8, 16], [16], [3, 16, 40]):
+            with self.subTest(cuts=cuts):
+                a, b = socket.socketpair()
+
+                def write():
+                    prev = 0
+                    for c in cuts + [len(frame)]:
+                        b.sendall(frame[prev:c])
+                        prev = c
+                        time.sleep(segpickle._channel.WAIT_SLICE * 1.5)
+
+                t = threading.Thread(target=write)
+                t.start()
+                try:
+                    ch = channel_over(a)
+                    self.assertEqual(ch.recv(), pickle.loads(body))
+                    self.assertFalse(ch._broken)
+                finally:
+                    t.join()
+                    a.close()
+                    b.close()
+
+    def test_small_frame_is_a_bytearray_view(self):
+        a, b = socket.socketpair()
+        try:
+            body = pickle.dumps([1, "x"], 5)
+            b.sendall(frame_header(len(body), []) + body)
+            data, view, bufs = channel_over(a).recv_frame()
+            self.assertEqual(bytes(view), body)
+            self.assertIs(view.obj, data)
+            self.assertEqual(bufs, [])
+            b.close()
+            self.assertIsNone(channel_over(a).recv_frame())  # a clean end of stream
+        finally:
+            a.close()
+            b.close()
+
+    def test_ctrl_c_before_anything_was_read_keeps_the_channel(self):
+        ch = channel_over(socket.socket())
+        ch._sock.close()
+        ch._sock = FakeSocket(b"")
+        with self.assertRaises(KeyboardInterrupt):
+            ch.recv_frame()
+        self.assertFalse(ch._broken)
+
+    def test_ctrl_c_after_a_read_breaks_the_channel(self):
+        ch = channel_over(socket.socket())
+        ch._sock.close()
+        ch._sock = FakeSocket(frame_header(10, [])[:5])
+        with self.assertRaises(KeyboardInterrupt):
+            ch.recv_frame()
+        self.assertTrue(ch._broken)
+        with self.assertRaises(segpickle.ChannelBrokenError):
+            ch.recv_frame()
+
+
 class Hostile(unittest.TestCase):
     """Channel against servers that misbehave (issue 11)."""
 
@@ -308,7 +412,7 @@ class Hostile(unittest.TestCase):
             with self.subTest(signal_to_another_thread=to_self_thread):
                 srv = self.serve(lambda c, s: s.hold(c), linger=15)
                 with Channel(srv.address) as ch:  # no timeout at all
-                    self.interrupt_when_waiting_in("_wait", to_self_thread)
+                    self.interrupt_when_waiting_in("recv_frame", to_self_thread)
                     with self.assertRaises(KeyboardInterrupt):
                         ch.recv()
                 srv.close()

@@ -188,6 +188,103 @@ class Segments(unittest.TestCase):
         self.assertEqual(errors, [])
 
 
+class PooledPicklers(unittest.TestCase):
+    """dumps_segments reuses idle Picklers (issue 12, small messages): what
+    one call leaves behind must not reach the next."""
+
+    def test_protocol_per_call(self):
+        obj = {"k": [b"v", "w", 1.5], "t": (1, 2)}
+        for proto in [5, 2, None, 0, 4, -1, 1, 3, 5, None, 2]:
+            with self.subTest(proto=proto):
+                self.assertEqual(bytes(segpickle.dumps_segments(obj, proto)), pickle.dumps(obj, proto))
+        for kw in [dict(protocol=2, fix_imports=False), dict(protocol=True), dict(protocol=5, out_of_band=False)]:
+            with self.subTest(kw=kw):
+                self.assertEqual(bytes(segpickle.dumps_segments(("a", "b"), **kw)),
+                                 pickle.dumps(("a", "b"), **{k: v for k, v in kw.items() if k != "out_of_band"}))
+
+    def test_reentrant_call_with_another_protocol(self):
+        class Inner:
+            def __reduce__(self):
+                inner = bytes(segpickle.dumps_segments(["in", b"x" * 10], 2))
+                return (bytes, (inner,))
+
+        obj = [Inner(), "after", Inner()]
+        for proto in (2, 4, 5):
+            with self.subTest(proto=proto):
+                self.assertEqual(bytes(segpickle.dumps_segments(obj, proto)), pickle.dumps(obj, proto))
+
+    def test_error_in_a_nested_call(self):
+        class Fails:
+            def __reduce__(self):
+                segpickle.dumps_segments([1, Unpicklable()])
+                return (int, ())
+
+        with self.assertRaises(pickle.PicklingError):
+            segpickle.dumps_segments([Box(1), Fails()])
+        obj = [Box(2), Box(2)]
+        self.assertEqual(bytes(segpickle.dumps_segments(obj)), pickle.dumps(obj))
+
+    def test_payload_is_the_segment(self):
+        # The segment for a large payload is the payload object itself
+        # (bytes) or a view of its memory (bytearray): nothing copied.
+        payload = b"p" * (1 << 20)
+        ba = bytearray(b"q" * (1 << 20))
+        for proto in (3, 4, 5):
+            with self.subTest(proto=proto):
+                buf = segpickle.dumps_segments(payload, proto)
+                self.assertTrue(any(s is payload for s in buf._segs))
+                buf = segpickle.dumps_segments([ba, payload], proto)
+                self.assertTrue(any(s is payload for s in buf._segs))
+                if proto == 5:  # earlier protocols reduce a bytearray to a copy
+                    self.assertTrue(any(type(s) is memoryview and s.obj is ba for s in buf._segs))
+                self.assertEqual(bytes(buf), pickle.dumps([ba, payload], proto))
+
+    def test_no_large_memo_kept(self):
+        # clear_memo() keeps the memo table at its largest size (then
+        # clears all of it on every call); the pooled Pickler gets a new one.
+        import tracemalloc
+        big = [[] for _ in range(200000)]
+        tracemalloc.start()
+        try:
+            segpickle.dumps_segments(big).close()
+            gc.collect()
+            kept, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        self.assertLess(kept, 1 << 20, "%d bytes kept after the call" % kept)
+
+    def test_no_large_output_buffer_kept(self):
+        # A Pickler that wrote one large opcode makes an output buffer that
+        # large for every later dump: such a Pickler is not reused.
+        import tracemalloc
+        huge = 1 << (8 * 20_000_000)  # one 20 MB LONG4 opcode
+        for proto in (2, 5):
+            with self.subTest(proto=proto):
+                segpickle.dumps_segments(huge, proto).close()
+                tracemalloc.start()
+                try:
+                    segpickle.dumps_segments(b"x" * 1000, proto).close()
+                    _, peak = tracemalloc.get_traced_memory()
+                finally:
+                    tracemalloc.stop()
+                self.assertLess(peak, 1 << 20, "a 1 KB dump allocated %d bytes" % peak)
+
+    def test_idle_picklers_are_bounded(self):
+        # A burst of nested calls leaves at most _MAX_IDLE Picklers idle.
+        class Nest:
+            def __init__(self, depth):
+                self.depth = depth
+
+            def __reduce__(self):
+                if self.depth:
+                    segpickle.dumps_segments(Nest(self.depth - 1), 5)
+                return (int, ())
+
+        segpickle.dumps_segments(Nest(30), 5)
+        self.assertLessEqual(len(segpickle._idle[5]), segpickle._MAX_IDLE)
+        self.assertEqual(bytes(segpickle.dumps_segments(Nest(3), 5)), pickle.dumps(Nest(3), 5))
+
+
 class Docstrings(unittest.TestCase):
     def test_every_public_name_has_a_docstring(self):
         # Without a docstring, help() shows the comment above the def.

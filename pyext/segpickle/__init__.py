@@ -27,7 +27,7 @@ import pickle
 from typing import Any, Iterable, List, Optional, Tuple
 
 from . import _lib
-from ._buffer import SegmentBuffer, SegmentReader, segment_table
+from ._buffer import DEFAULT_THRESHOLD, SegmentBuffer, SegmentReader, segment_table
 from ._channel import Channel, ChannelBrokenError
 from ._errors import (
     GoPicklingError,
@@ -78,16 +78,30 @@ class _Sink:
     __slots__ = ("write",)
 
 
-# Idle Picklers by protocol, each writing into its own list. Building a
-# Pickler costs more than pickling a kilobyte, so dumps_segments reuses
-# them. list.pop and list.append are atomic under the GIL: each call takes a
-# Pickler of its own, so threads and re-entrant calls (a __reduce__ that
-# calls dumps_segments) never share one.
+# Idle Picklers by protocol (None and -1 share the lists of the protocols
+# they stand for), each writing into its own list. Building a Pickler costs
+# more than pickling a kilobyte, so dumps_segments reuses them. list.pop and
+# list.append are atomic under the GIL: each call takes a Pickler of its
+# own, so threads and re-entrant calls (a __reduce__ that calls
+# dumps_segments) never share one.
 _idle: dict = {p: [] for p in range(HIGHEST_PROTOCOL + 1)}
+_idle[None] = _idle[DEFAULT_PROTOCOL]
+_idle[-1] = _idle[HIGHEST_PROTOCOL]
 _MAX_IDLE = 8
+# Assigned to a Pickler's memo after each dump: a new, empty memo table.
+# clear_memo() would keep the table at its largest size, and clear all of
+# it on every later call (after one dump of a million objects, each 1 KiB
+# dumps_segments took milliseconds).
+_NO_MEMO: dict = {}
+# A Pickler also keeps its output buffer at the largest size it needed,
+# and makes one of that size for every later dump (after one 50 MB opcode,
+# each 1 KiB dump took 20 µs). One that wrote a piece of pickle larger than
+# this is not kept.
+_KEEP_MAX = 1 << 18
+_new_buffer = object.__new__
 
 
-def _new_pickler(protocol: int) -> Tuple[pickle.Pickler, List[Any]]:
+def _new_pickler(protocol: Optional[int]) -> Tuple[pickle.Pickler, List[Any]]:
     parts: List[Any] = []
     sink = _Sink()
     sink.write = parts.append
@@ -103,27 +117,54 @@ def dumps_segments(obj: Any, protocol: Optional[int] = None, *, fix_imports: boo
     Arguments are pickle.dumps's (protocol defaults to DEFAULT_PROTOCOL).
     With out_of_band=True, PickleBuffers go to buf.out_of_band instead of
     the stream (protocol 5, the default then)."""
-    if buffer_callback is None and not out_of_band and fix_imports:
-        if protocol is None:
-            protocol = DEFAULT_PROTOCOL
-        idle = _idle.get(protocol) if type(protocol) is int else None
+    if (protocol is None or type(protocol) is int) and fix_imports is True and buffer_callback is None \
+            and out_of_band is False:
+        idle = _idle.get(protocol)
         if idle is not None:
             # The common case, with a Pickler made earlier.
             try:
-                p, parts = idle.pop()
+                pooled = idle.pop()
             except IndexError:
-                p, parts = _new_pickler(protocol)
+                pooled = _new_pickler(protocol)
+            p, parts = pooled
             try:
                 p.dump(obj)
-                written = parts.copy()
+                segs = parts.copy()
             finally:
                 # Drop every reference the Pickler holds (its memo keeps
                 # what it pickled alive) before it waits for the next call.
                 parts.clear()
-                p.clear_memo()
-            if len(idle) < _MAX_IDLE:
-                idle.append((p, parts))
-            return SegmentBuffer._from_written(written)
+                p.memo = _NO_MEMO
+            buf = _new_buffer(SegmentBuffer)
+            buf._oob = ()
+            buf._limit = DEFAULT_THRESHOLD
+            if len(segs) == 1 and len(segs[0]) <= _KEEP_MAX:  # every small pickle: one frame, bytes
+                buf._segs = segs
+                if len(idle) < _MAX_IDLE:
+                    idle.append(pooled)
+                return buf
+            if len(segs) == 1:  # one piece over _KEEP_MAX: that Pickler is not kept
+                buf._segs = segs
+            else:  # large payloads in between
+                buf._segs = out = []
+                keep = True
+                for s in segs:
+                    if type(s) is bytes:
+                        # A piece larger than _KEEP_MAX is a payload written
+                        # as it is (bytes, or str encoded) when the piece
+                        # before ends with its length, as the opcode that
+                        # announces it does; else the Pickler wrote it from
+                        # its own buffer, which stays that large.
+                        if len(s) > _KEEP_MAX and keep:
+                            n = len(s).to_bytes(8, "little")
+                            h = out[-1] if out else None
+                            keep = type(h) is bytes and (h.endswith(n) or h.endswith(n[:4]))
+                        out.append(s)
+                    else:  # bytearray, PickleBuffer: kept or copied by write()'s rule
+                        buf._write_view(s)
+                if keep and len(idle) < _MAX_IDLE:
+                    idle.append(pooled)
+            return buf
     if out_of_band:
         if buffer_callback is not None:
             raise ValueError("give buffer_callback or out_of_band, not both")

@@ -62,6 +62,7 @@ def _immutable_view(m: memoryview) -> bool:
 
 
 DEFAULT_THRESHOLD = 2048
+_SNAPSHOT = float("inf")  # SegmentBuffer._limit with copy=True: every mutable payload is copied
 
 
 class SegmentBuffer:
@@ -94,42 +95,35 @@ class SegmentBuffer:
     is the threads' race.
     """
 
-    __slots__ = ("_segs", "_oob", "_closed", "_copy", "_threshold", "__weakref__")
+    # Three fields, so that making one costs little (dumps_segments makes
+    # one per call): _segs is None once closed; _oob is a shared empty
+    # tuple until the first out-of-band buffer; _limit is the size from
+    # which a mutable payload is kept, _SNAPSHOT (larger than any) with
+    # copy=True.
+    __slots__ = ("_segs", "_oob", "_limit", "__weakref__")
 
     def __init__(self, *, copy: bool = False, threshold: int = DEFAULT_THRESHOLD,
                  borrow_mutable: Optional[bool] = None) -> None:
         """copy=True: snapshot mutable payloads instead of referencing them.
         threshold: the size from which a mutable payload is referenced.
         borrow_mutable: deprecated spelling of ``copy=not borrow_mutable``."""
+        self._segs: Optional[List[Any]] = []
+        self._oob: Any = ()
+        if threshold is DEFAULT_THRESHOLD and not copy and borrow_mutable is None:
+            self._limit = DEFAULT_THRESHOLD  # the common case, checked no further
+            return
         if borrow_mutable is not None:
             warnings.warn("SegmentBuffer(borrow_mutable=...) is deprecated: payloads are referenced by default; "
                           "use copy=True for snapshots", DeprecationWarning, stacklevel=2)
             copy = not borrow_mutable
         if not isinstance(threshold, int) or threshold < 0:
             raise ValueError("threshold must be an int >= 0, not %r" % (threshold,))
-        self._segs: List[Any] = []
-        self._oob: List[memoryview] = []
-        self._closed = False
-        self._copy = bool(copy)
-        self._threshold = threshold
+        self._limit = _SNAPSHOT if copy else threshold
 
     @property
     def copy(self) -> bool:
         """True when mutable payloads are snapshotted instead of referenced."""
-        return self._copy
-
-    @classmethod
-    def _from_written(cls, written: List[Any]) -> "SegmentBuffer":
-        """A buffer holding what a Pickler wrote into a list (the fast path
-        of dumps_segments): bytes are taken as they are, anything else goes
-        through write() and its copy-or-keep rule."""
-        buf = cls()
-        if len(written) == 1 and type(written[0]) is bytes:  # every small pickle
-            buf._segs = written
-            return buf
-        for b in written:
-            buf.write(b)
-        return buf
+        return self._limit is _SNAPSHOT
 
     def __bytes__(self) -> bytes:
         """bytes(buf): the same as tobytes()."""
@@ -139,11 +133,19 @@ class SegmentBuffer:
     def write(self, b) -> int:
         """Appends b (a bytes-like object or PickleBuffer) and returns its
         length in bytes; see the class docstring for when b is referenced."""
-        if self._closed:
-            raise ValueError("write to a closed SegmentBuffer")
-        if type(b) is bytes:
-            self._segs.append(b)
+        if type(b) is bytes:  # every frame CPython's Pickler writes
+            segs = self._segs
+            if segs is None:
+                raise ValueError("write to a closed SegmentBuffer")
+            segs.append(b)
             return len(b)
+        return self._write_view(b)
+
+    def _write_view(self, b) -> int:
+        """write() for anything but bytes: keep or copy by the rule."""
+        segs = self._segs
+        if segs is None:
+            raise ValueError("write to a closed SegmentBuffer")
         if type(b) is pickle.PickleBuffer:
             try:
                 m = b.raw()  # the memory as it lies, format B, no copy
@@ -155,22 +157,20 @@ class SegmentBuffer:
             m = memoryview(b)  # TypeError for anything without a buffer
         if not m.c_contiguous:
             data = m.tobytes("A")  # memory order for a Fortran-contiguous view
-            self._segs.append(data)
+            segs.append(data)
             return len(data)
         if m.ndim != 1 or m.format != "B":
             m = m.cast("B")
         n = m.nbytes
-        if _immutable_view(m):
-            self._segs.append(m)
-        elif self._copy or n < self._threshold:
-            self._segs.append(m.tobytes())
+        if _immutable_view(m) or n >= self._limit:
+            segs.append(m)
         else:
-            self._segs.append(m)
+            segs.append(m.tobytes())
         return n
 
     def writable(self) -> bool:
         """True until close()."""
-        return not self._closed
+        return self._segs is not None
 
     def flush(self) -> None:
         """Nothing to flush: every write is kept at once."""
@@ -180,29 +180,31 @@ class SegmentBuffer:
         """A pickle buffer_callback: keeps buf out of band (returns False),
         referenced (a view of its memory, writable if it is), or as a
         snapshot of the same writability with copy=True."""
-        if self._closed:
-            raise ValueError("SegmentBuffer is closed")
+        self._check()
         m = buf.raw()
-        if self._copy and not _immutable_view(m):
+        if self._limit is _SNAPSHOT and not _immutable_view(m):
             m = memoryview(bytes(m) if m.readonly else bytearray(m))
+        if type(self._oob) is not list:
+            self._oob = []
         self._oob.append(m)
         return False
 
     # Reading it back.
-    def _check(self):
-        if self._closed:
+    def _check(self) -> List[Any]:
+        """The segments; ValueError once closed."""
+        segs = self._segs
+        if segs is None:
             raise ValueError("SegmentBuffer is closed")
+        return segs
 
     def __len__(self) -> int:
         """The pickle's length in bytes (out-of-band buffers not counted)."""
-        self._check()
-        return sum(len(s) for s in self._segs)
+        return sum(map(len, self._check()))  # len is nbytes: segments are bytes or views of format B
 
     @property
     def nsegments(self) -> int:
         """The number of segments."""
-        self._check()
-        return len(self._segs)
+        return len(self._check())
 
     @property
     def out_of_band(self) -> List[memoryview]:
@@ -213,32 +215,28 @@ class SegmentBuffer:
 
     def segments(self) -> List[memoryview]:
         """The segments as memoryviews of format B, without copying."""
-        self._check()
-        return [memoryview(s) for s in self._segs]
+        return [memoryview(s) for s in self._check()]
 
     def tobytes(self) -> bytes:
         """One contiguous copy (a snapshot): the bytes pickle.dumps would
         have made."""
-        self._check()
-        return b"".join(self._segs)
+        return b"".join(self._check())
 
     def write_to(self, f: Union[int, Any]) -> int:
         """Writes every segment to a file descriptor or a file object with
         one writev per 1024 segments, in Go with the GIL released. A file
         object without a descriptor gets the segments through write()."""
-        self._check()
-        return write_segments(f, self._segs)
+        return write_segments(f, self._check())
 
     def close(self) -> None:
         """Drops every reference; later use raises ValueError."""
-        self._closed = True
-        self._segs = []
-        self._oob = []
+        self._segs = None
+        self._oob = ()
 
     @property
     def closed(self) -> bool:
         """True after close()."""
-        return self._closed
+        return self._segs is None
 
     def __enter__(self) -> "SegmentBuffer":
         self._check()
@@ -248,15 +246,15 @@ class SegmentBuffer:
         self.close()
 
     def __repr__(self) -> str:
-        if self._closed:
+        segs = self._segs
+        if segs is None:
             return "<SegmentBuffer closed>"
         return "<SegmentBuffer %d bytes in %d segments, %d out of band>" % (
-            len(self), len(self._segs), len(self._oob))
+            len(self), len(segs), len(self._oob))
 
     def reader(self) -> "SegmentReader":
         """A file-like reader over the segments (no join), for pickle.load."""
-        self._check()
-        return SegmentReader(self._segs)
+        return SegmentReader(self._check())
 
 
 def _fileno(f) -> Optional[int]:

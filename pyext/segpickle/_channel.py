@@ -2,9 +2,13 @@
 for the format), sent with one vectored write (sendmsg) per batch of
 segments and received into aligned memory Python owns.
 
-The socket is read and written with MSG_DONTWAIT; every wait for the peer
-is a poll() in slices of at most WAIT_SLICE seconds in Python, so a timeout
-is honoured on send and recv (TimeoutError) and Ctrl-C interrupts any wait.
+The socket is written with MSG_DONTWAIT, and every wait for the peer is a
+poll() in slices of at most WAIT_SLICE seconds in Python, so a timeout is
+honoured on send and recv (TimeoutError) and Ctrl-C interrupts any wait.
+Reading is the same, except for the first read of a frame without a
+timeout, which blocks as on a plain socket (one system call where the reply
+is not there yet): the socket's SO_RCVTIMEO ends it after WAIT_SLICE, and a
+Ctrl-C acted on as it returns breaks the channel if it read anything.
 """
 import ctypes
 import mmap
@@ -27,7 +31,7 @@ ALIGN = 64  # every out-of-band buffer starts at a multiple of ALIGN from the fr
 DEFAULT_MAX_FRAME = 1 << 30
 MAX_FRAME_LIMIT = 1 << 48  # max_frame may be at most this
 MAX_BUFFERS = 1 << 16
-WAIT_SLICE = 0.1  # longest single poll(): Ctrl-C is seen at least this often
+WAIT_SLICE = 0.1  # longest single wait: Ctrl-C is seen at least this often
 # Frames up to this size are received into a bytearray; larger ones into an
 # anonymous mmap, whose pages are committed only as bytes arrive.
 SMALL_FRAME = 1 << 20
@@ -104,6 +108,19 @@ class _Default:
 _DEFAULT: Any = _Default()
 
 
+def _set_recv_slice(sock: socket.socket) -> bool:
+    """Sets sock's SO_RCVTIMEO to WAIT_SLICE: a blocking read returns
+    (EAGAIN if it read nothing) after that long at most. False where the
+    system refuses."""
+    usec = int(WAIT_SLICE * 1e6)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                        struct.pack("@ll", usec // 1000000, usec % 1000000))  # struct timeval
+    except (OSError, AttributeError, struct.error):
+        return False
+    return True
+
+
 def _parse_address(address) -> Tuple[int, Any]:
     if isinstance(address, tuple):
         return socket.AF_INET, address
@@ -148,6 +165,8 @@ class Channel:
     on a closed channel raises ``ValueError``.
     """
 
+    _sliced = False  # the socket's SO_RCVTIMEO is WAIT_SLICE: a blocking read may wait
+
     def __init__(self, address: Union[str, Tuple[str, int]], *, timeout: Optional[float] = None,
                  max_frame: int = DEFAULT_MAX_FRAME) -> None:
         self.timeout = _check_timeout(timeout)
@@ -164,9 +183,10 @@ class Channel:
                 self._sock.connect(addr)
             except socket.timeout:
                 raise TimeoutError("Channel: connect to %r timed out after %g s" % (address, self.timeout)) from None
-            # Blocking mode for anyone using the socket directly; the
-            # channel's own calls pass MSG_DONTWAIT and wait in poll().
+            # Blocking mode, with reads that wait WAIT_SLICE at most; the
+            # channel's own calls pass MSG_DONTWAIT but for the one above.
             self._sock.settimeout(None)
+            self._sliced = _set_recv_slice(self._sock)
             if family == socket.AF_INET:
                 self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except BaseException:
@@ -232,23 +252,38 @@ class Channel:
     def send_buffer(self, buf: SegmentBuffer, *, timeout: Any = _DEFAULT) -> int:
         """Sends a pickle already written into a SegmentBuffer (and its
         out-of-band buffers)."""
-        self._check()
-        buf._check()
+        if self._broken or self._sock.fileno() < 0:
+            self._check()  # raises
         segs = buf._segs
+        if segs is None:
+            buf._check()  # raises
+        deadline = None if timeout is _DEFAULT and self.timeout is None else self._deadline(timeout)
         if not buf._oob and len(segs) < 8:
             body = sum(map(len, segs))  # len is nbytes: segments are bytes or views of format B
             if body < SMALL_SEND:
                 # A small frame is one joined copy: cheaper than building
-                # the segment table below, and still one system call.
-                return self._sendv([HEADER.pack(b"SP", VERSION, 0, 0, body) + b"".join(segs)],
-                                   self._deadline(timeout))
+                # the segment table below, and one system call.
+                data = HEADER.pack(b"SP", VERSION, 0, 0, body) + (segs[0] if len(segs) == 1 else b"".join(segs))
+                try:
+                    n = self._sock.send(data, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    n = 0
+                except OSError:
+                    raise
+                except BaseException as e:  # Ctrl-C acted on as the call returned: it wrote what it wrote
+                    self._broken = "send stopped: %s" % type(e).__name__
+                    raise
+                if n == len(data):
+                    return n
+                return self._sendv([memoryview(data)[n:]], deadline, n)
         # the objects themselves: no views, no copies
-        return self._sendv(frame_segments(segs, buf._oob), self._deadline(timeout))
+        return self._sendv(frame_segments(segs, buf._oob), deadline)
 
-    def _sendv(self, segs: List[Any], deadline: Optional[float]) -> int:
+    def _sendv(self, segs: List[Any], deadline: Optional[float], done: int = 0) -> int:
+        """Writes segs; done: the bytes of this frame already written."""
         views = [s for s in segs if len(s)]
-        total = sum(memoryview(s).nbytes for s in views)
-        done, i, sock = 0, 0, self._sock
+        total = done + sum(memoryview(s).nbytes for s in views)
+        i, sock = 0, self._sock
         try:
             while i < len(views):
                 try:
@@ -256,6 +291,12 @@ class Channel:
                 except BlockingIOError:
                     self._wait(select.POLLOUT, deadline, "send")
                     continue
+                except OSError:
+                    raise
+                except BaseException:
+                    # Ctrl-C acted on as the call returned: it wrote what it wrote.
+                    done = done or -1
+                    raise
                 done += n
                 while i < len(views):  # skip what was written
                     k = memoryview(views[i]).nbytes
@@ -267,7 +308,8 @@ class Channel:
                     i += 1
         except BaseException as e:
             if done:  # the peer has part of a frame
-                self._broken = "send stopped after %d of %d bytes: %s" % (done, total, type(e).__name__)
+                self._broken = "send stopped after %s of %d bytes: %s" % (
+                    done if done > 0 else "some", total, type(e).__name__)
             raise
         return done
 
@@ -279,10 +321,16 @@ class Channel:
         try:
             while got < n:
                 try:
-                    k = sock.recv_into(view[got:], n - got, socket.MSG_DONTWAIT)
+                    k = sock.recv_into(view[got:] if got else view, n - got, socket.MSG_DONTWAIT)
                 except BlockingIOError:
                     self._wait(select.POLLIN, deadline, "recv")
                     continue
+                except OSError:
+                    raise
+                except BaseException:
+                    # Ctrl-C acted on as the call returned: it read what it read.
+                    started = True
+                    raise
                 if k == 0:
                     break
                 got += k
@@ -300,16 +348,57 @@ class Channel:
         """Reads one frame: (the memory that holds it, a view of the pickle,
         views of the out-of-band buffers, each 64-byte aligned and writable).
         None at a clean end of stream."""
-        self._check()
-        deadline = self._deadline(timeout)
+        sock = self._sock
+        if self._broken or sock.fileno() < 0:
+            self._check()  # raises
         head = bytearray(HEADER.size)
-        got = self._recv_into(memoryview(head), deadline, False)
-        if got == 0:
-            return None
+        if timeout is _DEFAULT and self.timeout is None and self._sliced:
+            deadline = None
+            # The reply is seldom there yet: one blocking read, as on a
+            # plain socket, that SO_RCVTIMEO ends after WAIT_SLICE (then
+            # _recv_into waits on, in poll()). head is zeros until a byte
+            # arrives (a frame starts with b"S"): a Ctrl-C acted on as the
+            # read returned breaks the channel only if it read something.
+            try:
+                got = sock.recv_into(head)
+            except BlockingIOError:
+                got = -1
+            except OSError:
+                raise
+            except BaseException as e:
+                if head[0]:
+                    self._broken = "recv stopped inside a frame: %s" % type(e).__name__
+                raise
+            if got == 0:
+                return None
+        else:
+            deadline = None if timeout is _DEFAULT and self.timeout is None else self._deadline(timeout)
+            got = -1
         if got < HEADER.size:
-            self._broken = "end of stream inside a frame"
-            raise EOFError("connection closed inside a frame header")
+            got = max(got, 0)
+            got += self._recv_into(memoryview(head)[got:], deadline, got > 0)
+            if got == 0:
+                return None
+            if got < HEADER.size:
+                self._broken = "end of stream inside a frame"
+                raise EOFError("connection closed inside a frame header")
         magic, version, _flags, nbuf, body = HEADER.unpack(head)
+        if nbuf == 0 and magic == b"SP" and (version == 2 or version == 1) and body <= SMALL_FRAME \
+                and HEADER.size + body <= self.max_frame:
+            # The common small frame: a pickle alone, nothing to align. The
+            # peer wrote it with the header: it is most often there already.
+            data = bytearray(body)
+            try:
+                got = sock.recv_into(data, body, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                got = 0
+            except BaseException as e:
+                self._broken = "recv stopped inside a frame: %s" % type(e).__name__
+                raise
+            if got < body and self._recv_into(memoryview(data)[got:], deadline, True) < body - got:
+                self._broken = "end of stream inside a frame"
+                raise EOFError("connection closed inside a frame")
+            return data, memoryview(data), []
         if magic != b"SP":
             self._refuse("not a segpickle frame (bad magic %r)" % bytes(magic))
         if version not in (1, 2):

@@ -1,10 +1,12 @@
 """How long it takes to send a Python object to a server and get it back,
 three ways, for 1 KiB, 1 MiB and 16 MiB bytes payloads: pickle, write the
 frame to a socket, the Go echo server sends it back, receive the frame,
-unpickle. Each phase is timed (median and p99, in µs):
+unpickle. Each phase is timed (median and p99, in µs); the three modes take
+turns in rounds, so that a busy spell on the machine hits them alike:
 
-- contiguous:  pickle.dumps + sendall, recv_into (every byte copied: the
-               baseline)
+- contiguous:  pickle.dumps, then the frame header and the pickle joined
+               and sent with one sendall on a plain socket, recv_into
+               (every byte copied: the baseline)
 - segmented:   segpickle.dumps_segments (large payloads kept, not copied),
                sent with one vectored write (sendmsg); the reply is read
                into one buffer
@@ -30,7 +32,7 @@ import time
 from typing import Dict, List
 
 from . import Channel, SegmentBuffer, dumps_segments
-from ._channel import HEADER, frame_header
+from ._channel import HEADER, _parse_address, frame_header
 from ._paths import cli_path
 
 SIZES = [("1 KiB", 1 << 10), ("1 MiB", 1 << 20), ("16 MiB", 16 << 20)]
@@ -86,13 +88,21 @@ def recv_exact_into(sock: socket.socket, view: memoryview) -> None:
         got += n
 
 
-def round_trip_contiguous(ch: Channel, obj) -> Dict[str, float]:
-    sock = ch._sock
+def plain_socket(address: str) -> socket.socket:
+    """A plain blocking socket to address (TCP_NODELAY, as Channel sets)."""
+    family, addr = _parse_address(address)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.connect(addr)
+    if family == socket.AF_INET:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def round_trip_contiguous(sock: socket.socket, obj) -> Dict[str, float]:
     t0 = time.perf_counter()
     data = pickle.dumps(obj, 5)
     t1 = time.perf_counter()
-    sock.sendall(frame_header(len(data), []))
-    sock.sendall(data)
+    sock.sendall(frame_header(len(data), []) + data)  # one write, as Channel makes one
     t2 = time.perf_counter()
     head = bytearray(HEADER.size)
     recv_exact_into(sock, memoryview(head))
@@ -122,22 +132,33 @@ def round_trip_segmented(ch: Channel, obj, out_of_band: bool) -> Dict[str, float
     return {"pickle": t1 - t0, "write": t2 - t1, "read": t3 - t2, "unpickle": t4 - t3, "round_trip": t4 - t0}
 
 
-def measure(address: str, size: int, mode: str, iterations: int) -> Dict[str, List[float]]:
-    samples: Dict[str, List[float]] = {p: [] for p in PHASES + ["round_trip"]}
-    with Channel(address) as ch:
-        if mode == "out-of-band":
-            obj = pickle.PickleBuffer(bytearray(b"x" * size))
-        else:
-            obj = b"x" * size
-        warm = max(2, iterations // 10)
-        for i in range(warm + iterations):
-            if mode == "contiguous":
-                r = round_trip_contiguous(ch, obj)
-            else:
-                r = round_trip_segmented(ch, obj, mode == "out-of-band")
-            if i >= warm:
-                for k, v in r.items():
-                    samples[k].append(v * 1e6)
+ROUNDS = 10  # the modes take turns this many times per size
+
+
+def measure(address: str, size: int, iterations: int) -> Dict[str, Dict[str, List[float]]]:
+    """Samples (µs) of every phase of every mode, the modes taking turns
+    in ROUNDS rounds, each on its own connection."""
+    samples = {m: {p: [] for p in PHASES + ["round_trip"]} for m in MODES}
+    objs = {"contiguous": b"x" * size, "segmented": b"x" * size,
+            "out-of-band": pickle.PickleBuffer(bytearray(b"x" * size))}
+    sock = plain_socket(address)
+    try:
+        with Channel(address) as seg, Channel(address) as oob:
+            steps = {"contiguous": lambda: round_trip_contiguous(sock, objs["contiguous"]),
+                     "segmented": lambda: round_trip_segmented(seg, objs["segmented"], False),
+                     "out-of-band": lambda: round_trip_segmented(oob, objs["out-of-band"], True)}
+            rounds = min(ROUNDS, iterations)
+            for r in range(rounds):
+                n = iterations // rounds + (1 if r < iterations % rounds else 0)
+                for mode in MODES:
+                    warm = max(1, n // 10)
+                    for i in range(warm + n):
+                        res = steps[mode]()
+                        if i >= warm:
+                            for k, v in res.items():
+                                samples[mode][k].append(v * 1e6)
+    finally:
+        sock.close()
     return samples
 
 
@@ -152,8 +173,9 @@ def run(quick: bool, server_mode: str) -> dict:
     try:
         for label, size in SIZES:
             n = (QUICK if quick else ITERATIONS)[size]
+            by_mode = measure(server.address, size, n)
             for mode in MODES:
-                s = measure(server.address, size, mode, n)
+                s = by_mode[mode]
                 results.append({
                     "mode": mode, "size": size, "label": label, "iterations": n, "server": server_mode,
                     "phases_us": {p: statistics.median(s[p]) for p in PHASES},
