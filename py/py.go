@@ -271,48 +271,15 @@ func (d *Dict) keyAt(i int) any { return d.items[i].Key }
 // once, and a str key is hashed once for both its lookup and its insertion.
 func (d *Dict) SetItems(kv []any) (replaced []any) {
 	d.Grow(len(kv) / 2)
-	// While the dict is scanned (no index), a str key's sketch bit says
-	// whether an equal str may be among the keys at all.
-	var sketch uint64
 	if !d.index.built() {
-		for i := range d.items {
-			if is, ok := d.items[i].Key.(string); ok {
-				sketch |= strSketch(is)
-			}
-		}
+		kv, replaced = d.setScanned(kv)
 	}
 	for ; len(kv) >= 2; kv = kv[2:] {
 		k, v := kv[0], kv[1]
 		s, isStr := k.(string)
-		if !isStr {
+		if !isStr || !d.index.built() {
 			if _, old, ok := d.Swap(k, v); ok {
 				replaced = append(replaced, old)
-			}
-			if !d.index.built() {
-				sketch = ^uint64(0) // Swap may have built the index
-			}
-			continue
-		}
-		if !d.index.built() {
-			// A str equals only a str: compare directly.
-			found := false
-			if b := strSketch(s); sketch&b != 0 {
-				for i := range d.items {
-					if is, ok := d.items[i].Key.(string); ok && is == s {
-						replaced = append(replaced, d.items[i].Value)
-						d.items[i].Value = v
-						found = true
-						break
-					}
-				}
-			} else {
-				sketch |= b
-			}
-			if !found {
-				d.items = append(d.items, Item{k, v})
-				if len(d.items) > indexMin {
-					d.index.add(d.keyAt, len(d.items), k)
-				}
 			}
 			continue
 		}
@@ -342,6 +309,43 @@ func (d *Dict) SetItems(kv []any) (replaced []any) {
 		x.nslot++
 	}
 	return replaced
+}
+
+// setScanned is SetItems while the dict has no index and the keys are
+// strs: they are compared directly, and only when a key's sketch bit says
+// an equal str may be among the keys. It returns the pairs left (from a
+// key that is not a str, or once the dict outgrows scanning).
+func (d *Dict) setScanned(kv []any) (rest, replaced []any) {
+	var sketch uint64
+	for i := range d.items {
+		if is, ok := d.items[i].Key.(string); ok {
+			sketch |= strSketch(is)
+		}
+	}
+	for ; len(kv) >= 2; kv = kv[2:] {
+		s, isStr := kv[0].(string)
+		if !isStr || len(d.items) >= indexMin {
+			break
+		}
+		if b := strSketch(s); sketch&b != 0 {
+			found := false
+			for i := range d.items {
+				if is, ok := d.items[i].Key.(string); ok && is == s {
+					replaced = append(replaced, d.items[i].Value)
+					d.items[i].Value = kv[1]
+					found = true
+					break
+				}
+			}
+			if found {
+				continue
+			}
+		} else {
+			sketch |= b
+		}
+		d.items = append(d.items, Item{kv[0], kv[1]})
+	}
+	return kv, replaced
 }
 
 // strSketch is one bit of 64 chosen by a str's length and its first and

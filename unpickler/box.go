@@ -115,9 +115,9 @@ const strHdr = int(unsafe.Sizeof(""))
 // strBox returns the str whose UTF-8 bytes are b (checked by the caller)
 // as an interface, with one copy and no allocation of its own for short
 // strs: the string header and its bytes sit side by side in one
-// pointer-free block — the arena for strs of up to maxArenaStr bytes, a
-// block of its own for longer ones, so that a kept short str never pins a
-// long one — and the interface points at the header.
+// pointer-free block of the arena, and the interface points at the header.
+// A str over maxArenaStr bytes gets its own allocations, so that a kept
+// short str never pins a long one.
 //
 // Why this is sound: the header's data word points into the same block,
 // and the block stays alive while anything points into it (the interface,
@@ -132,14 +132,13 @@ func (m *machine) strBox(b []byte) any {
 	if n == 0 {
 		return "" // static: no allocation
 	}
-	var blk []byte // the header at blk[0], the bytes after it
 	if n > maxArenaStr {
-		blk = make([]byte, strHdr+n)
-		copy(blk[strHdr:], b)
-	} else {
-		blk = m.arenaBlock(n)
-		copy(blk[strHdr:], b)
+		// Its own bytes (not zeroed first, as a block would be: a long
+		// str costs its copy only) and its own header.
+		return string(b)
 	}
+	blk := m.arenaBlock(n) // the header at blk[0], the bytes after it
+	copy(blk[strHdr:], b)
 	return strAt(blk)
 }
 

@@ -12,14 +12,16 @@ import (
 )
 
 // listBox is a list while it is being built: APPENDS may reach it through
-// the memo at any time, so it is a pointer until the end, when it becomes
-// []any (see finish).
+// the memo at any time, so the stack and the memo hold it by pointer, and
+// containers hold its value, which points at its items (see value). It is
+// 32 bytes: a 3-million-deep list keeps 3 million of them.
 type listBox struct {
-	items  []any
-	start  int64 // input offset when made, to size the items (growBox)
-	done   bool
-	shared bool // the memo or a DUP holds it: APPENDS may still reach it
+	items []any
+	start int64 // input offset when made, to size the items (growBox); -1 when done (see final)
 }
+
+// done reports whether the list takes no more items.
+func (b *listBox) done() bool { return b.start < 0 }
 
 // growBox makes room for need items. It doubles (append's 1.25× growth
 // for large slices copies a list of 100,000 items five times over), and
@@ -465,7 +467,7 @@ func (m *machine) strItems(items []any) bool {
 func (m *machine) appendTo(t any, items []any) error {
 	switch l := t.(type) {
 	case *listBox:
-		if l.done {
+		if l.done() {
 			return m.fail(ErrBadType, "APPEND to a finished list") // cannot happen before STOP
 		}
 		for i, it := range items {
@@ -559,7 +561,7 @@ var anySliceType = typeOf([]any(nil))
 // final is value for a list that takes no more items: the result at STOP,
 // a persistent id.
 func (b *listBox) final() any {
-	b.done = true
+	b.start = -1
 	return b.value()
 }
 

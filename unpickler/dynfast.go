@@ -90,8 +90,8 @@ func (m *machine) dynGet(w []byte) (x any, n int) {
 		return nil, 0
 	}
 	var v any
-	if p := m.memoSlot(idx, false); p != nil {
-		v = *p
+	if c, o := int(idx/memoChunk), int(idx%memoChunk); c < len(m.memo) && o < len(m.memo[c]) {
+		v = m.memo[c][o] // memoSlot, inline
 	}
 	if v == nil && m.memoX != nil {
 		v = m.memoX[idx]

@@ -364,7 +364,7 @@ func (m *machine) opMark() error {
 	if !m.typed && len(m.stack) > 0 {
 		switch t := m.stack[len(m.stack)-1].(type) {
 		case *listBox:
-			if !t.done {
+			if !t.done() {
 				m.fastBox(t)
 			}
 		case *py.Dict:
@@ -411,9 +411,6 @@ func (m *machine) opDup() error {
 	v, err := m.top()
 	if err != nil {
 		return err
-	}
-	if b, ok := v.(*listBox); ok {
-		b.shared = true
 	}
 	m.push(v)
 	return nil

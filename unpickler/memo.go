@@ -119,9 +119,6 @@ func (m *machine) memoPut(i uint64, v any) error {
 		return m.failf(ErrBadArgument, "memo index %d", i)
 	}
 	idx := uint32(i)
-	if b, ok := v.(*listBox); ok {
-		b.shared = true
-	}
 	if p := m.memoSlot(idx, false); p != nil && *p != nil {
 		*p = memoVal(v) // overwrite: no new entry
 		return nil
