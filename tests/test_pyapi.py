@@ -269,6 +269,20 @@ class PooledPicklers(unittest.TestCase):
                     tracemalloc.stop()
                 self.assertLess(peak, 1 << 20, "a 1 KB dump allocated %d bytes" % peak)
 
+    def test_picklers_that_wrote_payloads_are_kept(self):
+        # A payload written as it is does not grow the Pickler's buffer:
+        # the Pickler stays pooled (told from a grown buffer by the length
+        # the opcode before it ends with).
+        for proto, obj in ((5, b"x" * (1 << 20)), (4, ["s" * 300000, b"y" * 400000]), (2, "u" * 300000)):
+            with self.subTest(proto=proto):
+                idle = segpickle._idle[proto]
+                del idle[:]
+                segpickle.dumps_segments(obj, proto)
+                self.assertEqual(len(idle), 1)
+                big = list(range(200000)) if proto < 4 else 1 << (8 * 300000)  # one piece over 256 KiB
+                segpickle.dumps_segments(big, proto)
+                self.assertEqual(len(idle), 0)
+
     def test_idle_picklers_are_bounded(self):
         # A burst of nested calls leaves at most _MAX_IDLE Picklers idle.
         class Nest:

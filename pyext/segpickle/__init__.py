@@ -24,6 +24,7 @@ see segpickle._lib (spawn and forkserver are safe).
 """
 import ctypes
 import pickle
+import struct
 from typing import Any, Iterable, List, Optional, Tuple
 
 from . import _lib
@@ -98,6 +99,8 @@ _NO_MEMO: dict = {}
 # each 1 KiB dump took 20 µs). One that wrote a piece of pickle larger than
 # this is not kept.
 _KEEP_MAX = 1 << 18
+_LEN4 = struct.Struct("<I").pack  # the lengths in BINBYTES, BINUNICODE
+_LEN8 = struct.Struct("<Q").pack  # and in their 8-byte forms
 _new_buffer = object.__new__
 
 
@@ -156,9 +159,9 @@ def dumps_segments(obj: Any, protocol: Optional[int] = None, *, fix_imports: boo
                         # announces it does; else the Pickler wrote it from
                         # its own buffer, which stays that large.
                         if len(s) > _KEEP_MAX and keep:
-                            n = len(s).to_bytes(8, "little")
-                            h = out[-1] if out else None
-                            keep = type(h) is bytes and (h.endswith(n) or h.endswith(n[:4]))
+                            h = out[-1] if out else b""
+                            keep = type(h) is bytes and (h[-4:] == _LEN4(len(s)) if len(s) < 1 << 32
+                                                         else h[-8:] == _LEN8(len(s)))
                         out.append(s)
                     else:  # bytearray, PickleBuffer: kept or copied by write()'s rule
                         buf._write_view(s)
