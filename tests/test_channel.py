@@ -306,6 +306,35 @@ class SmallFramePaths(unittest.TestCase):
                     a.close()
                     b.close()
 
+    def test_frames_written_together(self):
+        # The first read of a frame takes up to SCRATCH bytes: what it reads
+        # past the frame is the next frames' beginning, read from there.
+        from segpickle._channel import frame_segments
+        small = pickle.dumps([1, "x"], 5)
+        big = pickle.dumps(b"b" * (3 * segpickle._channel.SCRATCH), 5)
+        oob_buf = segpickle.dumps_segments(pickle.PickleBuffer(bytearray(b"o" * 5000)), out_of_band=True)
+        oob = b"".join(bytes(m) for m in frame_segments(oob_buf._segs, oob_buf._oob))
+        frames = [frame_header(len(small), []) + small] * 3 + [frame_header(len(big), []) + big, oob,
+                                                                frame_header(len(small), []) + small]
+        a, b = socket.socketpair()
+        t = threading.Thread(target=lambda: (b.sendall(b"".join(frames)), b.shutdown(socket.SHUT_WR)))
+        t.start()
+        try:
+            time.sleep(0.2)  # all of it waiting in the socket
+            ch = channel_over(a)
+            for want in [[1, "x"]] * 3 + [b"b" * (3 * segpickle._channel.SCRATCH)]:
+                self.assertEqual(ch.recv(), want)
+            got = ch.recv()
+            self.assertEqual(bytes(got), b"o" * 5000)
+            self.assertEqual(ch.recv(), [1, "x"])
+            with self.assertRaises(EOFError):
+                ch.recv()
+            self.assertFalse(ch._broken)
+        finally:
+            t.join()
+            a.close()
+            b.close()
+
     def test_small_frame_is_a_bytearray_view(self):
         a, b = socket.socketpair()
         try:

@@ -8,7 +8,9 @@ honoured on send and recv (TimeoutError) and Ctrl-C interrupts any wait.
 Reading is the same, except for the first read of a frame without a
 timeout, which blocks as on a plain socket (one system call where the reply
 is not there yet): the socket's SO_RCVTIMEO ends it after WAIT_SLICE, and a
-Ctrl-C acted on as it returns breaks the channel if it read anything.
+Ctrl-C acted on as it returns breaks the channel if it read anything. That
+read asks for up to SCRATCH bytes, so a small frame arrives in one system
+call; bytes read past a frame are kept for the next reads.
 """
 import ctypes
 import mmap
@@ -39,6 +41,9 @@ _ZEROS = bytes(ALIGN)
 # A frame without out-of-band buffers whose pickle is under SMALL_SEND bytes
 # is joined and sent as one bytes object (see send_buffer).
 SMALL_SEND = 16 << 10
+# The first read of a frame asks for this much: a frame this small arrives
+# in one system call (what is read past it is kept for the next).
+SCRATCH = 16 << 10
 
 
 def frame_header(body_len: int, buf_lens: List[int]) -> bytes:
@@ -166,6 +171,8 @@ class Channel:
     """
 
     _sliced = False  # the socket's SO_RCVTIMEO is WAIT_SLICE: a blocking read may wait
+    _pending: Any = b""  # bytes read past the frame before: the next reads take them first
+    _scratch: Optional[bytearray] = None  # where a frame's first read lands
 
     def __init__(self, address: Union[str, Tuple[str, int]], *, timeout: Optional[float] = None,
                  max_frame: int = DEFAULT_MAX_FRAME) -> None:
@@ -318,6 +325,11 @@ class Channel:
         """Fills view; returns the bytes read (less only at end of stream).
         started: bytes of this frame were already read (a stop breaks)."""
         n, got, sock = len(view), 0, self._sock
+        pending = self._pending
+        if pending:
+            got = min(n, len(pending))
+            view[:got] = pending[:got]
+            self._pending = pending[got:]
         try:
             while got < n:
                 try:
@@ -351,50 +363,70 @@ class Channel:
         sock = self._sock
         if self._broken or sock.fileno() < 0:
             self._check()  # raises
-        head = bytearray(HEADER.size)
-        if timeout is _DEFAULT and self.timeout is None and self._sliced:
+        got = 0
+        if timeout is _DEFAULT and self.timeout is None and self._sliced and not self._pending:
             deadline = None
             # The reply is seldom there yet: one blocking read, as on a
             # plain socket, that SO_RCVTIMEO ends after WAIT_SLICE (then
-            # _recv_into waits on, in poll()). head is zeros until a byte
-            # arrives (a frame starts with b"S"): a Ctrl-C acted on as the
-            # read returned breaks the channel only if it read something.
+            # _recv_into waits on, in poll()). It reads up to SCRATCH
+            # bytes: a small frame whole, with its header, in one system
+            # call; what it read past the frame waits in _pending. The
+            # scratch's first byte is 0 until a byte arrives (a frame starts
+            # with b"S"): a Ctrl-C acted on as the read returned breaks the
+            # channel only if it read something.
+            scratch = self._scratch
+            if scratch is None:
+                scratch = self._scratch = bytearray(SCRATCH)
+            scratch[0] = 0
             try:
-                got = sock.recv_into(head)
+                got = sock.recv_into(scratch)
             except BlockingIOError:
-                got = -1
+                got = 0
             except OSError:
                 raise
             except BaseException as e:
-                if head[0]:
+                if scratch[0]:
                     self._broken = "recv stopped inside a frame: %s" % type(e).__name__
                 raise
-            if got == 0:
-                return None
+            else:
+                if got == 0:
+                    return None
+            if got >= HEADER.size:
+                magic, version, _flags, nbuf, body = HEADER.unpack_from(scratch)
+                end = HEADER.size + body
+                if nbuf == 0 and got >= end and magic == b"SP" and (version == 2 or version == 1) \
+                        and end <= self.max_frame:
+                    data = scratch[HEADER.size:end]  # the pickle, copied out
+                    if got > end:
+                        self._pending = memoryview(bytes(scratch[end:got]))
+                    return data, memoryview(data), []
+            if got:
+                self._pending = memoryview(bytes(scratch[:got]))
+                got = 0
         else:
             deadline = None if timeout is _DEFAULT and self.timeout is None else self._deadline(timeout)
-            got = -1
+        head = bytearray(HEADER.size)
+        got = self._recv_into(memoryview(head), deadline, False)
+        if got == 0:
+            return None
         if got < HEADER.size:
-            got = max(got, 0)
-            got += self._recv_into(memoryview(head)[got:], deadline, got > 0)
-            if got == 0:
-                return None
-            if got < HEADER.size:
-                self._broken = "end of stream inside a frame"
-                raise EOFError("connection closed inside a frame header")
+            self._broken = "end of stream inside a frame"
+            raise EOFError("connection closed inside a frame header")
         magic, version, _flags, nbuf, body = HEADER.unpack(head)
         if nbuf == 0 and magic == b"SP" and (version == 2 or version == 1) and body <= SMALL_FRAME \
                 and HEADER.size + body <= self.max_frame:
             # The common small frame: a pickle alone, nothing to align. The
             # peer wrote it with the header: it is most often there already.
             data = bytearray(body)
-            try:
-                got = sock.recv_into(data, body, socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                got = 0
-            except BaseException as e:
-                self._broken = "recv stopped inside a frame: %s" % type(e).__name__
-                raise
+            got = 0
+            if not self._pending:
+                try:
+                    got = sock.recv_into(data, body, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    pass
+                except BaseException as e:
+                    self._broken = "recv stopped inside a frame: %s" % type(e).__name__
+                    raise
             if got < body and self._recv_into(memoryview(data)[got:], deadline, True) < body - got:
                 self._broken = "end of stream inside a frame"
                 raise EOFError("connection closed inside a frame")
