@@ -322,7 +322,10 @@ class SmallFramePaths(unittest.TestCase):
         try:
             time.sleep(0.2)  # all of it waiting in the socket
             ch = channel_over(a)
-            for want in [[1, "x"]] * 3 + [b"b" * (3 * segpickle._channel.SCRATCH)]:
+            self.assertEqual(ch.pending(), 0)
+            self.assertEqual(ch.recv(), [1, "x"])
+            self.assertGreater(ch.pending(), 0)  # the next frames, read with the first
+            for want in [[1, "x"]] * 2 + [b"b" * (3 * segpickle._channel.SCRATCH)]:
                 self.assertEqual(ch.recv(), want)
             got = ch.recv()
             self.assertEqual(bytes(got), b"o" * 5000)

@@ -201,8 +201,17 @@ class Channel:
             raise
 
     def fileno(self) -> int:
-        """The socket's file descriptor."""
+        """The socket's file descriptor. Before waiting for it to become
+        readable (select, poll), check pending(): bytes of the next frames
+        may already have been read."""
         return self._sock.fileno()
+
+    def pending(self) -> int:
+        """The bytes already read from the socket past the last frame (a
+        peer that wrote several frames at once): recv() takes them first,
+        and the socket may not become readable again while they wait, as
+        with ssl.SSLSocket.pending()."""
+        return len(self._pending)
 
     @property
     def closed(self) -> bool:
