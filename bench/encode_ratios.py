@@ -5,7 +5,11 @@ load on a shared machine; the table gives the medians over the rounds of
 each figure and of each round's ratio (how many times faster segpickle's
 Marshal is), by wall time and by CPU time (process user + system).
 
-Run from the repository root: python3 bench/encode_ratios.py [ROUNDS]
+Run from the repository root: python3 bench/encode_ratios.py [ROUNDS] [--old OLD]
+With --old, OLD is a bench test binary built at an earlier commit
+(cd bench && go test -c -o OLD .): it runs in each round right after this
+tree's, and a second table gives both against CPython and new/old CPU time,
+so that a change is measured before and after under the same load.
 """
 import os
 import pickle
@@ -36,7 +40,13 @@ def go_run(binary, workload):
 
 
 def main():
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    args = sys.argv[1:]
+    old = None
+    if "--old" in args:
+        i = args.index("--old")
+        old = os.path.abspath(args[i + 1])
+        del args[i:i + 2]
+    rounds = int(args[0]) if args else 5
     binary = os.path.join(tempfile.mkdtemp(), "bench.test")
     subprocess.run(["go", "test", "-c", "-o", binary, "."], cwd=HERE, check=True)
     values = dict(cpython_bench.workloads())
@@ -45,7 +55,10 @@ def main():
         for w in WORKLOADS:
             v = values[w]
             ns = cpython_bench.best_ns(lambda: pickle.dumps(v, 5), min_time=0.2)
-            rows[w].append(((ns, cpython_bench.best_ns.cpu), go_run(binary, w)))
+            g = go_run(binary, w)
+            if old:
+                g["old"] = go_run(old, w)
+            rows[w].append(((ns, cpython_bench.best_ns.cpu), g))
     med = statistics.median
     print("| workload | Marshal ms (cpu) | allocs/op | CPython dumps ms (cpu) | vs CPython, wall / cpu "
           "| SortMapKeys(false) vs CPython | og-rek ms (cpu) | vs og-rek, wall / cpu |")
@@ -68,6 +81,16 @@ def main():
             ratio("segpickle-unsorted", "ns/op", True), ratio("segpickle-unsorted", "cpu-ns/op", True),
             m("ogrek", "ns/op") / 1e6, m("ogrek", "cpu-ns/op") / 1e6,
             ratio("segpickle-bytes", "ns/op", False), ratio("segpickle-bytes", "cpu-ns/op", False)))
+    if old:
+        print("\n| workload | variant | old vs CPython, wall / cpu | new vs CPython, wall / cpu | new/old cpu |")
+        print("|---|---|---|---|---|")
+        for w in WORKLOADS[:4]:
+            for var in ["segpickle-bytes", "segpickle-unsorted"]:
+                rs = rows[w]
+                f = [med(c[i] / g["old"][var][u] for c, g in rs) for i, u in ((0, "ns/op"), (1, "cpu-ns/op"))]
+                n = [med(c[i] / g[var][u] for c, g in rs) for i, u in ((0, "ns/op"), (1, "cpu-ns/op"))]
+                r = med(g[var]["cpu-ns/op"] / g["old"][var]["cpu-ns/op"] for _, g in rs)
+                print("| %s | %s | %.2f× / %.2f× | %.2f× / %.2f× | %.2f |" % (w, var, f[0], f[1], n[0], n[1], r))
     seg = rows["bytes_1MiB"]
     print("\nbytes_1MiB into a segment list (EncodeTo): %.0f ns/op, %d B/op, %d allocs/op (median of %d rounds)" % (
         med(g["segpickle-segments"]["ns/op"] for _, g in seg), med(g["segpickle-segments"]["B/op"] for _, g in seg),
