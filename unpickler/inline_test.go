@@ -261,3 +261,57 @@ func TestTypedStrFloatMap(t *testing.T) {
 		}
 	}
 }
+
+// TestInlineSegments: a pickle held in segments ends the in-line loops'
+// window at every segment's end; split anywhere, the typed result is the
+// same as from one piece.
+func TestInlineSegments(t *testing.T) {
+	data := mustPickle(t, msgList(300), 5)
+	var want []tMsg
+	if err := Unmarshal(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{1, 7, 100, 4096} {
+		var segs [][]byte
+		for b := data; len(b) > 0; {
+			n := min(size, len(b))
+			segs = append(segs, b[:n])
+			b = b[n:]
+		}
+		var got []tMsg
+		if err := UnmarshalSegments(segs, &got); err != nil {
+			t.Fatalf("segments of %d: %v", size, err)
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("segments of %d: values differ", size)
+		}
+	}
+	for _, typed := range []any{new([]string), new(map[string]float64), new([]int64)} {
+		var val any
+		switch typed.(type) {
+		case *[]string:
+			val = []any{"a", "bb", "ccc", "é", strings.Repeat("d", 20)}
+		case *map[string]float64:
+			val = py.DictOf("k1", 1.5, "k22", 2.5, "é", 3.5)
+		default:
+			val = []any{int64(1), int64(300), int64(70000), int64(-5)}
+		}
+		data := mustPickle(t, val, 5)
+		for _, size := range []int{1, 3, 5} {
+			var segs [][]byte
+			for b := data; len(b) > 0; {
+				n := min(size, len(b))
+				segs = append(segs, b[:n])
+				b = b[n:]
+			}
+			got := reflect.New(reflect.TypeOf(typed).Elem())
+			want := reflect.New(reflect.TypeOf(typed).Elem())
+			if err := Unmarshal(data, want.Interface()); err != nil {
+				t.Fatal(err)
+			}
+			if err := UnmarshalSegments(segs, got.Interface()); err != nil || !reflect.DeepEqual(want.Interface(), got.Interface()) {
+				t.Fatalf("%T in segments of %d: %v", typed, size, err)
+			}
+		}
+	}
+}
