@@ -116,6 +116,8 @@ func (m *machine) fastMemo(w []byte, v scalar, at unsafe.Pointer) int {
 // the index it names and its length; n is 0 when w does not hold one.
 func (m *machine) memoIndex(w []byte) (idx uint64, n int) {
 	switch {
+	case len(w) == 0:
+		return 0, 0 // the window ends here
 	case w[0] == op.Memoize:
 		return uint64(m.nmemo), 1
 	case w[0] == op.Binput && len(w) >= 2:

@@ -1,6 +1,7 @@
 package unpickler
 
 import (
+	"errors"
 	"reflect"
 	"strconv"
 	"strings"
@@ -312,6 +313,24 @@ func TestInlineSegments(t *testing.T) {
 			if err := UnmarshalSegments(segs, got.Interface()); err != nil || !reflect.DeepEqual(want.Interface(), got.Interface()) {
 				t.Fatalf("%T in segments of %d: %v", typed, size, err)
 			}
+		}
+	}
+}
+
+// TestMemoOpAtWindowEnd: a batch loop that reaches the end of its window
+// where a memo opcode may come hands back to the machine, which says the
+// input ended (CPython: EOFError), not an internal error.
+func TestMemoOpAtWindowEnd(t *testing.T) {
+	for _, s := range []string{
+		"\x80\x01}q\x00(X\x01\x00\x00\x00aq\x01]",
+		"\x80\x02}q\x00(X\x01\x00\x00\x00aq\x01]",
+		"\x80\x04}\x94(\x8c\x01a\x94]",
+		"\x80\x04]\x94(\x8c\x01a",
+	} {
+		_, err := Load([]byte(s))
+		var e *Error
+		if !errors.As(err, &e) || e.Err != ErrNoStop {
+			t.Errorf("%q: %v, want ErrNoStop", s, err)
 		}
 	}
 }
