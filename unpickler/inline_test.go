@@ -1,6 +1,7 @@
 package unpickler
 
 import (
+	"errors"
 	"reflect"
 	"strconv"
 	"strings"
@@ -258,6 +259,78 @@ func TestTypedStrFloatMap(t *testing.T) {
 		errWant, errGot := reference(data, &want), Unmarshal(data, &got)
 		if errWant != nil || errGot != nil || len(got) != 3000 || !reflect.DeepEqual(want, got) {
 			t.Fatalf("p%d: %v / %v, %d keys", proto, errWant, errGot, len(got))
+		}
+	}
+}
+
+// TestInlineSegments: a pickle held in segments ends the in-line loops'
+// window at every segment's end; split anywhere, the typed result is the
+// same as from one piece.
+func TestInlineSegments(t *testing.T) {
+	data := mustPickle(t, msgList(300), 5)
+	var want []tMsg
+	if err := Unmarshal(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{1, 7, 100, 4096} {
+		var segs [][]byte
+		for b := data; len(b) > 0; {
+			n := min(size, len(b))
+			segs = append(segs, b[:n])
+			b = b[n:]
+		}
+		var got []tMsg
+		if err := UnmarshalSegments(segs, &got); err != nil {
+			t.Fatalf("segments of %d: %v", size, err)
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Fatalf("segments of %d: values differ", size)
+		}
+	}
+	for _, typed := range []any{new([]string), new(map[string]float64), new([]int64)} {
+		var val any
+		switch typed.(type) {
+		case *[]string:
+			val = []any{"a", "bb", "ccc", "é", strings.Repeat("d", 20)}
+		case *map[string]float64:
+			val = py.DictOf("k1", 1.5, "k22", 2.5, "é", 3.5)
+		default:
+			val = []any{int64(1), int64(300), int64(70000), int64(-5)}
+		}
+		data := mustPickle(t, val, 5)
+		for _, size := range []int{1, 3, 5} {
+			var segs [][]byte
+			for b := data; len(b) > 0; {
+				n := min(size, len(b))
+				segs = append(segs, b[:n])
+				b = b[n:]
+			}
+			got := reflect.New(reflect.TypeOf(typed).Elem())
+			want := reflect.New(reflect.TypeOf(typed).Elem())
+			if err := Unmarshal(data, want.Interface()); err != nil {
+				t.Fatal(err)
+			}
+			if err := UnmarshalSegments(segs, got.Interface()); err != nil || !reflect.DeepEqual(want.Interface(), got.Interface()) {
+				t.Fatalf("%T in segments of %d: %v", typed, size, err)
+			}
+		}
+	}
+}
+
+// TestMemoOpAtWindowEnd: a batch loop that reaches the end of its window
+// where a memo opcode may come hands back to the machine, which says the
+// input ended (CPython: EOFError), not an internal error.
+func TestMemoOpAtWindowEnd(t *testing.T) {
+	for _, s := range []string{
+		"\x80\x01}q\x00(X\x01\x00\x00\x00aq\x01]",
+		"\x80\x02}q\x00(X\x01\x00\x00\x00aq\x01]",
+		"\x80\x04}\x94(\x8c\x01a\x94]",
+		"\x80\x04]\x94(\x8c\x01a",
+	} {
+		_, err := Load([]byte(s))
+		var e *Error
+		if !errors.As(err, &e) || e.Err != ErrNoStop {
+			t.Errorf("%q: %v, want ErrNoStop", s, err)
 		}
 	}
 }
