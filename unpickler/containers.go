@@ -1,5 +1,5 @@
 // Handlers of the opcodes that build lists, tuples, dicts and sets, and
-// the fixups that give list boxes their final form at STOP.
+// the fixups that give decoding-time forms their final form at STOP.
 
 package unpickler
 
@@ -510,10 +510,9 @@ func (m *machine) addListItems(owner any, dst *[]any, items []any) {
 }
 
 // A fixup records a container slot that holds a decoding-time form (a
-// list box, a stray timezone) to be replaced when the pickle is done. Lists
-// stay boxes while APPENDS may still reach them through the memo; at STOP,
-// each recorded slot gets the box's final []any. No walk over the decoded
-// value is needed, and nothing recurses.
+// stray timezone; a list needs none, see listBox.value) to be replaced
+// when the pickle is done. No walk over the decoded value is needed, and
+// nothing recurses.
 type fixup struct {
 	c  any // *listBox, py.Tuple, *py.Dict, *py.Call, *py.Object
 	ip int // slot index << 3 | part
