@@ -334,6 +334,9 @@ func (m *machine) fastDict(d *py.Dict) {
 				b = m.newBox(nil)
 			}
 			m.stack = append(m.stack, b)
+			if len(w) == 0 {
+				goto out // the input ends here: the machine says how
+			}
 			if n := m.fastMemoAny(w, b); n > 0 {
 				i += n
 			}
