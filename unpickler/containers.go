@@ -451,17 +451,19 @@ func (m *machine) setItems(t any, items []any) error {
 // whether the pairs can go into a dict as they are (SetItems): str keys,
 // and values that need no fixup.
 func (m *machine) strItems(items []any) bool {
-	for i := 0; i < len(items); i += 2 {
+	for i := 0; i+1 < len(items); i += 2 {
 		if _, ok := items[i].(string); !ok {
 			return false
 		}
-	}
-	for i := 1; i < len(items); i += 2 {
-		if items[i] = m.fixed(items[i]); needsFix(items[i]) {
+		switch v := items[i+1].(type) {
+		case string, int64, float64, bool, nil:
+		case *listBox:
+			items[i+1] = v.value()
+		case tzOffset:
 			return false
 		}
 	}
-	return true
+	return len(items)%2 == 0
 }
 
 func (m *machine) appendTo(t any, items []any) error {
