@@ -1,5 +1,5 @@
 // Handlers of the opcodes that build lists, tuples, dicts and sets, and
-// the fixups that give list boxes their final form at STOP.
+// the fixups that give decoding-time forms their final form at STOP.
 
 package unpickler
 
@@ -451,17 +451,19 @@ func (m *machine) setItems(t any, items []any) error {
 // whether the pairs can go into a dict as they are (SetItems): str keys,
 // and values that need no fixup.
 func (m *machine) strItems(items []any) bool {
-	for i := 0; i < len(items); i += 2 {
+	for i := 0; i+1 < len(items); i += 2 {
 		if _, ok := items[i].(string); !ok {
 			return false
 		}
-	}
-	for i := 1; i < len(items); i += 2 {
-		if items[i] = m.fixed(items[i]); needsFix(items[i]) {
+		switch v := items[i+1].(type) {
+		case string, int64, float64, bool, nil:
+		case *listBox:
+			items[i+1] = v.value()
+		case tzOffset:
 			return false
 		}
 	}
-	return true
+	return len(items)%2 == 0
 }
 
 func (m *machine) appendTo(t any, items []any) error {
@@ -510,10 +512,9 @@ func (m *machine) addListItems(owner any, dst *[]any, items []any) {
 }
 
 // A fixup records a container slot that holds a decoding-time form (a
-// list box, a stray timezone) to be replaced when the pickle is done. Lists
-// stay boxes while APPENDS may still reach them through the memo; at STOP,
-// each recorded slot gets the box's final []any. No walk over the decoded
-// value is needed, and nothing recurses.
+// stray timezone; a list needs none, see listBox.value) to be replaced
+// when the pickle is done. No walk over the decoded value is needed, and
+// nothing recurses.
 type fixup struct {
 	c  any // *listBox, py.Tuple, *py.Dict, *py.Call, *py.Object
 	ip int // slot index << 3 | part

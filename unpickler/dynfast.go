@@ -334,6 +334,9 @@ func (m *machine) fastDict(d *py.Dict) {
 				b = m.newBox(nil)
 			}
 			m.stack = append(m.stack, b)
+			if len(w) == 0 {
+				goto out // the input ends here: the machine says how
+			}
 			if n := m.fastMemoAny(w, b); n > 0 {
 				i += n
 			}
@@ -347,8 +350,29 @@ func (m *machine) fastDict(d *py.Dict) {
 				}
 			}
 			continue
-		case op.Binget, op.LongBinget:
+		case op.Binget:
+			// A memoized str, the common case, inline (dynGet otherwise).
+			if i+1 < len(w) {
+				if idx := int(w[i+1]); len(m.memo) > 0 && idx < len(m.memo[0]) {
+					if _, ok := m.memo[0][idx].(string); ok {
+						x, n = m.memo[0][idx], 2
+						break
+					}
+				}
+			}
 			x, n = m.dynGet(w[i:])
+		case op.LongBinget:
+			x, n = m.dynGet(w[i:])
+		case op.Binint1:
+			if i+1 < len(w) {
+				x, n = int64(w[i+1]), 2 // the runtime has these without allocating
+			}
+		case op.None:
+			x, n = nil, 1
+		case op.Binfloat:
+			if i+9 <= len(w) {
+				x, n = m.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(w[i+1:]))), 9
+			}
 		default:
 			x, n = m.dynScalar(w[i:])
 		}
