@@ -452,10 +452,15 @@ func (m *machine) scalarSlot() (p unsafe.Pointer, kind uint8, f *tframe, key str
 	return nil, 0, nil, ""
 }
 
-// pushInt pushes a decoded int: into its slot when it has one.
+// pushInt pushes a decoded int: into its slot when it has one. Not into a
+// float slot when a memo opcode may follow: the memo must keep the int
+// (readBack would give the float back).
 func (m *machine) pushInt(v int64) {
 	if m.typed {
 		p, kind, f, key := m.scalarSlot()
+		if (kind == kFloat64 || (kind == kOther && f != nil)) && m.memoMayFollow() {
+			p, f = nil, nil
+		}
 		switch {
 		case p != nil && kind == kInt64:
 			*(*int64)(p) = v
@@ -487,6 +492,13 @@ func (m *machine) pushInt(v int64) {
 		}
 	}
 	m.stack = append(m.stack, m.boxInt(v))
+}
+
+// memoMayFollow reports whether the next opcode may be a memo opcode (or
+// a FRAME before one, or beyond the window).
+func (m *machine) memoMayFollow() bool {
+	w := m.src.Window()
+	return len(w) == 0 || isMemoOp(w[0]) || w[0] == op.Frame
 }
 
 // pushFloat pushes a decoded float: into its slot when it has one.

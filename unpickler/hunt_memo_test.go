@@ -1,0 +1,47 @@
+package unpickler_test
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/segpickle/segpickle/unpickler"
+)
+
+// An int read into a float64 slot (a struct field matched
+// case-insensitively, a []float64 item, a map[string]float64 value) and
+// memoized is an int when a GET reads it back into an `any`, as on the
+// dynamic path and in CPython; the typed path once memoized the float it
+// had stored.
+func TestHuntIntMemoizedInFloatSlot(t *testing.T) {
+	type fold struct {
+		B any `pickle:"b"`
+		X float64
+	}
+	type shapes struct {
+		L []float64          `pickle:"l"`
+		M map[string]float64 `pickle:"m"`
+		B []any              `pickle:"b"`
+	}
+	for name, c := range map[string]struct {
+		data string
+		mk   func() any
+	}{
+		"field":      {"\x80\x04}(\x8c\x01xK\x0c\x94\x8c\x01bh\x00u.", func() any { return new(fold) }},
+		"field, q":   {"\x80\x02}q\x00(X\x01\x00\x00\x00xq\x01K\x0cq\x02X\x01\x00\x00\x00bh\x02u.", func() any { return new(fold) }},
+		"list item":  {"\x80\x02}(X\x01\x00\x00\x00l](K\x0cq\x00K\x01M\x00\x01eX\x01\x00\x00\x00b](h\x00eu.", func() any { return new(shapes) }},
+		"list, DUP":  {"\x80\x02}(X\x01\x00\x00\x00l](K\x0c2q\x00eX\x01\x00\x00\x00b](h\x00eu.", func() any { return new(shapes) }},
+		"map value":  {"\x80\x02}(X\x01\x00\x00\x00m}(X\x01\x00\x00\x00kK\x0cq\x00uX\x01\x00\x00\x00b](h\x00eu.", func() any { return new(shapes) }},
+		"map, proto": {"(dp0\nS'm'\n(dp1\nS'k'\nI12\np2\nsS'b'\n(lp3\ng2\nas.", func() any { return new(shapes) }},
+	} {
+		want, got := c.mk(), c.mk()
+		errWant := unpickler.RefUnmarshal([]byte(c.data), want)
+		errGot := unpickler.Unmarshal([]byte(c.data), got)
+		if errWant != nil || errGot != nil {
+			t.Errorf("%s: %v / %v", name, errWant, errGot)
+			continue
+		}
+		if !reflect.DeepEqual(want, got) {
+			t.Errorf("%s: typed %#v, dynamic %#v", name, got, want)
+		}
+	}
+}
