@@ -45,3 +45,47 @@ func TestHuntIntMemoizedInFloatSlot(t *testing.T) {
 		}
 	}
 }
+
+// A key given twice, the first time with a value the typed path defers
+// till STOP (a list, which may still change through the memo): the last
+// value wins, as in CPython ({'a': [], 'a': 1} is {'a': 1}); the typed
+// map path once stored the list over the 1 at STOP.
+func TestHuntDuplicateKeyAfterDeferred(t *testing.T) {
+	type st struct {
+		B any `pickle:"b"`
+		C any `pickle:"c"`
+	}
+	targets := []func() any{
+		func() any { return new(map[string]any) }, func() any { return new([]map[string]any) },
+		func() any { return new(st) }, func() any { return new([]st) }, func() any { return new(map[string][]int64) },
+		func() any { return new(any) },
+	}
+	for _, data := range []string{
+		"\x80\x04}(\x8c\x01b]\x8c\x01bK\x01u.",                                     // one batch
+		"\x80\x04](}(\x8c\x01b]\x8c\x01bK\x01ue.",                                  // in a list
+		"\x80\x04}(\x8c\x01b]\x85\x8c\x01bK\x01u.",                                 // a tuple holding a list
+		"\x80\x04}(\x8c\x01b]\x94u(\x8c\x01bK\x01u(\x8c\x01ch\x00u.",               // two batches, memo
+		"\x80\x04}\x8c\x01b]s\x8c\x01bK\x01s.",                                     // SETITEM
+		"\x80\x04}(\x8c\x01b]\x94\x8c\x01b](K\x01eu\x8c\x01ch\x00s.",               // list then list
+		"\x80\x04}(\x8c\x01bK\x01\x8c\x01b]\x94u\x8c\x01ch\x00s.",                  // scalar then list: list wins
+		"\x80\x04]\x94}(\x8c\x01bh\x00\x8c\x01bK\x02uh\x00(K\x01e\x86.",            // GET of a list, then an int
+		"\x80\x04}(\x8c\x01b]\x94\x8c\x01c\x8c\x01x\x8c\x01bh\x00\x8c\x01bK\x03u.", // three times
+	} {
+		want, err := unpickler.Load([]byte(data))
+		if err != nil {
+			t.Fatalf("%q: %v", data, err)
+		}
+		for _, mk := range targets {
+			ref, got := mk(), mk()
+			errRef := unpickler.RefUnmarshal([]byte(data), ref)
+			errGot := unpickler.Unmarshal([]byte(data), got)
+			if (errRef == nil) != (errGot == nil) {
+				t.Errorf("%q into %T: %v / %v", data, got, errRef, errGot)
+				continue
+			}
+			if errRef == nil && !reflect.DeepEqual(ref, got) {
+				t.Errorf("%q into %T (Load: %v): typed %v, dynamic %v", data, got, want, reflect.ValueOf(got).Elem(), reflect.ValueOf(ref).Elem())
+			}
+		}
+	}
+}

@@ -108,7 +108,7 @@ type tframe struct {
 	parent *tframe
 	slot   int    // parent list slot, or parent struct field
 	last   int    // field of the previous key, to predict the next
-	seen   uint64 // fields set by a SETITEM(S) so far: a key given twice makes the decode give way
+	seen   uint64 // fields set by a SETITEM(S) so far: a key given twice makes the decode give way; map: ≠ 0 once a value was deferred
 }
 
 // tmap is a map frame's map, apart so that the other frames are smaller.
@@ -792,6 +792,13 @@ func (m *machine) settle(f *tframe, it any, at, slot int, key string) error {
 		return m.storeFrame(x, at, f, slot, key)
 	}
 	if needsDefer(it) {
+		if f != nil && f.kind == fMap {
+			// The key in the map now (a zero value till STOP), so that a
+			// later value for it is seen (typedSetItems): the deferred
+			// one must not overwrite it at STOP.
+			f.mp.mv.SetMapIndex(reflect.ValueOf(key).Convert(f.t.Key()), reflect.Zero(f.t.Elem()))
+			f.seen = 1
+		}
 		m.pends = append(m.pends, pend{val: it, f: f, slot: slot, key: key})
 		return nil
 	}
@@ -937,6 +944,9 @@ func (m *machine) typedSetItems(f *tframe, items []any, at int) error {
 		}
 		v := items[i+1]
 		if f.kind == fMap {
+			if f.seen != 0 && f.mp.mv.MapIndex(reflect.ValueOf(key).Convert(f.t.Key())).IsValid() {
+				return errFallback // a key given again after a deferred value for it
+			}
 			if _, w := v.(written); w {
 				continue // stored already
 			}
