@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/segpickle/segpickle/py"
 	"github.com/segpickle/segpickle/unpickler"
 )
 
@@ -86,6 +87,46 @@ func TestHuntDuplicateKeyAfterDeferred(t *testing.T) {
 			if errRef == nil && !reflect.DeepEqual(ref, got) {
 				t.Errorf("%q into %T (Load: %v): typed %v, dynamic %v", data, got, want, reflect.ValueOf(got).Elem(), reflect.ValueOf(ref).Elem())
 			}
+		}
+	}
+}
+
+// A memo entry kept in a run over a list's batch, put again later in the
+// batch, then the batch handed back to the machine (an EMPTY_DICT the
+// loop does not take): the later value stays and the entry counts once, as
+// in CPython. unrunBox once put the run's older value back over it and
+// counted the entry one less, so that a later MEMOIZE took an index
+// already used and a GET of the next one failed.
+func TestHuntRunEntryPutAgain(t *testing.T) {
+	for _, c := range []struct {
+		data string
+		want any // CPython's pickle.loads
+	}{
+		{"\x80\x04](K\x01e(K\x02q\x01K\x03q\x01}eh\x01\x86.", nil},
+		{"\x80\x04](K\x01e(K\x02\x94K\x03q\x00}e\x8c\x01x\x94h\x01h\x00\x87.", py.Tuple{"x", "x", int64(3)}},
+		{"\x80\x04](K\x01e(K\x02q\x05K\x03q\x05}eK\x07\x94h\x01\x86.", py.Tuple{int64(7), int64(7)}},
+	} {
+		v, err := unpickler.Load([]byte(c.data))
+		if err != nil {
+			t.Errorf("%q: %v", c.data, err)
+			continue
+		}
+		if c.want == nil { // ([1, 2, 3, {}], 3)
+			tu, ok := v.(py.Tuple)
+			if !ok || len(tu) != 2 || tu[1] != int64(3) {
+				t.Errorf("%q: %v, want ([1, 2, 3, {}], 3)", c.data, v)
+			}
+		} else if d := valueDiff(v, c.want); d != "" {
+			t.Errorf("%q: %v, want %v: %s", c.data, v, c.want, d)
+		}
+		segs := make([][]byte, len(c.data))
+		for i := range segs {
+			segs[i] = []byte(c.data[i : i+1])
+		}
+		var v2 any
+		err2 := unpickler.UnmarshalSegments(segs, &v2)
+		if d := sameOutcome(v, err, v2, err2); d != "" {
+			t.Errorf("%q: bytes and one-byte segments: %s", c.data, d)
 		}
 	}
 }

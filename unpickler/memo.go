@@ -411,8 +411,12 @@ func (m *machine) unrunBox(b *listBox, base int) {
 			r.n = uint32(keep)
 		}
 		for j, v := range vals {
+			idx := lo + uint32(keep+j)
+			if !m.memoFree(idx) {
+				continue // put again since (the slot is read first): that value stays, counted once
+			}
 			m.nmemo-- // memoPut counts it again
-			_ = m.memoPut(uint64(lo)+uint64(keep+j), v)
+			_ = m.memoPut(uint64(idx), v)
 		}
 	}
 }
