@@ -304,9 +304,13 @@ func (m *machine) payload(n uint64, copyOut bool) ([]byte, error) {
 		if err := m.charge(int64(n)); err != nil {
 			return nil, err
 		}
-		c := make([]byte, len(b))
-		copy(c, b)
-		b = c
+		if len(b) == 0 {
+			b = make([]byte, 0)
+		} else {
+			// append, not make and copy: the copy's memory is not
+			// zeroed first (a third of the time of 1 MiB bytes).
+			b = append([]byte(nil), b...)
+		}
 	}
 	return b, nil
 }
