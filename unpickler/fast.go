@@ -1024,9 +1024,11 @@ out:
 	}
 }
 
-// fastTuple reads TUPLE1/2/3 of scalars (and a MEMOIZE after it) into an
-// array field of as many ints, floats or strs; 0 when w does not hold one.
-func (m *machine) fastTuple(w []byte, fd *tfield, at unsafe.Pointer) int {
+// numTuple reads fd.alen numbers and TUPLE1/2/3 (not the memo opcode
+// after it) into the array field at at: the bytes read, 0 when w does not
+// hold such a tuple (nothing is stored then). fastTuple and specTuple
+// differ only in how they memoize it.
+func (m *machine) numTuple(w []byte, fd *tfield, at unsafe.Pointer) int {
 	alen, ek := fd.alen, fd.aek // cached per field (structDecOf)
 	if alen == 0 {
 		return 0
@@ -1037,8 +1039,11 @@ func (m *machine) fastTuple(w []byte, fd *tfield, at unsafe.Pointer) int {
 		if n >= len(w) {
 			return 0
 		}
-		v, k := m.readScalar(w[n:])
-		if k == 0 || v.kind == kString || v.kind == kBool || (v.kind == kFloat64 && ek != kFloat64) {
+		var v scalar
+		var k int
+		if x, kk := readInt(w[n:]); kk > 0 {
+			v, k = scalar{kind: kInt64, i: x}, kk
+		} else if v, k = m.readScalar(w[n:]); k == 0 || v.kind == kString || v.kind == kBool || (v.kind == kFloat64 && ek != kFloat64) {
 			return 0
 		}
 		vals[j] = v
@@ -1048,9 +1053,8 @@ func (m *machine) fastTuple(w []byte, fd *tfield, at unsafe.Pointer) int {
 		return 0
 	}
 	n++
-	size := fd.asize
 	for j := range alen {
-		e := unsafe.Add(at, uintptr(j)*size)
+		e := unsafe.Add(at, uintptr(j)*fd.asize)
 		v := vals[j]
 		switch {
 		case ek == kInt64:
@@ -1062,6 +1066,16 @@ func (m *machine) fastTuple(w []byte, fd *tfield, at unsafe.Pointer) int {
 		default:
 			*(*float64)(e) = float64(v.i)
 		}
+	}
+	return n
+}
+
+// fastTuple reads TUPLE1/2/3 of scalars (and a MEMOIZE after it) into an
+// array field of as many ints, floats or strs; 0 when w does not hold one.
+func (m *machine) fastTuple(w []byte, fd *tfield, at unsafe.Pointer) int {
+	n := m.numTuple(w, fd, at)
+	if n == 0 {
+		return 0
 	}
 	if n < len(w) && w[n] == op.Memoize && m.nmemo < m.cfg.maxMemo {
 		if m.memoPut(uint64(m.nmemo), boxIn(&m.arrs, arrRef{p: at, t: fd.typ}, arrRefType)) == nil {

@@ -644,40 +644,9 @@ func storeKind(at unsafe.Pointer, k uint8, v scalar) bool {
 
 // specTuple is fastTuple with its memo entry kept aside.
 func (m *machine) specTuple(w []byte, fd *tfield, at unsafe.Pointer) int {
-	alen, ek := fd.alen, fd.aek
-	var vals [3]scalar
-	n := 0
-	for j := range alen {
-		if n >= len(w) {
-			return 0
-		}
-		var v scalar
-		var k int
-		if x, kk := readInt(w[n:]); kk > 0 {
-			v, k = scalar{kind: kInt64, i: x}, kk
-		} else if v, k = m.readScalar(w[n:]); k == 0 || v.kind == kString || v.kind == kBool || (v.kind == kFloat64 && ek != kFloat64) {
-			return 0
-		}
-		vals[j] = v
-		n += k
-	}
-	if n >= len(w) || w[n] != op.Tuple1+byte(alen-1) {
+	n := m.numTuple(w, fd, at)
+	if n == 0 {
 		return 0
-	}
-	n++
-	for j := range alen {
-		e := unsafe.Add(at, uintptr(j)*fd.asize)
-		v := vals[j]
-		switch {
-		case ek == kInt64:
-			*(*int64)(e) = v.i
-		case ek == kInt:
-			*(*int)(e) = int(v.i)
-		case v.kind == kFloat64:
-			*(*float64)(e) = v.f
-		default:
-			*(*float64)(e) = float64(v.i)
-		}
 	}
 	if n < len(w) && isMemoOp(w[n]) {
 		k := m.specMemo(w[n:], fd.code, nil, -1)
