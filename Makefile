@@ -3,14 +3,16 @@ GO      ?= go
 PYTHON  ?= python3
 BIN     := bin/segpickle
 LIB     := pyext/segpickle/libsegpickle.so
+# dumps_segments's common case in C, for $(PYTHON)'s version (optional: see pybuild/speedups.py)
+SPEEDUPS := pyext/segpickle/_speedups$(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX") or ".so")' 2>/dev/null)
 GOFILES := $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: all build cli lib test gotest hostile pytest pytest-cgocheck pytest-pydata pydata-deps vet fmt fmt-check lint bench fuzz fuzz-short demo golden clean
+.PHONY: all build cli lib speedups test gotest hostile pytest pytest-cgocheck pytest-pydata pydata-deps vet fmt fmt-check lint bench fuzz fuzz-short demo golden clean
 
 all: build
 
-build: cli lib
+build: cli lib speedups
 
 cli: $(BIN)
 $(BIN): $(GOFILES) go.mod go.sum
@@ -19,6 +21,10 @@ $(BIN): $(GOFILES) go.mod go.sum
 lib: $(LIB)
 $(LIB): $(GOFILES) go.mod go.sum
 	$(GO) build -buildmode=c-shared -o $(LIB) ./cbridge
+
+speedups: $(SPEEDUPS)
+$(SPEEDUPS): pyext/segpickle/_speedups.c pybuild/speedups.py
+	$(PYTHON) pybuild/speedups.py pyext/segpickle
 
 ## test: vet, gofmt check, Go tests with the race detector, the hostile-input
 ## suites (without -race: they measure memory), Python tests (again against a
@@ -42,7 +48,7 @@ hostile:
 	@$(STEP) "hostile input (CLI, echo-server)" $(GO) test -count=1 -run 'Hostile' ./cmd/segpickle ./internal/echo
 
 pytest: build
-	@SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(STEP) "python tests" $(PYTHON) -P -m unittest discover -s tests -p 'test_*.py'
+	@SEGPICKLE_REQUIRE_SPEEDUPS=$$(test -f $(SPEEDUPS) && echo 1) SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(STEP) "python tests" $(PYTHON) -P -m unittest discover -s tests -p 'test_*.py'
 
 ## pytest-pydata: real numpy / pandas / scikit-learn / cloudpickle objects
 ## (tests/test_pydata.py) with Debian's python3, which has them; the Debian
@@ -102,4 +108,4 @@ demo: build
 	PYTHONPATH=$(CURDIR)/pyext SEGPICKLE_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m segpickle.demo
 
 clean:
-	rm -rf bin build $(LIB) pyext/segpickle/libsegpickle.h
+	rm -rf bin build $(LIB) pyext/segpickle/libsegpickle.h pyext/segpickle/_speedups*.so

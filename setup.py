@@ -10,6 +10,7 @@ Needs Go 1.26 and a C compiler on PATH.
 import os
 import shutil
 import subprocess
+import sys
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
@@ -20,6 +21,8 @@ except ImportError:  # built by pybuild/segpickle_build.py instead
     _bdist_wheel = None
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "pybuild"))
+import speedups  # noqa: E402 (pybuild/speedups.py: the optional C accelerator)
 
 # Built into the package directory; pyext/segpickle/_paths.py finds them there.
 GO_TARGETS = [
@@ -41,11 +44,13 @@ def go_build(target_dir):
 
 
 class BuildWithGo(build_py):
-    """The usual build_py, then go build for the library and the CLI."""
+    """The usual build_py, then go build for the library and the CLI, and
+    the C accelerator for this Python when it can be built."""
 
     def run(self):
         super().run()
         go_build(os.path.join(self.build_lib, "segpickle"))
+        speedups.build(os.path.join(self.build_lib, "segpickle"))
 
 
 cmdclass = {"build_py": BuildWithGo}

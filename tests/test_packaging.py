@@ -63,6 +63,12 @@ class PipInstall(unittest.TestCase):
             out = run(vpy, "-c", "import segpickle, pickle; print(segpickle.__file__); "
                                  "assert segpickle.loads(segpickle.reencode(pickle.dumps([1, 'x']))) == [1, 'x']")
             self.assertTrue(out.startswith(venv), out)
+            # The C accelerator is built wherever this Python's headers are.
+            headers = subprocess.run([python, "-c", "import os, sysconfig; print(os.path.exists(os.path.join("
+                                      "sysconfig.get_paths()['include'], 'Python.h')))"],
+                                     capture_output=True, text=True, check=True).stdout.strip()
+            self.assertEqual(run(vpy, "-c", "import segpickle; print(segpickle._speedups is not None)").strip(),
+                             headers)
             if demo:  # once is enough: it takes a while on a busy machine
                 self.assertIn('"round_trip_us"', run(vpy, "-m", "segpickle.demo", "--quick", "--json"))
             self.assertIn("channel ok", run(vpy, "-c", CHANNEL_PEER))

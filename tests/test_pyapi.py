@@ -279,7 +279,7 @@ class PooledPicklers(unittest.TestCase):
                 del idle[:]
                 segpickle.dumps_segments(obj, proto)
                 self.assertEqual(len(idle), 1)
-                big = list(range(200000)) if proto < 4 else 1 << (8 * 300000)  # one piece over 256 KiB
+                big = list(range(200000)) if proto < 4 else [1 << (8 * 300000)]  # one piece over 256 KiB
                 segpickle.dumps_segments(big, proto)
                 self.assertEqual(len(idle), 0)
 

@@ -120,6 +120,8 @@ def dumps_segments(obj: Any, protocol: Optional[int] = None, *, fix_imports: boo
     Arguments are pickle.dumps's (protocol defaults to DEFAULT_PROTOCOL).
     With out_of_band=True, PickleBuffers go to buf.out_of_band instead of
     the stream (protocol 5, the default then)."""
+    # segpickle._speedups runs the first branch in C when it is built (the
+    # same steps; see _speedups.c).
     if (protocol is None or type(protocol) is int) and fix_imports is True and buffer_callback is None \
             and out_of_band is False:
         idle = _idle.get(protocol)
@@ -141,33 +143,13 @@ def dumps_segments(obj: Any, protocol: Optional[int] = None, *, fix_imports: boo
             buf = _new_buffer(SegmentBuffer)
             buf._oob = ()
             buf._limit = DEFAULT_THRESHOLD
-            if len(segs) == 1 and len(segs[0]) <= _KEEP_MAX:  # every small pickle: one frame, bytes
+            if len(segs) == 1 and type(segs[0]) is bytes and len(segs[0]) <= _KEEP_MAX:
+                # Every small pickle: one frame, bytes.
                 buf._segs = segs
                 if len(idle) < _MAX_IDLE:
                     idle.append(pooled)
                 return buf
-            if len(segs) == 1:  # one piece over _KEEP_MAX: that Pickler is not kept
-                buf._segs = segs
-            else:  # large payloads in between
-                buf._segs = out = []
-                keep = True
-                for s in segs:
-                    if type(s) is bytes:
-                        # A piece larger than _KEEP_MAX is a payload written
-                        # as it is (bytes, or str encoded) when the piece
-                        # before ends with its length, as the opcode that
-                        # announces it does; else the Pickler wrote it from
-                        # its own buffer, which stays that large.
-                        if len(s) > _KEEP_MAX and keep:
-                            h = out[-1] if out else b""
-                            keep = type(h) is bytes and (h[-4:] == _LEN4(len(s)) if len(s) < 1 << 32
-                                                         else h[-8:] == _LEN8(len(s)))
-                        out.append(s)
-                    else:  # bytearray, PickleBuffer: kept or copied by write()'s rule
-                        buf._write_view(s)
-                if keep and len(idle) < _MAX_IDLE:
-                    idle.append(pooled)
-            return buf
+            return _finish(buf, pooled, segs, idle)
     if out_of_band:
         if buffer_callback is not None:
             raise ValueError("give buffer_callback or out_of_band, not both")
@@ -178,6 +160,55 @@ def dumps_segments(obj: Any, protocol: Optional[int] = None, *, fix_imports: boo
         buffer_callback = buf.buffer_callback
     pickle.Pickler(buf, protocol, fix_imports=fix_imports, buffer_callback=buffer_callback).dump(obj)
     return buf
+
+
+def _finish(buf: SegmentBuffer, pooled: Tuple[pickle.Pickler, List[Any]], segs: List[Any],
+            idle: List[Any]) -> SegmentBuffer:
+    """dumps_segments's common case when the pooled Pickler wrote more than
+    one small piece: fills buf with segs, and pools the Pickler again unless
+    its output buffer grew too large."""
+    if len(segs) == 1 and type(segs[0]) is bytes:  # one piece over _KEEP_MAX: that Pickler is not kept
+        buf._segs = segs
+        return buf
+    buf._segs = out = []
+    keep = True
+    for s in segs:
+        if type(s) is bytes:
+            # A piece larger than _KEEP_MAX is a payload written as it is
+            # (bytes, or str encoded) when the piece before ends with its
+            # length, as the opcode that announces it does; else the
+            # Pickler wrote it from its own buffer, which stays that large.
+            if len(s) > _KEEP_MAX and keep:
+                h = out[-1] if out else b""
+                keep = type(h) is bytes and (h[-4:] == _LEN4(len(s)) if len(s) < 1 << 32
+                                             else h[-8:] == _LEN8(len(s)))
+            out.append(s)
+        else:  # bytearray, PickleBuffer: kept or copied by write()'s rule
+            buf._write_view(s)
+    if keep and len(idle) < _MAX_IDLE:
+        idle.append(pooled)
+    return buf
+
+
+_dumps_segments_py = dumps_segments  # kept for the tests, and as the C version's fallback
+
+try:
+    from . import _speedups
+except ImportError:  # not built (no C compiler, or another Python version): the Python code above
+    _speedups = None
+else:
+    def _memo_clear_max() -> int:
+        # Pickler.__sizeof__ counts its memo table: after a dump (into a
+        # file: no output buffer then), a new Pickler's is the smallest.
+        # Tables up to 512 bytes larger are cleared, larger ones replaced.
+        p, _ = _new_pickler(None)
+        p.dump(None)
+        return p.__sizeof__() + 512
+
+    _speedups.configure(_idle, pickle.dumps, pickle.Pickler.dump, pickle.Pickler.clear_memo, pickle.Pickler.__sizeof__,
+                        _new_pickler, _finish, _dumps_segments_py, SegmentBuffer, _NO_MEMO, DEFAULT_THRESHOLD, _KEEP_MAX,
+                        _MAX_IDLE, _memo_clear_max())
+    dumps_segments = _speedups.dumps_segments  # noqa: F811 (the same function, its common case in C)
 
 
 def dump(obj: Any, file, protocol: Optional[int] = None, *, fix_imports: bool = True,

@@ -1,0 +1,396 @@
+/*
+ * segpickle._speedups: dumps_segments's common case in C.
+ *
+ * segpickle/__init__.py has the whole of dumps_segments in Python; this
+ * module runs the same steps for the call that matters most for small
+ * messages (an object, a protocol, no other argument), because at 1 KiB the
+ * Python statements around Pickler.dump cost more than the pickling itself.
+ * Everything else is handed back to the Python functions given to
+ * configure(): an unusual argument goes to the Python dumps_segments, and a
+ * pickle of more than one small piece to _finish. Without a C compiler the
+ * package works the same, only slower at small sizes (segpickle uses this
+ * module only when it imports).
+ *
+ * The steps, as in Python: take an idle (Pickler, parts) pair of that
+ * protocol (its Pickler writes with parts.append), dump, move the pieces out
+ * of parts, give the Pickler a new empty memo (so that it keeps nothing of
+ * obj alive), and make a SegmentBuffer holding the pieces.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+/* The lists of idle (Pickler, parts) pairs, by protocol: [p] for 0..5, [6]
+ * for None (DEFAULT_PROTOCOL's list), [7] for -1 (HIGHEST_PROTOCOL's). */
+#define N_IDLE 8
+static PyObject *idle_lists[N_IDLE];
+static PyObject *pickler_dump; /* pickle.Pickler.dump, called without a lookup */
+static PyObject *pickle_dumps; /* pickle.dumps */
+static PyObject *pickler_clear_memo; /* pickle.Pickler.clear_memo */
+static PyObject *pickler_sizeof; /* pickle.Pickler.__sizeof__ */
+/* The largest Pickler.__sizeof__ whose memo table is cleared rather than
+ * replaced. A memo table keeps its largest size (the pickle that memoized
+ * the most objects), and clear_memo() visits all of it: after one dump of a
+ * million objects, every later small dump would take milliseconds. So a
+ * Pickler whose table grew past a few hundred bytes gets a new one (which
+ * costs more than a clear of a small table: 2 allocations, 2 frees). */
+static Py_ssize_t memo_clear_max;
+static PyObject *new_pickler; /* new_pickler(protocol) -> (Pickler, parts) */
+static PyObject *finish;      /* finish(buf, pooled, segs, idle) -> buf */
+static PyObject *slow;        /* the Python dumps_segments */
+static PyTypeObject *buf_type; /* SegmentBuffer */
+static PyObject *no_memo;     /* the empty dict assigned to Pickler.memo */
+static PyObject *default_limit;
+static PyObject *empty_tuple;
+static Py_ssize_t keep_max, max_idle;
+/* SegmentBuffer's __slots__ _segs, _oob, _limit: their offsets in the
+ * object when they are plain object slots (always, for a class with
+ * __slots__), else -1 and set by name. */
+static Py_ssize_t off_segs = -1, off_oob = -1, off_limit = -1;
+static PyObject *s_memo, *s_segs, *s_oob, *s_limit;
+static PyObject *s_protocol, *s_fix_imports, *s_buffer_callback, *s_out_of_band;
+
+static Py_ssize_t
+slot_offset(PyTypeObject *t, PyObject *name)
+{
+    PyObject *d = PyDict_GetItemWithError(t->tp_dict, name);
+    if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type))
+        return -1;
+    PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+    if (m->type != T_OBJECT_EX || (m->flags & READONLY))
+        return -1;
+    return m->offset;
+}
+
+/* Stores v (a new reference is taken) in obj's slot at off, or by name. */
+static int
+set_slot(PyObject *obj, Py_ssize_t off, PyObject *name, PyObject *v)
+{
+    if (off < 0)
+        return PyObject_SetAttr(obj, name, v);
+    PyObject **p = (PyObject **)((char *)obj + off);
+    PyObject *old = *p;
+    Py_INCREF(v);
+    *p = v;
+    Py_XDECREF(old);
+    return 0;
+}
+
+static PyObject *
+configure(PyObject *self, PyObject *args)
+{
+    PyObject *idle, *np, *fin, *sl, *bt, *nm, *lim;
+    Py_ssize_t km, mi, mcm;
+    PyObject *dumps, *dump, *clear_memo, *size_of;
+    if (!PyArg_ParseTuple(args, "O!OOOOOOOO!O!O!nnn:configure", &PyDict_Type, &idle, &dumps, &dump, &clear_memo,
+                          &size_of, &np, &fin, &sl, &PyType_Type,
+                          &bt, &PyDict_Type, &nm, &PyLong_Type, &lim, &km, &mi, &mcm))
+        return NULL;
+    PyObject *lists[N_IDLE];
+    for (int i = 0; i < N_IDLE; i++) {
+        PyObject *key = i < 6 ? PyLong_FromLong(i) : i == 6 ? Py_NewRef(Py_None) : PyLong_FromLong(-1);
+        if (key == NULL)
+            return NULL;
+        lists[i] = PyDict_GetItemWithError(idle, key);
+        Py_DECREF(key);
+        if (lists[i] == NULL || !PyList_CheckExact(lists[i])) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "configure: idle needs a list for each of 0..5, None and -1");
+            return NULL;
+        }
+    }
+    PyTypeObject *t = (PyTypeObject *)bt;
+    Py_ssize_t os = slot_offset(t, s_segs), oo = slot_offset(t, s_oob), ol = slot_offset(t, s_limit);
+    if (PyErr_Occurred())
+        return NULL;
+    for (int i = 0; i < N_IDLE; i++)
+        Py_XSETREF(idle_lists[i], Py_NewRef(lists[i]));
+    Py_XSETREF(pickle_dumps, Py_NewRef(dumps));
+    Py_XSETREF(pickler_dump, Py_NewRef(dump));
+    Py_XSETREF(pickler_clear_memo, Py_NewRef(clear_memo));
+    Py_XSETREF(pickler_sizeof, Py_NewRef(size_of));
+    Py_INCREF(np);
+    Py_XSETREF(new_pickler, np);
+    Py_INCREF(fin);
+    Py_XSETREF(finish, fin);
+    Py_INCREF(sl);
+    Py_XSETREF(slow, sl);
+    Py_INCREF(bt);
+    Py_XSETREF(buf_type, t);
+    Py_INCREF(nm);
+    Py_XSETREF(no_memo, nm);
+    Py_INCREF(lim);
+    Py_XSETREF(default_limit, lim);
+    memo_clear_max = mcm;
+    keep_max = km;
+    max_idle = mi;
+    off_segs = os;
+    off_oob = oo;
+    off_limit = ol;
+    Py_RETURN_NONE;
+}
+
+/* Moves the pieces in parts into a new list, leaving parts empty with its
+ * room kept for the next dump. */
+static PyObject *
+take(PyObject *parts)
+{
+    Py_ssize_t n = PyList_GET_SIZE(parts);
+    PyObject *segs = PyList_New(n);
+    if (segs == NULL || n == 0)
+        return segs;
+    PyListObject *from = (PyListObject *)parts;
+    memcpy(((PyListObject *)segs)->ob_item, from->ob_item, n * sizeof(PyObject *)); /* the references move */
+    Py_SET_SIZE(parts, 0);
+    return segs;
+}
+
+static Py_ssize_t
+size_of(PyObject *pickler)
+{
+    PyObject *r = PyObject_Vectorcall(pickler_sizeof, &pickler, 1, NULL);
+    if (r == NULL)
+        return -1;
+    Py_ssize_t n = PyLong_AsSsize_t(r);
+    Py_DECREF(r);
+    return n;
+}
+
+/* Puts the Pickler back in a state that holds nothing of what it pickled:
+ * parts empty, its memo empty and small. */
+static int
+reset(PyObject *pickler, PyObject *parts)
+{
+    if (PyList_GET_SIZE(parts) > 0 && PyList_SetSlice(parts, 0, PyList_GET_SIZE(parts), NULL) < 0)
+        return -1;
+    Py_ssize_t n = size_of(pickler);
+    if (n < 0)
+        return -1;
+    if (n > memo_clear_max)
+        return PyObject_SetAttr(pickler, s_memo, no_memo);
+    PyObject *r = PyObject_Vectorcall(pickler_clear_memo, &pickler, 1, NULL);
+    Py_XDECREF(r);
+    return r == NULL ? -1 : 0;
+}
+
+/* The size from which CPython's Pickler hands a bytes, bytearray or str
+ * payload to write() as it is (FRAME_SIZE_TARGET in _pickle.c); smaller
+ * ones are copied into its frame. */
+#define DIRECT_WRITE_MIN 65536
+
+/* Whether obj's pickle is surely one piece: a scalar, or a bytes, bytearray
+ * or str whose payload is under DIRECT_WRITE_MIN bytes (a str of n code
+ * points is at most 4n bytes of UTF-8). */
+static int
+one_piece(PyObject *obj)
+{
+    if (PyBytes_CheckExact(obj))
+        return PyBytes_GET_SIZE(obj) < DIRECT_WRITE_MIN;
+    if (PyUnicode_CheckExact(obj))
+        return PyUnicode_GET_LENGTH(obj) < DIRECT_WRITE_MIN / 4;
+    if (PyByteArray_CheckExact(obj))
+        return PyByteArray_GET_SIZE(obj) < DIRECT_WRITE_MIN;
+    return obj == Py_None || PyLong_CheckExact(obj) || PyFloat_CheckExact(obj) || PyBool_Check(obj);
+}
+
+/* A pickle of one piece is pickle.dumps's bytes: the same pickle (one
+ * frame either way), made without a write call and a memo to clear. */
+static PyObject *
+dumps_one_piece(PyObject *obj, PyObject *protocol)
+{
+    PyObject *dargs[2] = {obj, protocol};
+    PyObject *data = PyObject_Vectorcall(pickle_dumps, dargs, 2, NULL);
+    if (data == NULL)
+        return NULL;
+    PyObject *segs = PyList_New(1);
+    if (segs == NULL) {
+        Py_DECREF(data);
+        return NULL;
+    }
+    PyList_SET_ITEM(segs, 0, data);
+    PyObject *buf = buf_type->tp_alloc(buf_type, 0);
+    if (buf == NULL || set_slot(buf, off_oob, s_oob, empty_tuple) < 0 ||
+        set_slot(buf, off_limit, s_limit, default_limit) < 0 || set_slot(buf, off_segs, s_segs, segs) < 0) {
+        Py_XDECREF(buf);
+        buf = NULL;
+    }
+    Py_DECREF(segs);
+    return buf;
+}
+
+/* Keyword names are interned by the compiler; other strs compare by value. */
+static int
+kw_is(PyObject *k, PyObject *name)
+{
+    return k == name || (PyUnicode_Check(k) && PyUnicode_Compare(k, name) == 0);
+}
+
+static PyObject *
+dumps_segments(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (slow == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "segpickle._speedups is not configured");
+        return NULL;
+    }
+    PyObject *protocol = nargs >= 2 ? args[1] : Py_None;
+    int common = nargs == 1 || nargs == 2;
+    if (common && kwnames != NULL) {
+        Py_ssize_t nk = PyTuple_GET_SIZE(kwnames);
+        for (Py_ssize_t i = 0; i < nk && common; i++) {
+            PyObject *k = PyTuple_GET_ITEM(kwnames, i), *v = args[nargs + i];
+            if (kw_is(k, s_protocol) && nargs == 1)
+                protocol = v;
+            else if (kw_is(k, s_fix_imports))
+                common = v == Py_True;
+            else if (kw_is(k, s_buffer_callback))
+                common = v == Py_None;
+            else if (kw_is(k, s_out_of_band))
+                common = v == Py_False;
+            else /* unknown, or protocol twice: Python says what is wrong */
+                common = 0;
+        }
+    }
+    common = common && (protocol == Py_None || PyLong_CheckExact(protocol));
+    PyObject *idle = NULL;
+    if (common) {
+        if (protocol == Py_None) {
+            idle = idle_lists[6];
+        } else {
+            int overflow;
+            long p = PyLong_AsLongAndOverflow(protocol, &overflow);
+            if (p >= 0 && p < 6)
+                idle = idle_lists[p];
+            else if (p == -1 && !overflow)
+                idle = idle_lists[7];
+        }
+    }
+    if (idle == NULL) /* (also when PyLong_AsLongAndOverflow failed: slow raises it again) */
+        return PyObject_Vectorcall(slow, args, nargsf, kwnames);
+    if (one_piece(args[0]))
+        return dumps_one_piece(args[0], protocol);
+
+    PyObject *pooled;
+    Py_ssize_t n = PyList_GET_SIZE(idle);
+    if (n > 0) {
+        /* list.pop(): the reference moves out; the list keeps its room */
+        pooled = PyList_GET_ITEM(idle, n - 1);
+        Py_SET_SIZE(idle, n - 1);
+    } else {
+        pooled = PyObject_CallOneArg(new_pickler, protocol);
+        if (pooled == NULL)
+            return NULL;
+    }
+    if (!PyTuple_CheckExact(pooled) || PyTuple_GET_SIZE(pooled) != 2 ||
+        !PyList_CheckExact(PyTuple_GET_ITEM(pooled, 1))) {
+        Py_DECREF(pooled);
+        PyErr_SetString(PyExc_SystemError, "segpickle: a pooled Pickler is not a (Pickler, list) pair");
+        return NULL;
+    }
+    PyObject *pickler = PyTuple_GET_ITEM(pooled, 0), *parts = PyTuple_GET_ITEM(pooled, 1);
+    PyObject *callargs[2] = {pickler, args[0]};
+    PyObject *r = PyObject_Vectorcall(pickler_dump, callargs, 2, NULL);
+    PyObject *segs = NULL;
+    if (r != NULL) {
+        Py_DECREF(r);
+        segs = take(parts);
+    }
+    /* As Python's finally: the Pickler lets go of obj whether dump worked
+     * or not; an error in doing so wins only when dump succeeded. */
+    int bad;
+    if (segs != NULL) {
+        bad = reset(pickler, parts);
+    } else {
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+        if (reset(pickler, parts) < 0)
+            PyErr_Clear();
+        PyErr_Restore(et, ev, tb);
+        bad = 1;
+    }
+    if (segs == NULL || bad) {
+        Py_XDECREF(segs);
+        Py_DECREF(pooled);
+        return NULL;
+    }
+
+    PyObject *buf = buf_type->tp_alloc(buf_type, 0);
+    if (buf == NULL || set_slot(buf, off_oob, s_oob, empty_tuple) < 0 ||
+        set_slot(buf, off_limit, s_limit, default_limit) < 0) {
+        Py_XDECREF(buf);
+        Py_DECREF(segs);
+        Py_DECREF(pooled);
+        return NULL;
+    }
+    if (PyList_GET_SIZE(segs) == 1) {
+        PyObject *s = PyList_GET_ITEM(segs, 0);
+        if (PyBytes_CheckExact(s) && PyBytes_GET_SIZE(s) <= keep_max) {
+            /* Every small pickle: one frame, bytes. */
+            int err = set_slot(buf, off_segs, s_segs, segs);
+            Py_DECREF(segs);
+            Py_ssize_t k = PyList_GET_SIZE(idle);
+            if (err == 0 && k < max_idle) {
+                if (k < ((PyListObject *)idle)->allocated) { /* list.append() with room: the reference moves in */
+                    PyList_SET_ITEM(idle, k, pooled);
+                    Py_SET_SIZE(idle, k + 1);
+                    pooled = NULL;
+                } else {
+                    err = PyList_Append(idle, pooled);
+                }
+            }
+            Py_XDECREF(pooled);
+            if (err < 0) {
+                Py_DECREF(buf);
+                return NULL;
+            }
+            return buf;
+        }
+    }
+    PyObject *fargs[4] = {buf, pooled, segs, idle};
+    r = PyObject_Vectorcall(finish, fargs, 4, NULL);
+    Py_DECREF(buf);
+    Py_DECREF(segs);
+    Py_DECREF(pooled);
+    return r;
+}
+
+static PyMethodDef methods[] = {
+    {"configure", configure, METH_VARARGS,
+     "configure(idle, dumps, dump, clear_memo, sizeof, new_pickler, finish, slow, SegmentBuffer, no_memo, threshold, keep_max, max_idle, memo_clear_max)\n"
+     "--\n\nGives the module segpickle's pool of Picklers and the Python functions it hands off to."},
+    {"dumps_segments", (PyCFunction)(void (*)(void))dumps_segments, METH_FASTCALL | METH_KEYWORDS,
+     "dumps_segments($module, obj, protocol=None, *, fix_imports=True, buffer_callback=None, out_of_band=False)\n"
+     "--\n\n"
+     "Pickles obj into a new SegmentBuffer: pickle.dumps without the copy.\n"
+     "Payloads of 64 KiB and more stay the caller's objects (kept, not\n"
+     "copied); ``bytes(buf)`` equals ``pickle.dumps(obj, protocol)``.\n\n"
+     "Arguments are pickle.dumps's (protocol defaults to DEFAULT_PROTOCOL).\n"
+     "With out_of_band=True, PickleBuffers go to buf.out_of_band instead of\n"
+     "the stream (protocol 5, the default then)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "segpickle._speedups",
+    "dumps_segments's common case in C (see segpickle/_speedups.c).", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+#define INTERN(var, text)                            \
+    if ((var = PyUnicode_InternFromString(text)) == NULL) \
+        return NULL;
+    INTERN(s_memo, "memo");
+    INTERN(s_segs, "_segs");
+    INTERN(s_oob, "_oob");
+    INTERN(s_limit, "_limit");
+    INTERN(s_protocol, "protocol");
+    INTERN(s_fix_imports, "fix_imports");
+    INTERN(s_buffer_callback, "buffer_callback");
+    INTERN(s_out_of_band, "out_of_band");
+#undef INTERN
+    if ((empty_tuple = PyTuple_New(0)) == NULL)
+        return NULL;
+    return PyModule_Create(&module);
+}
