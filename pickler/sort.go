@@ -82,6 +82,8 @@ type keySort struct {
 	radix   []radixEnt // the 16-byte fallback and tie groups
 	counts  []uint32   // radix digit counts
 	or, and uint64     // over the prefixes: the bits they differ in are or^and
+	minLen  int        // the shortest key's length
+	maxLen  int        // the longest key's length
 }
 
 // takeSort returns the encoder's sort buffers sized for n items.
@@ -99,6 +101,7 @@ func (e *encoder) takeSort(n int) *keySort {
 	}
 	ks.ents, ks.pre = ks.ents[:0], ks.pre[:0]
 	ks.or, ks.and = 0, ^uint64(0)
+	ks.minLen, ks.maxLen = int(^uint(0)>>1), 0
 	return ks
 }
 
@@ -117,6 +120,8 @@ func (ks *keySort) add(k string, v any) {
 	ks.pre = append(ks.pre, p)
 	ks.or |= p
 	ks.and &= p
+	ks.minLen = min(ks.minLen, len(k))
+	ks.maxLen = max(ks.maxLen, len(k))
 }
 
 // sort returns the indexes of the items in the byte order of their keys
@@ -134,10 +139,35 @@ func (ks *keySort) sort() []uint32 {
 		return order
 	}
 	ib := uint(bits.Len(uint(n - 1))) // index bits
-	var sq squeeze
-	if diff := ks.or ^ ks.and; diff != 0 && sq.init(diff) && sq.bits+ib <= 64 {
-		ks.sortPacked(order, &sq, ib)
-		return order
+	diff, off := ks.or^ks.and, 0
+	for diff == 0 && ks.minLen >= off+8 {
+		// Every key has the same 8 bytes here: sort on the next 8.
+		off += 8
+		diff = ks.prefixesAt(off)
+	}
+	if lz := bits.LeadingZeros64(diff) / 8; lz >= 2 && ks.maxLen > off+8 && ks.minLen >= off+lz {
+		// Every key has the same first lz of these bytes, and some go on
+		// past them: sort on the 8 bytes from the first that differs.
+		off += lz
+		diff = ks.prefixesAt(off)
+	}
+	if diff != 0 {
+		var sq, span squeeze
+		sq.init(diff)
+		span.initSpan(diff)
+		// One run, from the lowest differing bit to the highest, costs a
+		// shift a key; squeezed, fewer digit passes may be needed, but
+		// each further run costs about half a pass.
+		maxw := ks.maxDigit()
+		spanWins, sqWins := digitWindows(span.apply(diff), maxw, nil), digitWindows(sq.apply(diff), maxw, nil)
+		if span.bits+ib <= 64 && (sq.bits+ib > 64 || 2*spanWins <= 2*sqWins+sq.n-1) {
+			ks.sortPacked(order, &span, ib, off)
+			return order
+		}
+		if sq.bits+ib <= 64 {
+			ks.sortPacked(order, &sq, ib, off)
+			return order
+		}
 	}
 	// Too many bits for one word (or one prefix for all): 16-byte entries.
 	if cap(ks.radix) < 2*n {
@@ -148,9 +178,9 @@ func (ks *keySort) sort() []uint32 {
 		a[i] = radixEnt{i: uint32(i)}
 	}
 	if n < radixMin {
-		compareSort(ks.ents, a, 0)
+		compareSort(ks.ents, a, off)
 	} else {
-		radixSort(ks.ents, a, tmp, 0)
+		radixSort(ks.ents, a, tmp, off)
 	}
 	for j := range a {
 		order[j] = a[j].i
@@ -161,7 +191,7 @@ func (ks *keySort) sort() []uint32 {
 // sortPacked sorts the items as uint64s: the squeezed prefix above ib
 // bits of index. Large sets are radix-sorted, their digit counts made
 // while the words are packed.
-func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint) {
+func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint, off int) {
 	n := len(ks.ents)
 	if cap(ks.pre) < 2*n {
 		ks.pre = append(ks.pre[:n], make([]uint64, n)...)
@@ -174,47 +204,41 @@ func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint) {
 		}
 		slices.Sort(pre)
 	} else {
-		// Passes of w bits (up to 11; fewer for fewer items, so that the
-		// counts stay small beside the items).
-		maxw := uint(11)
-		if l := uint(bits.Len(uint(n))); l < 13 {
-			maxw = max(l-2, 4)
+		var wins [16]digitWin
+		nw := digitWindows(sq.apply(ks.or^ks.and), ks.maxDigit(), &wins)
+		nb := 1 << wins[0].w
+		if cap(ks.counts) < nw*nb {
+			ks.counts = make([]uint32, nw*nb)
 		}
-		passes := (sq.bits + maxw - 1) / maxw
-		w := (sq.bits + passes - 1) / passes
-		nb := 1 << w
-		if cap(ks.counts) < int(passes)*nb {
-			ks.counts = make([]uint32, int(passes)*nb)
-		}
-		counts := ks.counts[:int(passes)*nb]
+		counts := ks.counts[:nw*nb]
 		clear(counts)
-		m := uint64(nb - 1)
-		if passes == 2 {
+		if nw == 2 {
 			c0, c1 := counts[:nb], counts[nb:]
+			s0, m0, s1, m1 := wins[0].shift, wins[0].mask(), wins[1].shift, wins[1].mask()
 			for i, p := range pre {
 				x := sq.apply(p)
 				pre[i] = x<<ib | uint64(i)
-				c0[x&m]++
-				c1[x>>w&m]++
+				c0[x>>s0&m0]++
+				c1[x>>s1&m1]++
 			}
 		} else {
 			for i, p := range pre {
 				x := sq.apply(p)
 				pre[i] = x<<ib | uint64(i)
-				for d := uint(0); d < passes; d++ {
-					counts[int(d)*nb+int(x>>(d*w)&m)]++
+				for d := range nw {
+					counts[d*nb+int(x>>wins[d].shift&wins[d].mask())]++
 				}
 			}
 		}
 		src, dst := pre, tmp
-		for d := uint(0); d < passes; d++ {
-			c := counts[int(d)*nb : int(d+1)*nb]
+		for d := range nw {
+			c := counts[d*nb : (d+1)*nb]
 			var pos uint32
 			for b, k := range c {
 				c[b] = pos
 				pos += k
 			}
-			shift := ib + d*w
+			shift, m := ib+wins[d].shift, wins[d].mask()
 			for _, u := range src {
 				x := u >> shift & m
 				dst[c[x]] = u
@@ -242,15 +266,64 @@ func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint) {
 			j++
 		}
 		if j-i > 1 {
-			ks.ties(order[i:j])
+			ks.ties(order[i:j], off)
 		}
 		i = j
 	}
 }
 
-// ties orders g, indexes of items whose keys are equal in their first 8
-// bytes (zero-padded), as radixSort orders a group of equal prefixes.
-func (ks *keySort) ties(g []uint32) {
+// prefixesAt sets pre to the prefix8 of every key from off (each has at
+// least off bytes) and returns the bits in which they differ.
+func (ks *keySort) prefixesAt(off int) uint64 {
+	or, and := uint64(0), ^uint64(0)
+	for i := range ks.ents {
+		p := prefix8(ks.ents[i].s[off:])
+		ks.pre[i] = p
+		or |= p
+		and &= p
+	}
+	ks.or, ks.and = or, and
+	return or ^ and
+}
+
+// digitWin is a radix digit: bits [shift, shift+w) of a squeezed prefix.
+type digitWin struct{ shift, w uint }
+
+func (d digitWin) mask() uint64 { return uint64(1)<<d.w - 1 }
+
+// digitWindows covers the set bits of d (the bits in which squeezed
+// prefixes differ) with digits of up to maxw bits, from the least
+// significant, skipping bits in which no two keys differ; it returns how
+// many, and puts them in wins unless it is nil.
+func digitWindows(d uint64, maxw uint, wins *[16]digitWin) int {
+	n := 0
+	for d != 0 {
+		l := uint(bits.TrailingZeros64(d))
+		if wins != nil {
+			wins[n] = digitWin{l, maxw}
+		}
+		n++
+		if l+maxw >= 64 {
+			break
+		}
+		d &^= uint64(1)<<(l+maxw) - 1
+	}
+	return n
+}
+
+// maxDigit is the widest radix digit for the items: 11 bits, fewer for
+// fewer items, so that the counts stay small beside the items.
+func (ks *keySort) maxDigit() uint {
+	if l := uint(bits.Len(uint(len(ks.ents)))); l < 13 {
+		return max(l-2, 4)
+	}
+	return 11
+}
+
+// ties orders g, indexes of items whose keys are equal in their first
+// off+8 bytes (the last 8 zero-padded), as radixSort orders a group of
+// equal prefixes.
+func (ks *keySort) ties(g []uint32, off int) {
 	m := len(g)
 	if cap(ks.radix) < 2*m {
 		ks.radix = make([]radixEnt, 2*m)
@@ -259,10 +332,10 @@ func (ks *keySort) ties(g []uint32) {
 	for k, i := range g {
 		a[k] = radixEnt{i: i}
 	}
-	if m < tieMin || !allLonger(ks.ents, a, 8) {
-		compareSort(ks.ents, a, 0)
+	if m < tieMin || !allLonger(ks.ents, a, off+8) {
+		compareSort(ks.ents, a, off)
 	} else {
-		radixSort(ks.ents, a, tmp, 8)
+		radixSort(ks.ents, a, tmp, off+8)
 	}
 	for k := range a {
 		g[k] = a[k].i
@@ -329,6 +402,15 @@ func (sq *squeeze) init(diff uint64) bool {
 		sq.bits += w
 	}
 	return true
+}
+
+// initSpan sets one run, from the lowest bit of diff (not 0) to its
+// highest.
+func (sq *squeeze) initSpan(diff uint64) {
+	lo := uint(bits.TrailingZeros64(diff))
+	sq.n, sq.bits = 1, uint(64-bits.LeadingZeros64(diff))-lo
+	sq.shift[0], sq.out[0] = uint8(lo), 0
+	sq.mask[0] = ^uint64(0) >> (64 - sq.bits)
 }
 
 // apply squeezes prefix p.

@@ -50,6 +50,11 @@ func TestSortStrings(t *testing.T) {
 				return string(binary.BigEndian.AppendUint64(nil, r.Uint64()>>r.IntN(64))) + "\xff"[:r.IntN(2)]
 			},
 			func(i int) string { return fmt.Sprintf("%0*d", 8*(1+i%5), r.IntN(1000)) },
+			// a shared 16-byte prefix, then keys that end at it or just past it
+			func(i int) string {
+				return "0123456789abcdef" + string(make([]byte, r.IntN(3))) + fmt.Sprint(r.IntN(30))[:r.IntN(2)]
+			},
+			func(i int) string { return "0123456789abcdef" + fmt.Sprint(r.IntN(n+1)) },
 			// hex digits: their differing bits form many runs in each byte
 			func(i int) string { return fmt.Sprintf("%x", r.Uint32()) },
 			func(i int) string { return fmt.Sprintf("%x%x", r.Uint64(), r.IntN(4)) },
