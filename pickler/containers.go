@@ -550,36 +550,24 @@ func saveStrMapOf[V any](e *encoder, m map[string]V, put func(*encoder, V) error
 		e.depth--
 		return nil
 	}
-	if cap(e.sortBuf) < n {
-		e.sortBuf = make([]sortEnt, n)
-	}
-	ents := e.sortBuf[:n]
+	ks := e.takeSort(n)
 	vals := make([]V, n)
 	i := 0
 	for k, v := range m {
-		ents[i] = sortEnt{s: k}
+		ks.add(k, nil)
 		vals[i] = v
 		i++
 	}
-	order := e.sortEnts(n)
-	sortBuf, radixBuf := e.sortBuf, e.radixBuf
-	e.sortBuf, e.radixBuf = nil, nil
 	var err error
+	order := ks.sort()
 	for b := e.batches(n, op.Setitem, op.Setitems); b.next() && err == nil; {
-		for j := b.start; j < b.end; j++ {
-			k := order[j].i
-			if err = item(ents[k].s, vals[k]); err != nil {
+		for _, k := range order[b.start:b.end] {
+			if err = item(ks.ents[k].s, vals[k]); err != nil {
 				break
 			}
 		}
 	}
-	clear(ents)
-	if cap(sortBuf) > cap(e.sortBuf) {
-		e.sortBuf = sortBuf
-	}
-	if cap(radixBuf) > cap(e.radixBuf) {
-		e.radixBuf = radixBuf
-	}
+	e.putSort(ks)
 	if err != nil {
 		return err
 	}
@@ -599,24 +587,34 @@ func putStr(e *encoder, v string) error    { return e.saveStr(v, false) }
 // written (a nested map takes fresh ones) and given back after.
 func (e *encoder) saveSortedLarge(m map[string]any) error {
 	n := len(m)
-	if cap(e.sortBuf) < n {
-		e.sortBuf = make([]sortEnt, n)
-	}
-	ents := e.sortBuf[:n]
-	i := 0
+	ks := e.takeSort(n)
 	for k, v := range m {
-		ents[i] = sortEnt{s: k, v: v}
-		i++
+		ks.add(k, v)
 	}
-	order := e.sortEnts(n)
-	sortBuf, radixBuf := e.sortBuf, e.radixBuf
-	e.sortBuf, e.radixBuf = nil, nil
+	order := ks.sort()
+	ents := ks.ents
 	var err error
-	lazy := n > 64 && e.strMemo.empty()
+	large := n > 64
+	lazy := large && e.strMemo.empty()
+	fast := lazy && e.proto >= 4 && e.cfg.persistentID == nil
 	for b := e.batches(n, op.Setitem, op.Setitems); b.next() && err == nil; {
-		for j := b.start; j < b.end; j++ {
-			ent := &ents[order[j].i]
-			if n > 64 {
+		for j := b.start; j < b.end; {
+			if fast && e.strMemo.unplacedOnly() {
+				c, keyOnly := e.saveNewKeysRun(ents, order[j:b.end])
+				j += c
+				if keyOnly {
+					ent := &ents[order[j-1]]
+					if err = e.saveItemValue(ent.s, ent.v); err != nil {
+						break
+					}
+					continue
+				}
+				if c > 0 {
+					continue
+				}
+			}
+			ent := &ents[order[j]]
+			if large {
 				err = e.saveLargeItem(ent.s, ent.v, lazy)
 			} else {
 				err = e.saveStrItem(ent.s, ent.v, true)
@@ -624,16 +622,49 @@ func (e *encoder) saveSortedLarge(m map[string]any) error {
 			if err != nil {
 				break
 			}
+			j++
 		}
 	}
-	clear(ents) // drop the keys and values
-	if cap(sortBuf) > cap(e.sortBuf) {
-		e.sortBuf = sortBuf
-	}
-	if cap(radixBuf) > cap(e.radixBuf) {
-		e.radixBuf = radixBuf
-	}
+	e.putSort(ks)
 	return err
+}
+
+// saveNewKeysRun writes items ents[order[0]], ents[order[1]], … of a large
+// map whose keys the by-value memo holds unplaced only (saveLargeItem's
+// lazy case, at protocol 4 and above with no PersistentID hook), straight
+// into the window while no frame boundary falls among them: each key an
+// ASCII str of under 64 bytes, memoized, and a value putScalar takes. It
+// returns the number of items it began; keyOnly says that the last one's
+// key was written and its value was not (the caller writes it).
+func (e *encoder) saveNewKeysRun(ents []sortEnt, order []uint32) (c int, keyOnly bool) {
+	const most = 64 + 10 + 80 // putShortStr's key, putScalar's value
+	p, room := e.Window(most)
+	w := 0
+	for c < len(order) {
+		ent := &ents[order[c]]
+		k := ent.s
+		if len(k) >= sharedStrMin || w+len(k)+3 >= room || len(p)-w < most {
+			break
+		}
+		kn := putShortStr(p[w:], k)
+		if kn == 0 {
+			break // not ASCII: checked on saveLargeItem's way
+		}
+		e.strMemo.addNew(k, e.Memoized())
+		w += kn
+		c++
+		vn, memo := putScalar(p[w:], ent.v)
+		if vn == 0 {
+			e.Commit(w)
+			return c, true
+		}
+		if memo {
+			e.Memoized()
+		}
+		w += vn
+	}
+	e.Commit(w)
+	return c, false
 }
 
 // saveCommon writes v when it is one of the commonest item types of a
@@ -889,25 +920,54 @@ func putScalar(p []byte, v any) (n int, memo bool) {
 		p[0] = op.None
 		return 1, false
 	case string:
-		n := len(y)
-		if n >= sharedStrMin || singleton(y) {
+		if len(y) >= sharedStrMin || singleton(y) {
 			return 0, false
 		}
-		p[0], p[1] = op.ShortBinunicode, byte(n)
-		d := p[2 : 2+n]
-		var hi byte
-		for i := 0; i < n; i++ {
-			c := y[i]
-			d[i] = c
-			hi |= c
-		}
-		if hi >= 0x80 {
-			return 0, false // validated on saveStr's way
-		}
-		p[2+n] = op.Memoize
-		return n + 3, true
+		n := putShortStr(p, y)
+		return n, n > 0 // not ASCII: validated on saveStr's way
 	}
 	return 0, false
+}
+
+// putShortStr writes s, an ASCII str of under 64 bytes, and a MEMOIZE into
+// p (at least len(s)+10 bytes: the bytes are moved 8 at a time, and up to
+// 7 past the MEMOIZE are overwritten) and returns the bytes written, or 0
+// (and the contents of p are garbage) when s has a byte that is not ASCII.
+func putShortStr(p []byte, s string) int {
+	n := len(s)
+	_ = p[n+9]
+	p[0], p[1] = op.ShortBinunicode, byte(n)
+	b := unsafe.Slice(unsafe.StringData(s), n)
+	var hi uint64
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		binary.LittleEndian.PutUint64(p[2+i:], x)
+		hi |= x
+	}
+	if i < n {
+		x := tail8(b[i:])
+		binary.LittleEndian.PutUint64(p[2+i:], x)
+		hi |= x
+	}
+	if hi&0x8080808080808080 != 0 {
+		return 0
+	}
+	p[2+n] = op.Memoize
+	return n + 3
+}
+
+// tail8 is b (1 to 7 bytes) as a little-endian word, zero-padded, read as
+// two loads that overlap (never past b's end).
+func tail8(b []byte) uint64 {
+	n := len(b)
+	switch {
+	case n >= 4:
+		return uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:]))<<(8*uint(n-4))
+	case n >= 2:
+		return uint64(binary.LittleEndian.Uint16(b)) | uint64(binary.LittleEndian.Uint16(b[n-2:]))<<(8*uint(n-2))
+	}
+	return uint64(b[0])
 }
 
 // recordMax is the size up to which a map is taken for a record, whose
@@ -932,21 +992,15 @@ func (e *encoder) sortedItems(m map[string]any) ([]string, []any) {
 	if keys := e.lastKeys; len(keys) == n && placeInOrder(keys, m, vals) {
 		return keys, vals
 	}
-	if cap(e.sortBuf) < n {
-		e.sortBuf = make([]sortEnt, n)
-	}
-	ents := e.sortBuf[:n]
-	i := 0
+	ks := e.takeSort(n)
 	for k, v := range m {
-		ents[i] = sortEnt{s: k, v: v}
-		i++
+		ks.add(k, v)
 	}
-	slices.SortFunc(ents, func(a, b sortEnt) int { return strings.Compare(a.s, b.s) })
 	keys := make([]string, n)
-	for i := range ents {
-		keys[i], vals[i] = ents[i].s, ents[i].v
+	for j, k := range ks.sort() {
+		keys[j], vals[j] = ks.ents[k].s, ks.ents[k].v
 	}
-	clear(ents) // drop the keys and values
+	e.putSort(ks)
 	e.lastKeys = keys
 	// The indexes recorded were for the keys before, and a map being
 	// written around this one may still be reading them: a fresh slice.

@@ -124,8 +124,7 @@ type encoder struct {
 	recIdx   []uint32 // memo indexes of lastKeys in this pickle (recordIdx)
 	recGen   uint32   // the gen recIdx is for
 	valBuf   []any    // map values in key order, reused
-	sortBuf  []sortEnt
-	radixBuf []radixEnt
+	sortBufs *keySort // map items gathered for sorting (takeSort)
 
 	keyCache [keyCacheSize]keyCacheEntry
 	gen      uint32 // this encode's generation in keyCache
@@ -154,11 +153,8 @@ func (e *encoder) release() {
 		e.lastKeys = nil // a record's keys are kept for the next encode; not a big map's
 		e.recIdx = nil
 	}
-	if cap(e.sortBuf) > 1<<16 {
-		e.sortBuf = nil
-	}
-	if cap(e.radixBuf) > 1<<17 {
-		e.radixBuf = nil
+	if e.sortBufs != nil && cap(e.sortBufs.ents) > 1<<16 {
+		e.sortBufs = nil
 	}
 	if cap(e.valBuf) > 1<<16 {
 		e.valBuf = nil

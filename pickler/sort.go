@@ -2,6 +2,7 @@ package pickler
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"strings"
 	"unsafe"
@@ -9,15 +10,17 @@ import (
 
 // Sorting map keys (SortMapKeys, on by default) costs a comparison sort
 // O(n log n) string comparisons; for a large map of str keys it would cost
-// more than writing the map. Large key sets are radix-sorted on 8 bytes of
-// their keys at a time, as big-endian integers: one pass counts, then one
-// pass per byte moves 16-byte entries, over only the bytes in which the
-// keys differ (keys "key0" … "key9999" differ in 4 of their first 8:
-// four passes). Keys equal in those 8 bytes are sorted again on
-// their next 8 (a shared prefix of any length costs one look per 8 bytes,
-// never a comparison sort of the whole set), and small groups, or groups
-// with a key that ends inside the 8 bytes, by comparison. The order is
-// byte-wise, strings.Compare's.
+// more than writing the map. Instead, each key's first 8 bytes are read
+// once, as a big-endian integer (prefix8), while the map is gathered
+// (keySort.add). The bits in which those prefixes differ are squeezed
+// together (keys "key0" … "key9999" differ in 22 of their 64 bits) and
+// packed with the item's index into one uint64, and the uint64s are sorted
+// as integers: radix passes of up to 11 bits for large maps, pdqsort for
+// smaller ones. Keys equal in their first 8 bytes end up adjacent and are
+// ordered among themselves by their next 8 (radixSort, recursively) or by
+// comparison. Where the prefix bits and the index do not fit in 64 bits,
+// (prefix, index) entries of 16 bytes are radix-sorted a byte at a time
+// instead. The order is byte-wise, strings.Compare's.
 
 // sortEnt is a map item: its key and its value, kept together so that no
 // value is looked up again by its key.
@@ -41,50 +44,391 @@ const (
 	tieMin   = 64
 )
 
-// prefix8 is s's first 8 bytes, big-endian, zero-padded.
+// prefix8 is s's first 8 bytes, big-endian, zero-padded. A short key is
+// read as two loads that overlap (its bytes are never read past its end).
 func prefix8(s string) uint64 {
 	n := len(s)
-	if n >= 8 {
-		return binary.BigEndian.Uint64(unsafe.Slice(unsafe.StringData(s), 8))
-	}
 	b := unsafe.Slice(unsafe.StringData(s), n)
-	var p uint64
-	j := 0
-	if n >= 4 {
-		p, j = uint64(binary.BigEndian.Uint32(b))<<32, 4
+	switch {
+	case n >= 8:
+		return binary.BigEndian.Uint64(b)
+	case n >= 4:
+		hi := uint64(binary.BigEndian.Uint32(b)) << 32
+		lo := uint64(binary.BigEndian.Uint32(b[n-4:])) << (64 - 8*uint(n))
+		return hi | lo
+	case n >= 2:
+		hi := uint64(binary.BigEndian.Uint16(b)) << 48
+		lo := uint64(binary.BigEndian.Uint16(b[n-2:])) << (64 - 8*uint(n))
+		return hi | lo
+	case n == 1:
+		return uint64(b[0]) << 56
 	}
-	for ; j < n; j++ {
-		p |= uint64(b[j]) << (56 - 8*j)
-	}
-	return p
+	return 0
 }
 
-// sortEnts returns the indexes of the items e.sortBuf[:n] in the byte
-// order of their keys (the items stay where they are).
-func (e *encoder) sortEnts(n int) (order []radixEnt) {
-	ents := e.sortBuf[:n]
-	if cap(e.radixBuf) < 2*n {
-		e.radixBuf = make([]radixEnt, 2*n)
+// keySort gathers a map's items and sorts them by key. The buffers are
+// the encoder's, taken for one map (takeSort) and given back after its
+// items are written (putSort), so that a map nested in a value takes
+// fresh ones.
+//
+//	ks := e.takeSort(n)
+//	for k, v := range m { ks.add(k, v) }
+//	for _, i := range ks.sort() { … ks.ents[i] … }
+//	e.putSort(ks)
+type keySort struct {
+	ents    []sortEnt
+	pre     []uint64 // 2n: the keys' prefix8, then radix scratch
+	order   []uint32
+	radix   []radixEnt // the 16-byte fallback and tie groups
+	counts  []uint32   // radix digit counts
+	or, and uint64     // over the prefixes: the bits they differ in are or^and
+	minLen  int        // the shortest key's length
+	maxLen  int        // the longest key's length
+}
+
+// takeSort returns the encoder's sort buffers sized for n items.
+func (e *encoder) takeSort(n int) *keySort {
+	ks := e.sortBufs
+	if ks == nil {
+		ks = new(keySort)
 	}
-	a, tmp := e.radixBuf[:n], e.radixBuf[n:2*n]
-	for i := range ents {
-		a[i].i = uint32(i)
+	e.sortBufs = nil
+	if cap(ks.ents) < n {
+		ks.ents = make([]sortEnt, 0, n)
+	}
+	if cap(ks.pre) < 2*n {
+		ks.pre = make([]uint64, 0, 2*n)
+	}
+	ks.ents, ks.pre = ks.ents[:0], ks.pre[:0]
+	ks.or, ks.and = 0, ^uint64(0)
+	ks.minLen, ks.maxLen = int(^uint(0)>>1), 0
+	return ks
+}
+
+// putSort gives the buffers back, dropping the items' keys and values.
+func (e *encoder) putSort(ks *keySort) {
+	clear(ks.ents)
+	if e.sortBufs == nil || cap(ks.ents) > cap(e.sortBufs.ents) {
+		e.sortBufs = ks
+	}
+}
+
+// add gathers an item.
+func (ks *keySort) add(k string, v any) {
+	p := prefix8(k)
+	ks.ents = append(ks.ents, sortEnt{s: k, v: v})
+	ks.pre = append(ks.pre, p)
+	ks.or |= p
+	ks.and &= p
+	ks.minLen = min(ks.minLen, len(k))
+	ks.maxLen = max(ks.maxLen, len(k))
+}
+
+// sort returns the indexes of the items in the byte order of their keys
+// (the items stay where they are).
+func (ks *keySort) sort() []uint32 {
+	n := len(ks.ents)
+	if cap(ks.order) < n {
+		ks.order = make([]uint32, n)
+	}
+	order := ks.order[:n]
+	if n <= 1 {
+		for i := range order {
+			order[i] = uint32(i)
+		}
+		return order
+	}
+	ib := uint(bits.Len(uint(n - 1))) // index bits
+	diff, off := ks.or^ks.and, 0
+	for diff == 0 && ks.minLen >= off+8 {
+		// Every key has the same 8 bytes here: sort on the next 8.
+		off += 8
+		diff = ks.prefixesAt(off)
+	}
+	if lz := bits.LeadingZeros64(diff) / 8; lz >= 2 && ks.maxLen > off+8 && ks.minLen >= off+lz {
+		// Every key has the same first lz of these bytes, and some go on
+		// past them: sort on the 8 bytes from the first that differs.
+		off += lz
+		diff = ks.prefixesAt(off)
+	}
+	if diff != 0 {
+		var sq, span squeeze
+		sq.init(diff)
+		span.initSpan(diff)
+		// One run, from the lowest differing bit to the highest, costs a
+		// shift a key; squeezed, fewer digit passes may be needed, but
+		// each further run costs about half a pass.
+		maxw := ks.maxDigit()
+		spanWins, sqWins := digitWindows(span.apply(diff), maxw, nil), digitWindows(sq.apply(diff), maxw, nil)
+		if span.bits+ib <= 64 && (sq.bits+ib > 64 || 2*spanWins <= 2*sqWins+sq.n-1) {
+			ks.sortPacked(order, &span, ib, off)
+			return order
+		}
+		if sq.bits+ib <= 64 {
+			ks.sortPacked(order, &sq, ib, off)
+			return order
+		}
+	}
+	// Too many bits for one word (or one prefix for all): 16-byte entries.
+	if cap(ks.radix) < 2*n {
+		ks.radix = make([]radixEnt, 2*n)
+	}
+	a, tmp := ks.radix[:n], ks.radix[n:2*n]
+	for i := range a {
+		a[i] = radixEnt{i: uint32(i)}
 	}
 	if n < radixMin {
-		compareSort(ents, a, 0)
-		return a
+		compareSort(ks.ents, a, off)
+	} else {
+		radixSort(ks.ents, a, tmp, off)
 	}
-	e.radixSort(ents, a, tmp, 0)
-	return a
+	for j := range a {
+		order[j] = a[j].i
+	}
+	return order
+}
+
+// sortPacked sorts the items as uint64s: the squeezed prefix above ib
+// bits of index. Large sets are radix-sorted, their digit counts made
+// while the words are packed.
+func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint, off int) {
+	n := len(ks.ents)
+	if cap(ks.pre) < 2*n {
+		ks.pre = append(ks.pre[:n], make([]uint64, n)...)
+	}
+	ks.pre = ks.pre[:2*n]
+	pre, tmp := ks.pre[:n], ks.pre[n:2*n]
+	if n < radixMin {
+		for i, p := range pre {
+			pre[i] = sq.apply(p)<<ib | uint64(i)
+		}
+		slices.Sort(pre)
+	} else {
+		var wins [16]digitWin
+		nw := digitWindows(sq.apply(ks.or^ks.and), ks.maxDigit(), &wins)
+		nb := 1 << wins[0].w
+		if cap(ks.counts) < nw*nb {
+			ks.counts = make([]uint32, nw*nb)
+		}
+		counts := ks.counts[:nw*nb]
+		clear(counts)
+		if nw == 2 {
+			c0, c1 := counts[:nb], counts[nb:]
+			s0, m0, s1, m1 := wins[0].shift, wins[0].mask(), wins[1].shift, wins[1].mask()
+			for i, p := range pre {
+				x := sq.apply(p)
+				pre[i] = x<<ib | uint64(i)
+				c0[x>>s0&m0]++
+				c1[x>>s1&m1]++
+			}
+		} else {
+			for i, p := range pre {
+				x := sq.apply(p)
+				pre[i] = x<<ib | uint64(i)
+				for d := range nw {
+					counts[d*nb+int(x>>wins[d].shift&wins[d].mask())]++
+				}
+			}
+		}
+		src, dst := pre, tmp
+		for d := range nw {
+			c := counts[d*nb : (d+1)*nb]
+			var pos uint32
+			for b, k := range c {
+				c[b] = pos
+				pos += k
+			}
+			shift, m := ib+wins[d].shift, wins[d].mask()
+			for _, u := range src {
+				x := u >> shift & m
+				dst[c[x]] = u
+				c[x]++
+			}
+			src, dst = dst, src
+		}
+		pre = src
+	}
+	mask := uint64(1)<<ib - 1
+	ties := false
+	prev := ^uint64(0)
+	for j, u := range pre {
+		order[j] = uint32(u & mask)
+		ties = ties || u>>ib == prev
+		prev = u >> ib
+	}
+	if !ties {
+		return
+	}
+	// Keys equal in their first 8 bytes are adjacent: order each such group.
+	for i := 0; i < n; {
+		j := i + 1
+		for j < n && pre[j]>>ib == pre[i]>>ib {
+			j++
+		}
+		if j-i > 1 {
+			ks.ties(order[i:j], off)
+		}
+		i = j
+	}
+}
+
+// prefixesAt sets pre to the prefix8 of every key from off (each has at
+// least off bytes) and returns the bits in which they differ.
+func (ks *keySort) prefixesAt(off int) uint64 {
+	or, and := uint64(0), ^uint64(0)
+	for i := range ks.ents {
+		p := prefix8(ks.ents[i].s[off:])
+		ks.pre[i] = p
+		or |= p
+		and &= p
+	}
+	ks.or, ks.and = or, and
+	return or ^ and
+}
+
+// digitWin is a radix digit: bits [shift, shift+w) of a squeezed prefix.
+type digitWin struct{ shift, w uint }
+
+func (d digitWin) mask() uint64 { return uint64(1)<<d.w - 1 }
+
+// digitWindows covers the set bits of d (the bits in which squeezed
+// prefixes differ) with digits of up to maxw bits, from the least
+// significant, skipping bits in which no two keys differ; it returns how
+// many, and puts them in wins unless it is nil.
+func digitWindows(d uint64, maxw uint, wins *[16]digitWin) int {
+	n := 0
+	for d != 0 {
+		l := uint(bits.TrailingZeros64(d))
+		if wins != nil {
+			wins[n] = digitWin{l, maxw}
+		}
+		n++
+		if l+maxw >= 64 {
+			break
+		}
+		d &^= uint64(1)<<(l+maxw) - 1
+	}
+	return n
+}
+
+// maxDigit is the widest radix digit for the items: 11 bits, fewer for
+// fewer items, so that the counts stay small beside the items.
+func (ks *keySort) maxDigit() uint {
+	if l := uint(bits.Len(uint(len(ks.ents)))); l < 13 {
+		return max(l-2, 4)
+	}
+	return 11
+}
+
+// ties orders g, indexes of items whose keys are equal in their first
+// off+8 bytes (the last 8 zero-padded), as radixSort orders a group of
+// equal prefixes.
+func (ks *keySort) ties(g []uint32, off int) {
+	m := len(g)
+	if cap(ks.radix) < 2*m {
+		ks.radix = make([]radixEnt, 2*m)
+	}
+	a, tmp := ks.radix[:m], ks.radix[m:2*m]
+	for k, i := range g {
+		a[k] = radixEnt{i: i}
+	}
+	if m < tieMin || !allLonger(ks.ents, a, off+8) {
+		compareSort(ks.ents, a, off)
+	} else {
+		radixSort(ks.ents, a, tmp, off+8)
+	}
+	for k := range a {
+		g[k] = a[k].i
+	}
+}
+
+// squeeze packs the bits of a prefix in which keys differ into the low
+// bits of a word, in their order of significance (bits that are the same
+// in every key do not change the order). The bits are taken as up to
+// maxRuns runs of adjacent bits; where they form more runs, the runs with
+// the smallest gaps between them are joined (the gap's bits go along).
+type squeeze struct {
+	n     int
+	shift [maxRuns]uint8  // where the run starts in the prefix
+	out   [maxRuns]uint8  // where it goes in the result
+	mask  [maxRuns]uint64 // its width, as a mask
+	bits  uint            // the result's width
+}
+
+const maxRuns = 6
+
+// init sets the runs for the differing bits diff (not 0); it reports
+// false only if diff is 0.
+func (sq *squeeze) init(diff uint64) bool {
+	if diff == 0 {
+		return false
+	}
+	// The runs of diff, from the least significant: [lo, hi).
+	var lo, hi [32]uint8
+	n := 0
+	for d := diff; d != 0; {
+		l := bits.TrailingZeros64(d)
+		h := l + bits.TrailingZeros64(^(d >> uint(l)))
+		if h >= 64 {
+			h = 64
+		}
+		lo[n], hi[n] = uint8(l), uint8(h)
+		n++
+		if h == 64 {
+			break
+		}
+		d &^= (uint64(1)<<uint(h) - 1)
+	}
+	for n > maxRuns { // join the two runs with the smallest gap between them
+		best := 0
+		for k := 1; k < n-1; k++ {
+			if lo[k+1]-hi[k] < lo[best+1]-hi[best] {
+				best = k
+			}
+		}
+		hi[best] = hi[best+1]
+		copy(lo[best+1:n-1], lo[best+2:n])
+		copy(hi[best+1:n-1], hi[best+2:n])
+		n--
+	}
+	sq.n, sq.bits = n, 0
+	for k := 0; k < n; k++ {
+		w := uint(hi[k] - lo[k])
+		sq.shift[k], sq.out[k] = lo[k], uint8(sq.bits)
+		sq.mask[k] = uint64(1)<<w - 1
+		if w == 64 {
+			sq.mask[k] = ^uint64(0)
+		}
+		sq.bits += w
+	}
+	return true
+}
+
+// initSpan sets one run, from the lowest bit of diff (not 0) to its
+// highest.
+func (sq *squeeze) initSpan(diff uint64) {
+	lo := uint(bits.TrailingZeros64(diff))
+	sq.n, sq.bits = 1, uint(64-bits.LeadingZeros64(diff))-lo
+	sq.shift[0], sq.out[0] = uint8(lo), 0
+	sq.mask[0] = ^uint64(0) >> (64 - sq.bits)
+}
+
+// apply squeezes prefix p.
+func (sq *squeeze) apply(p uint64) uint64 {
+	var r uint64
+	for k := 0; k < sq.n; k++ {
+		r |= (p >> sq.shift[k] & sq.mask[k]) << sq.out[k]
+	}
+	return r
 }
 
 // radixSort sorts a by the keys of ents it names. Every key of a has at
 // least off bytes and the same first off bytes; tmp is scratch of a's
 // length.
-func (e *encoder) radixSort(ents []sortEnt, a, tmp []radixEnt, off int) {
+func radixSort(ents []sortEnt, a, tmp []radixEnt, off int) {
 	for {
 		if diff := setPrefixes(ents, a, off); diff != 0 {
-			if e.radixPasses(a, tmp, diff) {
+			if radixPasses(a, tmp, diff) {
 				copy(a, tmp)
 			}
 			break
@@ -107,7 +451,7 @@ func (e *encoder) radixSort(ents []sortEnt, a, tmp []radixEnt, off int) {
 			if j-i < tieMin || !allLonger(ents, g, off+8) {
 				compareSort(ents, g, off)
 			} else {
-				e.radixSort(ents, g, tmp[i:j], off+8)
+				radixSort(ents, g, tmp[i:j], off+8)
 			}
 		}
 		i = j
@@ -118,7 +462,7 @@ func (e *encoder) radixSort(ents []sortEnt, a, tmp []radixEnt, off int) {
 // bytes in which no two keys differ (zero in diff). Byte digits suit text
 // keys: the few values a byte of text takes scatter into few runs. The
 // result is in tmp when it reports true, else in a.
-func (e *encoder) radixPasses(a, tmp []radixEnt, diff uint64) (inTmp bool) {
+func radixPasses(a, tmp []radixEnt, diff uint64) (inTmp bool) {
 	var count [8][256]uint32
 	for _, r := range a {
 		p := r.pre

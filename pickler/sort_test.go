@@ -1,30 +1,28 @@
 package pickler
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 )
 
-// sortStrings sorts a through sortEnts, as map keys are.
+// sortStrings sorts a through keySort, as map keys are.
 func sortStrings(e *encoder, a []string) {
-	n := len(a)
 	orig := slices.Clone(a)
-	if cap(e.sortBuf) < n {
-		e.sortBuf = make([]sortEnt, n)
-	}
+	ks := e.takeSort(len(a))
 	for i, s := range a {
-		e.sortBuf[i] = sortEnt{s: s, v: i}
+		ks.add(s, i)
 	}
-	ents := e.sortBuf[:n]
-	order := e.sortEnts(n)
-	sorted := make([]sortEnt, n)
-	for j, r := range order {
-		sorted[j] = ents[r.i]
+	sorted := make([]sortEnt, len(a))
+	for j, i := range ks.sort() {
+		sorted[j] = ks.ents[i]
 	}
+	e.putSort(ks)
 	for i, ent := range sorted {
 		a[i] = ent.s
 		if orig[ent.v.(int)] != ent.s {
@@ -37,7 +35,7 @@ func TestSortStrings(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	var e encoder
 	long := strings.Repeat("p", 200)
-	for _, n := range []int{0, 1, 5, radixMin, 1000, 5000} {
+	for _, n := range []int{0, 1, 2, 3, 5, 64, radixMin - 1, radixMin, radixMin + 1, 1000, 5000, 20000} {
 		for _, gen := range []func(i int) string{
 			func(i int) string { return fmt.Sprintf("key%d", i) },
 			func(i int) string { return string(rune(r.IntN(0x10ffff))) + fmt.Sprint(r.IntN(50)) },
@@ -52,6 +50,19 @@ func TestSortStrings(t *testing.T) {
 				return string(binary.BigEndian.AppendUint64(nil, r.Uint64()>>r.IntN(64))) + "\xff"[:r.IntN(2)]
 			},
 			func(i int) string { return fmt.Sprintf("%0*d", 8*(1+i%5), r.IntN(1000)) },
+			// a shared 16-byte prefix, then keys that end at it or just past it
+			func(i int) string {
+				return "0123456789abcdef" + string(make([]byte, r.IntN(3))) + fmt.Sprint(r.IntN(30))[:r.IntN(2)]
+			},
+			func(i int) string { return "0123456789abcdef" + fmt.Sprint(r.IntN(n+1)) },
+			// hex digits: their differing bits form many runs in each byte
+			func(i int) string { return fmt.Sprintf("%x", r.Uint32()) },
+			func(i int) string { return fmt.Sprintf("%x%x", r.Uint64(), r.IntN(4)) },
+			// groups equal in their first 8 bytes, some shorter than 8
+			func(i int) string { return fmt.Sprintf("%04d%0*d", r.IntN(40), r.IntN(9), r.IntN(1e8)) },
+			func(i int) string {
+				return fmt.Sprintf("%03d", r.IntN(100))[:1+r.IntN(3)] + string(make([]byte, r.IntN(10)))
+			},
 		} {
 			a := make([]string, n)
 			for i := range a {
@@ -63,6 +74,35 @@ func TestSortStrings(t *testing.T) {
 			sortStrings(&e, a)
 			if !slices.Equal(a, want) {
 				t.Fatalf("n=%d: not sorted", n)
+			}
+		}
+	}
+}
+
+// TestSqueeze checks that squeezing prefixes keeps their order and their
+// equality, for masks of few and of many runs of differing bits.
+func TestSqueeze(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		base := r.Uint64()
+		diff := r.Uint64() & r.Uint64() & r.Uint64()
+		if r.IntN(4) == 0 {
+			diff = r.Uint64()
+		}
+		if diff == 0 {
+			continue
+		}
+		var sq squeeze
+		if !sq.init(diff) || sq.n > maxRuns || sq.bits > 64 || sq.bits < uint(bits.OnesCount64(diff)) {
+			t.Fatalf("diff %x: %d runs, %d bits", diff, sq.n, sq.bits)
+		}
+		for range 20 {
+			x, y := base&^diff|r.Uint64()&diff, base&^diff|r.Uint64()&diff
+			if cmp.Compare(x, y) != cmp.Compare(sq.apply(x), sq.apply(y)) {
+				t.Fatalf("diff %x: %x, %x squeeze to %x, %x", diff, x, y, sq.apply(x), sq.apply(y))
+			}
+			if sq.bits < 64 && sq.apply(x)>>sq.bits != 0 {
+				t.Fatalf("diff %x: %x squeezes to %x, wider than %d bits", diff, x, sq.apply(x), sq.bits)
 			}
 		}
 	}
@@ -81,22 +121,22 @@ func BenchmarkSortStrings(b *testing.B) {
 			sortStrings(&e, a)
 		}
 	})
-	// sortEnts alone, as saveSortedLarge calls it (items in map order), on
-	// keys that differ early and keys that share a 15-byte prefix.
+	// keySort alone, as saveSortedLarge calls it (gathered from the map,
+	// then sorted), on keys that differ early and keys that share a
+	// 15-byte prefix.
 	for _, name := range []string{"key%d", "feature_vector_%d"} {
 		m := make(map[string]any, len(keys))
 		for i := range keys {
 			m[fmt.Sprintf(name, i)] = i
 		}
-		b.Run("sortEnts/"+name[:3], func(b *testing.B) {
-			e.sortBuf = make([]sortEnt, len(keys))
-			i := 0
-			for k, v := range m {
-				e.sortBuf[i] = sortEnt{s: k, v: v}
-				i++
-			}
+		b.Run("keySort/"+name[:3], func(b *testing.B) {
 			for b.Loop() {
-				e.sortEnts(len(keys))
+				ks := e.takeSort(len(m))
+				for k, v := range m {
+					ks.add(k, v)
+				}
+				ks.sort()
+				e.putSort(ks)
 			}
 		})
 	}
