@@ -223,7 +223,16 @@ func (m *machine) specDict(w []byte, sd *structDec, t reflect.Type, p unsafe.Poi
 				i++
 				break
 			}
-			j, n := m.specKey(w[i:], sd, &last)
+			var j, n int
+			if w[i] == op.Binget && i+1 < len(w) {
+				// specKey's keyHit, without the call
+				if e := &m.keyHits[w[i+1]%keyHitN]; e.sd == sd && e.idx == w[i+1] && e.gen == m.memoGen {
+					j, n, last = int(e.j), 2, int(e.j)
+				}
+			}
+			if n == 0 {
+				j, n = m.specKey(w[i:], sd, &last)
+			}
 			if n == 0 || j >= 64 || set&(1<<j) != 0 {
 				return 0
 			}
@@ -232,7 +241,13 @@ func (m *machine) specDict(w []byte, sd *structDec, t reflect.Type, p unsafe.Poi
 				return 0
 			}
 			fd := &sd.fields[j]
-			n = m.specValue(w[i:], fd, unsafe.Add(p, fd.offset), hh+1, d)
+			n = 0
+			if fd.ik == ikScalar {
+				n = m.specDirect(w[i:], fd, unsafe.Add(p, fd.offset))
+			}
+			if n == 0 {
+				n = m.specValue(w[i:], fd, unsafe.Add(p, fd.offset), hh+1, d)
+			}
 			if n == 0 {
 				return 0
 			}
