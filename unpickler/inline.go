@@ -223,7 +223,16 @@ func (m *machine) specDict(w []byte, sd *structDec, t reflect.Type, p unsafe.Poi
 				i++
 				break
 			}
-			j, n := m.specKey(w[i:], sd, &last)
+			var j, n int
+			if w[i] == op.Binget && i+1 < len(w) {
+				// specKey's keyHit, without the call
+				if e := &m.keyHits[w[i+1]%keyHitN]; e.sd == sd && e.idx == w[i+1] && e.gen == m.memoGen {
+					j, n, last = int(e.j), 2, int(e.j)
+				}
+			}
+			if n == 0 {
+				j, n = m.specKey(w[i:], sd, &last)
+			}
 			if n == 0 || j >= 64 || set&(1<<j) != 0 {
 				return 0
 			}
@@ -232,7 +241,13 @@ func (m *machine) specDict(w []byte, sd *structDec, t reflect.Type, p unsafe.Poi
 				return 0
 			}
 			fd := &sd.fields[j]
-			n = m.specValue(w[i:], fd, unsafe.Add(p, fd.offset), hh+1, d)
+			n = 0
+			if fd.ik == ikScalar {
+				n = m.specDirect(w[i:], fd, unsafe.Add(p, fd.offset))
+			}
+			if n == 0 {
+				n = m.specValue(w[i:], fd, unsafe.Add(p, fd.offset), hh+1, d)
+			}
 			if n == 0 {
 				return 0
 			}
@@ -384,6 +399,12 @@ func (m *machine) specKey(w []byte, sd *structDec, last *int) (j, n int) {
 		}
 		kb, n = w[5:5+int(l)], 5+int(l)
 	case op.Binget, op.LongBinget:
+		if w[0] == op.Binget && len(w) >= 2 {
+			if e := &m.keyHits[w[1]%keyHitN]; e.sd == sd && e.idx == w[1] && e.gen == m.memoGen {
+				*last = int(e.j)
+				return int(e.j), 2
+			}
+		}
 		v, k := m.specGet(w)
 		if k == 0 {
 			return -1, 0
@@ -399,6 +420,13 @@ func (m *machine) specKey(w []byte, sd *structDec, last *int) (j, n int) {
 		}
 		if j = sd.find(s, last); j < 0 {
 			return -1, 0
+		}
+		if w[0] == op.Binget {
+			if p := m.memoSlot(uint32(w[1]), false); p != nil {
+				if _, ok := (*p).(string); ok {
+					m.keyHits[w[1]%keyHitN] = keyHit{sd: sd, gen: m.memoGen, j: int32(j), idx: w[1]}
+				}
+			}
 		}
 		return j, k
 	default:
@@ -417,6 +445,24 @@ func (m *machine) specKey(w []byte, sd *structDec, last *int) (j, n int) {
 	}
 	return j, n
 }
+
+// keyHit is the field of struct sd that the str in memo entry idx (a
+// BINGET's) named when it was last read as a key; it holds while no dense
+// memo entry has been overwritten since (gen = machine.memoGen). Only a
+// plain string in a dense slot is remembered: nothing but an overwrite
+// (memoPut) changes it, and a committed entry is never kept aside. The
+// dicts of a list of records name their keys by the same GETs, so each
+// key after the first dict is one table look-up, not a memo read, a type
+// switch and a string compare.
+type keyHit struct {
+	sd  *structDec
+	gen uint64
+	j   int32
+	idx uint8
+}
+
+// keyHitN is the size of machine.keyHits, indexed by idx mod keyHitN.
+const keyHitN = 32
 
 // find is the field named key exactly, trying the one after *last first.
 func (sd *structDec) find(key string, last *int) int {

@@ -334,3 +334,30 @@ func TestMemoOpAtWindowEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestInlineKeyOverwritten: a key read by a GET names the field the memo
+// entry names now, after a PUT has put another str there (specKey's
+// keyHit cache of the field a GET's str named last must not answer).
+func TestInlineKeyOverwritten(t *testing.T) {
+	type ab struct {
+		A string `pickle:"a"`
+		B string `pickle:"b"`
+	}
+	// [{'a': 'x', 'b': 'y'}, {'a': 'b' (PUT 1: memo 1 is 'b' now)},
+	//  {GET 1 ('b'): 'z'}, {GET 2 ('b'): 'w', GET 1 ('b' again): 'v'}]
+	data := []byte("\x80\x04]q\x00(}q\x03(X\x01\x00\x00\x00aq\x01X\x01\x00\x00\x00xX\x01\x00\x00\x00bq\x02X\x01\x00\x00\x00yu" +
+		"}q\x04(h\x01X\x01\x00\x00\x00bq\x01u" +
+		"}q\x05(h\x01X\x01\x00\x00\x00zu" +
+		"}q\x06(h\x02X\x01\x00\x00\x00wh\x01X\x01\x00\x00\x00vue.")
+	var want, got []ab
+	if err := reference(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	exp := []ab{{"x", "y"}, {"b", ""}, {"", "z"}, {"", "v"}}
+	if !reflect.DeepEqual(want, exp) || !reflect.DeepEqual(got, exp) {
+		t.Fatalf("general %q, typed %q, CPython gives %q", want, got, exp)
+	}
+}

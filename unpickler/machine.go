@@ -43,14 +43,16 @@ type machine struct {
 	rootUsed bool
 	frames   []tframe
 	pends    []pend
-	fdone    []int     // fastStruct's fields stored in the current batch
-	runs     []memoRun // memo entries kept in typed lists (memo.go)
-	arrs     []arrRef  // slab of memo entries for tuples stored in arrays
-	sputs    []specPut // memo entries of a dict read in line, put when it is done (inline.go)
-	slo, shi uint32    // bounds of their indexes
-	sitems   []scalar  // items of a list read in line
-	lstrs    []string  // slab of small []string read in line
-	pairs    []any     // fastBox's first items (dynfast.go)
+	fdone    []int           // fastStruct's fields stored in the current batch
+	runs     []memoRun       // memo entries kept in typed lists (memo.go)
+	arrs     []arrRef        // slab of memo entries for tuples stored in arrays
+	sputs    []specPut       // memo entries of a dict read in line, put when it is done (inline.go)
+	slo, shi uint32          // bounds of their indexes
+	sitems   []scalar        // items of a list read in line
+	keyHits  [keyHitN]keyHit // fields named by BINGET keys (specKey)
+	memoGen  uint64          // dense memo entries overwritten so far (keyHit)
+	lstrs    []string        // slab of small []string read in line
+	pairs    []any           // fastBox's first items (dynfast.go)
 	tcache   typeCache
 	hashed   map[unsafe.Pointer]struct{} // large tuples and frozensets known hashable (containers.go)
 }

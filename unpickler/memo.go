@@ -121,6 +121,7 @@ func (m *machine) memoPut(i uint64, v any) error {
 	idx := uint32(i)
 	if p := m.memoSlot(idx, false); p != nil && *p != nil {
 		*p = memoVal(v) // overwrite: no new entry
+		m.memoGen++     // (a keyHit made before may name another field now)
 		return nil
 	}
 	if len(m.runs) == 0 && m.memoX == nil && int(idx) == m.nmemo && m.nmemo < m.cfg.maxMemo {

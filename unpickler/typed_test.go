@@ -188,6 +188,9 @@ func FuzzTypedAgrees(f *testing.F) {
 	f.Add(mustPickleF([]any{"a", "b", int64(3)}))
 	f.Add(mustPickleF(msgList(3)))
 	f.Add(mustPickleF(msgList(2), 2))
+	// keys by GET, one of them PUT over (TestInlineKeyOverwritten)
+	f.Add([]byte("\x80\x04]q\x00(}q\x03(X\x01\x00\x00\x00aq\x01X\x01\x00\x00\x00xX\x01\x00\x00\x00bq\x02X\x01\x00\x00\x00yu" +
+		"}q\x04(h\x01X\x01\x00\x00\x00bq\x01u}q\x05(h\x01X\x01\x00\x00\x00zue."))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, mk := range []func() any{
 			func() any { return new([]int64) }, func() any { return new([]string) },
