@@ -116,6 +116,9 @@ func (m *machine) dynGet(w []byte) (x any, n int) {
 // fastMemoAny handles MEMOIZE / BINPUT / LONG_BINPUT of v, a dynamic value
 // just read; n is 0 when w does not start with one (or the memo is full).
 func (m *machine) fastMemoAny(w []byte, v any) int {
+	if len(w) > 0 && w[0] == op.Memoize && m.memoizeNext(v) {
+		return 1
+	}
 	idx, n := m.memoIndex(w)
 	if n == 0 {
 		return 0
@@ -498,7 +501,18 @@ func (m *machine) smallDict() bool {
 				i++
 			}
 			continue
-		case op.Binget, op.LongBinget:
+		case op.Binget:
+			// A memoized str, the common case, inline (dynGet otherwise).
+			if i+1 < len(w) {
+				if idx := int(w[i+1]); len(m.memo) > 0 && idx < len(m.memo[0]) {
+					if _, ok := m.memo[0][idx].(string); ok {
+						x, k = m.memo[0][idx], 2
+						break
+					}
+				}
+			}
+			x, k = m.dynGet(w[i:])
+		case op.LongBinget:
 			x, k = m.dynGet(w[i:])
 		default:
 			x, k = m.dynScalar(w[i:])

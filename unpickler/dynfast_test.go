@@ -116,6 +116,14 @@ func TestSmallDict(t *testing.T) {
 			}
 			return ""
 		}},
+		{"MEMOIZE over a used index", "\x80\x04]\x94(}\x94(\x8c\x01aq\x03\x8c\x01b\x94\x8c\x01c\x94K\x01uh\x03e.", func(v any) string {
+			// memo: 0 the list, 1 the dict, 3 'a' (BINPUT); the MEMOIZEs
+			// after 'b' and 'c' both put index 3 (len(memo) in CPython)
+			if s, _ := v.([]any)[1].(string); s != "c" {
+				return fmt.Sprintf("memo 3 read back as %#v, not 'c'", v.([]any)[1])
+			}
+			return ""
+		}},
 		{"int keys", "\x80\x04}(K\x01K\x02K\x03K\x04u.", nil},
 		{"many pairs", many, func(v any) string {
 			if d := v.(*py.Dict); d.Len() != 20 {
