@@ -104,6 +104,9 @@ func (m *machine) opEmptyDict() error {
 		return nil
 	}
 	if !m.typed {
+		if m.smallDict() {
+			return nil
+		}
 		if n, ok := peekBatch(m.src.Window(), op.Setitems); ok && n > 0 && n%2 == 0 {
 			m.stack = append(m.stack, py.NewDict(n/2))
 			return nil

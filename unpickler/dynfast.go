@@ -107,7 +107,7 @@ func (m *machine) dynGet(w []byte) (x any, n int) {
 	switch v.(type) {
 	case nilMemo:
 		return nil, n
-	case *string, *listBox, tzOffset:
+	case *string, *listBox, tzOffset, pendingDict:
 		return nil, 0
 	}
 	return v, n
@@ -116,6 +116,9 @@ func (m *machine) dynGet(w []byte) (x any, n int) {
 // fastMemoAny handles MEMOIZE / BINPUT / LONG_BINPUT of v, a dynamic value
 // just read; n is 0 when w does not start with one (or the memo is full).
 func (m *machine) fastMemoAny(w []byte, v any) int {
+	if len(w) > 0 && w[0] == op.Memoize && m.memoizeNext(v) {
+		return 1
+	}
 	idx, n := m.memoIndex(w)
 	if n == 0 {
 		return 0
@@ -384,6 +387,173 @@ func (m *machine) fastDict(d *py.Dict) {
 	}
 out:
 	m.src.Consume(i)
+}
+
+// smallDictMax is how many values smallDict gathers: 16 pairs.
+const smallDictMax = 32
+
+// smallDict reads the dict that EMPTY_DICT just made, on the dynamic path,
+// when an optional memo opcode, MARK, a short batch and SETITEMS follow:
+// the batch's keys and values are gathered in a local array (not pushed on
+// the machine's stack: no write barriers, nothing to clear), and the dict
+// is made at SETITEMS with room for exactly its items (one allocation for
+// up to 8 pairs), so that nothing has to look ahead to size it. The dict's
+// memo entry is a placeholder (pendingDict) until then. The batch takes
+// scalars, memo references, memo entries, short tuples of what it holds
+// and short lists of scalars and memo references (sized by peekBatch).
+//
+// At anything else it hands over (flush): the dict, its memo entry, the
+// mark and the values gathered go where the machine would have them, and
+// fastDict goes on from there. It reports false when it read nothing.
+func (m *machine) smallDict() bool {
+	if m.typed || len(m.stack)+smallDictMax+16 > m.cfg.maxStack || len(m.marks) >= m.cfg.maxDepth {
+		return false
+	}
+	w := m.src.Window()
+	idx, i := m.memoIndex(w)
+	if i >= len(w) || w[i] != op.Mark {
+		return false
+	}
+	if i > 0 && m.memoPut(idx, pendingDict{}) != nil {
+		return false // the machine says why
+	}
+	memoized := i > 0
+	i++ // the MARK
+	var buf [smallDictMax]any
+	n := 0
+	var lst *listBox // a list whose batch is being read
+	for i < len(w) {
+		c := w[i]
+		var x any
+		k := 0
+		switch c {
+		case op.Setitems:
+			items := buf[:n]
+			if lst != nil || n%2 != 0 || !m.strItems(items) {
+				goto flush
+			}
+			d := py.NewDict(n / 2)
+			m.stack = append(m.stack, d) // as the machine has it at SETITEMS (discard's anchor)
+			for _, old := range d.SetItems(items) {
+				m.discard(old) // as setItem: the first value may have had an effect
+			}
+			if memoized {
+				m.fillPending(idx, d)
+			}
+			m.src.Consume(i + 1)
+			return true
+		case op.Appends:
+			if lst == nil {
+				goto flush
+			}
+			lst = nil // its items are the list's now
+			i++
+			continue
+		case op.Frame:
+			if len(w)-i < 9 || uint64(len(w)-i-9) < binary.LittleEndian.Uint64(w[i+1:]) {
+				goto flush
+			}
+			i += 9
+			continue
+		case op.Memoize, op.Binput, op.LongBinput:
+			var last any
+			switch {
+			case lst != nil && len(lst.items) > 0:
+				last = lst.items[len(lst.items)-1]
+			case lst == nil && n > 0:
+				last = buf[n-1]
+			default:
+				goto flush
+			}
+			if k = m.fastMemoAny(w[i:], last); k == 0 {
+				goto flush
+			}
+			i += k
+			continue
+		case op.Tuple1, op.Tuple2, op.Tuple3:
+			l := int(c-op.Tuple1) + 1
+			if lst != nil || n < l {
+				goto flush
+			}
+			t, v := newTuple(l)
+			copy(t, buf[n-l:n])
+			m.noteTuple(t)
+			n -= l
+			buf[n] = v
+			n++
+			i++
+			continue
+		case op.EmptyList:
+			if lst != nil || n == smallDictMax {
+				goto flush
+			}
+			l, ok := peekBatch(w[i+1:], op.Appends)
+			if !ok || l == 0 || l > smallDictMax {
+				goto flush
+			}
+			b := m.newBoxSized(l)
+			buf[n] = b
+			n++
+			i++
+			i += m.fastMemoAny(w[i:], b)
+			if i < len(w) && w[i] == op.Mark && len(m.marks)+1 < m.cfg.maxDepth {
+				lst = b
+				i++
+			}
+			continue
+		case op.Binget:
+			// A memoized str, the common case, inline (dynGet otherwise).
+			if i+1 < len(w) {
+				if idx := int(w[i+1]); len(m.memo) > 0 && idx < len(m.memo[0]) {
+					if _, ok := m.memo[0][idx].(string); ok {
+						x, k = m.memo[0][idx], 2
+						break
+					}
+				}
+			}
+			x, k = m.dynGet(w[i:])
+		case op.LongBinget:
+			x, k = m.dynGet(w[i:])
+		default:
+			x, k = m.dynScalar(w[i:])
+		}
+		if k == 0 {
+			goto flush
+		}
+		if lst != nil {
+			if len(lst.items) == cap(lst.items) {
+				goto flush
+			}
+			lst.items = append(lst.items, x)
+		} else {
+			if n == smallDictMax {
+				goto flush
+			}
+			buf[n] = x
+			n++
+		}
+		i += k
+	}
+flush:
+	// The machine's state at w[i]: the dict under its mark, the values
+	// gathered above it, and a list being read with its mark and items.
+	d := py.NewDict(0)
+	if memoized {
+		m.fillPending(idx, d)
+	}
+	m.stack = append(m.stack, d)
+	m.marks = append(m.marks, len(m.stack))
+	m.stack = append(m.stack, buf[:n]...)
+	m.src.Consume(i)
+	if lst != nil {
+		m.marks = append(m.marks, len(m.stack))
+		m.stack = append(m.stack, lst.items...)
+		clear(lst.items)
+		lst.items = lst.items[:0]
+		return true
+	}
+	m.fastDict(d)
+	return true
 }
 
 // sizeDict makes room in d, empty, for as many items as the input seems

@@ -2,6 +2,7 @@ package unpickler_test
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -67,6 +68,110 @@ func TestStrBoxes(t *testing.T) {
 		}
 		if got, ok := l[1].(*py.Dict).Get(s); !ok || got.(string) != s {
 			t.Fatalf("%q: dict value %q", s, got)
+		}
+	}
+}
+
+// A dict read by smallDict (EMPTY_DICT, memo, MARK, a short batch,
+// SETITEMS gathered before the dict is made) gives what the machine and
+// CPython give, on every path huntCheck tries (split input ends the batch
+// anywhere): its memo entry read inside its own batch, put again inside it,
+// a batch handed over inside a nested list, duplicate keys, keys that are
+// not strs, more pairs than it gathers, tuples and lists among the values.
+func TestSmallDict(t *testing.T) {
+	many := "\x80\x04}\x94("
+	for i := range 20 {
+		many += shortStr(fmt.Sprintf("k%d", i)) + "\x94K" + string(rune(i))
+	}
+	many += "u."
+	cases := []struct {
+		name, data string
+		want       func(v any) string // "" when v is right
+	}{
+		{"self in batch", "\x80\x04}\x94(\x8c\x01ah\x00u.", func(v any) string {
+			d := v.(*py.Dict)
+			if x, _ := d.Get("a"); x != any(d) {
+				return fmt.Sprintf("d['a'] is %#v, not d", x)
+			}
+			return ""
+		}},
+		{"entry put again in batch", "\x80\x02](}q\x00(X\x01\x00\x00\x00kq\x00h\x00uh\x00e.", func(v any) string {
+			if s, _ := v.([]any)[1].(string); s != "k" {
+				return fmt.Sprintf("memo 0 read back as %#v, not 'k'", v.([]any)[1])
+			}
+			return ""
+		}},
+		{"self in nested list", "\x80\x04}\x94(\x8c\x01l]\x94(K\x01h\x00K\x02eu.", func(v any) string {
+			d := v.(*py.Dict)
+			l, _ := d.Get("l")
+			if ls, ok := l.([]any); !ok || len(ls) != 3 || ls[1] != any(d) {
+				return fmt.Sprintf("d['l'] is %#v", l)
+			}
+			return ""
+		}},
+		{"duplicate keys", "\x80\x04}(\x8c\x01aK\x01\x8c\x01bK\x02\x8c\x01aK\x03u.", func(v any) string {
+			d := v.(*py.Dict)
+			if x, _ := d.Get("a"); d.Len() != 2 || x != any(int64(3)) {
+				return fmt.Sprintf("%d items, d['a'] = %#v", d.Len(), x)
+			}
+			return ""
+		}},
+		{"MEMOIZE over a used index", "\x80\x04]\x94(}\x94(\x8c\x01aq\x03\x8c\x01b\x94\x8c\x01c\x94K\x01uh\x03e.", func(v any) string {
+			// memo: 0 the list, 1 the dict, 3 'a' (BINPUT); the MEMOIZEs
+			// after 'b' and 'c' both put index 3 (len(memo) in CPython)
+			if s, _ := v.([]any)[1].(string); s != "c" {
+				return fmt.Sprintf("memo 3 read back as %#v, not 'c'", v.([]any)[1])
+			}
+			return ""
+		}},
+		{"int keys", "\x80\x04}(K\x01K\x02K\x03K\x04u.", nil},
+		{"many pairs", many, func(v any) string {
+			if d := v.(*py.Dict); d.Len() != 20 {
+				return fmt.Sprintf("%d items", d.Len())
+			}
+			return ""
+		}},
+		{"tuples", "\x80\x04}(\x8c\x01tK\x01K\x02\x86\x94\x8c\x01u](K\x01e\x85\x8c\x01vh\x01u.", nil},
+		{"list memo read back", "\x80\x04](}\x94(\x8c\x01l]\x94(\x8c\x01x\x94\x8c\x01y\x94eu\x8c\x01zh\x02h\x03h\x04e.", nil},
+		{"empty batch", "\x80\x04}\x94(u.", nil},
+		{"nested dict", "\x80\x04}(\x8c\x01d}\x94(\x8c\x01xK\x01uu.", nil},
+		{"dict after batch", "\x80\x04}\x94(\x8c\x01aK\x01u(\x8c\x01bK\x02u.", nil},
+		{"odd batch", "\x80\x04}(\x8c\x01aK\x01\x8c\x01bu.", nil},
+	}
+	for _, c := range cases {
+		if d := huntCheck(t, []byte(c.data), true); d != "" {
+			t.Errorf("%s: %s", c.name, d)
+			continue
+		}
+		if c.want == nil {
+			continue
+		}
+		v, err := unpickler.Load([]byte(c.data))
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		} else if d := c.want(v); d != "" {
+			t.Errorf("%s: %s", c.name, d)
+		}
+	}
+}
+
+// smallDict's limits fail where the machine's would: MaxDepth at the
+// nested list's MARK, MaxMemo at the dict's own entry or an item's.
+func TestSmallDictLimits(t *testing.T) {
+	cases := []struct {
+		name, data string
+		opt        unpickler.Option
+		off        int64
+	}{
+		{"depth at the list's mark", "\x80\x04}(\x8c\x01l](K\x01eu.", unpickler.MaxDepth(1), 8},
+		{"memo at the dict's entry", "\x80\x04}\x94(\x8c\x01aK\x01u.", unpickler.MaxMemo(0), 3},
+		{"memo at an item's entry", "\x80\x04}\x94(\x8c\x01a\x94K\x01u.", unpickler.MaxMemo(1), 8},
+	}
+	for _, c := range cases {
+		_, err := unpickler.Load([]byte(c.data), c.opt)
+		var e *unpickler.Error
+		if !errors.As(err, &e) || !errors.Is(err, unpickler.ErrLimit) || e.Offset != c.off {
+			t.Errorf("%s: %v, want ErrLimit at offset %d", c.name, err, c.off)
 		}
 	}
 }

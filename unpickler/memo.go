@@ -164,6 +164,41 @@ func (m *machine) memoPut(i uint64, v any) error {
 	return nil
 }
 
+// pendingDict holds the memo entry of a dict that smallDict has not made
+// yet; it is replaced before the machine runs again (fillPending), and
+// dynGet leaves it to the machine (which then never sees it).
+type pendingDict struct{}
+
+// fillPending replaces the placeholder at memo entry idx by d, unless the
+// entry was put again since.
+func (m *machine) fillPending(idx uint64, d any) {
+	if p := m.memoSlot(uint32(idx), false); p != nil && *p != nil {
+		if _, ok := (*p).(pendingDict); ok {
+			*p = d
+		}
+		return
+	}
+	if v, ok := m.memoX[uint32(idx)]; ok {
+		if _, ok := v.(pendingDict); ok {
+			m.memoX[uint32(idx)] = d
+		}
+	}
+}
+
+// memoizeNext is MEMOIZE's common case (memoPut's first one), inline: the
+// next entry goes in a dense chunk that has room for it, with no run or
+// sparse entry to look at. False when memoPut must do it.
+func (m *machine) memoizeNext(v any) bool {
+	n := m.nmemo
+	c, o := n/memoChunk, n%memoChunk
+	if len(m.runs) != 0 || m.memoX != nil || n >= m.cfg.maxMemo || c >= len(m.memo) || o >= len(m.memo[c]) || m.memo[c][o] != nil {
+		return false
+	}
+	m.memo[c][o] = memoVal(v)
+	m.nmemo++
+	return true
+}
+
 // nilMemo stands for a memoized None: nil marks an empty slot.
 type nilMemo struct{}
 
