@@ -54,10 +54,13 @@ static Py_ssize_t
 slot_offset(PyTypeObject *t, PyObject *name)
 {
     PyObject *d = PyDict_GetItemWithError(t->tp_dict, name);
-    if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type))
+    /* Only t's own slot (a descriptor copied from another class would
+     * name an offset in that class's objects). */
+    if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type) || PyDescr_TYPE(d) != t)
         return -1;
     PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
-    if (m->type != T_OBJECT_EX || (m->flags & READONLY))
+    if (m->type != T_OBJECT_EX || (m->flags & READONLY) || m->offset < (Py_ssize_t)sizeof(PyObject) ||
+        m->offset + (Py_ssize_t)sizeof(PyObject *) > t->tp_basicsize)
         return -1;
     return m->offset;
 }
