@@ -242,24 +242,22 @@ func (d *Dict) Set(k, v any) { d.Put(k, v) }
 
 // Put is Set, and returns the position of the item in Items.
 func (d *Dict) Put(k, v any) int {
-	if i := d.index.find(d.keyAt, len(d.items), k); i >= 0 {
+	if i := d.index.put(d.keyAt, len(d.items), k); i >= 0 {
 		d.items[i].Value = v
 		return i
 	}
 	d.items = append(d.items, Item{k, v})
-	d.index.add(d.keyAt, len(d.items), k)
 	return len(d.items) - 1
 }
 
 // Swap is Put, and also returns the value k had, if it had one.
 func (d *Dict) Swap(k, v any) (i int, old any, replaced bool) {
-	if i := d.index.find(d.keyAt, len(d.items), k); i >= 0 {
+	if i := d.index.put(d.keyAt, len(d.items), k); i >= 0 {
 		old = d.items[i].Value
 		d.items[i].Value = v
 		return i, old, true
 	}
 	d.items = append(d.items, Item{k, v})
-	d.index.add(d.keyAt, len(d.items), k)
 	return len(d.items) - 1, nil, false
 }
 
@@ -387,11 +385,9 @@ func NewFrozenSet(items ...any) *FrozenSet {
 
 // Add inserts v unless an equal item is present.
 func (s *Set) Add(v any) {
-	if s.index.find(s.itemAt, len(s.items), v) >= 0 {
-		return
+	if s.index.put(s.itemAt, len(s.items), v) < 0 {
+		s.items = append(s.items, v)
 	}
-	s.items = append(s.items, v)
-	s.index.add(s.itemAt, len(s.items), v)
 }
 
 // Grow makes room for n more items.
@@ -426,18 +422,21 @@ func (s *Set) Items() []any {
 func (s *Set) itemAt(i int) any { return s.items[i] }
 
 // keyIndex finds keys by Python equality. Small collections are scanned;
-// from indexMin items on, str keys and keys equal to an int64 (ints, bools,
-// integral floats) go in a compact open-addressing table of (hash,
-// position) pairs — as CPython's dict does, the keys themselves stay in the
-// items — and other keys in a map from their normalized form.
+// from indexMin items on, str keys go in a compact open-addressing table of
+// (hash, position) pairs — as CPython's dict does, the keys themselves stay
+// in the items — keys equal to an int64 (ints, bools, integral floats) in
+// a table of their own (intTable), and other keys in a map from their
+// normalized form. Each table is made when its first key comes.
 type keyIndex struct {
 	*indexData // nil until the collection outgrows scanning
 }
 
 type indexData struct {
-	slots []idxSlot   // len is a power of two
+	slots []idxSlot   // str keys; len is a power of two (or 0)
 	nslot int         // entries in slots
-	m     map[any]int // non-str keys
+	ints  intTable    // keys equal to an int64
+	m     map[any]int // other keys
+	hint  int         // the items the collection was last sized for
 
 	lastK  *any // the tuple whose key find computed last, and that key
 	lastNK any
@@ -466,6 +465,9 @@ func (x *keyIndex) find(at func(int) any, n int, k any) int {
 			}
 			return -1
 		}
+		if x.nslot == 0 {
+			return -1
+		}
 		h := maphash.String(indexSeed, s)
 		mask := uint64(len(x.slots) - 1)
 		for i := h & mask; ; i = (i + 1) & mask {
@@ -479,6 +481,9 @@ func (x *keyIndex) find(at func(int) any, n int, k any) int {
 				}
 			}
 		}
+	}
+	if v, isInt := k.(int64); isInt && x.built() {
+		return x.ints.find(at, v)
 	}
 	if !x.built() {
 		if n == 0 {
@@ -512,7 +517,7 @@ func (x *keyIndex) find(at func(int) any, n int, k any) int {
 	}
 	if x.built() {
 		if n, isInt := nk.(int64); isInt {
-			return x.findInt(at, n)
+			return x.ints.find(at, n)
 		}
 		x.lastK, x.lastNK = identity(k), nk
 		if i, ok := x.m[nk]; ok {
@@ -537,30 +542,75 @@ func identity(k any) *any {
 	return nil
 }
 
-// add records that the key k was appended at position n-1.
-func (x *keyIndex) add(at func(int) any, n int, k any) {
-	if !x.built() {
-		if n <= indexMin {
-			return
+// put returns the position of the key equal to k among the n items, if
+// there is one; otherwise it records k at position n (the caller appends
+// it there) and returns -1. For a str or an int key one walk of its table
+// does both.
+func (x *keyIndex) put(at func(int) any, n int, k any) int {
+	if x.built() {
+		switch v := k.(type) {
+		case string:
+			return x.putStr(at, v, n)
+		case int64:
+			return x.intsFor(at, n).put(at, v, n)
+		case float64, bool:
+			if i, isInt := intKey(v); isInt {
+				return x.intsFor(at, n).put(at, i, n)
+			}
 		}
-		x.build(at, n-1, n)
 	}
-	x.insert(k, n-1)
+	if i := x.find(at, n, k); i >= 0 {
+		return i
+	}
+	if !x.built() {
+		if n < indexMin {
+			return -1
+		}
+		x.build(at, n, n+1)
+	}
+	x.insert(at, k, n)
+	return -1
+}
+
+// putStr is put for a str key.
+func (x *keyIndex) putStr(at func(int) any, s string, pos int) int {
+	if (x.nslot+1)*4 > len(x.slots)*3 {
+		x.grow()
+	}
+	h := maphash.String(indexSeed, s)
+	mask := uint64(len(x.slots) - 1)
+	i := h & mask
+	for ; x.slots[i].pos != 0; i = (i + 1) & mask {
+		sl := x.slots[i]
+		if sl.hash == uint32(h) {
+			if is, ok := at(int(sl.pos) - 1).(string); ok && is == s {
+				return int(sl.pos) - 1
+			}
+		}
+	}
+	x.slots[i] = idxSlot{hash: uint32(h), pos: int32(pos + 1)}
+	x.nslot++
+	return -1
+}
+
+// intsFor is the int table, made on its first key (at position pos) with
+// room for the items the collection was sized for that are not strs.
+func (x *keyIndex) intsFor(at func(int) any, pos int) *intTable {
+	if len(x.ints.slots) == 0 {
+		x.ints.reserve(at, max(x.hint-x.nslot, pos-x.nslot, 0)+1)
+	}
+	return &x.ints
 }
 
 // build indexes the first n items, with room for want.
 func (x *keyIndex) build(at func(int) any, n, want int) {
-	size := 16
-	for size*3 < want*4+4 {
-		size <<= 1
-	}
-	x.indexData = &indexData{slots: make([]idxSlot, size)}
+	x.indexData = &indexData{hint: want}
 	for i := 0; i < n; i++ {
-		x.insert(at(i), i)
+		x.insert(at, at(i), i)
 	}
 }
 
-func (x *keyIndex) insert(k any, pos int) {
+func (x *keyIndex) insert(at func(int) any, k any, pos int) {
 	if s, isStr := k.(string); isStr {
 		x.insertSlot(maphash.String(indexSeed, s), pos)
 		return
@@ -574,7 +624,7 @@ func (x *keyIndex) insert(k any, pos int) {
 	}
 	x.lastK, x.lastNK = nil, nil
 	if n, isInt := nk.(int64); isInt {
-		x.insertSlot(intHash(n), pos)
+		x.intsFor(at, pos).put(at, n, pos)
 		return
 	}
 	if ok {
@@ -605,44 +655,20 @@ func (x *keyIndex) insertSlot(h uint64, pos int) {
 	x.nslot++
 }
 
-// findInt finds the key equal to the int n in the table.
-func (x *keyIndex) findInt(at func(int) any, n int64) int {
-	h := intHash(n)
-	mask := uint64(len(x.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		sl := x.slots[i]
-		if sl.pos == 0 {
-			return -1
-		}
-		if sl.hash == uint32(h) {
-			// Only numbers were placed by int hash, and a str's slot
-			// normalizes to a str: Key is a cheap type switch here.
-			if ik, ok := Key(at(int(sl.pos) - 1)); ok && ik == any(n) {
-				return int(sl.pos) - 1
-			}
-		}
-	}
-}
-
-// intHash places an int key in the table: a multiply-mix (wyhash's) of
-// the int with per-process random keys, so inputs cannot be chosen to
-// collide, at a fraction of maphash's cost. It only places keys; equality
-// never depends on it.
-func intHash(n int64) uint64 {
-	hi, lo := bits.Mul64(uint64(n)^intKeys[0], intKeys[1])
-	return hi ^ lo
-}
-
-var intKeys = [2]uint64{
-	maphash.String(indexSeed, "int key 0"),
-	maphash.String(indexSeed, "int key 1") | 1,
-}
-
-// grow doubles the table; stored hashes place the entries again without
-// touching the keys (whose full hash the low 32 bits stand in for).
+// grow doubles the str table (or makes it, sized for the items the
+// collection was sized for that are not ints); stored hashes place the
+// entries again without touching the keys (whose full hash the low 32 bits
+// stand in for).
 func (x *keyIndex) grow() {
 	old := x.slots
-	x.slots = make([]idxSlot, 2*len(old))
+	size := 2 * len(old)
+	if size == 0 {
+		size = 16
+		for want := x.hint - x.ints.n; want*4 > size*3; {
+			size <<= 1
+		}
+	}
+	x.slots = make([]idxSlot, size)
 	mask := uint64(len(x.slots) - 1)
 	for _, sl := range old {
 		if sl.pos == 0 {
@@ -665,8 +691,16 @@ func (x *keyIndex) reserve(at func(int) any, n, want int) {
 		x.build(at, n, want)
 		return
 	}
-	for want*4 > len(x.slots)*3 {
-		x.grow()
+	x.hint = max(x.hint, want)
+	// A table that has keys makes room for all the new ones: most
+	// collections have keys of one kind.
+	if x.nslot > 0 {
+		for (x.nslot+want-n)*4 > len(x.slots)*3 {
+			x.grow()
+		}
+	}
+	if x.ints.n > 0 {
+		x.ints.reserve(at, x.ints.n+want-n)
 	}
 }
 
