@@ -170,3 +170,33 @@ func TestIntKeysAgreeWithMap(t *testing.T) {
 		}
 	}
 }
+
+// TestSetAddItems: the bulk Add stops at the first item that is not
+// always hashable, and adds as Add does before it (1, 1.0 and True are
+// one item; the first one stays).
+func TestSetAddItems(t *testing.T) {
+	for _, n := range []int{3, 20, 5000} { // scanned, then indexed
+		var items []any
+		for i := 0; i < n; i++ {
+			items = append(items, int64(i), "s"+string(rune('a'+i%26)), float64(i), i%2 == 1, nil)
+		}
+		items = append(items, Tuple{int64(1)}, int64(-1))
+		s := NewSet()
+		if got := s.AddItems(items); got != len(items)-2 {
+			t.Fatalf("%d: AddItems stopped at %d, want %d", n, got, len(items)-2)
+		}
+		want := NewSet()
+		for _, it := range items[:len(items)-2] {
+			want.Add(it)
+		}
+		if s.Len() != want.Len() || Repr(s) != Repr(want) {
+			t.Fatalf("%d: AddItems gave %d items, Add %d", n, s.Len(), want.Len())
+		}
+		if got := s.AddItems(items[len(items)-1:]); got != 1 || !s.Has(int64(-1)) || s.Has(int64(n)) {
+			t.Fatalf("%d: after the tuple: added %d, has -1 %v", n, got, s.Has(int64(-1)))
+		}
+		if it := s.Items()[0]; it != any(int64(0)) {
+			t.Fatalf("%d: item 0 is %#v, want 0 (the first of 0, 0.0, False)", n, it)
+		}
+	}
+}

@@ -390,6 +390,42 @@ func (s *Set) Add(v any) {
 	}
 }
 
+// AddItems adds items in order, as Add would each, and returns how many
+// it added: it stops at the first item that is not a str, an int64, a
+// float64, a bool or nil (values that are always hashable), for the
+// caller to check that item and go on. It is the decoder's bulk form of
+// Add: room is made once, and a run of ints or strs is added in one loop.
+func (s *Set) AddItems(items []any) int {
+	s.Grow(len(items))
+	x := &s.index
+	for i, it := range items {
+		switch v := it.(type) {
+		case int64:
+			if !x.built() {
+				break
+			}
+			t := x.intsFor(s.itemAt, len(s.items))
+			if t.put(s.itemAt, v, len(s.items)) < 0 {
+				s.items = append(s.items, it)
+			}
+			continue
+		case string:
+			if !x.built() {
+				break
+			}
+			if x.putStr(s.itemAt, v, len(s.items)) < 0 {
+				s.items = append(s.items, it)
+			}
+			continue
+		case float64, bool, nil:
+		default:
+			return i
+		}
+		s.Add(it)
+	}
+	return len(items)
+}
+
 // Grow makes room for n more items.
 func (s *Set) Grow(n int) {
 	if n > 0 && cap(s.items)-len(s.items) < n {

@@ -223,15 +223,28 @@ func (m *machine) opFrozenset() error {
 		return err
 	}
 	f := py.NewFrozenSet()
-	f.Grow(len(items))
-	for _, it := range items {
-		it, err := m.hashKey(it)
+	if err := m.addToSet(&f.Set, items); err != nil {
+		return err
+	}
+	m.push(f)
+	return nil
+}
+
+// addToSet adds items to s, each checked as a key: ints and strs in runs
+// (py.Set.AddItems), other items one by one.
+func (m *machine) addToSet(s *py.Set, items []any) error {
+	for len(items) > 0 {
+		n := s.AddItems(items)
+		if n == len(items) {
+			break
+		}
+		it, err := m.hashKey(items[n])
 		if err != nil {
 			return err
 		}
-		f.Add(it)
+		s.Add(it)
+		items = items[n+1:]
 	}
-	m.push(f)
 	return nil
 }
 
@@ -343,15 +356,7 @@ func (m *machine) opAdditems() error {
 	if !ok {
 		return m.failf(ErrBadType, "ADDITEMS on %s", typeName(t))
 	}
-	s.Grow(len(items))
-	for _, it := range items {
-		it, err := m.hashKey(it)
-		if err != nil {
-			return err
-		}
-		s.Add(it)
-	}
-	return nil
+	return m.addToSet(s, items)
 }
 
 func (m *machine) newBox(items []any) *listBox {
