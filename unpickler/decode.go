@@ -23,7 +23,9 @@ func Unmarshal(data []byte, v any, opts ...Option) error {
 		typedFallbacks.Add(1)
 	}
 	d := machine{src: stream.Bytes(data), cfg: &c}
+	d.takeStack()
 	val, err := d.run()
+	d.releaseStack()
 	if err != nil {
 		return err
 	}
@@ -53,7 +55,9 @@ func UnmarshalSegments(segs [][]byte, v any, opts ...Option) error {
 		typedFallbacks.Add(1)
 	}
 	d := machine{src: stream.Segments(segs), cfg: &c}
+	d.takeStack()
 	val, err := d.run()
+	d.releaseStack()
 	if err != nil {
 		return err
 	}
