@@ -398,16 +398,14 @@ func (s *Set) Add(v any) {
 func (s *Set) AddItems(items []any) int {
 	s.Grow(len(items))
 	x := &s.index
-	for i, it := range items {
+	for i := 0; i < len(items); i++ {
+		it := items[i]
 		switch v := it.(type) {
 		case int64:
 			if !x.built() {
 				break
 			}
-			t := x.intsFor(s.itemAt, len(s.items))
-			if t.put(s.itemAt, v, len(s.items)) < 0 {
-				s.items = append(s.items, it)
-			}
+			i += s.addInts(x.intsFor(s.itemAt, len(s.items)), items[i:]) - 1
 			continue
 		case string:
 			if !x.built() {
@@ -423,6 +421,46 @@ func (s *Set) AddItems(items []any) int {
 		}
 		s.Add(it)
 	}
+	return len(items)
+}
+
+// addInts adds the leading int64s of items to the set, whose int table is
+// t, and returns how many it took. In a table placed by the ints
+// themselves, a key whose first slot is empty (every key of a range or a
+// stride) is absent and placed at once; others go through t.put.
+func (s *Set) addInts(t *intTable, items []any) int {
+	// The fast case works on locals, which stores into the items would
+	// otherwise make the compiler reload each time.
+	slots, dst, n := t.slots, s.items, t.n
+	mask, limit := uint32(len(slots)-1), len(slots)*3/4
+	placed := 0
+	for j, it := range items {
+		v, ok := it.(int64)
+		if !ok {
+			s.items, t.n = dst, n
+			t.visited += placed
+			t.spent += placed
+			return j
+		}
+		if !t.keyed && n < limit {
+			if i := uint32(v) & mask; slots[i].pos == 0 {
+				slots[i] = intSlot{tag: uint32(v), pos: int32(len(dst) + 1)}
+				n++
+				placed++
+				dst = append(dst, it)
+				continue
+			}
+		}
+		s.items, t.n = dst, n
+		if t.put(s.itemAt, v, len(dst)) < 0 {
+			s.items = append(s.items, it)
+		}
+		slots, dst, n = t.slots, s.items, t.n
+		mask, limit = uint32(len(slots)-1), len(slots)*3/4
+	}
+	s.items, t.n = dst, n
+	t.visited += placed
+	t.spent += placed
 	return len(items)
 }
 
@@ -914,19 +952,24 @@ func (c *keyCtx) frozenSetKey(v *FrozenSet) (any, bool) {
 	e := keyEnc{ctx: c}
 	var sum, xor [2]uint64
 	for _, el := range v.items {
-		ek, ok := c.key(el, true)
-		if !ok {
-			return nil, false
-		}
 		var h0, h1 uint64
-		if n, isInt := ek.(int64); isInt {
+		n, isInt := el.(int64) // the common case, with no key to make
+		if !isInt {
+			ek, ok := c.key(el, true)
+			if !ok {
+				return nil, false
+			}
+			n, isInt = ek.(int64)
+			if !isInt {
+				e.b = e.b[:0]
+				e.write(ek)
+				h0 = maphash.Bytes(digestSeeds[0], e.b)
+				h1 = maphash.Bytes(digestSeeds[1], e.b)
+			}
+		}
+		if isInt {
 			h0 = maphash.Comparable(digestSeeds[0], n)
 			h1 = maphash.Comparable(digestSeeds[1], n)
-		} else {
-			e.b = e.b[:0]
-			e.write(ek)
-			h0 = maphash.Bytes(digestSeeds[0], e.b)
-			h1 = maphash.Bytes(digestSeeds[1], e.b)
 		}
 		var carry uint64
 		sum[0], carry = bits.Add64(sum[0], h0, 0)
