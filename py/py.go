@@ -875,36 +875,7 @@ func (c *keyCtx) key(k any, inner bool) (any, bool) {
 				return nk, nk != nil
 			}
 		}
-		e := keyEnc{ctx: c}
-		var long *[2]maphash.Hash // the digest of a long tuple's element keys
-		nk, ok := any(nil), true
-		for _, el := range v {
-			ek, elOK := c.key(el, true)
-			if !elOK {
-				ok = false
-				break
-			}
-			e.write(ek)
-			if len(e.b) >= longMin {
-				if long == nil {
-					long = new([2]maphash.Hash)
-					long[0].SetSeed(digestSeeds[0])
-					long[1].SetSeed(digestSeeds[1])
-				}
-				long[0].Write(e.b)
-				long[1].Write(e.b)
-				e.b = e.b[:0]
-			}
-		}
-		switch {
-		case !ok:
-		case long != nil:
-			long[0].Write(e.b)
-			long[1].Write(e.b)
-			nk = longKey{long[0].Sum64(), long[1].Sum64()}
-		default:
-			nk = tupleKey(e.b)
-		}
+		nk, ok := c.tupleKey(v)
 		if inner {
 			c.remember(id, nk)
 		}
@@ -936,6 +907,74 @@ func (c *keyCtx) key(k any, inner bool) (any, bool) {
 		return nil, false
 	}
 	return nil, false
+}
+
+// tupleKey encodes the element keys of a tuple in order; a run of equal
+// element keys is written once, with its length ('r' and a count), so the
+// key is canonical whatever objects the elements are, and a run of
+// references to one object (a memo reference each) costs a pointer
+// comparison per element, not its key. Element keys past longMin bytes in
+// all are digested as they come (a longKey).
+func (c *keyCtx) tupleKey(v Tuple) (any, bool) {
+	e := keyEnc{ctx: c}
+	var long *[2]maphash.Hash // the digest of a long tuple's element keys
+	var prev [48]byte         // the encoding of the last element key
+	prevLen := -1             // its length; -1: none to compare with
+	var prevStr strID         // the last element, if it was a str written as a digest
+	run := 0                  // elements equal to the last one, not yet written
+	for _, el := range v {
+		if s, isStr := el.(string); isStr && prevStr.p != nil && len(s) == prevStr.n && unsafe.StringData(s) == prevStr.p {
+			run++ // the same str again: the same key
+			continue
+		}
+		prevStr = strID{}
+		ek, elOK := c.key(el, true)
+		if !elOK {
+			return nil, false
+		}
+		start := len(e.b)
+		e.write(ek)
+		enc := e.b[start:]
+		if len(enc) == prevLen && string(enc) == string(prev[:prevLen]) {
+			e.b = e.b[:start]
+			run++
+		} else {
+			if run > 0 {
+				// The run's length goes before this element's key.
+				var tmp [48]byte
+				saved := append(tmp[:0], enc...)
+				e.b = binary.AppendUvarint(append(e.b[:start], 'r'), uint64(run))
+				e.b = append(e.b, saved...)
+				run = 0
+			}
+			prevLen = -1
+			if len(enc) <= len(prev) {
+				prevLen = copy(prev[:], e.b[len(e.b)-len(enc):])
+			}
+		}
+		if s, isStr := el.(string); isStr && len(s) > digestMin {
+			prevStr = strID{unsafe.StringData(s), len(s)}
+		}
+		if len(e.b) >= longMin {
+			if long == nil {
+				long = new([2]maphash.Hash)
+				long[0].SetSeed(digestSeeds[0])
+				long[1].SetSeed(digestSeeds[1])
+			}
+			long[0].Write(e.b)
+			long[1].Write(e.b)
+			e.b = e.b[:0]
+		}
+	}
+	if run > 0 {
+		e.b = binary.AppendUvarint(append(e.b, 'r'), uint64(run))
+	}
+	if long != nil {
+		long[0].Write(e.b)
+		long[1].Write(e.b)
+		return longKey{long[0].Sum64(), long[1].Sum64()}, true
+	}
+	return tupleKey(e.b), true
 }
 
 func (c *keyCtx) remember(id seqID, nk any) {
@@ -1050,10 +1089,11 @@ func writeKey(sb *strings.Builder, k any) {
 // keyEnc writes the element keys of a tuple or frozenset key. Its size
 // and work are bounded by the input, not by the text of the elements: an
 // element key longer than digestMin is written as a 128-bit digest, and a
-// str met again by identity (a memo reference) is not hashed again, so a
-// tuple of 65,000 references to one 4 KiB str is a 1 MB key made in
-// milliseconds, not a 266 MB one. (Two distinct keys share a digest with
-// probability 2^-128 under per-process random seeds.)
+// str met again by identity (a memo reference) is not hashed again, and a
+// tuple writes a run of equal element keys once (tupleKey), so a tuple of
+// 65,000 references to one 4 KiB str is a 22-byte key, not a 266 MB one.
+// (Two distinct keys share a digest with probability 2^-128 under
+// per-process random seeds.)
 type keyEnc struct {
 	b      []byte
 	ctx    *keyCtx // holds the digests of the strs met before
