@@ -23,8 +23,9 @@ type intTable struct {
 	keyed bool      // placed by intHash, for good
 	far   int       // the longest distance of a key from its first slot
 	spent int       // slots visited by insertions since the table was last placed
-	// visited counts every slot visited by lookups, insertions and
-	// placements: the tests count work instead of timing it.
+	// visited counts the slots visited by insertions and placements
+	// (lookups, which write nothing, return theirs): the tests count work
+	// instead of timing it.
 	visited int
 }
 
@@ -65,12 +66,19 @@ func intKey(k any) (int64, bool) {
 	return n, ok
 }
 
-// find returns the position of the key equal to n, or -1. A key is never
-// farther than t.far from its first slot, so a miss stops there even in a
-// long run of occupied slots.
+// find returns the position of the key equal to n, or -1. It writes
+// nothing, so readers may share the table.
 func (t *intTable) find(at func(int) any, n int64) int {
+	pos, _ := t.probe(at, n)
+	return pos
+}
+
+// probe is find, and also returns how many slots it visited. A key is
+// never farther than t.far from its first slot, so a miss stops there even
+// in a long run of occupied slots.
+func (t *intTable) probe(at func(int) any, n int64) (pos, visited int) {
 	if t.n == 0 {
-		return -1
+		return -1, 0
 	}
 	tag := t.tag(n)
 	mask := uint32(len(t.slots) - 1)
@@ -83,14 +91,12 @@ func (t *intTable) find(at func(int) any, n int64) int {
 		}
 		if s.tag == tag {
 			if k, ok := intKey(at(int(s.pos) - 1)); ok && k == n {
-				t.visited += d + 1
-				return int(s.pos) - 1
+				return int(s.pos) - 1, d + 1
 			}
 		}
 		i = (i + 1) & mask
 	}
-	t.visited += d + 1
-	return -1
+	return -1, d + 1
 }
 
 // put returns the position of the key equal to n if there is one;

@@ -1,6 +1,7 @@
 package py
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -54,23 +55,33 @@ func TestIntKeysWorkIsBounded(t *testing.T) {
 				items = append(items, k)
 			}
 			built := x.ints.visited
+			looked := 0
 			for i, k := range items {
 				if p := x.find(at, len(items), k); p != i {
 					t.Fatalf("key %v found at %d, want %d", k, p, i)
 				}
+				n, _ := intKey(k)
+				p, v := x.ints.probe(at, n)
+				if p != i {
+					t.Fatalf("key %v probed at %d, want %d", k, p, i)
+				}
+				looked += v
+				v0 := x.ints.visited
 				if p := x.put(at, len(items), k); p != i {
 					t.Fatalf("key %v put again at %d, want %d", k, p, i)
 				}
+				looked += x.ints.visited - v0
 			}
-			looked := x.ints.visited - built
 			// Absent keys: the same shapes shifted.
+			missed := 0
 			for i := 0; i < n; i++ {
 				k, _ := intKey(in.key(i))
 				if p := x.find(at, len(items), k+1<<62); p >= 0 && in.name != "random" {
 					t.Fatalf("absent %d found at %d", k+1<<62, p)
 				}
+				_, v := x.ints.probe(at, k+1<<62)
+				missed += v
 			}
-			missed := x.ints.visited - built - looked
 			t.Logf("%d keys: %.2f slots visited per key built, %.2f per hit, %.2f per miss; keyed %v, longest walk %d",
 				len(items), float64(built)/n, float64(looked)/float64(2*len(items)), float64(missed)/n, x.ints.keyed, x.ints.far)
 			if built > 8*n {
@@ -197,6 +208,39 @@ func TestSetAddItems(t *testing.T) {
 		}
 		if it := s.Items()[0]; it != any(int64(0)) {
 			t.Fatalf("%d: item 0 is %#v, want 0 (the first of 0, 0.0, False)", n, it)
+		}
+	}
+}
+
+// TestIntLookupsWriteNothing: goroutines may share a decoded Dict or Set
+// for reading; lookups by int write nothing (the race detector, which make
+// test runs, fails this test otherwise).
+func TestIntLookupsWriteNothing(t *testing.T) {
+	d := NewDict(0)
+	s := NewSet()
+	for i := 0; i < 1000; i++ {
+		d.Set(int64(i)<<20, i) // a flooded table: keyed
+		s.Add(int64(i))
+	}
+	done := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i := 0; i < 1000; i++ {
+				if v, ok := d.Get(int64(i) << 20); !ok || v != any(i) {
+					done <- fmt.Errorf("Get(%d<<20) = %v, %v", i, v, ok)
+					return
+				}
+				if !s.Has(float64(i)) || s.Has(int64(i+1000)) {
+					done <- fmt.Errorf("Has(%d) wrong", i)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
 	}
 }
