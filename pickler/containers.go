@@ -729,79 +729,138 @@ func (e *encoder) recordIdx(n int) []uint32 {
 // order of keys, which are e.lastKeys (sortedItems). At protocol 4 and
 // above, once a key's memo index is known, its memo GET and a scalar or
 // short str value go straight into the window, item after item, while no
-// frame boundary falls among them; the rest takes saveStrItem's way.
+// frame boundary falls among them (the value written by recordValue); the
+// rest takes saveStrItem's way. Such a record is one batch: MARK, the
+// items, SETITEMS.
 func (e *encoder) saveRecord(keys []string, vals []any) error {
 	idx := e.recordIdx(len(keys))
-	fast := e.proto >= 4 && e.cfg.persistentID == nil
-	for b := e.batches(len(keys), op.Setitem, op.Setitems); b.next(); {
-		for i := b.start; i < b.end; {
-			if fast && idx[i] != noIdx {
-				const most = 400 // a LONG_BINGET and the largest inline value (putSmall's)
-				p, room := e.Window(most)
-				w, keyOnly := 0, false
-				for i < b.end && w < room && len(p)-w >= most && idx[i] != noIdx {
-					k := idx[i]
-					if k < 256 {
-						p[w], p[w+1] = op.Binget, byte(k)
-						w += 2
-					} else {
-						p[w] = op.LongBinget
-						binary.LittleEndian.PutUint32(p[w+1:], k)
-						w += 5
-					}
-					if w >= room {
-						keyOnly = true
-						break
-					}
-					n, memo := putScalar(p[w:], vals[i])
-					if n == 0 {
-						n = e.putSmall(p[w:], room-w, vals[i])
-					}
-					if n == 0 {
-						keyOnly = true
-						break
-					}
-					if memo {
-						e.Memoized()
-					}
-					w += n
-					i++
-				}
-				e.Commit(w)
-				if w == 0 { // a frame boundary first: the key on Boundary's way
-					e.Boundary()
-					e.MemoGet(idx[i])
-					keyOnly = true
-				}
-				if keyOnly {
-					if err := e.saveItemValue(keys[i], vals[i]); err != nil {
-						return err
-					}
-					i++
-				}
-				continue
-			}
-			key := keys[i]
-			if len(key) == 0 || len(key) > 64 {
-				if err := e.saveStrItem(key, vals[i], true); err != nil {
+	n := len(keys)
+	if e.proto < 4 || e.cfg.persistentID != nil || n < 2 || n > batchSize {
+		for b := e.batches(n, op.Setitem, op.Setitems); b.next(); {
+			for i := b.start; i < b.end; i++ {
+				if err := e.saveRecordItem(keys[i], vals[i], idx, i); err != nil {
 					return err
 				}
-				i++
-				continue
 			}
+		}
+		return nil
+	}
+	e.Byte(op.Mark)
+	for i := 0; i < n; {
+		if idx[i] == noIdx {
+			if err := e.saveRecordItem(keys[i], vals[i], idx, i); err != nil {
+				return err
+			}
+			i++
+			continue
+		}
+		const most = 400 // a LONG_BINGET and the largest inline value (putSmall's)
+		p, room := e.Window(most)
+		w, keyOnly := 0, false
+		for i < n && w < room && len(p)-w >= most && idx[i] != noIdx {
+			k := idx[i]
+			if k < 256 {
+				p[w], p[w+1] = op.Binget, byte(k)
+				w += 2
+			} else {
+				p[w] = op.LongBinget
+				binary.LittleEndian.PutUint32(p[w+1:], k)
+				w += 5
+			}
+			if w >= room {
+				keyOnly = true
+				break
+			}
+			m := e.recordValue(p[w:], room-w, vals[i])
+			if m == 0 {
+				keyOnly = true
+				break
+			}
+			w += m
+			i++
+		}
+		e.Commit(w)
+		if w == 0 { // a frame boundary first: the key on Boundary's way
 			e.Boundary()
-			k, err := e.saveShortKey(key)
-			if err != nil {
-				return withPath(err, keyPath(key))
-			}
-			idx[i] = k
-			if err := e.saveItemValue(key, vals[i]); err != nil {
+			e.MemoGet(idx[i])
+			keyOnly = true
+		}
+		if keyOnly {
+			if err := e.saveItemValue(keys[i], vals[i]); err != nil {
 				return err
 			}
 			i++
 		}
 	}
+	e.Byte(op.Setitems)
 	return nil
+}
+
+// recordValue writes v into p (at least 395 bytes; room as putSmall's)
+// when it is a scalar or short str putScalar takes, or a small tuple or
+// list putSmall takes, and returns the bytes written, 0 for anything else
+// (nothing written). The common scalars are written here, without
+// putScalar's call.
+func (e *encoder) recordValue(p []byte, room int, v any) int {
+	switch y := v.(type) {
+	case float64:
+		p[0] = op.Binfloat
+		binary.BigEndian.PutUint64(p[1:], math.Float64bits(y))
+		return 9
+	case int64:
+		switch {
+		case y >= 0 && y < 256:
+			p[0], p[1] = op.Binint1, byte(y)
+			return 2
+		case y >= 0 && y < 65536:
+			p[0], p[1], p[2] = op.Binint2, byte(y), byte(y>>8)
+			return 3
+		case y >= math.MinInt32 && y <= math.MaxInt32:
+			p[0] = op.Binint
+			binary.LittleEndian.PutUint32(p[1:], uint32(int32(y)))
+			return 5
+		}
+		return 0
+	case string:
+		if len(y) < 2 || len(y) >= sharedStrMin { // singletons, shared strs
+			return 0
+		}
+		m := putShortStr(p, y)
+		if m > 0 {
+			e.Memoized()
+		}
+		return m
+	case bool:
+		p[0] = op.Newfalse
+		if y {
+			p[0] = op.Newtrue
+		}
+		return 1
+	case nil:
+		p[0] = op.None
+		return 1
+	}
+	return e.putSmall(p, room, v)
+}
+
+// saveRecordItem writes item i of a record (keys, vals) its general way,
+// noting its key's memo index in idx.
+func (e *encoder) saveRecordItem(key string, v any, idx []uint32, i int) error {
+	if idx[i] != noIdx {
+		e.Boundary()
+		e.MemoGet(idx[i])
+		return e.saveItemValue(key, v)
+	}
+	if len(key) == 0 || len(key) > 64 {
+		return e.saveStrItem(key, v, true)
+	}
+	e.Boundary()
+	k, err := e.saveShortKey(key)
+	if err != nil {
+		return withPath(err, keyPath(key))
+	}
+	idx[i] = k
+	return e.saveItemValue(key, v)
 }
 
 // putSmall writes v into p, as saveTuple or saveAnyList would, when it is
