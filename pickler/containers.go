@@ -646,13 +646,30 @@ func (e *encoder) saveNewKeysRun(ents []sortEnt, order []uint32) (c int, keyOnly
 		if len(k) >= sharedStrMin || w+len(k)+3 >= room || len(p)-w < most {
 			break
 		}
-		kn := putShortStr(p[w:], k)
-		if kn == 0 {
+		var kn int
+		if n := len(k); n < 8 && n > 0 { // the commonest keys, in line
+			x := tail8(unsafe.Slice(unsafe.StringData(k), n))
+			if x&0x8080808080808080 != 0 {
+				break // not ASCII: checked on saveLargeItem's way
+			}
+			q := p[w : w+10]
+			q[0], q[1] = op.ShortBinunicode, byte(n)
+			binary.LittleEndian.PutUint64(q[2:], x)
+			p[w+2+n] = op.Memoize
+			kn = n + 3
+		} else if kn = putShortStr(p[w:], k); kn == 0 {
 			break // not ASCII: checked on saveLargeItem's way
 		}
 		e.strMemo.addNew(k, e.Memoized())
 		w += kn
 		c++
+		if f, ok := ent.v.(float64); ok {
+			q := p[w : w+9]
+			q[0] = op.Binfloat
+			binary.BigEndian.PutUint64(q[1:], math.Float64bits(f))
+			w += 9
+			continue
+		}
 		vn, memo := putScalar(p[w:], ent.v)
 		if vn == 0 {
 			e.Commit(w)
