@@ -842,7 +842,7 @@ func (e *encoder) recordValue(p []byte, room int, v any) int {
 		if len(y) < 2 || len(y) >= sharedStrMin { // singletons, shared strs
 			return 0
 		}
-		m := putShortStr(p, y)
+		m := putTinyStr(p, y)
 		if m > 0 {
 			e.Memoized()
 		}
@@ -999,7 +999,7 @@ func putScalar(p []byte, v any) (n int, memo bool) {
 		if len(y) >= sharedStrMin || singleton(y) {
 			return 0, false
 		}
-		n := putShortStr(p, y)
+		n := putTinyStr(p, y)
 		return n, n > 0 // not ASCII: validated on saveStr's way
 	}
 	return 0, false
@@ -1029,6 +1029,24 @@ func putShortStr(p []byte, s string) int {
 	if hi&0x8080808080808080 != 0 {
 		return 0
 	}
+	p[2+n] = op.Memoize
+	return n + 3
+}
+
+// putTinyStr is putShortStr, with a str of under 8 bytes (the
+// commonest values) written in one 8-byte load and store.
+func putTinyStr(p []byte, s string) int {
+	n := len(s)
+	if n >= 8 || n == 0 {
+		return putShortStr(p, s)
+	}
+	x := tail8(unsafe.Slice(unsafe.StringData(s), n))
+	if x&0x8080808080808080 != 0 {
+		return 0
+	}
+	q := p[:10]
+	q[0], q[1] = op.ShortBinunicode, byte(n)
+	binary.LittleEndian.PutUint64(q[2:], x)
 	p[2+n] = op.Memoize
 	return n + 3
 }
