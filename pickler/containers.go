@@ -774,8 +774,12 @@ func (e *encoder) saveRecord(keys []string, vals []any) error {
 		const most = 400 // a LONG_BINGET and the largest inline value (putSmall's)
 		p, room := e.Window(most)
 		w, keyOnly := 0, false
-		for i < n && w < room && len(p)-w >= most && idx[i] != noIdx {
+		lim := min(room, len(p)-most+1) // an item may start below it
+		for ; i < n; i++ {
 			k := idx[i]
+			if k == noIdx || w >= lim {
+				break
+			}
 			if k < 256 {
 				p[w], p[w+1] = op.Binget, byte(k)
 				w += 2
@@ -794,7 +798,6 @@ func (e *encoder) saveRecord(keys []string, vals []any) error {
 				break
 			}
 			w += m
-			i++
 		}
 		e.Commit(w)
 		if w == 0 { // a frame boundary first: the key on Boundary's way
@@ -929,9 +932,27 @@ func (e *encoder) putSmall(p []byte, room int, v any) int {
 		}
 	}
 	memos := 0
+	lim := min(room, len(p)-80+1) // an item may start below it
 	for _, it := range items {
-		if w >= room || len(p)-w < 80 {
+		if w >= lim {
 			return 0
+		}
+		// The commonest items in line, the others by putScalar.
+		if y, ok := it.(int64); ok && y >= math.MinInt32 && y <= math.MaxInt32 {
+			q := p[w : w+5]
+			switch {
+			case y >= 0 && y < 256:
+				q[0], q[1] = op.Binint1, byte(y)
+				w += 2
+			case y >= 0 && y < 65536:
+				q[0], q[1], q[2] = op.Binint2, byte(y), byte(y>>8)
+				w += 3
+			default:
+				q[0] = op.Binint
+				binary.LittleEndian.PutUint32(q[1:], uint32(int32(y)))
+				w += 5
+			}
+			continue
 		}
 		n, memo := putScalar(p[w:], it)
 		if n == 0 {
