@@ -646,13 +646,30 @@ func (e *encoder) saveNewKeysRun(ents []sortEnt, order []uint32) (c int, keyOnly
 		if len(k) >= sharedStrMin || w+len(k)+3 >= room || len(p)-w < most {
 			break
 		}
-		kn := putShortStr(p[w:], k)
-		if kn == 0 {
+		var kn int
+		if n := len(k); n < 8 && n > 0 { // the commonest keys, in line
+			x := tail8(unsafe.Slice(unsafe.StringData(k), n))
+			if x&0x8080808080808080 != 0 {
+				break // not ASCII: checked on saveLargeItem's way
+			}
+			q := p[w : w+10]
+			q[0], q[1] = op.ShortBinunicode, byte(n)
+			binary.LittleEndian.PutUint64(q[2:], x)
+			p[w+2+n] = op.Memoize
+			kn = n + 3
+		} else if kn = putShortStr(p[w:], k); kn == 0 {
 			break // not ASCII: checked on saveLargeItem's way
 		}
 		e.strMemo.addNew(k, e.Memoized())
 		w += kn
 		c++
+		if f, ok := ent.v.(float64); ok {
+			q := p[w : w+9]
+			q[0] = op.Binfloat
+			binary.BigEndian.PutUint64(q[1:], math.Float64bits(f))
+			w += 9
+			continue
+		}
 		vn, memo := putScalar(p[w:], ent.v)
 		if vn == 0 {
 			e.Commit(w)
@@ -729,79 +746,141 @@ func (e *encoder) recordIdx(n int) []uint32 {
 // order of keys, which are e.lastKeys (sortedItems). At protocol 4 and
 // above, once a key's memo index is known, its memo GET and a scalar or
 // short str value go straight into the window, item after item, while no
-// frame boundary falls among them; the rest takes saveStrItem's way.
+// frame boundary falls among them (the value written by recordValue); the
+// rest takes saveStrItem's way. Such a record is one batch: MARK, the
+// items, SETITEMS.
 func (e *encoder) saveRecord(keys []string, vals []any) error {
 	idx := e.recordIdx(len(keys))
-	fast := e.proto >= 4 && e.cfg.persistentID == nil
-	for b := e.batches(len(keys), op.Setitem, op.Setitems); b.next(); {
-		for i := b.start; i < b.end; {
-			if fast && idx[i] != noIdx {
-				const most = 400 // a LONG_BINGET and the largest inline value (putSmall's)
-				p, room := e.Window(most)
-				w, keyOnly := 0, false
-				for i < b.end && w < room && len(p)-w >= most && idx[i] != noIdx {
-					k := idx[i]
-					if k < 256 {
-						p[w], p[w+1] = op.Binget, byte(k)
-						w += 2
-					} else {
-						p[w] = op.LongBinget
-						binary.LittleEndian.PutUint32(p[w+1:], k)
-						w += 5
-					}
-					if w >= room {
-						keyOnly = true
-						break
-					}
-					n, memo := putScalar(p[w:], vals[i])
-					if n == 0 {
-						n = e.putSmall(p[w:], room-w, vals[i])
-					}
-					if n == 0 {
-						keyOnly = true
-						break
-					}
-					if memo {
-						e.Memoized()
-					}
-					w += n
-					i++
-				}
-				e.Commit(w)
-				if w == 0 { // a frame boundary first: the key on Boundary's way
-					e.Boundary()
-					e.MemoGet(idx[i])
-					keyOnly = true
-				}
-				if keyOnly {
-					if err := e.saveItemValue(keys[i], vals[i]); err != nil {
-						return err
-					}
-					i++
-				}
-				continue
-			}
-			key := keys[i]
-			if len(key) == 0 || len(key) > 64 {
-				if err := e.saveStrItem(key, vals[i], true); err != nil {
+	n := len(keys)
+	if e.proto < 4 || e.cfg.persistentID != nil || n < 2 || n > batchSize {
+		for b := e.batches(n, op.Setitem, op.Setitems); b.next(); {
+			for i := b.start; i < b.end; i++ {
+				if err := e.saveRecordItem(keys[i], vals[i], idx, i); err != nil {
 					return err
 				}
-				i++
-				continue
 			}
+		}
+		return nil
+	}
+	e.Byte(op.Mark)
+	for i := 0; i < n; {
+		if idx[i] == noIdx {
+			if err := e.saveRecordItem(keys[i], vals[i], idx, i); err != nil {
+				return err
+			}
+			i++
+			continue
+		}
+		const most = 400 // a LONG_BINGET and the largest inline value (putSmall's)
+		p, room := e.Window(most)
+		w, keyOnly := 0, false
+		lim := min(room, len(p)-most+1) // an item may start below it
+		for ; i < n; i++ {
+			k := idx[i]
+			if k == noIdx || w >= lim {
+				break
+			}
+			if k < 256 {
+				p[w], p[w+1] = op.Binget, byte(k)
+				w += 2
+			} else {
+				p[w] = op.LongBinget
+				binary.LittleEndian.PutUint32(p[w+1:], k)
+				w += 5
+			}
+			if w >= room {
+				keyOnly = true
+				break
+			}
+			m := e.recordValue(p[w:], room-w, vals[i])
+			if m == 0 {
+				keyOnly = true
+				break
+			}
+			w += m
+		}
+		e.Commit(w)
+		if w == 0 { // a frame boundary first: the key on Boundary's way
 			e.Boundary()
-			k, err := e.saveShortKey(key)
-			if err != nil {
-				return withPath(err, keyPath(key))
-			}
-			idx[i] = k
-			if err := e.saveItemValue(key, vals[i]); err != nil {
+			e.MemoGet(idx[i])
+			keyOnly = true
+		}
+		if keyOnly {
+			if err := e.saveItemValue(keys[i], vals[i]); err != nil {
 				return err
 			}
 			i++
 		}
 	}
+	e.Byte(op.Setitems)
 	return nil
+}
+
+// recordValue writes v into p (at least 395 bytes; room as putSmall's)
+// when it is a scalar or short str putScalar takes, or a small tuple or
+// list putSmall takes, and returns the bytes written, 0 for anything else
+// (nothing written). The common scalars are written here, without
+// putScalar's call.
+func (e *encoder) recordValue(p []byte, room int, v any) int {
+	switch y := v.(type) {
+	case float64:
+		p[0] = op.Binfloat
+		binary.BigEndian.PutUint64(p[1:], math.Float64bits(y))
+		return 9
+	case int64:
+		switch {
+		case y >= 0 && y < 256:
+			p[0], p[1] = op.Binint1, byte(y)
+			return 2
+		case y >= 0 && y < 65536:
+			p[0], p[1], p[2] = op.Binint2, byte(y), byte(y>>8)
+			return 3
+		case y >= math.MinInt32 && y <= math.MaxInt32:
+			p[0] = op.Binint
+			binary.LittleEndian.PutUint32(p[1:], uint32(int32(y)))
+			return 5
+		}
+		return 0
+	case string:
+		if len(y) < 2 || len(y) >= sharedStrMin { // singletons, shared strs
+			return 0
+		}
+		m := putTinyStr(p, y)
+		if m > 0 {
+			e.Memoized()
+		}
+		return m
+	case bool:
+		p[0] = op.Newfalse
+		if y {
+			p[0] = op.Newtrue
+		}
+		return 1
+	case nil:
+		p[0] = op.None
+		return 1
+	}
+	return e.putSmall(p, room, v)
+}
+
+// saveRecordItem writes item i of a record (keys, vals) its general way,
+// noting its key's memo index in idx.
+func (e *encoder) saveRecordItem(key string, v any, idx []uint32, i int) error {
+	if idx[i] != noIdx {
+		e.Boundary()
+		e.MemoGet(idx[i])
+		return e.saveItemValue(key, v)
+	}
+	if len(key) == 0 || len(key) > 64 {
+		return e.saveStrItem(key, v, true)
+	}
+	e.Boundary()
+	k, err := e.saveShortKey(key)
+	if err != nil {
+		return withPath(err, keyPath(key))
+	}
+	idx[i] = k
+	return e.saveItemValue(key, v)
 }
 
 // putSmall writes v into p, as saveTuple or saveAnyList would, when it is
@@ -853,9 +932,27 @@ func (e *encoder) putSmall(p []byte, room int, v any) int {
 		}
 	}
 	memos := 0
+	lim := min(room, len(p)-80+1) // an item may start below it
 	for _, it := range items {
-		if w >= room || len(p)-w < 80 {
+		if w >= lim {
 			return 0
+		}
+		// The commonest items in line, the others by putScalar.
+		if y, ok := it.(int64); ok && y >= math.MinInt32 && y <= math.MaxInt32 {
+			q := p[w : w+5]
+			switch {
+			case y >= 0 && y < 256:
+				q[0], q[1] = op.Binint1, byte(y)
+				w += 2
+			case y >= 0 && y < 65536:
+				q[0], q[1], q[2] = op.Binint2, byte(y), byte(y>>8)
+				w += 3
+			default:
+				q[0] = op.Binint
+				binary.LittleEndian.PutUint32(q[1:], uint32(int32(y)))
+				w += 5
+			}
+			continue
 		}
 		n, memo := putScalar(p[w:], it)
 		if n == 0 {
@@ -923,7 +1020,7 @@ func putScalar(p []byte, v any) (n int, memo bool) {
 		if len(y) >= sharedStrMin || singleton(y) {
 			return 0, false
 		}
-		n := putShortStr(p, y)
+		n := putTinyStr(p, y)
 		return n, n > 0 // not ASCII: validated on saveStr's way
 	}
 	return 0, false
@@ -953,6 +1050,24 @@ func putShortStr(p []byte, s string) int {
 	if hi&0x8080808080808080 != 0 {
 		return 0
 	}
+	p[2+n] = op.Memoize
+	return n + 3
+}
+
+// putTinyStr is putShortStr, with a str of under 8 bytes (the
+// commonest values) written in one 8-byte load and store.
+func putTinyStr(p []byte, s string) int {
+	n := len(s)
+	if n >= 8 || n == 0 {
+		return putShortStr(p, s)
+	}
+	x := tail8(unsafe.Slice(unsafe.StringData(s), n))
+	if x&0x8080808080808080 != 0 {
+		return 0
+	}
+	q := p[:10]
+	q[0], q[1] = op.ShortBinunicode, byte(n)
+	binary.LittleEndian.PutUint64(q[2:], x)
 	p[2+n] = op.Memoize
 	return n + 3
 }
@@ -1027,9 +1142,10 @@ func placeInOrder(keys []string, m map[string]any, vals []any) bool {
 }
 
 // putItems gives the value slice of sortedItems back for the next map
-// (the largest is kept).
+// (the largest is kept). Its values are left in it, overwritten by the
+// next map's (a clear a record cost more than a tenth of a list of small
+// records' time, in its bulk write barrier); release clears it.
 func (e *encoder) putItems(vals []any) {
-	clear(vals)
 	if cap(vals) > cap(e.valBuf) {
 		e.valBuf = vals[:0]
 	}

@@ -20,8 +20,12 @@ func typeID(t reflect.Type) uintptr {
 	return uintptr((*[2]unsafe.Pointer)(unsafe.Pointer(&t))[1])
 }
 
+// memoEntry is an entry of ptrTable but its key's pointer, which is in
+// ptrTable.ptrs: the entries hold no pointer (they need no clearing
+// between encodes) and the pointers are 8 bytes each to clear.
 type memoEntry struct {
-	k   memoKey
+	n   int
+	t   uintptr
 	idx uint32
 	h   uint32 // the key's hash bits, for growing without hashing again
 }
@@ -31,7 +35,7 @@ type memoEntry struct {
 // its key costs several times more. A probe reads one byte a slot: a tag
 // (7 bits of the key's hash, high bit set; 0 is empty); the entry number
 // is in a parallel array, and the entries sit apart in the order they were
-// made. A probe that misses, the common case (a container seen the first
+// made (their pointers in an array of their own). A probe that misses, the common case (a container seen the first
 // time), touches a table of a byte a slot: 64 KiB for 30,000 containers,
 // where slots of hash and entry number took 512 KiB. Entries hold their
 // pointer, so an object made during encoding cannot be freed and its
@@ -40,6 +44,7 @@ type ptrTable struct {
 	tags    []uint8  // len is a power of two
 	ents    []uint32 // entry index + 1, beside its tag
 	entries []memoEntry
+	ptrs    []unsafe.Pointer // the entries' key pointers, beside them
 }
 
 func (k memoKey) hash() uint {
@@ -66,7 +71,7 @@ func (m *ptrTable) find(k memoKey, h32 uint32) (int, bool) {
 		if t == 0 {
 			return int(i), false
 		}
-		if t == tag && m.entries[m.ents[i]-1].k == k {
+		if t == tag && m.ptrs[m.ents[i]-1] == k.p && m.entries[m.ents[i]-1].n == k.n && m.entries[m.ents[i]-1].t == k.t {
 			return int(i), true
 		}
 	}
@@ -99,7 +104,8 @@ func (m *ptrTable) slot(k memoKey) (int, uint32, uint32, bool) {
 
 // claim fills an empty slot returned by slot.
 func (m *ptrTable) claim(i int, k memoKey, h32, idx uint32) {
-	m.entries = append(m.entries, memoEntry{k: k, idx: idx, h: h32})
+	m.entries = append(m.entries, memoEntry{n: k.n, t: k.t, idx: idx, h: h32})
+	m.ptrs = append(m.ptrs, k.p)
 	m.tags[i] = tagOf(h32)
 	m.ents[i] = uint32(len(m.entries))
 }
@@ -133,12 +139,12 @@ func (m *ptrTable) grow() {
 // reset empties the table, keeping a modest one for reuse.
 func (m *ptrTable) reset() {
 	if len(m.tags) > 1<<17 {
-		m.tags, m.ents, m.entries = nil, nil, nil
+		m.tags, m.ents, m.entries, m.ptrs = nil, nil, nil, nil
 		return
 	}
-	clear(m.tags)    // ents are read only where a tag is set
-	clear(m.entries) // drop the pointers
-	m.entries = m.entries[:0]
+	clear(m.tags) // ents are read only where a tag is set
+	clear(m.ptrs) // drop the pointers
+	m.entries, m.ptrs = m.entries[:0], m.ptrs[:0]
 }
 
 // strTable maps string contents to memo indexes (dict keys and CPython's

@@ -22,7 +22,7 @@ func TestPtrTableNoClustering(t *testing.T) {
 		for i := 0; i < 200_000; i++ {
 			k := memoKey{p: unsafe.Pointer(&backing[i*stride])}
 			d := 0
-			for j := uint(uint32(k.hash())) & mask; m.tags[j] == 0 || m.entries[m.ents[j]-1].k != k; j = (j + 1) & mask {
+			for j := uint(uint32(k.hash())) & mask; m.tags[j] == 0 || m.ptrs[m.ents[j]-1] != k.p; j = (j + 1) & mask {
 				d++
 			}
 			if got, ok := m.get(k); !ok || got != uint32(i) {

@@ -159,6 +159,7 @@ func (e *encoder) release() {
 	if cap(e.valBuf) > 1<<16 {
 		e.valBuf = nil
 	}
+	clear(e.valBuf[:cap(e.valBuf)]) // drop the values putItems left
 	encPool.Put(e)
 }
 

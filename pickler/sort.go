@@ -79,11 +79,11 @@ type keySort struct {
 	ents    []sortEnt
 	pre     []uint64 // 2n: the keys' prefix8, then radix scratch
 	order   []uint32
-	radix   []radixEnt // the 16-byte fallback and tie groups
-	counts  []uint32   // radix digit counts
-	or, and uint64     // over the prefixes: the bits they differ in are or^and
-	minLen  int        // the shortest key's length
-	maxLen  int        // the longest key's length
+	radix   []radixEnt         // the 16-byte fallback and tie groups
+	counts  [][digitMax]uint32 // radix digit counts, a digit each
+	or, and uint64             // over the prefixes: the bits they differ in are or^and
+	minLen  int                // the shortest key's length
+	maxLen  int                // the longest key's length
 }
 
 // takeSort returns the encoder's sort buffers sized for n items.
@@ -199,62 +199,91 @@ func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint, off int) {
 	ks.pre = ks.pre[:2*n]
 	pre, tmp := ks.pre[:n], ks.pre[n:2*n]
 	if n < radixMin {
-		for i, p := range pre {
-			pre[i] = sq.apply(p)<<ib | uint64(i)
-		}
+		sq.pack(pre, ib)
 		slices.Sort(pre)
+		mask := uint64(1)<<ib - 1
+		order = order[:len(pre)]
+		for j, u := range pre {
+			order[j] = uint32(u & mask)
+		}
 	} else {
 		var wins [16]digitWin
 		nw := digitWindows(sq.apply(ks.or^ks.and), ks.maxDigit(), &wins)
 		nb := 1 << wins[0].w
-		if cap(ks.counts) < nw*nb {
-			ks.counts = make([]uint32, nw*nb)
+		if len(ks.counts) < nw {
+			ks.counts = make([][digitMax]uint32, nw)
 		}
-		counts := ks.counts[:nw*nb]
-		clear(counts)
-		if nw == 2 {
-			c0, c1 := counts[:nb], counts[nb:]
-			s0, m0, s1, m1 := wins[0].shift, wins[0].mask(), wins[1].shift, wins[1].mask()
-			for i, p := range pre {
-				x := sq.apply(p)
-				pre[i] = x<<ib | uint64(i)
-				c0[x>>s0&m0]++
-				c1[x>>s1&m1]++
+		counts := ks.counts[:nw]
+		for d := range counts {
+			clear(counts[d][:nb])
+		}
+		m := wins[0].mask()
+		sq.pack(pre, ib)
+		// The digit counts; the arrays are indexed through a mask below
+		// their length (no bounds check).
+		switch nw {
+		case 1:
+			c0, s0 := &counts[0], ib+wins[0].shift
+			for _, u := range pre {
+				c0[u>>s0&m&(digitMax-1)]++
 			}
-		} else {
-			for i, p := range pre {
-				x := sq.apply(p)
-				pre[i] = x<<ib | uint64(i)
-				for d := range nw {
-					counts[d*nb+int(x>>wins[d].shift&wins[d].mask())]++
+		case 2:
+			c0, c1, s0, s1 := &counts[0], &counts[1], ib+wins[0].shift, ib+wins[1].shift
+			for _, u := range pre {
+				c0[u>>s0&m&(digitMax-1)]++
+				c1[u>>s1&m&(digitMax-1)]++
+			}
+		case 3:
+			c0, c1, c2 := &counts[0], &counts[1], &counts[2]
+			s0, s1, s2 := ib+wins[0].shift, ib+wins[1].shift, ib+wins[2].shift
+			for _, u := range pre {
+				c0[u>>s0&m&(digitMax-1)]++
+				c1[u>>s1&m&(digitMax-1)]++
+				c2[u>>s2&m&(digitMax-1)]++
+			}
+		default:
+			for _, u := range pre {
+				for d := range counts {
+					counts[d][u>>(ib+wins[d].shift)&m&(digitMax-1)]++
 				}
 			}
 		}
 		src, dst := pre, tmp
 		for d := range nw {
-			c := counts[d*nb : (d+1)*nb]
+			c := &counts[d]
 			var pos uint32
-			for b, k := range c {
+			for b := range c[:nb] {
+				k := c[b]
 				c[b] = pos
 				pos += k
 			}
-			shift, m := ib+wins[d].shift, wins[d].mask()
-			for _, u := range src {
-				x := u >> shift & m
-				dst[c[x]] = u
-				c[x]++
+			shift := ib + wins[d].shift
+			if d < nw-1 {
+				for _, u := range src {
+					x := u >> shift & m & (digitMax - 1)
+					dst[c[x]] = u
+					c[x]++
+				}
+			} else { // the last pass also puts the indexes in order
+				mask := uint64(1)<<ib - 1
+				order = order[:len(dst)]
+				for _, u := range src {
+					x := u >> shift & m & (digitMax - 1)
+					dst[c[x]] = u
+					order[c[x]] = uint32(u & mask)
+					c[x]++
+				}
 			}
 			src, dst = dst, src
 		}
 		pre = src
 	}
-	mask := uint64(1)<<ib - 1
 	ties := false
-	prev := ^uint64(0)
-	for j, u := range pre {
-		order[j] = uint32(u & mask)
-		ties = ties || u>>ib == prev
-		prev = u >> ib
+	for j := 1; j < len(pre); j++ {
+		if pre[j]>>ib == pre[j-1]>>ib {
+			ties = true
+			break
+		}
 	}
 	if !ties {
 		return
@@ -285,6 +314,9 @@ func (ks *keySort) prefixesAt(off int) uint64 {
 	ks.or, ks.and = or, and
 	return or ^ and
 }
+
+// digitMax is the number of values of the widest radix digit (11 bits).
+const digitMax = 1 << 11
 
 // digitWin is a radix digit: bits [shift, shift+w) of a squeezed prefix.
 type digitWin struct{ shift, w uint }
@@ -317,7 +349,7 @@ func (ks *keySort) maxDigit() uint {
 	if l := uint(bits.Len(uint(len(ks.ents)))); l < 13 {
 		return max(l-2, 4)
 	}
-	return 11
+	return 11 // digitMax
 }
 
 // ties orders g, indexes of items whose keys are equal in their first
@@ -411,6 +443,20 @@ func (sq *squeeze) initSpan(diff uint64) {
 	sq.n, sq.bits = 1, uint(64-bits.LeadingZeros64(diff))-lo
 	sq.shift[0], sq.out[0] = uint8(lo), 0
 	sq.mask[0] = ^uint64(0) >> (64 - sq.bits)
+}
+
+// pack replaces each prefix pre[i] by its squeeze above ib bits of i.
+func (sq *squeeze) pack(pre []uint64, ib uint) {
+	if sq.n == 1 {
+		s, m := sq.shift[0], sq.mask[0]
+		for i, p := range pre {
+			pre[i] = (p>>s&m)<<ib | uint64(i)
+		}
+		return
+	}
+	for i, p := range pre {
+		pre[i] = sq.apply(p)<<ib | uint64(i)
+	}
 }
 
 // apply squeezes prefix p.
