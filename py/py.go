@@ -512,9 +512,7 @@ type indexData struct {
 	m     map[any]int // other keys
 	hint  int         // the items the collection was last sized for
 
-	lastK  *any // the tuple whose key find computed last, and that key
-	lastNK any
-	byID   map[*any]any // keys of the long tuples in the index, by identity
+	byID map[*any]any // keys of the long tuples in the index, by identity
 }
 
 type idxSlot struct {
@@ -529,46 +527,63 @@ var indexSeed = maphash.MakeSeed()
 func (x *keyIndex) built() bool { return x.indexData != nil }
 
 func (x *keyIndex) find(at func(int) any, n int, k any) int {
+	i, _, _ := x.lookup(at, n, k)
+	return i
+}
+
+// keyState says whether lookup computed its key's Key, and how it came out.
+type keyState int8
+
+const (
+	noKey      keyState = iota // not computed (str, int, or found by identity)
+	gotKey                     // nk is the key
+	unhashable                 // Key refused it
+)
+
+// lookup is find that also returns k's key when it computed one, for put
+// to insert without computing it again. It writes nothing, so
+// goroutines may read one collection at the same time.
+func (x *keyIndex) lookup(at func(int) any, n int, k any) (int, any, keyState) {
 	if s, isStr := k.(string); isStr {
 		if !x.built() {
 			// A str equals only a str: compare directly, no normalizing.
 			for i := 0; i < n; i++ {
 				if is, ok := at(i).(string); ok && is == s {
-					return i
+					return i, nil, noKey
 				}
 			}
-			return -1
+			return -1, nil, noKey
 		}
 		if x.nslot == 0 {
-			return -1
+			return -1, nil, noKey
 		}
 		h := maphash.String(indexSeed, s)
 		mask := uint64(len(x.slots) - 1)
 		for i := h & mask; ; i = (i + 1) & mask {
 			sl := x.slots[i]
 			if sl.pos == 0 {
-				return -1
+				return -1, nil, noKey
 			}
 			if sl.hash == uint32(h) {
 				if is, ok := at(int(sl.pos) - 1).(string); ok && is == s {
-					return int(sl.pos) - 1
+					return int(sl.pos) - 1, nil, noKey
 				}
 			}
 		}
 	}
 	if v, isInt := k.(int64); isInt && x.built() {
-		return x.ints.find(at, v)
+		return x.ints.find(at, v), nil, noKey
 	}
 	if !x.built() {
 		if n == 0 {
-			return -1 // nothing to compare with: no key to compute
+			return -1, nil, noKey // nothing to compare with: no key to compute
 		}
 		// Identity first, as Python's lookups: the same tuple (a memo
 		// reference) is found without computing its key.
 		if t, isTuple := k.(Tuple); isTuple && len(t) > 0 {
 			for i := 0; i < n; i++ {
 				if it, ok := at(i).(Tuple); ok && len(it) == len(t) && &it[0] == &t[0] {
-					return i
+					return i, nil, noKey
 				}
 			}
 		}
@@ -577,38 +592,37 @@ func (x *keyIndex) find(at func(int) any, n int, k any) int {
 		if id := identity(k); id != nil {
 			if nk, ok := x.byID[id]; ok {
 				// A long tuple met again by identity: its key is known.
-				x.lastK, x.lastNK = id, nk
 				if i, ok := x.m[nk]; ok {
-					return i
+					return i, nk, gotKey
 				}
-				return -1
+				return -1, nk, gotKey
 			}
 		}
 	}
 	nk, ok := Key(k)
 	if !ok {
-		return -1 // unhashable: never equal to another key
+		return -1, nil, unhashable // never equal to another key
 	}
 	if x.built() {
 		if n, isInt := nk.(int64); isInt {
-			return x.ints.find(at, n)
+			return x.ints.find(at, n), nk, gotKey
 		}
-		x.lastK, x.lastNK = identity(k), nk
 		if i, ok := x.m[nk]; ok {
-			return i
+			return i, nk, gotKey
 		}
-		return -1
+		return -1, nk, gotKey
 	}
 	for i := 0; i < n; i++ {
 		if ik, ok := Key(at(i)); ok && ik == nk {
-			return i
+			return i, nk, gotKey
 		}
 	}
-	return -1
+	return -1, nk, gotKey
 }
 
-// identity is the address of a tuple's items (nil for other values): the
-// key find just computed is reused by insert for the same tuple.
+// identity is the address of a long tuple's items (nil for other values):
+// byID keeps the keys of such tuples, so a tuple met again (a memo
+// reference) is looked up without computing its key.
 func identity(k any) *any {
 	if t, ok := k.(Tuple); ok && len(t) >= 16 {
 		return &t[0]
@@ -633,7 +647,8 @@ func (x *keyIndex) put(at func(int) any, n int, k any) int {
 			}
 		}
 	}
-	if i := x.find(at, n, k); i >= 0 {
+	i, nk, st := x.lookup(at, n, k)
+	if i >= 0 {
 		return i
 	}
 	if !x.built() {
@@ -642,7 +657,11 @@ func (x *keyIndex) put(at func(int) any, n int, k any) int {
 		}
 		x.build(at, n, n+1)
 	}
-	x.insert(at, k, n)
+	if st == noKey {
+		x.insert(at, k, n)
+	} else {
+		x.insertKey(at, k, nk, st == gotKey, n)
+	}
 	return -1
 }
 
@@ -689,14 +708,12 @@ func (x *keyIndex) insert(at func(int) any, k any, pos int) {
 		x.insertSlot(maphash.String(indexSeed, s), pos)
 		return
 	}
-	var nk any
-	ok := false
-	if id := identity(k); id != nil && id == x.lastK {
-		nk, ok = x.lastNK, true
-	} else {
-		nk, ok = Key(k)
-	}
-	x.lastK, x.lastNK = nil, nil
+	nk, ok := Key(k)
+	x.insertKey(at, k, nk, ok, pos)
+}
+
+// insertKey is insert for a key already computed (ok false: unhashable).
+func (x *keyIndex) insertKey(at func(int) any, k, nk any, ok bool, pos int) {
 	if n, isInt := nk.(int64); isInt {
 		x.intsFor(at, pos).put(at, n, pos)
 		return
