@@ -722,6 +722,11 @@ func (m *machine) specList(w []byte, fd *tfield, at unsafe.Pointer, h, d int) in
 		}
 		i += n
 	}
+	if fd.aek == kString {
+		if n := m.specStrs(w, i, fd, at, h, d, first); n > 0 {
+			return n
+		}
+	}
 	items := m.sitems[:0]
 	n := m.specItems(w, i, fd, &items, h, d)
 	m.sitems = items[:0]
@@ -729,6 +734,106 @@ func (m *machine) specList(w []byte, fd *tfield, at unsafe.Pointer, h, d int) in
 		return 0
 	}
 	return n
+}
+
+// specStrs is specItems and storeItems for a []string field at at, for
+// the shape of CPython's lists of strs: MARK … APPENDS batches of strs
+// (each with its memo opcode) or GETs of strs, read as strings with no
+// scalar each. It returns 0 for anything else (a single item closed by
+// APPEND among them), having changed nothing: the general loop reads the
+// list again. first is as for storeItems.
+func (m *machine) specStrs(w []byte, i int, fd *tfield, at unsafe.Pointer, h, d, first int) int {
+	alloc, nput := m.alloc, len(m.sputs)
+	items := m.sstrs[:0]
+	batch := 0 // items of the last batch
+	for {
+		if i = skipFrame(w, i); i < 0 || i >= len(w) {
+			goto fail
+		}
+		if w[i] != op.Mark {
+			break
+		}
+		if len(m.marks)+d >= m.cfg.maxDepth {
+			goto fail
+		}
+		i++
+		batch = len(items)
+		for {
+			if i = skipFrame(w, i); i < 0 || i >= len(w) {
+				goto fail
+			}
+			var s string
+			var n int
+			switch w[i] {
+			case op.Appends:
+				n = -1
+			case op.Binget, op.LongBinget:
+				x, k := m.specGet(w[i:])
+				switch x := x.(type) {
+				case string:
+					s = x
+				case *string:
+					s = *x
+				default: // (k is 0 when x is nil)
+					goto fail
+				}
+				n = k
+			case op.ShortBinunicode, op.Binunicode:
+				v, k := m.readScalar(w[i:])
+				if k == 0 {
+					goto fail
+				}
+				s, n = v.s, k
+			default:
+				goto fail
+			}
+			if n < 0 {
+				i++
+				break
+			}
+			if i+n < len(w) && isMemoOp(w[i+n]) {
+				k := m.specMemo(w[i+n:], codeVal, nil, len(items))
+				if k == 0 {
+					goto fail
+				}
+				n += k
+			}
+			items = append(items, s)
+			if h+len(items) > m.cfg.maxStack {
+				goto fail
+			}
+			i += n
+		}
+		batch = len(items) - batch
+	}
+	if scalarStart(w[i]) && (len(items) == 0 || batch >= 1000) {
+		goto fail // perhaps an item closed by APPEND: specItems decides
+	}
+	if len(items) == 0 {
+		*(*sliceHdr)(at) = sliceHdr{unsafe.Pointer(&zeroByte), 0, 0} // [] is not None
+	} else {
+		if int64(len(items))*int64(fd.asize) > m.cfg.maxAlloc {
+			goto fail
+		}
+		s := carve(m, &m.lstrs, len(items))
+		for j := range s { // (not copy: a bulk barrier call for 2 strs)
+			s[j] = items[j]
+		}
+		for k := first; k < len(m.sputs); k++ {
+			if it := m.sputs[k].item; it >= 0 {
+				m.sputs[k].val = &s[it]
+			}
+		}
+		*(*sliceHdr)(at) = sliceHdr{unsafe.Pointer(unsafe.SliceData(s)), len(s), len(s)}
+	}
+	m.sstrs = items[:0] // (what it holds is in the result anyway)
+	return i
+fail:
+	m.alloc = alloc
+	clear(m.sputs[nput:]) // the items' entries (the list's own stays)
+	m.sputs = m.sputs[:nput]
+	m.sstrs = items[:0]
+	return 0
 }
 
 // specItems reads a list's items from w[i:] into *items; the index after

@@ -68,6 +68,30 @@ func TestInlineStructs(t *testing.T) {
 	odd[4].(*py.Dict).Set("ns", []any{})
 	odd[5] = py.NewDict(0)
 	one := []any{py.DictOf("id", int64(3)), py.DictOf("tags", []any{"a"}), py.DictOf("ns", []any{int64(1), int64(2)})}
+	// tags of new strs (memoized in the list, read back by later GETs),
+	// of 0, 1, 1000, 1001 and 2500 items, and of long strs (BINUNICODE)
+	tagged := msgList(12)
+	ts, us := make([]any, 12), make([]any, 12) // one string each: the pickler GETs it again
+	for i := range ts {
+		ts[i], us[i] = "t"+strconv.Itoa(i), "u"+strconv.Itoa(i)
+	}
+	for i, d := range tagged {
+		var tags []any
+		switch i {
+		case 3:
+		case 4:
+			tags = []any{"only"}
+		case 5, 6, 7:
+			for k := range []int{1000, 1001, 2500}[i-5] {
+				tags = append(tags, "k"+strconv.Itoa(k%1500))
+			}
+		case 8:
+			tags = []any{strings.Repeat("L", 300), "t1", strings.Repeat("é", 200)}
+		default:
+			tags = []any{ts[i], us[i], ts[i/2], us[i/2]}
+		}
+		d.(*py.Dict).Set("tags", tags)
+	}
 	cases := []struct {
 		name   string
 		val    any
@@ -78,6 +102,7 @@ func TestInlineStructs(t *testing.T) {
 		{"equal strs", named, true},
 		{"odd shapes", odd, false},
 		{"one item each", one, true},
+		{"tag strs", tagged, true},
 	}
 	for _, c := range cases {
 		for proto := 0; proto <= 5; proto++ {
@@ -359,5 +384,27 @@ func TestInlineKeyOverwritten(t *testing.T) {
 	exp := []ab{{"x", "y"}, {"b", ""}, {"", "z"}, {"", "v"}}
 	if !reflect.DeepEqual(want, exp) || !reflect.DeepEqual(got, exp) {
 		t.Fatalf("general %q, typed %q, CPython gives %q", want, got, exp)
+	}
+}
+
+// TestInlineTagStrs: strs memoized inside a []string read in line
+// (specStrs) are read back by later GETs as the item they were, in a list
+// and in a str field (CPython's pickle of
+// [{'tags': [t0, u0]}, {'tags': [t1, u1, t0, u0]}, {'tags': [u1, t1], 'name': t2},
+//
+//	{'tags': [u2], 'name': u2}, {'name': u1}], each str one object).
+func TestInlineTagStrs(t *testing.T) {
+	data := []byte("\x80\x04\x95g\x00\x00\x00\x00\x00\x00\x00]\x94(}\x94\x8c\x04tags\x94]\x94(\x8c\x02t0\x94\x8c\x02u0\x94es}\x94h\x02]\x94(\x8c\x02t1\x94\x8c\x02u1\x94h\x04h\x05es}\x94(h\x02]\x94(h\th\x08e\x8c\x04name\x94\x8c\x02t2\x94u}\x94(h\x02]\x94\x8c\x02u2\x94ah\x0ch\x10u}\x94h\x0ch\tse.")
+	var want, got []tMsg
+	if err := reference(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	exp := []tMsg{{Tags: []string{"t0", "u0"}}, {Tags: []string{"t1", "u1", "t0", "u0"}},
+		{Tags: []string{"u1", "t1"}, Name: "t2"}, {Tags: []string{"u2"}, Name: "u2"}, {Name: "u1"}}
+	if !reflect.DeepEqual(want, exp) || !reflect.DeepEqual(got, exp) {
+		t.Fatalf("general %+v\n typed %+v\n CPython gives %+v", want, got, exp)
 	}
 }

@@ -49,6 +49,7 @@ type machine struct {
 	sputs    []specPut       // memo entries of a dict read in line, put when it is done (inline.go)
 	slo, shi uint32          // bounds of their indexes
 	sitems   []scalar        // items of a list read in line
+	sstrs    []string        // items of a []string read in line (specStrs)
 	keyHits  [keyHitN]keyHit // fields named by BINGET keys (specKey)
 	memoGen  uint64          // dense memo entries overwritten so far (keyHit)
 	lstrs    []string        // slab of small []string read in line
