@@ -416,88 +416,111 @@ func (m *machine) fastStrs(f *tframe, w []byte, i, k int) (int, int) {
 			r = nil
 		}
 	}
-	for i < len(w) && f.n+k < f.cap {
+	// The loop's state lives in locals, written back once at the end: the
+	// slot written, the arena, the bytes allocated, the memo count, the
+	// run's length (each str memoized adds one to both).
+	nm := m.nmemo
+	var rlo, rn uint32
+	runs := false // the run ends at the slot being written (and takes its entry if the index is next)
+	if r != nil {
+		rlo, rn = r.lo, r.n
+		runs = r.slot+int(r.n) == f.n+k
+	}
+	// No dense memo slot exists at or past denseEnd: an entry there is free
+	// without a look (runs and the sparse map are ruled out above).
+	denseEnd := 0
+	if c := len(m.memo); c > 0 {
+		denseEnd = (c-1)*memoChunk + len(m.memo[c-1])
+	}
+	maxLen, maxAlloc, maxMemo := m.cfg.maxLength, m.cfg.maxAlloc, m.cfg.maxMemo
+	arena, alloc := m.arena, m.alloc
+	slot, last := f.n+k, f.cap
+	for i < len(w) && slot < last {
 		var l, h int
 		switch w[i] {
 		case op.ShortBinunicode:
 			if len(w)-i < 2 {
-				return i, k
+				goto out
 			}
 			l, h = int(w[i+1]), 2
 		case op.Binunicode:
 			if len(w)-i < 5 {
-				return i, k
+				goto out
 			}
 			l32 := binary.LittleEndian.Uint32(w[i+1:])
 			if l32 > maxArenaStr {
-				return i, k
+				goto out
 			}
 			l, h = int(l32), 5
 		default:
-			return i, k
+			goto out
 		}
 		j := i + h + l
-		if j > len(w) {
-			return i, k
-		}
-		b := w[i+h : j]
-		if int64(l) > m.cfg.maxLength || m.alloc+int64(l) > m.cfg.maxAlloc {
-			return i, k
-		}
-		// Up to 16 bytes are read as two words (the window goes on past
-		// the str: its memo opcode at least), checked for ASCII and
-		// copied into the arena as such.
-		words := l <= 16 && len(w)-(i+h) >= 16 && cap(m.arena)-len(m.arena) >= 16
-		var lo, hi uint64
-		if words {
-			lo, hi = binary.LittleEndian.Uint64(w[i+h:]), binary.LittleEndian.Uint64(w[i+h+8:])
-			if l < 8 {
-				lo, hi = lo&(1<<(8*l)-1), 0
-			} else if l < 16 {
-				hi &= 1<<(8*(l-8)) - 1
-			}
-			if (lo|hi)&0x8080808080808080 != 0 && !utf8.Valid(b) {
-				return i, k
-			}
-		} else if !validUTF8(b) {
-			return i, k
+		if j > len(w) || int64(l) > maxLen || alloc+int64(l) > maxAlloc {
+			goto out
 		}
 		mn := 0 // its memo opcode's length
 		if j < len(w) && isMemoOp(w[j]) {
-			idx, n := uint64(m.nmemo), 1
+			idx, n := uint64(nm), 1
 			if w[j] != op.Memoize {
 				idx, n = m.memoIndex(w[j:])
 			}
-			if n == 0 || r == nil || r.lo+r.n != uint32(idx) || idx > math.MaxUint32 ||
-				r.slot+int(r.n) != f.n+k || m.nmemo >= m.cfg.maxMemo || m.denseHas(uint32(idx)) {
-				return i, k // the general loop memoizes it
+			if n == 0 || !runs || uint64(rlo)+uint64(rn) != idx || idx > math.MaxUint32 || nm >= maxMemo ||
+				(idx < uint64(denseEnd) && m.denseHas(uint32(idx))) {
+				goto out // the general loop memoizes it
 			}
 			mn = n
+		} else {
+			runs = false // the run no longer ends at the slot written next
 		}
-		m.alloc += int64(l)
 		var s string
-		switch {
-		case l == 0:
-		case words:
-			// The arena's bytes past its length belong to no str yet.
-			st := len(m.arena)
-			d := m.arena[st : st+16]
-			binary.LittleEndian.PutUint64(d, lo)
-			binary.LittleEndian.PutUint64(d[8:], hi)
-			m.arena = m.arena[:st+l]
-			s = unsafe.String(&m.arena[st], l)
-		default:
+		// Up to 16 bytes are read as two words (the window goes on past
+		// the str: its memo opcode at least), checked for ASCII and
+		// copied into the arena as such.
+		if l <= 16 && len(w)-(i+h) >= 16 && cap(arena)-len(arena) >= 16 {
+			ws := w[i+h : i+h+16]
+			lo, hi := binary.LittleEndian.Uint64(ws), binary.LittleEndian.Uint64(ws[8:])
+			if l < 8 {
+				lo, hi = lo&(1<<(8*l)-1), 0
+			} else {
+				hi &= 1<<(8*(l-8)) - 1 // (l == 16: the shift is 64, all ones)
+			}
+			if (lo|hi)&0x8080808080808080 != 0 && !utf8.Valid(w[i+h:j]) {
+				goto out
+			}
+			if l > 0 {
+				// The arena's bytes past its length belong to no str yet.
+				st := len(arena)
+				d := arena[st : st+16]
+				binary.LittleEndian.PutUint64(d, lo)
+				binary.LittleEndian.PutUint64(d[8:], hi)
+				arena = arena[:st+l]
+				s = unsafe.String(&arena[st], l)
+			}
+		} else {
+			b := w[i+h : j]
+			if !validUTF8(b) {
+				goto out
+			}
+			m.arena = arena
 			s = m.str(b)
+			arena = m.arena
 		}
-		*(*string)(f.elemPtr(f.n + k)) = s
+		alloc += int64(l)
+		*(*string)(f.elemPtr(slot)) = s
 		if mn > 0 {
-			r.n++
-			m.nmemo++
+			rn++
+			nm++
 		}
-		k++
+		slot++
 		i = j + mn
 	}
-	return i, k
+out:
+	m.arena, m.alloc, m.nmemo = arena, alloc, nm
+	if r != nil {
+		r.n = rn
+	}
+	return i, slot - f.n
 }
 
 // denseHas reports whether the memo's dense part holds entry idx.

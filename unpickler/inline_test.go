@@ -408,3 +408,22 @@ func TestInlineTagStrs(t *testing.T) {
 		t.Fatalf("general %+v\n typed %+v\n CPython gives %+v", want, got, exp)
 	}
 }
+
+// TestTypedStrsUnmemoized: a str with no memo opcode among memoized ones
+// ends fastStrs's memo run (the run's entries are its slots in order),
+// so a later GET reads the str it names (CPython gives
+// ['a', 'b', 'c', 'd', 'a', 'c', 'd']).
+func TestTypedStrsUnmemoized(t *testing.T) {
+	data := []byte("\x80\x04]\x94(\x8c\x01a\x94\x8c\x01b\x8c\x01c\x94\x8c\x01d\x94h\x01h\x02h\x03e.")
+	exp := []string{"a", "b", "c", "d", "a", "c", "d"}
+	var want, got []string
+	if err := reference(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(want, exp) || !reflect.DeepEqual(got, exp) {
+		t.Fatalf("general %q, typed %q, CPython gives %q", want, got, exp)
+	}
+}
