@@ -130,33 +130,39 @@ func (m *machine) patRun(f *tframe, slot int) bool {
 	if len(sp) == 0 || len(sp) > 64 {
 		return len(sp) == 0
 	}
-	for i := range sp {
-		if sp[i].code == codeVal || sp[i].idx != sp[0].idx+uint32(i) {
-			return false
-		}
-	}
 	lo, k := sp[0].idx, uint32(len(sp))
 	if lo > ^uint32(0)-k {
 		return false
 	}
+	var r *memoRun
 	if n := len(m.runs); n > 0 {
-		r := &m.runs[n-1]
-		if r.pat != nil && r.f == f && r.lo+r.n == lo && len(r.pat) == len(sp) && r.slot+int(r.n/k) == slot {
-			same := true
-			for i := range sp {
-				same = same && r.pat[i] == sp[i].code
-			}
-			if same {
-				r.n += k
-				m.nmemo += len(sp)
-				return true
-			}
+		r = &m.runs[n-1]
+	}
+	// One pass: the entries are consecutive, each stands for the struct
+	// or a field, and (same) the last run has this very pattern.
+	same := r != nil && r.pat != nil && r.f == f && r.lo+r.n == lo && len(r.pat) == len(sp) && r.slot+int(r.n/k) == slot
+	var pat []int16
+	if same {
+		pat = r.pat[:len(sp)]
+	}
+	for i := range sp {
+		c := sp[i].code
+		if c == codeVal || sp[i].idx != lo+uint32(i) {
+			return false
 		}
-		if lo < r.lo+r.n {
-			return false // runs stay sorted by index
+		if same && pat[i] != c {
+			same = false
 		}
 	}
-	pat := make([]int16, len(sp))
+	if same {
+		r.n += k
+		m.nmemo += len(sp)
+		return true
+	}
+	if r != nil && lo < r.lo+r.n {
+		return false // runs stay sorted by index
+	}
+	pat = make([]int16, len(sp))
 	for i := range sp {
 		pat[i] = sp[i].code
 	}
