@@ -97,7 +97,9 @@ func (dec *Decoder) Decode(v any) error {
 		return io.EOF
 	}
 	m := machine{src: dec.src, cfg: &dec.cfg}
+	m.takeStack()
 	val, err := m.run()
+	m.releaseStack()
 	dec.src = m.src
 	if err != nil {
 		if m.src.Err() != nil {
