@@ -25,11 +25,14 @@ func (b *listBox) done() bool { return b.start < 0 }
 
 // growBox makes room for need items. It doubles (append's 1.25× growth
 // for large slices copies a list of 100,000 items five times over), and
-// past a full batch sizes the items from what the input says: the bytes
-// the items so far took against what is left (at is the offset parsed).
+// from 512 items on sizes the items from what the input says: the bytes
+// the need items took (to at, the offset parsed) against what is left.
+// The items count is need, not the items already in the box: APPENDS
+// grows the box after its batch is parsed (a list of 10,000 items in
+// batches of 1,000 was grown four times, 33,000 slots, not once).
 func (m *machine) growBox(l *listBox, need int, at int64) {
 	c := max(need, 2*cap(l.items))
-	if n := len(l.items); n >= 512 {
+	if n := need; n >= 512 {
 		if a := m.src.Available(); a > 0 {
 			a -= at - m.src.Offset()
 			if used := at - l.start; used > 0 && a > 0 {
