@@ -153,7 +153,6 @@ func (m *machine) fastBox(b *listBox) {
 				if len(scratch) > 0 {
 					m.growBox(b, len(scratch), m.src.Offset()+int64(i))
 					b.items = append(b.items, scratch...)
-					clear(scratch)
 					scratch = scratch[:0]
 				}
 				small = false
@@ -224,7 +223,6 @@ func (m *machine) fastBox(b *listBox) {
 				// A long batch: into the box, and on directly.
 				m.growBox(b, smallBatch, m.src.Offset()+int64(i))
 				b.items = append(b.items, scratch...)
-				clear(scratch)
 				scratch = scratch[:0]
 				small = false
 			}
@@ -240,7 +238,6 @@ out:
 	m.src.Consume(i)
 	if len(scratch) > 0 {
 		m.stack = append(m.stack, scratch...)
-		clear(scratch)
 	}
 	m.pairs = scratch[:0]
 	if len(b.items) > base {
@@ -287,7 +284,10 @@ func (m *machine) fastDict(d *py.Dict) {
 			for _, old := range d.SetItems(items) {
 				m.discard(old) // as setItem: the first value may have had an effect
 			}
-			clear(items)
+			// Not cleared (nor the machine's own popMark, nor m.pairs):
+			// the slots above the stack's length hold what the dict holds
+			// now, the stack goes with the machine, and a clear costs a
+			// write barrier per word while the collector marks.
 			m.stack = m.stack[:k]
 			m.marks = m.marks[:len(m.marks)-1]
 			i++
@@ -321,7 +321,6 @@ func (m *machine) fastDict(d *py.Dict) {
 			}
 			t, v := newTuple(n)
 			copy(t, m.stack[len(m.stack)-n:])
-			clear(m.stack[len(m.stack)-n:])
 			m.stack = m.stack[:len(m.stack)-n]
 			m.noteTuple(t)
 			m.stack = append(m.stack, v)
