@@ -107,8 +107,8 @@ func (m *machine) opEmptyDict() error {
 		return nil
 	}
 	if !m.typed {
-		if m.smallDict() {
-			return nil
+		if _, ok := m.smallDict(nil, 0, nil); ok {
+			return nil // the dict is on the stack, read or handed over
 		}
 		if n, ok := peekBatch(m.src.Window(), op.Setitems); ok && n > 0 && n%2 == 0 {
 			m.stack = append(m.stack, py.NewDict(n/2))

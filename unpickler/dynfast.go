@@ -208,12 +208,27 @@ func (m *machine) fastBox(b *listBox) {
 			}
 			i += k
 			continue
+		case op.EmptyDict:
+			// A dict item: smallDict reads it whole, or hands it and
+			// this batch over to the machine.
+			m.src.Consume(i + 1)
+			w, i = m.src.Window(), 0
+			d, ok := m.smallDict(b, base, scratch)
+			if d == nil {
+				if !ok { // nothing read after EMPTY_DICT: the machine goes on from there
+					m.boxGiveBack(b, base, scratch)
+					m.stack = append(m.stack, py.NewDict(0))
+				}
+				return
+			}
+			w = m.src.Window()
+			x = d
 		case op.Binget, op.LongBinget:
 			x, n = m.dynGet(w[i:])
 		default:
 			x, n = m.dynScalar(w[i:])
 		}
-		if n == 0 {
+		if n == 0 && x == nil {
 			goto out
 		}
 		if small {
@@ -236,12 +251,18 @@ func (m *machine) fastBox(b *listBox) {
 	}
 out:
 	m.src.Consume(i)
+	m.boxGiveBack(b, base, scratch)
+}
+
+// boxGiveBack puts the items fastBox read into b and did not commit (those
+// gathered in scratch, or in b from slot base on) back on the stack, where
+// the machine expects them.
+func (m *machine) boxGiveBack(b *listBox, base int, scratch []any) {
 	if len(scratch) > 0 {
 		m.stack = append(m.stack, scratch...)
 	}
 	m.pairs = scratch[:0]
 	if len(b.items) > base {
-		// Not committed: back on the stack, where the machine expects them.
 		m.unrunBox(b, base)
 		m.stack = append(m.stack, b.items[base:]...)
 		clear(b.items[base:])
@@ -403,18 +424,29 @@ const smallDictMax = 32
 //
 // At anything else it hands over (flush): the dict, its memo entry, the
 // mark and the values gathered go where the machine would have them, and
-// fastDict goes on from there. It reports false when it read nothing.
-func (m *machine) smallDict() bool {
-	if m.typed || len(m.stack)+smallDictMax+16 > m.cfg.maxStack || len(m.marks) >= m.cfg.maxDepth {
-		return false
+// fastDict goes on from there.
+//
+// Read from fastBox (box set), the dict is an item of box's batch: it is
+// returned, not pushed, and a flush first gives back the items fastBox has
+// not committed (boxGiveBack with base and scratch), below the dict.
+// Otherwise the dict ends on the stack, read or handed over. It returns
+// the dict when it read it whole, nil when it handed over, and ok false
+// when it read nothing (and gave nothing back).
+func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dict, ok bool) {
+	held := 0 // the values a flush puts on the stack before the dict's
+	if box != nil {
+		held = len(scratch) + len(box.items) - base
+	}
+	if m.typed || len(m.stack)+held+smallDictMax+16 > m.cfg.maxStack || len(m.marks) >= m.cfg.maxDepth {
+		return nil, false
 	}
 	w := m.src.Window()
 	idx, i := m.memoIndex(w)
 	if i >= len(w) || w[i] != op.Mark {
-		return false
+		return nil, false
 	}
 	if i > 0 && m.memoPut(idx, pendingDict{}) != nil {
-		return false // the machine says why
+		return nil, false // the machine says why
 	}
 	memoized := i > 0
 	i++ // the MARK
@@ -440,7 +472,10 @@ func (m *machine) smallDict() bool {
 				m.fillPending(idx, d)
 			}
 			m.src.Consume(i + 1)
-			return true
+			if box != nil {
+				m.stack = m.stack[:len(m.stack)-1] // an item of the box's batch
+			}
+			return d, true
 		case op.Appends:
 			if lst == nil {
 				goto flush
@@ -540,6 +575,9 @@ flush:
 	if memoized {
 		m.fillPending(idx, d)
 	}
+	if box != nil {
+		m.boxGiveBack(box, base, scratch)
+	}
 	m.stack = append(m.stack, d)
 	m.marks = append(m.marks, len(m.stack))
 	m.stack = append(m.stack, buf[:n]...)
@@ -549,10 +587,10 @@ flush:
 		m.stack = append(m.stack, lst.items...)
 		clear(lst.items)
 		lst.items = lst.items[:0]
-		return true
+		return nil, true
 	}
 	m.fastDict(d)
-	return true
+	return nil, true
 }
 
 // sizeDict makes room in d, empty, for as many items as the input seems

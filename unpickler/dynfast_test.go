@@ -175,3 +175,44 @@ func TestSmallDictLimits(t *testing.T) {
 		}
 	}
 }
+
+// Dicts as items of a list batch that fastBox reads (smallDict called from
+// it, the dict returned as an item): read whole, or handed over with the
+// batch's items given back below it — while the batch is gathered (under
+// 64 items), once it goes into the box directly, with memoized items kept
+// as runs over the box, and with the list read back inside a dict.
+func TestSmallDictInList(t *testing.T) {
+	msg := func(i int, extra string) string {
+		return "}\x94(" + shortStr("id") + "\x94K" + string(rune(i)) + shortStr("tags") + "\x94]\x94(K\x01K\x02e" + extra + "u"
+	}
+	list := func(n int, at int, bad string) string {
+		p := "\x80\x04]\x94("
+		for i := range n {
+			if i == at {
+				p += msg(i, bad)
+			} else if i%3 == 2 {
+				p += shortStr(fmt.Sprintf("s%d", i)) + "\x94" // memoized items (runs once in the box)
+			} else {
+				p += msg(i, "")
+			}
+		}
+		return p + "e."
+	}
+	cases := map[string]string{
+		"whole, short":                   list(10, -1, ""),
+		"whole, long":                    list(150, -1, ""),
+		"int key, short":                 list(10, 5, "K\x07K\x08"),
+		"int key, long":                  list(150, 120, "K\x07K\x08"),
+		"list read back, short":          list(10, 4, shortStr("l")+"h\x00"),
+		"list read back, long":           list(150, 100, shortStr("l")+"h\x00"),
+		"memo read back, long":           list(150, 130, shortStr("m")+"h\x05"),
+		"nested dict, long":              list(150, 90, shortStr("d")+"}(K\x01K\x02u"),
+		"two batches":                    "\x80\x04]\x94(" + msg(1, "") + "e(" + msg(2, "") + msg(3, shortStr("x")+"h\x00") + "e.",
+		"dict then its batch of batches": "\x80\x04](}\x94(" + shortStr("a") + "K\x01u(" + shortStr("b") + "K\x02ue.",
+	}
+	for name, data := range cases {
+		if d := huntCheck(t, []byte(data), true); d != "" {
+			t.Errorf("%s: %s", name, d)
+		}
+	}
+}
