@@ -116,8 +116,22 @@ func (m *machine) dynGet(w []byte) (x any, n int) {
 // fastMemoAny handles MEMOIZE / BINPUT / LONG_BINPUT of v, a dynamic value
 // just read; n is 0 when w does not start with one (or the memo is full).
 func (m *machine) fastMemoAny(w []byte, v any) int {
-	if len(w) > 0 && w[0] == op.Memoize && m.memoizeNext(v) {
-		return 1
+	// The next entry, the common case (BINPUT and LONG_BINPUT of
+	// protocols 1-3 count up as MEMOIZE does).
+	switch {
+	case len(w) == 0:
+	case w[0] == op.Memoize:
+		if m.memoizeNext(v) {
+			return 1
+		}
+	case w[0] == op.Binput && len(w) >= 2:
+		if int(w[1]) == m.nmemo && m.memoizeNext(v) {
+			return 2
+		}
+	case w[0] == op.LongBinput && len(w) >= 5:
+		if uint64(binary.LittleEndian.Uint32(w[1:])) == uint64(m.nmemo) && m.memoizeNext(v) {
+			return 5
+		}
 	}
 	idx, n := m.memoIndex(w)
 	if n == 0 {
