@@ -438,7 +438,7 @@ const smallDictMax = 32
 //
 // At anything else it hands over (flush): the dict, its memo entry, the
 // mark and the values gathered go where the machine would have them, and
-// fastDict goes on from there.
+// fastDict goes on from there (the machine, when read from fastBox).
 //
 // Read from fastBox (box set), the dict is an item of box's batch: it is
 // returned, not pushed, and a flush first gives back the items fastBox has
@@ -603,7 +603,11 @@ flush:
 		lst.items = lst.items[:0]
 		return nil, true
 	}
-	m.fastDict(d)
+	if box == nil {
+		// Not from fastBox: fastDict calls fastBox, which calls smallDict,
+		// and the three would recurse once a level of nesting.
+		m.fastDict(d)
+	}
 	return nil, true
 }
 

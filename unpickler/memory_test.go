@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"testing"
 
+	"github.com/segpickle/segpickle/py"
 	"github.com/segpickle/segpickle/unpickler"
 )
 
@@ -183,4 +184,38 @@ func deepListMeasured(t *testing.T, depth int) any {
 		t.Fatalf("%d levels: %d bytes allocated, %d live", depth, got, live)
 	}
 	return v
+}
+
+// Dicts and lists nested in each other, each dict's batch handed over at
+// its list (too deep for the look-ahead to size it): the fast loops that
+// read them (smallDict, fastDict, fastBox) do not call each other once a
+// level, so the goroutine's stack stays small (capped at 1 MiB here;
+// 4,000 levels took over 5 MiB when a hand-over inside a list went on
+// into fastDict).
+func TestNestedDictsStack(t *testing.T) {
+	const depth = 4000
+	var p []byte
+	p = append(p, "\x80\x04"...)
+	for range depth {
+		p = append(p, "}(\x8c\x01a]("...)
+	}
+	p = append(p, "K\x01"...)
+	for range depth {
+		p = append(p, "eu"...)
+	}
+	p = append(p, '.')
+	old := debug.SetMaxStack(1 << 20)
+	defer debug.SetMaxStack(old)
+	v, err := unpickler.Load(p)
+	debug.SetMaxStack(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range depth {
+		l, _ := v.(*py.Dict).Get("a")
+		v = l.([]any)[0]
+	}
+	if v != any(int64(1)) {
+		t.Fatalf("innermost %#v", v)
+	}
 }
