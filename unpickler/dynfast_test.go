@@ -216,3 +216,61 @@ func TestSmallDictInList(t *testing.T) {
 		}
 	}
 }
+
+// messagesPickle is a protocol-4 pickle of n small dicts in a list, laid
+// out as CPython writes them: keys memoized at their first use and read
+// back by BINGET after, a list and a tuple in each.
+func messagesPickle(n int) []byte {
+	p := []byte("\x80\x04]\x94(")
+	memo := 1
+	seen := map[string]int{}
+	str := func(s string) {
+		if i, ok := seen[s]; ok {
+			p = append(p, 'h', byte(i))
+			return
+		}
+		p = append(p, shortStr(s)+"\x94"...)
+		seen[s] = memo
+		memo++
+	}
+	for i := range n {
+		p = append(p, "}\x94("...)
+		memo++
+		str("id")
+		p = append(p, 'K', byte(i))
+		str("name")
+		p = append(p, shortStr(fmt.Sprintf("user%d", i))+"\x94"...)
+		memo++
+		str("tags")
+		p = append(p, "]\x94("...)
+		memo++
+		str("red")
+		str("blue")
+		p = append(p, 'e')
+		str("pos")
+		p = append(p, "K\x01K\x02\x86\x94u"...)
+		memo++
+	}
+	return append(p, "e."...)
+}
+
+// A list of small dicts decodes with three allocations a dict (the dict
+// with its items, its list, its tuple) and a few for the whole: the path
+// smallDict takes. A dict it hands over to the machine costs one more (its
+// items), so this fails when the loops stop reading such dicts whole.
+func TestSmallDictAllocs(t *testing.T) {
+	const n = 200
+	if d := huntCheck(t, messagesPickle(20), true); d != "" {
+		t.Fatal(d) // the pickle is one CPython reads as Go does
+	}
+	p := messagesPickle(n)
+	v, err := unpickler.Load(p)
+	if err != nil || len(v.([]any)) != n {
+		t.Fatalf("%v: %v", err, v)
+	}
+	allocs := testing.AllocsPerRun(10, func() { _, _ = unpickler.Load(p) })
+	t.Logf("%d dicts: %.0f allocations", n, allocs)
+	if allocs > 3*n+40 {
+		t.Fatalf("%d dicts: %.0f allocations, want at most %d", n, allocs, 3*n+40)
+	}
+}
