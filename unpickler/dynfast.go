@@ -459,7 +459,7 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 	if i >= len(w) || w[i] != op.Mark {
 		return nil, false
 	}
-	if i > 0 && m.memoPut(idx, pendingDict{}) != nil {
+	if i > 0 && m.fastMemoAny(w, pendingDict{}) == 0 {
 		return nil, false // the machine says why
 	}
 	memoized := i > 0
