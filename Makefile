@@ -24,7 +24,9 @@ $(LIB): $(GOFILES) go.mod go.sum
 
 speedups: $(SPEEDUPS)
 $(SPEEDUPS): pyext/segpickle/_speedups.c pybuild/speedups.py
-	$(PYTHON) pybuild/speedups.py pyext/segpickle
+	@if command -v $(PYTHON) >/dev/null 2>&1; then echo "$(PYTHON) pybuild/speedups.py pyext/segpickle"; \
+		$(PYTHON) pybuild/speedups.py pyext/segpickle; \
+	else echo "segpickle: no $(PYTHON): the C accelerator is not built (the Go parts are)"; fi
 
 ## test: vet, gofmt check, Go tests with the race detector, the hostile-input
 ## suites (without -race: they measure memory), Python tests (again against a
