@@ -333,18 +333,30 @@ func keyString(k any) string {
 	return reflect.TypeOf(k).String()
 }
 
-func (e *encoder) saveStrMap(m map[string]any) error {
-	if m == nil {
+// beginStrMap is the start of saving a map with str keys, whose map header
+// is at p: a nil map is None, a map inside a key is refused, a map saved
+// before is fetched from the memo; otherwise the map is opened in the memo
+// and entered (the caller leaves it). done says the map needs nothing more
+// (err is then the result).
+func (e *encoder) beginStrMap(isNil bool, p unsafe.Pointer) (done bool, err error) {
+	if isNil {
 		e.Byte(op.None)
-		return nil
+		return true, nil
 	}
 	if e.inKey > 0 {
-		return e.unhashable("dict")
+		return true, e.unhashable("dict")
 	}
-	if e.openDictMemo(memoKey{p: unsafe.Pointer(*(**byte)(unsafe.Pointer(&m)))}) {
-		return nil
+	if e.openDictMemo(memoKey{p: p}) {
+		return true, nil
 	}
 	if err := e.enter(); err != nil {
+		return true, err
+	}
+	return false, nil
+}
+
+func (e *encoder) saveStrMap(m map[string]any) error {
+	if done, err := e.beginStrMap(m == nil, unsafe.Pointer(*(**byte)(unsafe.Pointer(&m)))); done {
 		return err
 	}
 	// A large map's keys are not the few literals the key cache is for:
@@ -439,14 +451,7 @@ func (e *encoder) saveLargeItem(k string, v any, lazy bool) error {
 		if e.proto >= 4 && n < 256 && e.cfg.persistentID == nil {
 			if p, room := e.Window(n + 83); room > n+3 {
 				p[0], p[1] = op.ShortBinunicode, byte(n)
-				var hi byte
-				d := p[2 : 2+n]
-				for i := 0; i < len(d); i++ {
-					c := k[i]
-					d[i] = c
-					hi |= c
-				}
-				if hi >= 0x80 && !validStr(k) {
+				if copyStr(p[2:2+n], k) >= 0x80 && !validStr(k) {
 					return withPath(errInvalidStr.fresh(), keyPath(k))
 				}
 				p[2+n] = op.Memoize
@@ -489,17 +494,7 @@ func (e *encoder) saveItemValue(k string, v any) error {
 // values by put. Sorted, the keys are sorted as saveSortedLarge's and the
 // values gathered in a slice of their own type alongside (no value boxed).
 func saveStrMapOf[V any](e *encoder, m map[string]V, put func(*encoder, V) error) error {
-	if m == nil {
-		e.Byte(op.None)
-		return nil
-	}
-	if e.inKey > 0 {
-		return e.unhashable("dict")
-	}
-	if e.openDictMemo(memoKey{p: unsafe.Pointer(*(**byte)(unsafe.Pointer(&m)))}) {
-		return nil
-	}
-	if err := e.enter(); err != nil {
+	if done, err := e.beginStrMap(m == nil, unsafe.Pointer(*(**byte)(unsafe.Pointer(&m)))); done {
 		return err
 	}
 	n := len(m)

@@ -164,13 +164,7 @@ func (e *encoder) writeStr(s string) error {
 		// Copy and look for non-ASCII bytes in one pass.
 		p := e.Avail(2 + n)
 		p[0], p[1] = op.ShortBinunicode, byte(n)
-		var hi byte
-		d := p[2 : 2+n]
-		for i := 0; i < len(d); i++ {
-			c := s[i]
-			d[i] = c
-			hi |= c
-		}
+		hi := copyStr(p[2:2+n], s)
 		e.Commit(2 + n)
 		if hi < 0x80 || validStr(s) {
 			return nil
@@ -366,4 +360,15 @@ func appendPy2Repr(dst, b []byte) []byte {
 		}
 	}
 	return append(dst, '\'')
+}
+
+// copyStr copies s into d (as long as s) and returns the OR of its bytes:
+// under 0x80, s is ASCII, so valid UTF-8 with no check (one pass for both).
+func copyStr(d []byte, s string) (hi byte) {
+	for i := 0; i < len(d); i++ {
+		c := s[i]
+		d[i] = c
+		hi |= c
+	}
+	return hi
 }
