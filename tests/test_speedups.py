@@ -57,7 +57,12 @@ class SameAsPython(unittest.TestCase):
             return want
 
     def test_argument_forms(self):
-        obj = {"k": [1, "v", b"b"]}
+        # A pooled Pickler's object, and objects of one piece (C: pickle.dumps, without the pool).
+        for obj in [{"k": [1, "v", b"b"]}, b"x" * 10, "s" * 10, bytearray(b"ba"), 12345, 2.5, None, True]:
+            with self.subTest(obj=_describe(obj)):
+                self.argument_forms(obj)
+
+    def argument_forms(self, obj):
         for proto in [None, -1, 0, 1, 2, 3, 4, 5]:
             self.check(obj, proto)
             self.check(obj, protocol=proto)
@@ -146,6 +151,116 @@ class NoLeaks(unittest.TestCase):
                 finally:
                     tracemalloc.stop()
                 self.assertLess(grew, 16 << 10, "%d bytes more after 5,000 calls" % grew)
+
+
+class SegmentBufferType(unittest.TestCase):
+    """SegmentBuffer as the C type of segpickle._speedups: the Python
+    class's methods on it, objects tracked by the collector once they can
+    hold a cycle, weak references, copies."""
+
+    def setUp(self):
+        if segpickle._speedups is None:
+            self.skipTest(NOT_BUILT)
+
+    def test_is_the_c_type_with_every_method(self):
+        c, py = segpickle.SegmentBuffer, segpickle._buffer._PySegmentBuffer
+        self.assertIs(c, segpickle._speedups.SegmentBuffer)
+        self.assertIsNot(c, py)
+        self.assertEqual((c.__module__, c.__qualname__, c.__doc__), (py.__module__, py.__qualname__, py.__doc__))
+        for name, value in vars(py).items():
+            if name in ("__slots__", "__dict__", "__weakref__", "_segs", "_oob", "_limit"):
+                continue
+            with self.subTest(name=name):
+                self.assertIs(vars(c)[name], value)
+
+    def test_collector_tracks_it_once_it_can_hold_a_cycle(self):
+        import gc
+        import weakref
+
+        one = segpickle.dumps_segments(b"x" * 100, 5)
+        self.assertFalse(gc.is_tracked(one))  # one bytes, the empty tuple, an int: no cycle possible
+        self.assertEqual(one._limit, segpickle.DEFAULT_THRESHOLD)
+        self.assertFalse(gc.is_tracked(one))
+        for change in [lambda b: b._segs, lambda b: setattr(b, "_oob", []), lambda b: setattr(b, "_limit", 1),
+                       lambda b: setattr(b, "_segs", [])]:
+            b = segpickle.dumps_segments(b"x" * 100, 5)
+            change(b)
+            self.assertTrue(gc.is_tracked(b))
+        self.assertTrue(gc.is_tracked(segpickle.SegmentBuffer()))
+        self.assertTrue(gc.is_tracked(segpickle.dumps_segments([b"p" * 70000], 5)))
+        for make_cycle in [lambda b: b._segs.append(b), lambda b: setattr(b, "_oob", [b])]:
+            b = segpickle.dumps_segments(b"x", 5)
+            make_cycle(b)
+            ref = weakref.ref(b)
+            del b
+            gc.collect()
+            self.assertIsNone(ref())
+
+    def test_fields_read_and_set_as_slots(self):
+        b = segpickle.dumps_segments(b"x" * 100, 5)
+        segs = b._segs
+        self.assertEqual(segs, [pickle.dumps(b"x" * 100, 5)])
+        self.assertIs(b._segs, segs)  # made once
+        b.write(b"more")
+        self.assertEqual(bytes(b), pickle.dumps(b"x" * 100, 5) + b"more")
+        b.close()
+        self.assertIsNone(b._segs)
+        with self.assertRaises(ValueError):
+            b.write(b"x")
+        for name in ("_segs", "_oob", "_limit"):
+            b = segpickle.dumps_segments(b"x", 5)
+            delattr(b, name)
+            with self.assertRaises(AttributeError):
+                getattr(b, name)
+            with self.assertRaises(AttributeError):
+                delattr(b, name)
+
+    def test_weakref_copy_pickle_subclass(self):
+        import copy
+        import weakref
+
+        b = segpickle.dumps_segments({"a": 1}, 5)
+        ref = weakref.ref(b)
+        self.assertIs(ref(), b)
+        for other in [copy.copy(b), copy.deepcopy(b), pickle.loads(pickle.dumps(b))]:
+            self.assertIs(type(other), segpickle.SegmentBuffer)
+            self.assertEqual(bytes(other), bytes(b))
+        del b
+        self.assertIsNone(ref())
+
+        class Sub(segpickle.SegmentBuffer):
+            pass
+
+        s = Sub(copy=True)
+        pickle.Pickler(s, 5).dump([1, bytearray(b"y" * 5000)])
+        self.assertEqual(bytes(s), pickle.dumps([1, bytearray(b"y" * 5000)], 5))
+        s.extra = 1  # a subclass has a __dict__
+
+
+class WithoutSpeedups(unittest.TestCase):
+    """The package where segpickle._speedups is not built: test_pyapi,
+    test_buffer and test_pyext run again in a process with
+    SEGPICKLE_NO_SPEEDUPS=1, with the Python SegmentBuffer and
+    dumps_segments."""
+
+    def test_python_package_passes(self):
+        import subprocess
+        import sys
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        pkg = os.path.dirname(os.path.dirname(os.path.abspath(segpickle.__file__)))
+        env = dict(os.environ, SEGPICKLE_NO_SPEEDUPS="1",
+                   PYTHONPATH=os.pathsep.join([pkg, here, os.environ.get("PYTHONPATH", "")]))
+        env.pop("SEGPICKLE_REQUIRE_SPEEDUPS", None)
+        check = ("import segpickle; assert segpickle._speedups is None; "
+                 "assert segpickle.SegmentBuffer is segpickle._buffer._PySegmentBuffer; "
+                 "assert segpickle.dumps_segments is segpickle._dumps_segments_py")
+        p = subprocess.run([sys.executable, "-P", "-c", check], env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = subprocess.run([sys.executable, "-P", "-m", "unittest", "test_pyapi", "test_buffer", "test_pyext"],
+                           cwd=here, env=env, capture_output=True, text=True, timeout=600)
+        self.assertEqual(p.returncode, 0, p.stderr[-4000:])
+        self.assertRegex(p.stderr, r"Ran [1-9]\d* tests")
 
 
 class PythonVersionSegments(test_pyapi.Segments):

@@ -192,11 +192,9 @@ def _finish(buf: SegmentBuffer, pooled: Tuple[pickle.Pickler, List[Any]], segs: 
 
 _dumps_segments_py = dumps_segments  # kept for the tests, and as the C version's fallback
 
-try:
-    from . import _speedups
-except ImportError:  # not built (no C compiler, or another Python version): the Python code above
-    _speedups = None
-else:
+from ._buffer import _speedups  # None where not built (or SEGPICKLE_NO_SPEEDUPS=1): the Python code above
+
+if _speedups is not None:
     def _memo_clear_max() -> int:
         # Pickler.__sizeof__ counts its memo table: after a dump (into a
         # file: no output buffer then), a new Pickler's is the smallest.

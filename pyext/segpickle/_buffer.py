@@ -256,6 +256,44 @@ class SegmentBuffer:
         """A file-like reader over the segments (no join), for pickle.load."""
         return SegmentReader(self._check())
 
+    def __getstate__(self):
+        """copy and pickle take the three fields (as for any class with
+        __slots__; said here so that the C type does the same)."""
+        return None, {name: getattr(self, name) for name in ("_segs", "_oob", "_limit") if hasattr(self, name)}
+
+
+_PySegmentBuffer = SegmentBuffer  # the class as written: SegmentBuffer where segpickle._speedups is not built
+
+
+def _onto(c: type, cls: type) -> type:
+    """Puts cls's methods, properties and docstring on c, a type with the
+    same three fields as members (segpickle._speedups.SegmentBuffer): one
+    set of methods, in Python, for both."""
+    for name, value in vars(cls).items():
+        if name not in ("__slots__", "__dict__", "__weakref__") and name not in cls.__slots__:
+            setattr(c, name, value)
+    return c
+
+
+def _import_speedups():
+    """segpickle._speedups, or None where it is not built (no C compiler,
+    another Python version) or SEGPICKLE_NO_SPEEDUPS is set (to run the
+    pure-Python code where it is built: the tests do)."""
+    if os.environ.get("SEGPICKLE_NO_SPEEDUPS", "") not in ("", "0"):
+        return None
+    try:
+        from . import _speedups
+    except ImportError:
+        return None
+    return _speedups
+
+
+_speedups = _import_speedups()
+if _speedups is not None:
+    # The same class as a C type: made and freed for a fraction of the
+    # cost (dumps_segments makes one per call).
+    SegmentBuffer = _onto(_speedups.SegmentBuffer, SegmentBuffer)  # type: ignore[misc]
+
 
 def _fileno(f) -> Optional[int]:
     if isinstance(f, int):

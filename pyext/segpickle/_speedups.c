@@ -26,6 +26,11 @@
 static PyObject *idle_lists[N_IDLE];
 static PyObject *pickler_dump; /* pickle.Pickler.dump, called without a lookup */
 static PyObject *pickle_dumps; /* pickle.dumps */
+/* pickle.dumps's C function when it is one (_pickle's METH_FASTCALL |
+ * METH_KEYWORDS builtin), called without the generic call's dispatch and
+ * checks (about 50 instructions of the 1 KiB call); else NULL. */
+static _PyCFunctionFastWithKeywords dumps_fn;
+static PyObject *dumps_self;
 static PyObject *pickler_clear_memo; /* pickle.Pickler.clear_memo */
 static PyObject *pickler_sizeof; /* pickle.Pickler.__sizeof__ */
 /* The largest Pickler.__sizeof__ whose memo table is cleared rather than
@@ -79,6 +84,212 @@ set_slot(PyObject *obj, Py_ssize_t off, PyObject *name, PyObject *v)
     return 0;
 }
 
+/* SegmentBuffer's storage as a C type: the three fields of the Python
+ * class's __slots__ (_segs, _oob, _limit) and its weak reference list, with
+ * a deallocator that does only that (a class with __slots__ goes through
+ * subtype_dealloc: about 200 instructions of a 1 KiB dumps_segments).
+ * segpickle/_buffer.py puts the Python class's methods and properties on
+ * this type, so the methods are written once, in Python; dumps_segments
+ * makes its objects directly. The type is garbage collected like the class
+ * (a segment may be any object with a buffer).
+ *
+ * A pickle of one piece (every small one) is held as that piece, in one,
+ * and becomes the list [one] in segs when _segs is first read: most such
+ * buffers are written and dropped, and the list would cost another
+ * allocation and free. segs is NULL while one holds the piece (or before
+ * __init__), else the list, or None once closed.
+ *
+ * Such a buffer (one bytes, the empty tuple, an int) cannot be part of a
+ * reference cycle, so it is not tracked by the garbage collector, as
+ * CPython leaves tuples of atomic objects untracked; it is tracked as soon
+ * as any field is set or _segs is read (the list it then holds can be
+ * changed from Python). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *segs;
+    PyObject *one;
+    PyObject *oob;
+    PyObject *limit;
+    PyObject *weakreflist;
+} SegBuf;
+
+static PyTypeObject *segbuf_type; /* made by PyInit__speedups */
+
+/* Freed SegmentBuffers of exactly segbuf_type kept for the next ones, as
+ * CPython keeps freed lists and floats: a 1 KiB dumps_segments makes and
+ * frees one a call, and the GC allocator's round trip cost about a tenth
+ * of pickle.dumps's time. Their fields are NULL and they are untracked;
+ * the GIL guards the array. */
+#define SEGBUF_FREE_MAX 16
+static SegBuf *segbuf_free[SEGBUF_FREE_MAX];
+static int segbuf_nfree;
+
+static int
+segbuf_traverse(SegBuf *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->segs);
+    Py_VISIT(self->one);
+    Py_VISIT(self->oob);
+    Py_VISIT(self->limit);
+    return 0;
+}
+
+static int
+segbuf_clear(SegBuf *self)
+{
+    Py_CLEAR(self->segs);
+    Py_CLEAR(self->one);
+    Py_CLEAR(self->oob);
+    Py_CLEAR(self->limit);
+    return 0;
+}
+
+static void
+segbuf_dealloc(SegBuf *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->weakreflist != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    segbuf_clear(self);
+    if (tp == segbuf_type && segbuf_nfree < SEGBUF_FREE_MAX) {
+        segbuf_free[segbuf_nfree++] = self;
+    } else {
+        tp->tp_free((PyObject *)self);
+    }
+    Py_DECREF(tp);
+}
+
+static void
+segbuf_track(SegBuf *self)
+{
+    if (!PyObject_GC_IsTracked((PyObject *)self))
+        PyObject_GC_Track(self);
+}
+
+static PyObject *
+segbuf_get_segs(SegBuf *self, void *closure)
+{
+    segbuf_track(self);
+    if (self->one != NULL) {
+        PyObject *list = PyList_New(1);
+        if (list == NULL)
+            return NULL;
+        PyList_SET_ITEM(list, 0, self->one); /* the reference moves */
+        self->one = NULL;
+        Py_XSETREF(self->segs, list);
+    }
+    if (self->segs == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "_segs");
+        return NULL;
+    }
+    return Py_NewRef(self->segs);
+}
+
+static int
+segbuf_set_segs(SegBuf *self, PyObject *v, void *closure)
+{
+    if (v == NULL && self->segs == NULL && self->one == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "_segs");
+        return -1;
+    }
+    segbuf_track(self);
+    Py_CLEAR(self->one);
+    Py_XSETREF(self->segs, Py_XNewRef(v));
+    return 0;
+}
+
+/* _oob and _limit: plain fields (AttributeError while unset) whose setter
+ * tracks the object. closure is the field's offset. */
+static PyObject *
+segbuf_get_field(SegBuf *self, void *closure)
+{
+    PyObject *v = *(PyObject **)((char *)self + (Py_ssize_t)closure);
+    if (v == NULL) {
+        PyErr_SetString(PyExc_AttributeError, closure == (void *)offsetof(SegBuf, oob) ? "_oob" : "_limit");
+        return NULL;
+    }
+    return Py_NewRef(v);
+}
+
+static int
+segbuf_set_field(SegBuf *self, PyObject *v, void *closure)
+{
+    PyObject **p = (PyObject **)((char *)self + (Py_ssize_t)closure);
+    if (v == NULL && *p == NULL) {
+        PyErr_SetString(PyExc_AttributeError, closure == (void *)offsetof(SegBuf, oob) ? "_oob" : "_limit");
+        return -1;
+    }
+    segbuf_track(self);
+    Py_XSETREF(*p, Py_XNewRef(v));
+    return 0;
+}
+
+static PyMemberDef segbuf_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(SegBuf, weakreflist), READONLY, NULL},
+    {NULL},
+};
+
+static PyGetSetDef segbuf_getset[] = {
+    {"_segs", (getter)segbuf_get_segs, (setter)segbuf_set_segs, NULL, NULL},
+    {"_oob", (getter)segbuf_get_field, (setter)segbuf_set_field, NULL, (void *)offsetof(SegBuf, oob)},
+    {"_limit", (getter)segbuf_get_field, (setter)segbuf_set_field, NULL, (void *)offsetof(SegBuf, limit)},
+    {NULL},
+};
+
+static PyType_Slot segbuf_slots[] = {
+    {Py_tp_dealloc, segbuf_dealloc},
+    {Py_tp_traverse, segbuf_traverse},
+    {Py_tp_clear, segbuf_clear},
+    {Py_tp_members, segbuf_members},
+    {Py_tp_getset, segbuf_getset},
+    {0, NULL},
+};
+
+static PyType_Spec segbuf_spec = {
+    "segpickle.SegmentBuffer", sizeof(SegBuf), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC, segbuf_slots,
+};
+
+/* A new SegmentBuffer with the default settings holding segs (a list) or
+ * one piece (segs NULL), made without a lookup when it is this module's
+ * type, else by its slots (another class given to configure). */
+static PyObject *
+new_buffer(PyObject *segs, PyObject *one)
+{
+    if (buf_type == segbuf_type) {
+        SegBuf *b;
+        if (segbuf_nfree > 0) {
+            b = segbuf_free[--segbuf_nfree];
+            PyObject_Init((PyObject *)b, segbuf_type); /* the type's reference, and the object's */
+        } else if ((b = PyObject_GC_New(SegBuf, segbuf_type)) == NULL) {
+            return NULL;
+        }
+        b->segs = Py_XNewRef(segs);
+        b->one = Py_XNewRef(one);
+        b->oob = Py_NewRef(empty_tuple);
+        b->limit = Py_NewRef(default_limit);
+        b->weakreflist = NULL;
+        if (segs != NULL)
+            PyObject_GC_Track(b);
+        return (PyObject *)b;
+    }
+    PyObject *list = NULL;
+    if (segs == NULL) {
+        if ((list = PyList_New(1)) == NULL)
+            return NULL;
+        PyList_SET_ITEM(list, 0, Py_NewRef(one));
+        segs = list;
+    }
+    PyObject *buf = buf_type->tp_alloc(buf_type, 0);
+    if (buf == NULL || set_slot(buf, off_oob, s_oob, empty_tuple) < 0 ||
+        set_slot(buf, off_limit, s_limit, default_limit) < 0 || set_slot(buf, off_segs, s_segs, segs) < 0)
+        Py_CLEAR(buf);
+    Py_XDECREF(list);
+    return buf;
+}
+
 static PyObject *
 configure(PyObject *self, PyObject *args)
 {
@@ -109,6 +320,13 @@ configure(PyObject *self, PyObject *args)
     for (int i = 0; i < N_IDLE; i++)
         Py_XSETREF(idle_lists[i], Py_NewRef(lists[i]));
     Py_XSETREF(pickle_dumps, Py_NewRef(dumps));
+    dumps_fn = NULL;
+    Py_CLEAR(dumps_self);
+    if (PyCFunction_CheckExact(dumps) &&
+        (PyCFunction_GET_FLAGS(dumps) & ~METH_COEXIST) == (METH_FASTCALL | METH_KEYWORDS)) {
+        dumps_fn = (_PyCFunctionFastWithKeywords)(void (*)(void))PyCFunction_GET_FUNCTION(dumps);
+        dumps_self = Py_XNewRef(PyCFunction_GET_SELF(dumps));
+    }
     Py_XSETREF(pickler_dump, Py_NewRef(dump));
     Py_XSETREF(pickler_clear_memo, Py_NewRef(clear_memo));
     Py_XSETREF(pickler_sizeof, Py_NewRef(size_of));
@@ -202,22 +420,12 @@ static PyObject *
 dumps_one_piece(PyObject *obj, PyObject *protocol)
 {
     PyObject *dargs[2] = {obj, protocol};
-    PyObject *data = PyObject_Vectorcall(pickle_dumps, dargs, 2, NULL);
+    PyObject *data = dumps_fn != NULL ? dumps_fn(dumps_self, dargs, 2, NULL)
+                                      : PyObject_Vectorcall(pickle_dumps, dargs, 2, NULL);
     if (data == NULL)
         return NULL;
-    PyObject *segs = PyList_New(1);
-    if (segs == NULL) {
-        Py_DECREF(data);
-        return NULL;
-    }
-    PyList_SET_ITEM(segs, 0, data);
-    PyObject *buf = buf_type->tp_alloc(buf_type, 0);
-    if (buf == NULL || set_slot(buf, off_oob, s_oob, empty_tuple) < 0 ||
-        set_slot(buf, off_limit, s_limit, default_limit) < 0 || set_slot(buf, off_segs, s_segs, segs) < 0) {
-        Py_XDECREF(buf);
-        buf = NULL;
-    }
-    Py_DECREF(segs);
+    PyObject *buf = new_buffer(NULL, data);
+    Py_DECREF(data);
     return buf;
 }
 
@@ -228,6 +436,8 @@ kw_is(PyObject *k, PyObject *name)
     return k == name || (PyUnicode_Check(k) && PyUnicode_Compare(k, name) == 0);
 }
 
+static PyObject *dumps_general(PyObject *const *args, Py_ssize_t nargs, size_t nargsf, PyObject *kwnames);
+
 static PyObject *
 dumps_segments(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -236,6 +446,20 @@ dumps_segments(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *k
         PyErr_SetString(PyExc_RuntimeError, "segpickle._speedups is not configured");
         return NULL;
     }
+    /* An object of one piece with a positional protocol or none: what
+     * pickle.dumps gives for that protocol, the same bytes or the same
+     * error (a bad protocol is refused by pickle.dumps as by the Pickler
+     * that the Python version makes for it). */
+    if (kwnames == NULL && (nargs == 1 || nargs == 2) && one_piece(args[0]))
+        return dumps_one_piece(args[0], nargs == 2 ? args[1] : Py_None);
+    return dumps_general(args, nargs, nargsf, kwnames);
+}
+
+/* dumps_segments past its first case (kept apart, so that the first case
+ * runs without this one's setup). */
+static Py_NO_INLINE PyObject *
+dumps_general(PyObject *const *args, Py_ssize_t nargs, size_t nargsf, PyObject *kwnames)
+{
     PyObject *protocol = nargs >= 2 ? args[1] : Py_None;
     int common = nargs == 1 || nargs == 2;
     if (common && kwnames != NULL) {
@@ -293,15 +517,23 @@ dumps_segments(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *k
     PyObject *pickler = PyTuple_GET_ITEM(pooled, 0), *parts = PyTuple_GET_ITEM(pooled, 1);
     PyObject *callargs[2] = {pickler, args[0]};
     PyObject *r = PyObject_Vectorcall(pickler_dump, callargs, 2, NULL);
-    PyObject *segs = NULL;
+    /* The pieces: one small bytes (every small pickle: one frame) moved
+     * out of parts as it is, else all of them in a list. */
+    PyObject *segs = NULL, *one = NULL;
     if (r != NULL) {
         Py_DECREF(r);
-        segs = take(parts);
+        PyObject *s0 = PyList_GET_SIZE(parts) == 1 ? PyList_GET_ITEM(parts, 0) : NULL;
+        if (s0 != NULL && PyBytes_CheckExact(s0) && PyBytes_GET_SIZE(s0) <= keep_max) {
+            one = s0; /* the reference moves */
+            Py_SET_SIZE(parts, 0);
+        } else {
+            segs = take(parts);
+        }
     }
     /* As Python's finally: the Pickler lets go of obj whether dump worked
      * or not; an error in doing so wins only when dump succeeded. */
     int bad;
-    if (segs != NULL) {
+    if (segs != NULL || one != NULL) {
         bad = reset(pickler, parts);
     } else {
         PyObject *et, *ev, *tb;
@@ -311,44 +543,33 @@ dumps_segments(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *k
         PyErr_Restore(et, ev, tb);
         bad = 1;
     }
-    if (segs == NULL || bad) {
+    PyObject *buf = bad ? NULL : new_buffer(segs, one);
+    Py_XDECREF(one);
+    if (buf == NULL) {
         Py_XDECREF(segs);
         Py_DECREF(pooled);
         return NULL;
     }
-
-    PyObject *buf = buf_type->tp_alloc(buf_type, 0);
-    if (buf == NULL || set_slot(buf, off_oob, s_oob, empty_tuple) < 0 ||
-        set_slot(buf, off_limit, s_limit, default_limit) < 0) {
-        Py_XDECREF(buf);
-        Py_DECREF(segs);
-        Py_DECREF(pooled);
-        return NULL;
-    }
-    if (PyList_GET_SIZE(segs) == 1) {
-        PyObject *s = PyList_GET_ITEM(segs, 0);
-        if (PyBytes_CheckExact(s) && PyBytes_GET_SIZE(s) <= keep_max) {
-            /* Every small pickle: one frame, bytes. */
-            int err = set_slot(buf, off_segs, s_segs, segs);
-            Py_DECREF(segs);
-            Py_ssize_t k = PyList_GET_SIZE(idle);
-            if (err == 0 && k < max_idle) {
-                if (k < ((PyListObject *)idle)->allocated) { /* list.append() with room: the reference moves in */
-                    PyList_SET_ITEM(idle, k, pooled);
-                    Py_SET_SIZE(idle, k + 1);
-                    pooled = NULL;
-                } else {
-                    err = PyList_Append(idle, pooled);
-                }
+    if (one != NULL) {
+        Py_ssize_t k = PyList_GET_SIZE(idle);
+        int err = 0;
+        if (k < max_idle) {
+            if (k < ((PyListObject *)idle)->allocated) { /* list.append() with room: the reference moves in */
+                PyList_SET_ITEM(idle, k, pooled);
+                Py_SET_SIZE(idle, k + 1);
+                pooled = NULL;
+            } else {
+                err = PyList_Append(idle, pooled);
             }
-            Py_XDECREF(pooled);
-            if (err < 0) {
-                Py_DECREF(buf);
-                return NULL;
-            }
-            return buf;
         }
+        Py_XDECREF(pooled);
+        if (err < 0) {
+            Py_DECREF(buf);
+            return NULL;
+        }
+        return buf;
     }
+    /* _finish gives buf its segments and pools the Pickler or not. */
     PyObject *fargs[4] = {buf, pooled, segs, idle};
     r = PyObject_Vectorcall(finish, fargs, 4, NULL);
     Py_DECREF(buf);
@@ -395,5 +616,12 @@ PyInit__speedups(void)
 #undef INTERN
     if ((empty_tuple = PyTuple_New(0)) == NULL)
         return NULL;
-    return PyModule_Create(&module);
+    if ((segbuf_type = (PyTypeObject *)PyType_FromSpec(&segbuf_spec)) == NULL)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL || PyModule_AddObjectRef(m, "SegmentBuffer", (PyObject *)segbuf_type) < 0) {
+        Py_XDECREF(m);
+        return NULL;
+    }
+    return m;
 }
