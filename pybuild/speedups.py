@@ -25,6 +25,10 @@ def build(out_dir: str) -> bool:
     """Compiles the module into out_dir; False (and a line on stderr saying
     why) when it cannot."""
     out = target(out_dir)
+    if sys.version_info < (3, 9):
+        print("segpickle: C accelerator not built: it needs Python 3.9 or later; dumps_segments uses its "
+              "Python version", file=sys.stderr)
+        return False
     include = sysconfig.get_paths()["include"]
     if not os.path.exists(os.path.join(include, "Python.h")):
         print("segpickle: C accelerator not built: no Python.h in %s (install your Python's headers, e.g. "

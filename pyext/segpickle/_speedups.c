@@ -20,6 +20,35 @@
 #include <Python.h>
 #include <structmember.h>
 
+/* Python 3.9's C API lacks these (pybuild/speedups.py builds for 3.9 and
+ * later). */
+#if PY_VERSION_HEX < 0x030A0000
+static inline PyObject *
+Py_NewRef(PyObject *o)
+{
+    Py_INCREF(o);
+    return o;
+}
+static inline PyObject *
+Py_XNewRef(PyObject *o)
+{
+    Py_XINCREF(o);
+    return o;
+}
+static int
+PyModule_AddObjectRef(PyObject *m, const char *name, PyObject *v)
+{
+    Py_INCREF(v);
+    int r = PyModule_AddObject(m, name, v);
+    if (r < 0)
+        Py_DECREF(v);
+    return r;
+}
+#endif
+#ifndef Py_NO_INLINE
+#define Py_NO_INLINE __attribute__((noinline))
+#endif
+
 /* The lists of idle (Pickler, parts) pairs, by protocol: [p] for 0..5, [6]
  * for None (DEFAULT_PROTOCOL's list), [7] for -1 (HIGHEST_PROTOCOL's). */
 #define N_IDLE 8
