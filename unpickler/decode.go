@@ -22,20 +22,38 @@ func Unmarshal(data []byte, v any, opts ...Option) error {
 		}
 		typedFallbacks.Add(1)
 	}
-	d := machine{src: stream.Bytes(data), cfg: &c}
-	d.takeStack()
-	val, err := d.run()
-	d.releaseStack()
+	val, err := runDynamic(stream.Bytes(data), &c)
 	if err != nil {
 		return err
 	}
 	return assign(val, v, &c)
 }
 
-// Load decodes the pickle in data into the dynamic value model.
+// runDynamic decodes one pickle from src into the dynamic value model.
+func runDynamic(src stream.Reader, c *config) (any, error) {
+	d := machine{src: src, cfg: c}
+	d.takeStack()
+	val, err := d.run()
+	d.releaseStack()
+	return val, err
+}
+
+// Load decodes the pickle in data into the dynamic value model: what
+// Unmarshal gives into an *any, without the *any (one allocation less).
 func Load(data []byte, opts ...Option) (any, error) {
+	c := newConfig(opts)
+	if c.err != nil {
+		return nil, c.err
+	}
+	val, err := runDynamic(stream.Bytes(data), &c)
+	if err != nil {
+		return nil, err
+	}
+	if !c.plainMaps {
+		return val, nil
+	}
 	var v any
-	err := Unmarshal(data, &v, opts...)
+	err = assign(val, &v, &c)
 	return v, err
 }
 
@@ -54,10 +72,7 @@ func UnmarshalSegments(segs [][]byte, v any, opts ...Option) error {
 		}
 		typedFallbacks.Add(1)
 	}
-	d := machine{src: stream.Segments(segs), cfg: &c}
-	d.takeStack()
-	val, err := d.run()
-	d.releaseStack()
+	val, err := runDynamic(stream.Segments(segs), &c)
 	if err != nil {
 		return err
 	}

@@ -40,14 +40,23 @@ func (c *config) invalid(option string, value any, want string) {
 }
 
 func newConfig(opts []Option) config {
-	c := config{maxDepth: DefaultMaxDepth, maxMemo: DefaultMaxMemo, maxStack: DefaultMaxStack,
-		maxLength: DefaultMaxLength, maxAlloc: DefaultMaxAlloc, registry: DefaultRegistry, encoding: "ASCII"}
+	if len(opts) == 0 {
+		// Kept apart: c below is on the heap (the options take its
+		// address), one allocation a decode that needs none.
+		return defaultConfig()
+	}
+	c := defaultConfig()
 	for _, o := range opts {
 		if o != nil {
 			o(&c)
 		}
 	}
 	return c
+}
+
+func defaultConfig() config {
+	return config{maxDepth: DefaultMaxDepth, maxMemo: DefaultMaxMemo, maxStack: DefaultMaxStack,
+		maxLength: DefaultMaxLength, maxAlloc: DefaultMaxAlloc, registry: DefaultRegistry, encoding: "ASCII"}
 }
 
 // Buffers supplies the out-of-band buffers of a protocol-5 pickle, in the

@@ -32,5 +32,7 @@ func (m *machine) releaseStack() {
 		return
 	}
 	clear(st[:min(int64(len(st)), m.src.Offset()+1)])
-	stackPool.Put(&st)
+	p := new([]any) // (not &st: st would be on the heap for every decode)
+	*p = st
+	stackPool.Put(p)
 }
