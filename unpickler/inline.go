@@ -199,6 +199,7 @@ func (m *machine) specDict(w []byte, sd *structDec, t reflect.Type, p unsafe.Poi
 	}
 	var set uint64 // fields set so far (a key seen twice goes to the machine)
 	last := -1
+	gen, hits, fields, maxStack := m.memoGen, &m.keyHits, sd.fields, m.cfg.maxStack
 	for {
 		if i = skipFrame(w, i); i < 0 || i >= len(w) {
 			return 0 // the window ends here: the machine reads on
@@ -222,17 +223,25 @@ func (m *machine) specDict(w []byte, sd *structDec, t reflect.Type, p unsafe.Poi
 		}
 		hh := h
 		for {
-			if i = skipFrame(w, i); i < 0 || i >= len(w) {
+			if i >= len(w) {
 				return 0
 			}
-			if batch && w[i] == op.Setitems {
+			c := w[i]
+			if c == op.Frame {
+				if i = skipFrame(w, i); i < 0 || i >= len(w) {
+					return 0
+				}
+				c = w[i]
+			}
+			if c == op.Setitems && batch {
 				i++
 				break
 			}
 			var j, n int
-			if w[i] == op.Binget && i+1 < len(w) {
-				// specKey's keyHit, without the call
-				if e := &m.keyHits[w[i+1]%keyHitN]; e.sd == sd && e.idx == w[i+1] && e.gen == m.memoGen {
+			if c == op.Binget && i+1 < len(w) {
+				// specKey's keyHit, without the call (gen: nothing puts
+				// into the memo while a dict is read in line)
+				if e := &hits[w[i+1]%keyHitN]; e.idx == w[i+1] && e.sd == sd && e.gen == gen {
 					j, n, last = int(e.j), 2, int(e.j)
 				}
 			}
@@ -243,10 +252,15 @@ func (m *machine) specDict(w []byte, sd *structDec, t reflect.Type, p unsafe.Poi
 				return 0
 			}
 			set |= 1 << j
-			if i = skipFrame(w, i+n); i < 0 || i >= len(w) {
+			if i += n; i >= len(w) {
 				return 0
 			}
-			fd := &sd.fields[j]
+			if w[i] == op.Frame {
+				if i = skipFrame(w, i); i < 0 || i >= len(w) {
+					return 0
+				}
+			}
+			fd := &fields[j]
 			switch at := unsafe.Add(p, fd.offset); fd.ik { // (specValue's cases, one call less)
 			case ikScalar:
 				if n = m.specDirect(w[i:], fd, at); n == 0 {
@@ -256,7 +270,7 @@ func (m *machine) specDict(w []byte, sd *structDec, t reflect.Type, p unsafe.Poi
 				n = m.specList(w[i:], fd, at, hh+1, d)
 			case ikArray:
 				n = 0
-				if hh+1+fd.alen <= m.cfg.maxStack {
+				if hh+1+fd.alen <= maxStack {
 					n = m.specTuple(w[i:], fd, at)
 				}
 			default:
@@ -266,7 +280,7 @@ func (m *machine) specDict(w []byte, sd *structDec, t reflect.Type, p unsafe.Poi
 				return 0
 			}
 			i += n
-			if hh += 2; hh > m.cfg.maxStack {
+			if hh += 2; hh > maxStack {
 				return 0
 			}
 			if !batch {

@@ -279,3 +279,52 @@ func TestTypedMapKeyRuns(t *testing.T) {
 		t.Errorf("overwritten: %v, %v", got, err)
 	}
 }
+
+// TestTypedMapKeysAcrossChunks: a typed map whose keys fill several arena
+// chunks (fastKeyFloats takes a fresh chunk itself and starts a new run
+// over it), and a second map whose keys are GETs of all of them, read back
+// from every run; a map with an int value in the middle, where the loop
+// hands one pair to the general one and resumes.
+func TestTypedMapKeysAcrossChunks(t *testing.T) {
+	a, b := map[string]float64{}, map[string]float64{}
+	for i := range 12000 {
+		k := "key-" + strconv.Itoa(i*7919)
+		a[k], b[k] = float64(i)/3, float64(-i)
+	}
+	shared, err := pickler.Marshal([]any{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := py.NewDict(0)
+	for i := range 9000 {
+		var v any = float64(i) / 7
+		if i == 4500 {
+			v = int64(i)
+		}
+		d.Set("k"+strconv.Itoa(i), v)
+	}
+	mixed, err := pickler.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotShared, wantShared []map[string]float64
+	if err := reference(shared, &wantShared); err != nil {
+		t.Fatal(err)
+	}
+	if err := Unmarshal(shared, &gotShared); err != nil {
+		t.Fatal(err)
+	}
+	if len(gotShared) != 2 || !reflect.DeepEqual(gotShared[0], a) || !reflect.DeepEqual(gotShared[1], b) || !reflect.DeepEqual(gotShared, wantShared) {
+		t.Fatalf("shared keys: %d maps", len(gotShared))
+	}
+	var gotMixed, wantMixed map[string]float64
+	if err := reference(mixed, &wantMixed); err != nil {
+		t.Fatal(err)
+	}
+	if err := Unmarshal(mixed, &gotMixed); err != nil {
+		t.Fatal(err)
+	}
+	if len(gotMixed) != 9000 || gotMixed["k4500"] != 4500 || gotMixed["k8999"] != float64(8999)/7 || !reflect.DeepEqual(gotMixed, wantMixed) {
+		t.Fatalf("mixed: %d keys", len(gotMixed))
+	}
+}
