@@ -73,10 +73,17 @@ const (
 func (m *machine) inlineStruct(w []byte, f *tframe, slot int, h int) int {
 	alloc := m.alloc
 	m.slo, m.shi = ^uint32(0), 0
+	m.patEnter(f, slot)
 	p := f.elemPtr(slot)
 	n := m.specDict(w, f.sd, f.et, p, h)
-	if n > 0 && m.nmemo+len(m.sputs) <= m.cfg.maxMemo {
-		if !m.patRun(f, slot) {
+	if n > 0 && m.nmemo+m.sputN() <= m.cfg.maxMemo {
+		if k := len(m.pexp); k > 0 && m.pnext == k {
+			// The dict repeated the last run's pattern whole: the run
+			// grows by one element (patEnter checked the indexes free).
+			r := &m.runs[len(m.runs)-1]
+			r.n += uint32(k)
+			m.nmemo += k
+		} else if m.patLeave(); !m.patRun(f, slot) {
 			for i := range m.sputs {
 				sp := &m.sputs[i]
 				v := sp.val
@@ -99,9 +106,109 @@ func (m *machine) inlineStruct(w []byte, f *tframe, slot int, h int) int {
 		m.alloc = alloc
 		reflect.NewAt(f.et, p).Elem().SetZero()
 	}
+	m.pexp = nil
 	clear(m.sputs)
 	m.sputs = m.sputs[:0]
 	return n
+}
+
+// patEnter starts counting, instead of keeping aside, the memo entries of
+// the dict about to be read in line into slot of list frame f, when it
+// may repeat the pattern of the last run (the run over f's elements up to
+// slot): then its entries are lo, lo+1, … from the run's end, each
+// standing for what the pattern says, and they are checked free here, once
+// (past the last run, none in the dense memo, no sparse memo, within
+// MaxMemo). patMemo counts each entry that follows the pattern; the first
+// that does not turns those counted into kept-aside entries (patLeave).
+func (m *machine) patEnter(f *tframe, slot int) {
+	m.pexp = nil
+	n := len(m.runs)
+	if n == 0 || m.memoX != nil {
+		return
+	}
+	r := &m.runs[n-1]
+	k := len(r.pat)
+	if k == 0 || r.f != f || r.slot+int(r.n)/k != slot || int(r.n)%k != 0 {
+		return
+	}
+	base := r.lo + r.n
+	if uint64(base)+uint64(k) > math.MaxUint32 || m.nmemo+k > m.cfg.maxMemo {
+		return
+	}
+	if int(base/memoChunk) < len(m.memo) {
+		for i := range uint32(k) {
+			if m.denseHas(base + i) {
+				return
+			}
+		}
+	}
+	m.pexp, m.pnext, m.pbase = r.pat, 0, base
+	m.slo, m.shi = base, base
+}
+
+// patMemo counts the memo opcode at w[0] as the pattern's next entry
+// (code as for specMemo); 0 when it is not that entry.
+func (m *machine) patMemo(w []byte, code int16, val any, item int) int {
+	k := m.pnext
+	if k >= len(m.pexp) || m.pexp[k] != code || val != nil || item >= 0 {
+		return 0
+	}
+	idx := m.pbase + uint32(k)
+	n := 1
+	switch w[0] {
+	case op.Memoize:
+		if m.nmemo+k != int(idx) {
+			return 0
+		}
+	case op.Binput:
+		if len(w) < 2 || uint32(w[1]) != idx {
+			return 0
+		}
+		n = 2
+	case op.LongBinput:
+		if len(w) < 5 || binary.LittleEndian.Uint32(w[1:]) != idx {
+			return 0
+		}
+		n = 5
+	default:
+		return 0
+	}
+	m.pnext = k + 1
+	m.shi = idx + 1
+	return n
+}
+
+// patLeave turns the entries patMemo counted into kept-aside ones, at the
+// same positions of m.sputs, and ends the counting.
+func (m *machine) patLeave() {
+	if m.pexp == nil {
+		return
+	}
+	for k := range m.pnext {
+		m.sputs = append(m.sputs, specPut{idx: m.pbase + uint32(k), code: m.pexp[k], item: -1})
+	}
+	m.pexp = nil
+}
+
+// sputN is the number of memo entries of the dict being read in line,
+// counted or kept aside.
+func (m *machine) sputN() int {
+	if m.pexp != nil {
+		return m.pnext
+	}
+	return len(m.sputs)
+}
+
+// sputTrunc forgets the entries after the first n (a list not taken after
+// all).
+func (m *machine) sputTrunc(n int) {
+	if m.pexp != nil {
+		m.pnext = n
+		m.shi = m.pbase + uint32(n)
+		return
+	}
+	clear(m.sputs[n:])
+	m.sputs = m.sputs[:n]
 }
 
 // refOf is the memo entry that code stands for in the struct at p: an
@@ -313,6 +420,12 @@ func isMemoOp(c byte) bool { return c == op.Memoize || c == op.Binput || c == op
 // val and item as in specPut); 0 when it cannot (the entry is not new, the
 // memo is full, w is short).
 func (m *machine) specMemo(w []byte, code int16, val any, item int) int {
+	if m.pexp != nil {
+		if n := m.patMemo(w, code, val, item); n > 0 {
+			return n
+		}
+		m.patLeave()
+	}
 	var idx uint32
 	n := 1
 	switch w[0] {
@@ -346,6 +459,9 @@ func (m *machine) specMemo(w []byte, code int16, val any, item int) int {
 func (m *machine) pending(idx uint32) bool {
 	if idx < m.slo || idx >= m.shi {
 		return false
+	}
+	if m.pexp != nil {
+		return true // [slo, shi) is what patMemo counted
 	}
 	for i := range m.sputs {
 		if m.sputs[i].idx == idx {
@@ -742,7 +858,7 @@ func (m *machine) specList(w []byte, fd *tfield, at unsafe.Pointer, h, d int) in
 	}
 	h++
 	i := 1
-	first := len(m.sputs)
+	first := m.sputN()
 	if i < len(w) && isMemoOp(w[i]) {
 		n := m.specMemo(w[i:], fd.code, nil, -1)
 		if n == 0 {
@@ -771,7 +887,7 @@ func (m *machine) specList(w []byte, fd *tfield, at unsafe.Pointer, h, d int) in
 // APPEND among them), having changed nothing: the general loop reads the
 // list again. first is as for storeItems.
 func (m *machine) specStrs(w []byte, i int, fd *tfield, at unsafe.Pointer, h, d, first int) int {
-	alloc, nput := m.alloc, len(m.sputs)
+	alloc, nput := m.alloc, m.sputN()
 	items := m.sstrs[:0]
 	batch := 0 // items of the last batch
 	for {
@@ -858,8 +974,7 @@ func (m *machine) specStrs(w []byte, i int, fd *tfield, at unsafe.Pointer, h, d,
 	return i
 fail:
 	m.alloc = alloc
-	clear(m.sputs[nput:]) // the items' entries (the list's own stays)
-	m.sputs = m.sputs[:nput]
+	m.sputTrunc(nput) // the items' entries (the list's own stays)
 	m.sstrs = items[:0]
 	return 0
 }
@@ -898,12 +1013,11 @@ func (m *machine) specItems(w []byte, i int, fd *tfield, items *[]scalar, h, d i
 			// One item closed by APPEND (a list of one, or the one after
 			// a full batch of CPython's 1000), or else the dict's next
 			// key: the list is done.
-			alloc, nput, nit := m.alloc, len(m.sputs), len(*items)
+			alloc, nput, nit := m.alloc, m.sputN(), len(*items)
 			n := m.specItem(w[i:], fd, items)
 			if n == 0 || i+n >= len(w) || w[i+n] != op.Append || h+len(*items) > m.cfg.maxStack {
 				m.alloc = alloc
-				clear(m.sputs[nput:])
-				m.sputs = m.sputs[:nput]
+				m.sputTrunc(nput)
 				*items = (*items)[:nit]
 				return i
 			}

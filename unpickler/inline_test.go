@@ -427,3 +427,139 @@ func TestTypedStrsUnmemoized(t *testing.T) {
 		t.Fatalf("general %q, typed %q, CPython gives %q", want, got, exp)
 	}
 }
+
+// patternPickle is a protocol-4 pickle of {L: l, d10: l[10], t20: l[20]'s
+// tags, d30: l[30], d39: l[39]} for a list of 40 messages laid out as CPython writes them
+// (keys and the two tags memoized at their first use, GETs after), where
+// message 10 has a new str among its tags, message 20 no "pos" and message
+// 30 one tag (EMPTY_LIST, the item, APPEND).
+func patternPickle() []byte {
+	p := []byte("\x80\x04}\x94(\x8c\x01L\x94]\x94(")
+	memo := 3
+	seen := map[string]int{}
+	get := func(i int) {
+		p = append(p, 'j', byte(i), byte(i>>8), byte(i>>16), byte(i>>24))
+	}
+	str := func(s string) {
+		if i, ok := seen[s]; ok {
+			get(i)
+			return
+		}
+		p = append(p, shortStr(s)+"\x94"...)
+		seen[s] = memo
+		memo++
+	}
+	at := map[string]int{}
+	for i := range 40 {
+		at["d"+strconv.Itoa(i)] = memo
+		p = append(p, "}\x94("...)
+		memo++
+		str("id")
+		p = append(p, 'K', byte(i))
+		str("name")
+		p = append(p, shortStr("user"+strconv.Itoa(i))+"\x94"...)
+		memo++
+		str("tags")
+		at["t"+strconv.Itoa(i)] = memo
+		p = append(p, "]\x94"...)
+		memo++
+		switch i {
+		case 10:
+			p = append(p, '(')
+			p = append(p, shortStr("new10")+"\x94"...)
+			memo++
+			str("blue")
+			p = append(p, 'e')
+		case 30:
+			str("red")
+			p = append(p, 'a')
+		default:
+			p = append(p, '(')
+			str("red")
+			str("blue")
+			p = append(p, 'e')
+		}
+		if i != 20 {
+			str("pos")
+			p = append(p, 'K', byte(i), 'K', 2, '\x86', '\x94')
+			memo++
+		}
+		p = append(p, 'u')
+	}
+	p = append(p, 'e')
+	for _, k := range []string{"d10", "t20", "d30", "d39"} {
+		p = append(p, shortStr(k)+"\x94"...)
+		get(at[k])
+	}
+	return append(p, "u."...)
+}
+
+func shortStr(s string) string { return "\x8c" + string(rune(len(s))) + s }
+
+// TestInlinePatternCounted: once a list of dicts repeats a memo pattern,
+// each dict's entries are only counted (patMemo); dicts that leave the
+// pattern part way — a new str among the tags, a key missing, a list of
+// one item (tried as a batch first, then taken back), a GET of an entry
+// made in the same dict — turn what was counted into entries kept aside,
+// and every entry still reads back (the GETs after the list) as the
+// general path has it.
+func TestInlinePatternCounted(t *testing.T) {
+	type out struct {
+		L []tMsg
+		A tMsg     `pickle:"d10"`
+		B []string `pickle:"t20"`
+		C tMsg     `pickle:"d30"`
+		D tMsg     `pickle:"d39"`
+	}
+	data := patternPickle()
+	var want, got out
+	if err := reference(data, &want); err != nil {
+		t.Fatal(err)
+	}
+	c := newConfig(nil)
+	m := machine{src: stream.Bytes(data), cfg: &c}
+	if err := unmarshalTyped(&m, reflect.TypeFor[out](), unsafe.Pointer(&got)); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(want, got) {
+		t.Fatalf("general %+v\n typed   %+v", want, got)
+	}
+	if len(got.L) != 40 || !reflect.DeepEqual(got.A, got.L[10]) || got.A.Tags[0] != "new10" ||
+		!reflect.DeepEqual(got.B, got.L[20].Tags) || got.L[20].Pos != [2]int64{} ||
+		!reflect.DeepEqual(got.C.Tags, []string{"red"}) || got.D.Name != "user39" || got.D.Pos != [2]int64{39, 2} {
+		t.Fatalf("%+v", got)
+	}
+	runs := 0
+	for _, r := range m.runs {
+		if r.pat != nil {
+			runs++
+		}
+	}
+	if runs < 3 {
+		t.Fatalf("%d pattern runs, want one after each dict that leaves the pattern", runs)
+	}
+	// Protocol 2 by hand: [{name: n0, alias: a0}, {name: n1, alias: a1},
+	// {name: n2, alias: <GET of its own name>}, {name: n3, alias: a3}]; the
+	// third is counted in the pattern when its GET comes, and is left to
+	// the machine.
+	type na struct {
+		Name  string `pickle:"name"`
+		Alias string `pickle:"alias"`
+	}
+	raw := []byte("\x80\x02]q\x10(" +
+		"}q\x00(X\x04\x00\x00\x00nameq\x01X\x02\x00\x00\x00n0q\x02X\x05\x00\x00\x00aliasq\x03X\x02\x00\x00\x00a0q\x04u" +
+		"}q\x05(h\x01X\x02\x00\x00\x00n1q\x06h\x03X\x02\x00\x00\x00a1q\x07u" +
+		"}q\x08(h\x01X\x02\x00\x00\x00n2q\x09h\x03h\x09u" +
+		"}q\x0a(h\x01X\x02\x00\x00\x00n3q\x0bh\x03X\x02\x00\x00\x00a3q\x0cue.")
+	var wantNA, gotNA []na
+	if err := reference(raw, &wantNA); err != nil {
+		t.Fatal(err)
+	}
+	if err := Unmarshal(raw, &gotNA); err != nil {
+		t.Fatal(err)
+	}
+	exp := []na{{"n0", "a0"}, {"n1", "a1"}, {"n2", "n2"}, {"n3", "a3"}}
+	if !reflect.DeepEqual(wantNA, exp) || !reflect.DeepEqual(gotNA, exp) {
+		t.Fatalf("own GET: general %q, typed %q", wantNA, gotNA)
+	}
+}

@@ -48,6 +48,9 @@ type machine struct {
 	arrs     []arrRef        // slab of memo entries for tuples stored in arrays
 	sputs    []specPut       // memo entries of a dict read in line, put when it is done (inline.go)
 	slo, shi uint32          // bounds of their indexes
+	pexp     []int16         // the pattern an in-line dict is expected to repeat (inline.go: patMemo)
+	pnext    int             // entries of pexp counted so far
+	pbase    uint32          // the index of pexp's first entry
 	sitems   []scalar        // items of a list read in line
 	sstrs    []string        // items of a []string read in line (specStrs)
 	keyHits  [keyHitN]keyHit // fields named by BINGET keys (specKey)
