@@ -742,9 +742,56 @@ func (m *machine) fastKeyFloats(f *tframe, w []byte, i int, last *string) (int, 
 	nmemo := m.nmemo
 	memo := m.memo
 	presized := f.n != 0
+	denseEnd := 0 // no dense entry from here on
+	if n := len(memo); n > 0 {
+		denseEnd = (n-1)*memoChunk + len(memo[n-1])
+	}
+	maxMemo := m.cfg.maxMemo
 	k := 0
 	var s string
 	for len(w)-i >= 16 {
+		// The shape CPython writes at protocols 4 and 5 (SHORT_BINUNICODE,
+		// the key, MEMOIZE, BINFLOAT), into a run being extended, with
+		// only the checks it needs; anything else goes below.
+		for r != nil && presized && len(w)-i >= 34 && w[i] == op.ShortBinunicode && nmemo >= denseEnd && nmemo < maxMemo {
+			l := int(w[i+1])
+			j := i + 2 + l
+			if l > 16 || w[j] != op.Memoize || w[j+1] != op.Binfloat || isMemoOp(w[j+10]) ||
+				int64(l) > alloc || cap(arena)-len(arena) < 16 {
+				break
+			}
+			if nmemo != int(r.lo+r.n) {
+				break
+			}
+			lo, hi := binary.LittleEndian.Uint64(w[i+2:]), binary.LittleEndian.Uint64(w[i+10:])
+			if l < 8 {
+				lo, hi = lo&(1<<(8*l)-1), 0
+			} else if l < 16 {
+				hi &= 1<<(8*(l-8)) - 1
+			}
+			if (lo|hi)&0x8080808080808080 != 0 {
+				break
+			}
+			alloc -= int64(l)
+			st := len(arena)
+			s = ""
+			if l > 0 {
+				d := arena[st : st+16]
+				binary.LittleEndian.PutUint64(d, lo)
+				binary.LittleEndian.PutUint64(d[8:], hi)
+				arena = arena[:st+l]
+				s = unsafe.String(&arena[st], l)
+			}
+			r.ends = append(r.ends, uint32(st+l))
+			r.n++
+			nmemo++
+			mp[s] = math.Float64frombits(binary.BigEndian.Uint64(w[j+2:]))
+			k++
+			i = j + 10
+		}
+		if len(w)-i < 16 {
+			break
+		}
 		var l, h int // the str's length and where it starts
 		switch w[i] {
 		case op.ShortBinunicode:
