@@ -328,3 +328,32 @@ func TestTypedMapKeysAcrossChunks(t *testing.T) {
 		t.Fatalf("mixed: %d keys", len(gotMixed))
 	}
 }
+
+// TestTypedMapKeysDenseMemo: keys memoized by MEMOIZE into a typed map
+// while the dense memo holds an entry past the count (LONG_BINPUT 300
+// first): the key that lands on 300 overwrites it, as in CPython, and the
+// keys after it reuse that index; GETs after the map read what CPython
+// reads (['k1199', 'k294', 'k0']).
+func TestTypedMapKeysDenseMemo(t *testing.T) {
+	type out struct {
+		M map[string]float64 `pickle:"m"`
+		G []any              `pickle:"g"`
+		X int64              `pickle:"x"`
+	}
+	p := []byte("\x80\x04}\x94(\x8c\x01x\x94K\x07r\x2c\x01\x00\x00\x8c\x01m\x94}\x94(")
+	for i := range 1200 {
+		k := "k" + strconv.Itoa(i)
+		p = append(p, shortStr(k)+"\x94G\x3f\xf0\x00\x00\x00\x00\x00\x00"...)
+	}
+	p = append(p, "u\x8c\x01g](j\x2c\x01\x00\x00j\x2b\x01\x00\x00h\x05eu."...)
+	var want, got out
+	if err := reference(p, &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := Unmarshal(p, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(want, got) || len(got.M) != 1200 || got.X != 7 || !reflect.DeepEqual(got.G, []any{"k1199", "k294", "k0"}) {
+		t.Fatalf("general %v %q %d, typed %d keys %q %d", len(want.M), want.G, want.X, len(got.M), got.G, got.X)
+	}
+}
