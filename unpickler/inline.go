@@ -142,7 +142,7 @@ func (m *machine) patEnter(f *tframe, slot int) {
 			}
 		}
 	}
-	m.pexp, m.pnext, m.pbase = r.pat, 0, base
+	m.pexp, m.pnext, m.pbase, m.palign = r.pat, 0, base, m.nmemo == int(base)
 	m.slo, m.shi = base, base
 }
 
@@ -420,6 +420,10 @@ func isMemoOp(c byte) bool { return c == op.Memoize || c == op.Binput || c == op
 // val and item as in specPut); 0 when it cannot (the entry is not new, the
 // memo is full, w is short).
 func (m *machine) specMemo(w []byte, code int16, val any, item int) int {
+	if k := m.pnext; k < len(m.pexp) && w[0] == op.Memoize && m.palign && m.pexp[k] == code && val == nil && item < 0 {
+		m.pnext, m.shi = k+1, m.shi+1 // (patMemo's commonest case, in line)
+		return 1
+	}
 	if m.pexp != nil {
 		if n := m.patMemo(w, code, val, item); n > 0 {
 			return n
@@ -912,6 +916,16 @@ func (m *machine) specStrs(w []byte, i int, fd *tfield, at unsafe.Pointer, h, d,
 			case op.Appends:
 				n = -1
 			case op.Binget, op.LongBinget:
+				if w[i] == op.Binget && i+1 < len(w) && len(m.memo) > 0 {
+					// specGet's commonest case, in line: a str in the
+					// first dense chunk, not kept aside.
+					if idx := uint32(w[i+1]); (idx < m.slo || idx >= m.shi) && int(idx) < len(m.memo[0]) {
+						if x, ok := m.memo[0][idx].(*string); ok {
+							s, n = *x, 2
+							break
+						}
+					}
+				}
 				x, k := m.specGet(w[i:])
 				switch x := x.(type) {
 				case string:

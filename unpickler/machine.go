@@ -51,6 +51,7 @@ type machine struct {
 	pexp     []int16         // the pattern an in-line dict is expected to repeat (inline.go: patMemo)
 	pnext    int             // entries of pexp counted so far
 	pbase    uint32          // the index of pexp's first entry
+	palign   bool            // MEMOIZE's index is pbase+pnext (the count is pbase)
 	sitems   []scalar        // items of a list read in line
 	sstrs    []string        // items of a []string read in line (specStrs)
 	keyHits  [keyHitN]keyHit // fields named by BINGET keys (specKey)
