@@ -370,7 +370,53 @@ func (m *machine) specDict(w []byte, sd *structDec, t reflect.Type, p unsafe.Poi
 			fd := &fields[j]
 			switch at := unsafe.Add(p, fd.offset); fd.ik { // (specValue's cases, one call less)
 			case ikScalar:
-				if n = m.specDirect(w[i:], fd, at); n == 0 {
+				// specDirect's numbers and bools, in line (no call: the
+				// loop's state stays in registers); strs and the rest
+				// through it.
+				n = 0
+				if v := w[i:]; len(v) > 9 {
+					switch c := v[0]; fd.kind {
+					case kInt64, kInt:
+						var x int64
+						switch c {
+						case op.Binint1:
+							x, n = int64(v[1]), 2
+						case op.Binint2:
+							x, n = int64(binary.LittleEndian.Uint16(v[1:])), 3
+						case op.Binint:
+							x, n = int64(int32(binary.LittleEndian.Uint32(v[1:]))), 5
+						}
+						if n > 0 && isMemoOp(v[n]) {
+							n = 0
+						} else if n > 0 {
+							if fd.kind == kInt64 {
+								*(*int64)(at) = x
+							} else {
+								*(*int)(at) = int(x)
+							}
+						}
+					case kFloat64:
+						if c == op.Binfloat && !isMemoOp(v[9]) {
+							*(*float64)(at) = math.Float64frombits(binary.BigEndian.Uint64(v[1:]))
+							n = 9
+						}
+					case kBool:
+						if (c == op.Newtrue || c == op.Newfalse) && !isMemoOp(v[1]) {
+							*(*bool)(at) = c == op.Newtrue
+							n = 1
+						}
+					}
+				}
+				if n == 0 {
+					if n = m.specDirect(w[i:], fd, at); n == 0 {
+						n = m.specValue(w[i:], fd, at, hh+1, d)
+					}
+				}
+			case ikNil:
+				if v := w[i:]; len(v) > 1 && v[0] == op.None && !isMemoOp(v[1]) {
+					*(*unsafe.Pointer)(at) = nil
+					n = 1
+				} else {
 					n = m.specValue(w[i:], fd, at, hh+1, d)
 				}
 			case ikSlice:
