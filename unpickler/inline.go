@@ -77,12 +77,11 @@ func (m *machine) inlineStruct(w []byte, f *tframe, slot int, h int) int {
 	p := f.elemPtr(slot)
 	n := m.specDict(w, f.sd, f.et, p, h)
 	if n > 0 && m.nmemo+m.sputN() <= m.cfg.maxMemo {
-		if k := len(m.pexp); k > 0 && m.pnext == k {
+		if r := m.lastRun(); len(m.pexp) > 0 && m.pnext == len(m.pexp) && r.lo+r.n == m.pbase {
 			// The dict repeated the last run's pattern whole: the run
 			// grows by one element (patEnter checked the indexes free).
-			r := &m.runs[len(m.runs)-1]
-			r.n += uint32(k)
-			m.nmemo += k
+			r.n += uint32(m.pnext)
+			m.nmemo += m.pnext
 		} else if m.patLeave(); !m.patRun(f, slot) {
 			for i := range m.sputs {
 				sp := &m.sputs[i]
