@@ -433,9 +433,17 @@ func TestTypedStrsUnmemoized(t *testing.T) {
 // (keys and the two tags memoized at their first use, GETs after), where
 // message 10 has a new str among its tags, message 20 no "pos" and message
 // 30 one tag (EMPTY_LIST, the item, APPEND).
-func patternPickle() []byte {
-	p := []byte("\x80\x04}\x94(\x8c\x01L\x94]\x94(")
-	memo := 3
+func patternPickle() []byte { return cpyMessages(40, true) }
+
+// cpyMessages is patternPickle's list of n messages (n > 39), alone when
+// top is false.
+func cpyMessages(n int, top bool) []byte {
+	p := []byte("\x80\x04]\x94(")
+	memo := 1
+	if top {
+		p = []byte("\x80\x04}\x94(\x8c\x01L\x94]\x94(")
+		memo = 3
+	}
 	seen := map[string]int{}
 	get := func(i int) {
 		p = append(p, 'j', byte(i), byte(i>>8), byte(i>>16), byte(i>>24))
@@ -450,7 +458,7 @@ func patternPickle() []byte {
 		memo++
 	}
 	at := map[string]int{}
-	for i := range 40 {
+	for i := range n {
 		at["d"+strconv.Itoa(i)] = memo
 		p = append(p, "}\x94("...)
 		memo++
@@ -487,6 +495,9 @@ func patternPickle() []byte {
 		p = append(p, 'u')
 	}
 	p = append(p, 'e')
+	if !top {
+		return append(p, '.')
+	}
 	for _, k := range []string{"d10", "t20", "d30", "d39"} {
 		p = append(p, shortStr(k)+"\x94"...)
 		get(at[k])

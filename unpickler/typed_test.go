@@ -193,6 +193,15 @@ func FuzzTypedAgrees(f *testing.F) {
 		"}q\x04(h\x01X\x01\x00\x00\x00bq\x01u}q\x05(h\x01X\x01\x00\x00\x00zue."))
 	// strs memoized in []string fields read back by GETs (TestInlineTagStrs)
 	f.Add([]byte("\x80\x04\x95g\x00\x00\x00\x00\x00\x00\x00]\x94(}\x94\x8c\x04tags\x94]\x94(\x8c\x02t0\x94\x8c\x02u0\x94es}\x94h\x02]\x94(\x8c\x02t1\x94\x8c\x02u1\x94h\x04h\x05es}\x94(h\x02]\x94(h\th\x08e\x8c\x04name\x94\x8c\x02t2\x94u}\x94(h\x02]\x94\x8c\x02u2\x94ah\x0ch\x10u}\x94h\x0ch\tse."))
+	// CPython's layouts: messages that repeat a memo pattern (counted,
+	// inline.go) and leave it; a str→float dict at protocol 5
+	// (fastKeyFloats' own loop, past its first 64 pairs)
+	f.Add(cpyMessages(40, false))
+	kf := []byte("\x80\x05}\x94(")
+	for i := range 100 {
+		kf = append(kf, shortStr("k"+strconv.Itoa(i))+"\x94G\x3f\xf0\x00\x00\x00\x00\x00\x00"...)
+	}
+	f.Add(append(kf, "u."...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, mk := range []func() any{
 			func() any { return new([]int64) }, func() any { return new([]string) },
