@@ -936,6 +936,9 @@ func (m *machine) specList(w []byte, fd *tfield, at unsafe.Pointer, h, d int) in
 // APPEND among them), having changed nothing: the general loop reads the
 // list again. first is as for storeItems.
 func (m *machine) specStrs(w []byte, i int, fd *tfield, at unsafe.Pointer, h, d, first int) int {
+	if n := m.getStrs(w, i, fd, at, h, d); n > 0 {
+		return n
+	}
 	alloc, nput := m.alloc, m.sputN()
 	items := m.sstrs[:0]
 	batch := 0 // items of the last batch
@@ -1036,6 +1039,42 @@ fail:
 	m.sputTrunc(nput) // the items' entries (the list's own stays)
 	m.sstrs = items[:0]
 	return 0
+}
+
+// getStrs is specStrs for the commonest shape of all (the tags of
+// CPython's messages): one MARK … APPENDS batch of at most 8 BINGETs of
+// strs in the first dense memo chunk, none memoized again, nothing kept
+// aside, and no second batch after it; the index after it, 0 for anything
+// else (nothing changed).
+func (m *machine) getStrs(w []byte, i int, fd *tfield, at unsafe.Pointer, h, d int) int {
+	if len(m.memo) == 0 || i >= len(w) || w[i] != op.Mark || len(m.marks)+d >= m.cfg.maxDepth {
+		return 0
+	}
+	var buf [8]string // (on the stack: no write barrier a str)
+	dense, slo, shi := m.memo[0], m.slo, m.shi
+	k, j := 0, i+1
+	for ; len(w)-j >= 3 && w[j] == op.Binget; j += 2 {
+		idx := uint32(w[j+1])
+		if k == len(buf) || (idx >= slo && idx < shi) || int(idx) >= len(dense) || isMemoOp(w[j+2]) {
+			return 0
+		}
+		x, ok := dense[idx].(*string)
+		if !ok {
+			return 0
+		}
+		buf[k] = *x
+		k++
+	}
+	if k == 0 || len(w)-j < 2 || w[j] != op.Appends || w[j+1] == op.Mark || w[j+1] == op.Frame ||
+		h+k > m.cfg.maxStack || int64(k)*int64(fd.asize) > m.cfg.maxAlloc {
+		return 0
+	}
+	s := carve(m, &m.lstrs, k)
+	for j := range s { // (not copy: a bulk barrier call for 2 strs)
+		s[j] = buf[j]
+	}
+	*(*sliceHdr)(at) = sliceHdr{unsafe.Pointer(unsafe.SliceData(s)), k, k}
+	return j + 1
 }
 
 // specItems reads a list's items from w[i:] into *items; the index after

@@ -431,8 +431,9 @@ func TestTypedStrsUnmemoized(t *testing.T) {
 // patternPickle is a protocol-4 pickle of {L: l, d10: l[10], t20: l[20]'s
 // tags, d30: l[30], d39: l[39]} for a list of 40 messages laid out as CPython writes them
 // (keys and the two tags memoized at their first use, GETs after), where
-// message 10 has a new str among its tags, message 20 no "pos" and message
-// 30 one tag (EMPTY_LIST, the item, APPEND).
+// message 10 has a new str among its tags, message 20 no "pos", message
+// 30 one tag (EMPTY_LIST, the item, APPEND) and message 35 a tag GET
+// memoized again (read back as m35).
 func patternPickle() []byte { return cpyMessages(40, true) }
 
 // cpyMessages is patternPickle's list of n messages (n > 39), alone when
@@ -481,6 +482,15 @@ func cpyMessages(n int, top bool) []byte {
 		case 30:
 			str("red")
 			p = append(p, 'a')
+		case 35:
+			// a GET memoized again (CPython does not write it; valid)
+			p = append(p, '(')
+			str("red")
+			p = append(p, '\x94')
+			at["m35"] = memo
+			memo++
+			str("blue")
+			p = append(p, 'e')
 		default:
 			p = append(p, '(')
 			str("red")
@@ -498,7 +508,7 @@ func cpyMessages(n int, top bool) []byte {
 	if !top {
 		return append(p, '.')
 	}
-	for _, k := range []string{"d10", "t20", "d30", "d39"} {
+	for _, k := range []string{"d10", "t20", "d30", "d39", "m35"} {
 		p = append(p, shortStr(k)+"\x94"...)
 		get(at[k])
 	}
@@ -521,6 +531,7 @@ func TestInlinePatternCounted(t *testing.T) {
 		B []string `pickle:"t20"`
 		C tMsg     `pickle:"d30"`
 		D tMsg     `pickle:"d39"`
+		E string   `pickle:"m35"`
 	}
 	data := patternPickle()
 	var want, got out
@@ -537,7 +548,7 @@ func TestInlinePatternCounted(t *testing.T) {
 	}
 	if len(got.L) != 40 || !reflect.DeepEqual(got.A, got.L[10]) || got.A.Tags[0] != "new10" ||
 		!reflect.DeepEqual(got.B, got.L[20].Tags) || got.L[20].Pos != [2]int64{} ||
-		!reflect.DeepEqual(got.C.Tags, []string{"red"}) || got.D.Name != "user39" || got.D.Pos != [2]int64{39, 2} {
+		!reflect.DeepEqual(got.C.Tags, []string{"red"}) || got.D.Name != "user39" || got.D.Pos != [2]int64{39, 2} || got.E != "red" {
 		t.Fatalf("%+v", got)
 	}
 	runs := 0
