@@ -296,7 +296,9 @@ func (m *machine) specDict(w []byte, sd *structDec, t reflect.Type, p unsafe.Poi
 	}
 	h++
 	i := 1
-	if isMemoOp(w[i]) {
+	if m.patNext(w[i], codeStruct) {
+		i++
+	} else if isMemoOp(w[i]) {
 		n := m.specMemo(w[i:], codeStruct, nil, -1)
 		if n == 0 {
 			return 0
@@ -461,14 +463,22 @@ func skipFrame(w []byte, i int) int {
 
 func isMemoOp(c byte) bool { return c == op.Memoize || c == op.Binput || c == op.LongBinput }
 
+// patNext is patMemo's commonest case, small enough to be inlined where
+// a struct, a str field, a list or a tuple is memoized: c is MEMOIZE and
+// the pattern's next entry is code (never codeVal, the one code specMemo
+// is given a val or an item with).
+func (m *machine) patNext(c byte, code int16) bool {
+	if k := m.pnext; k < len(m.pexp) && m.palign && c == op.Memoize && m.pexp[k] == code {
+		m.pnext, m.shi = k+1, m.shi+1
+		return true
+	}
+	return false
+}
+
 // specMemo reads the memo opcode at w[0] and keeps the entry aside (code,
 // val and item as in specPut); 0 when it cannot (the entry is not new, the
 // memo is full, w is short).
 func (m *machine) specMemo(w []byte, code int16, val any, item int) int {
-	if k := m.pnext; k < len(m.pexp) && w[0] == op.Memoize && m.palign && m.pexp[k] == code && val == nil && item < 0 {
-		m.pnext, m.shi = k+1, m.shi+1 // (patMemo's commonest case, in line)
-		return 1
-	}
 	if m.pexp != nil {
 		if n := m.patMemo(w, code, val, item); n > 0 {
 			return n
@@ -798,7 +808,9 @@ func (m *machine) specDirect(w []byte, fd *tfield, at unsafe.Pointer) int {
 		m.alloc += int64(l)
 		*(*string)(at) = m.str(b)
 		n = h + l
-		if n < len(w) && isMemoOp(w[n]) {
+		if n < len(w) && m.patNext(w[n], fd.code) {
+			n++
+		} else if n < len(w) && isMemoOp(w[n]) {
 			// read back by a GET from the field: no box
 			k := m.specMemo(w[n:], fd.code, nil, -1)
 			if k == 0 {
@@ -887,7 +899,9 @@ func (m *machine) specTuple(w []byte, fd *tfield, at unsafe.Pointer) int {
 	if n == 0 {
 		return 0
 	}
-	if n < len(w) && isMemoOp(w[n]) {
+	if n < len(w) && m.patNext(w[n], fd.code) {
+		n++
+	} else if n < len(w) && isMemoOp(w[n]) {
 		k := m.specMemo(w[n:], fd.code, nil, -1)
 		if k == 0 {
 			return 0
@@ -908,7 +922,9 @@ func (m *machine) specList(w []byte, fd *tfield, at unsafe.Pointer, h, d int) in
 	h++
 	i := 1
 	first := m.sputN()
-	if i < len(w) && isMemoOp(w[i]) {
+	if i < len(w) && m.patNext(w[i], fd.code) {
+		i++
+	} else if i < len(w) && isMemoOp(w[i]) {
 		n := m.specMemo(w[i:], fd.code, nil, -1)
 		if n == 0 {
 			return 0
