@@ -127,7 +127,7 @@ func (m *machine) patEnter(f *tframe, slot int) {
 	}
 	r := &m.runs[n-1]
 	k := len(r.pat)
-	if k == 0 || r.f != f || r.slot+int(r.n)/k != slot || int(r.n)%k != 0 {
+	if k == 0 || r.f != f || (slot-r.slot)*k != int(r.n) { // (r.slot + r.n/k == slot, with no division)
 		return
 	}
 	base := r.lo + r.n
