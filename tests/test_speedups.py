@@ -236,6 +236,58 @@ class SegmentBufferType(unittest.TestCase):
         self.assertEqual(bytes(s), pickle.dumps([1, bytearray(b"y" * 5000)], 5))
         s.extra = 1  # a subclass has a __dict__
 
+    def run_child(self, code):
+        """Runs code in a child Python with this package (a crash there is a
+        failure here, not the end of the test run)."""
+        import subprocess
+        import sys
+
+        pkg = os.path.dirname(os.path.dirname(os.path.abspath(segpickle.__file__)))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([pkg, os.environ.get("PYTHONPATH", "")]))
+        p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, "child exited with %d: %s" % (p.returncode, p.stderr[-2000:]))
+        return p.stdout
+
+    def test_segs_read_while_the_collector_runs_a_finalizer_that_reads_it(self):
+        # Python 3.9-3.11 collect inside an allocation: the first read of
+        # _segs makes its list while a garbage cycle's __del__ reads _segs
+        # (and takes the piece) first. The list must not hold NULL.
+        out = self.run_child(
+            "import gc, pickle, segpickle\n"
+            "gc.disable()\n"
+            "buf = segpickle.dumps_segments(b'x', 5)\n"
+            "class Evil:\n"
+            "    def __del__(self):\n"
+            "        buf._segs\n"
+            "def garbage():\n"
+            "    e = Evil()\n"
+            "    e.me = e\n"
+            "garbage()\n"
+            "hold = [[] for _ in range(200)]\n"  # no free lists left: PyList_New allocates
+            "gc.set_threshold(1)\n"
+            "gc.enable()\n"
+            "segs = buf._segs\n"
+            "gc.set_threshold(700)\n"
+            "assert segs == [pickle.dumps(b'x', 5)], segs\n"
+            "assert buf._segs is segs\n"
+            "print(len(buf))\n")
+        self.assertEqual(out.strip(), str(len(pickle.dumps(b"x", 5))))
+
+    def test_a_long_chain_of_buffers_is_freed_without_deep_recursion(self):
+        # As for a class with __slots__ (subtype_dealloc), freeing a chain
+        # of a million buffers, each held by the next one's field, must
+        # not recurse a million C frames deep.
+        out = self.run_child(
+            "import segpickle\n"
+            "b = segpickle.dumps_segments(b'x')\n"
+            "for _ in range(1000000):\n"
+            "    n = segpickle.dumps_segments(b'x')\n"
+            "    n._oob = b\n"
+            "    b = n\n"
+            "del b, n\n"
+            "print('freed')\n")
+        self.assertEqual(out.strip(), "freed")
+
 
 class WithoutSpeedups(unittest.TestCase):
     """The package where segpickle._speedups is not built: test_pyapi,
