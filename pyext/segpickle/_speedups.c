@@ -174,11 +174,15 @@ segbuf_clear(SegBuf *self)
     return 0;
 }
 
+/* The trashcan (as subtype_dealloc, for a class with __slots__) keeps a
+ * long chain of buffers, each held by a field of the next, from freeing
+ * itself a C frame per buffer. */
 static void
 segbuf_dealloc(SegBuf *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
+    Py_TRASHCAN_BEGIN(self, segbuf_dealloc)
     if (self->weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)self);
     segbuf_clear(self);
@@ -188,6 +192,7 @@ segbuf_dealloc(SegBuf *self)
         tp->tp_free((PyObject *)self);
     }
     Py_DECREF(tp);
+    Py_TRASHCAN_END
 }
 
 static void
@@ -205,9 +210,15 @@ segbuf_get_segs(SegBuf *self, void *closure)
         PyObject *list = PyList_New(1);
         if (list == NULL)
             return NULL;
-        PyList_SET_ITEM(list, 0, self->one); /* the reference moves */
-        self->one = NULL;
-        Py_XSETREF(self->segs, list);
+        /* Python 3.9-3.11 may collect in PyList_New, and a finalizer run
+         * then may have read or set _segs: one is looked at again. */
+        if (self->one == NULL) {
+            Py_DECREF(list); /* (its item is NULL: list_dealloc skips it) */
+        } else {
+            PyList_SET_ITEM(list, 0, self->one); /* the reference moves */
+            self->one = NULL;
+            Py_XSETREF(self->segs, list);
+        }
     }
     if (self->segs == NULL) {
         PyErr_SetString(PyExc_AttributeError, "_segs");
