@@ -236,6 +236,24 @@ class SegmentBufferType(unittest.TestCase):
         self.assertEqual(bytes(s), pickle.dumps([1, bytearray(b"y" * 5000)], 5))
         s.extra = 1  # a subclass has a __dict__
 
+    def test_error_messages_name_the_class_as_the_python_class_does(self):
+        c, py = segpickle.SegmentBuffer, segpickle._buffer._PySegmentBuffer
+        self.assertEqual(c.__name__, py.__name__)
+
+        def outcome(cls, f):
+            try:
+                f(cls.__new__(cls))  # fields unset
+            except Exception as e:
+                return type(e), str(e)
+            return None
+
+        cases = ["b._segs", "b._oob", "b._limit", "b.write(b'x')", "b.nope", "setattr(b, 'nope', 1)", "memoryview(b)",
+                 "iter(b)", "b + 1", "b''.join([b])"]
+        for case in cases:
+            f = eval("lambda b: " + case)
+            with self.subTest(case=case):
+                self.assertEqual(outcome(c, f), outcome(py, f))
+
     def run_child(self, code):
         """Runs code in a child Python with this package (a crash there is a
         failure here, not the end of the test run)."""

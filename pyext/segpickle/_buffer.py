@@ -285,6 +285,7 @@ def _onto(c: type, cls: type) -> type:
     for name, value in vars(cls).items():
         if name not in ("__slots__", "__dict__", "__weakref__") and name not in cls.__slots__:
             setattr(c, name, value)
+    c.__name__ = cls.__name__  # also its C name (error messages), segpickle.SegmentBuffer before
     return c
 
 

@@ -202,6 +202,21 @@ segbuf_track(SegBuf *self)
         PyObject_GC_Track(self);
 }
 
+/* The AttributeError of a slot that is not set, as a class's __slots__
+ * member gives it: the type's name in it from Python 3.10 on, its module
+ * too from 3.13 on. */
+static void
+segbuf_unset(SegBuf *self, const char *name)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyErr_Format(PyExc_AttributeError, "'%T' object has no attribute '%s'", (PyObject *)self, name);
+#elif PY_VERSION_HEX >= 0x030A0000
+    PyErr_Format(PyExc_AttributeError, "'%.200s' object has no attribute '%s'", Py_TYPE(self)->tp_name, name);
+#else
+    PyErr_SetString(PyExc_AttributeError, name);
+#endif
+}
+
 static PyObject *
 segbuf_get_segs(SegBuf *self, void *closure)
 {
@@ -221,7 +236,7 @@ segbuf_get_segs(SegBuf *self, void *closure)
         }
     }
     if (self->segs == NULL) {
-        PyErr_SetString(PyExc_AttributeError, "_segs");
+        segbuf_unset(self, "_segs");
         return NULL;
     }
     return Py_NewRef(self->segs);
@@ -247,7 +262,7 @@ segbuf_get_field(SegBuf *self, void *closure)
 {
     PyObject *v = *(PyObject **)((char *)self + (Py_ssize_t)closure);
     if (v == NULL) {
-        PyErr_SetString(PyExc_AttributeError, closure == (void *)offsetof(SegBuf, oob) ? "_oob" : "_limit");
+        segbuf_unset(self, closure == (void *)offsetof(SegBuf, oob) ? "_oob" : "_limit");
         return NULL;
     }
     return Py_NewRef(v);
