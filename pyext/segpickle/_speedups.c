@@ -454,9 +454,14 @@ reset(PyObject *pickler, PyObject *parts)
  * ones are copied into its frame. */
 #define DIRECT_WRITE_MIN 65536
 
-/* Whether obj's pickle is surely one piece: a scalar, or a bytes, bytearray
- * or str whose payload is under DIRECT_WRITE_MIN bytes (a str of n code
- * points is at most 4n bytes of UTF-8). */
+/* Whether obj's pickle keeps nothing of obj itself, so that pickle.dumps's
+ * bytes are the whole of it: a scalar, or a bytes, bytearray or str whose
+ * payload is under DIRECT_WRITE_MIN bytes (a str of n code points is at
+ * most 4n bytes of UTF-8). Not always one piece where a Pickler writes to
+ * a file: at protocols 1 and 2 a bytes (or bytearray) is pickled as a str
+ * of up to 2n bytes of UTF-8, and from 32 KiB of non-ASCII on the Python
+ * version gets three segments, all the Pickler's own bytes (the same
+ * pickle). */
 static int
 one_piece(PyObject *obj)
 {
