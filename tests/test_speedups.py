@@ -227,6 +227,12 @@ class SegmentBufferType(unittest.TestCase):
             self.assertEqual(bytes(other), bytes(b))
         del b
         self.assertIsNone(ref())
+        b = segpickle.dumps_segments(1)
+        self.assertIsNone(b.__weakref__)  # as for the Python class (a __slots__ entry)
+        ref = weakref.ref(b)
+        self.assertIs(b.__weakref__, ref)
+        differ = set(dir(segpickle.SegmentBuffer)) ^ set(dir(segpickle._buffer._PySegmentBuffer))
+        self.assertEqual(differ - {"__slotnames__"}, {"__slots__"})  # (copyreg's cache, made by a copy)
 
         class Sub(segpickle.SegmentBuffer):
             pass

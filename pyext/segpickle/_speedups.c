@@ -281,6 +281,14 @@ segbuf_set_field(SegBuf *self, PyObject *v, void *closure)
     return 0;
 }
 
+/* __weakref__, as a class with __slots__ has it: the first weak
+ * reference, or None. */
+static PyObject *
+segbuf_get_weakref(SegBuf *self, void *closure)
+{
+    return Py_NewRef(self->weakreflist != NULL ? self->weakreflist : Py_None);
+}
+
 static PyMemberDef segbuf_members[] = {
     {"__weaklistoffset__", T_PYSSIZET, offsetof(SegBuf, weakreflist), READONLY, NULL},
     {NULL},
@@ -290,6 +298,7 @@ static PyGetSetDef segbuf_getset[] = {
     {"_segs", (getter)segbuf_get_segs, (setter)segbuf_set_segs, NULL, NULL},
     {"_oob", (getter)segbuf_get_field, (setter)segbuf_set_field, NULL, (void *)offsetof(SegBuf, oob)},
     {"_limit", (getter)segbuf_get_field, (setter)segbuf_set_field, NULL, (void *)offsetof(SegBuf, limit)},
+    {"__weakref__", (getter)segbuf_get_weakref, NULL, "list of weak references to the object", NULL},
     {NULL},
 };
 
