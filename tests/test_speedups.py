@@ -260,6 +260,33 @@ class SegmentBufferType(unittest.TestCase):
             with self.subTest(case=case):
                 self.assertEqual(outcome(c, f), outcome(py, f))
 
+    def test_a_subinterpreter_leaves_the_main_interpreters_type_alone(self):
+        # The module keeps one state per process (a single-phase module):
+        # a second interpreter that imports segpickle must not configure it
+        # or put its own functions on the shared type (they die with it).
+        try:
+            import _xxsubinterpreters  # noqa: F401 (3.9-3.12; legacy interpreters share the GIL)
+        except ImportError:
+            self.skipTest("no _xxsubinterpreters")
+        out = self.run_child(
+            "import _xxsubinterpreters as si, inspect, pickle, sys, segpickle\n"
+            "kw = {'isolated': False} if 'isolated' in (si.create.__text_signature__ or '') else {}\n"
+            "try:\n"
+            "    i = si.create(**kw)\n"
+            "except TypeError:\n"
+            "    i = si.create()\n"
+            "si.run_string(i, 'import sys; sys.path[:0] = %r; import segpickle; '\n"
+            "              'b = segpickle.dumps_segments([b\"p\" * 70000, 1]); assert bytes(b); '\n"
+            "              'assert segpickle.SegmentBuffer().write(b\"x\") == 1' % (sys.path,))\n"
+            "si.destroy(i)\n"
+            "b = segpickle.SegmentBuffer()\n"
+            "b.write(b'abc')\n"
+            "assert bytes(b) == b'abc'\n"
+            "for obj in ({'k': 1}, [b'p' * 70000, 1], b'x'):\n"
+            "    assert bytes(segpickle.dumps_segments(obj, 5)) == pickle.dumps(obj, 5)\n"
+            "print('ok')\n")
+        self.assertEqual(out.strip(), "ok")
+
     def run_child(self, code):
         """Runs code in a child Python with this package (a crash there is a
         failure here, not the end of the test run)."""
