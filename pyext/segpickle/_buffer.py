@@ -292,12 +292,16 @@ def _onto(c: type, cls: type) -> type:
 def _import_speedups():
     """segpickle._speedups, or None where it is not built (no C compiler,
     another Python version) or SEGPICKLE_NO_SPEEDUPS is set (to run the
-    pure-Python code where it is built: the tests do)."""
+    pure-Python code where it is built: the tests do), or in a
+    subinterpreter when another interpreter imported it first (its state,
+    SegmentBuffer's methods included, is that interpreter's)."""
     if os.environ.get("SEGPICKLE_NO_SPEEDUPS", "") not in ("", "0"):
         return None
     try:
         from . import _speedups
     except ImportError:
+        return None
+    if not _speedups.usable():
         return None
     return _speedups
 

@@ -354,12 +354,32 @@ new_buffer(PyObject *segs, PyObject *one)
     return buf;
 }
 
+/* The interpreter that imported this module first. The module's state
+ * is one per process (a single-phase module: another interpreter gets a
+ * copy of its dict, the same functions and type), and it holds that
+ * interpreter's objects: the functions given to configure(), and the
+ * methods segpickle/_buffer.py puts on SegmentBuffer. Another interpreter
+ * must not use it (its own functions would replace them, and die with
+ * it): usable() says whether this one may, and configure() refuses the
+ * others. */
+static PyInterpreterState *owner;
+
+static PyObject *
+usable(PyObject *self, PyObject *unused)
+{
+    return PyBool_FromLong(PyInterpreterState_Get() == owner);
+}
+
 static PyObject *
 configure(PyObject *self, PyObject *args)
 {
     PyObject *idle, *np, *fin, *sl, *bt, *nm, *lim;
     Py_ssize_t km, mi, mcm;
     PyObject *dumps, *dump, *clear_memo, *size_of;
+    if (PyInterpreterState_Get() != owner) {
+        PyErr_SetString(PyExc_RuntimeError, "segpickle._speedups belongs to the interpreter that imported it first");
+        return NULL;
+    }
     if (!PyArg_ParseTuple(args, "O!OOOOOOOO!O!O!nnn:configure", &PyDict_Type, &idle, &dumps, &dump, &clear_memo,
                           &size_of, &np, &fin, &sl, &PyType_Type,
                           &bt, &PyDict_Type, &nm, &PyLong_Type, &lim, &km, &mi, &mcm))
@@ -648,6 +668,8 @@ dumps_general(PyObject *const *args, Py_ssize_t nargs, size_t nargsf, PyObject *
 }
 
 static PyMethodDef methods[] = {
+    {"usable", usable, METH_NOARGS,
+     "usable()\n--\n\nWhether this interpreter may use the module (the one that imported it first)."},
     {"configure", configure, METH_VARARGS,
      "configure(idle, dumps, dump, clear_memo, sizeof, new_pickler, finish, slow, SegmentBuffer, no_memo, threshold, keep_max, max_idle, memo_clear_max)\n"
      "--\n\nGives the module segpickle's pool of Picklers and the Python functions it hands off to."},
@@ -683,6 +705,7 @@ PyInit__speedups(void)
     INTERN(s_buffer_callback, "buffer_callback");
     INTERN(s_out_of_band, "out_of_band");
 #undef INTERN
+    owner = PyInterpreterState_Get();
     if ((empty_tuple = PyTuple_New(0)) == NULL)
         return NULL;
     if ((segbuf_type = (PyTypeObject *)PyType_FromSpec(&segbuf_spec)) == NULL)
