@@ -362,12 +362,18 @@ new_buffer(PyObject *segs, PyObject *one)
  * must not use it (its own functions would replace them, and die with
  * it): usable() says whether this one may, and configure() refuses the
  * others. */
-static PyInterpreterState *owner;
+static int64_t owner = -1; /* its ID: an address could be a later interpreter's */
+
+static int
+in_owner(void)
+{
+    return PyInterpreterState_GetID(PyInterpreterState_Get()) == owner;
+}
 
 static PyObject *
 usable(PyObject *self, PyObject *unused)
 {
-    return PyBool_FromLong(PyInterpreterState_Get() == owner);
+    return PyBool_FromLong(in_owner());
 }
 
 static PyObject *
@@ -376,7 +382,7 @@ configure(PyObject *self, PyObject *args)
     PyObject *idle, *np, *fin, *sl, *bt, *nm, *lim;
     Py_ssize_t km, mi, mcm;
     PyObject *dumps, *dump, *clear_memo, *size_of;
-    if (PyInterpreterState_Get() != owner) {
+    if (!in_owner()) {
         PyErr_SetString(PyExc_RuntimeError, "segpickle._speedups belongs to the interpreter that imported it first");
         return NULL;
     }
@@ -705,7 +711,8 @@ PyInit__speedups(void)
     INTERN(s_buffer_callback, "buffer_callback");
     INTERN(s_out_of_band, "out_of_band");
 #undef INTERN
-    owner = PyInterpreterState_Get();
+    if ((owner = PyInterpreterState_GetID(PyInterpreterState_Get())) < 0)
+        return NULL;
     if ((empty_tuple = PyTuple_New(0)) == NULL)
         return NULL;
     if ((segbuf_type = (PyTypeObject *)PyType_FromSpec(&segbuf_spec)) == NULL)
