@@ -174,15 +174,9 @@ segbuf_clear(SegBuf *self)
     return 0;
 }
 
-/* The trashcan (as subtype_dealloc, for a class with __slots__) keeps a
- * long chain of buffers, each held by a field of the next, from freeing
- * itself a C frame per buffer. */
-static void
-segbuf_dealloc(SegBuf *self)
+static inline void
+segbuf_free_fields(SegBuf *self, PyTypeObject *tp)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    Py_TRASHCAN_BEGIN(self, segbuf_dealloc)
     if (self->weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)self);
     segbuf_clear(self);
@@ -192,6 +186,25 @@ segbuf_dealloc(SegBuf *self)
         tp->tp_free((PyObject *)self);
     }
     Py_DECREF(tp);
+}
+
+/* A tracked buffer is freed in the trashcan (as subtype_dealloc frees an
+ * object of a class with __slots__), so that a long chain of buffers, each
+ * held by a field of the next, is not freed a C frame per buffer. An
+ * untracked one holds only atomic objects (one bytes, the empty tuple, an
+ * int), or is one the trashcan put off (the buffer its fields hold, if
+ * any, is tracked: it goes through the trashcan). */
+static void
+segbuf_dealloc(SegBuf *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    if (!PyObject_GC_IsTracked((PyObject *)self)) {
+        segbuf_free_fields(self, tp);
+        return;
+    }
+    PyObject_GC_UnTrack(self);
+    Py_TRASHCAN_BEGIN(self, segbuf_dealloc)
+    segbuf_free_fields(self, tp);
     Py_TRASHCAN_END
 }
 
