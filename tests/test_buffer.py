@@ -133,5 +133,42 @@ class OutOfBandWritability(unittest.TestCase):
         self.assertEqual(ba[0], ord("S"))
 
 
+class CopiesOfSubclasses(unittest.TestCase):
+    """copy and pickle of a SegmentBuffer subclass keep what the subclass
+    adds (its __dict__ and its own __slots__), as for any class: only the
+    three fields are SegmentBuffer's own state."""
+
+    def test_subclass_dict_and_slots_survive_copy_and_pickle(self):
+        import copy
+
+        for sub in (SubWithDict, SubWithSlots):
+            s = sub()
+            s.write(b"abc")
+            s.extra = [1]
+            for name, clone in [("copy", copy.copy), ("deepcopy", copy.deepcopy),
+                                ("pickle", lambda o: pickle.loads(pickle.dumps(o, 5))),
+                                ("pickle 0", lambda o: pickle.loads(pickle.dumps(o, 0)))]:
+                with self.subTest(sub=sub.__name__, via=name):
+                    other = clone(s)
+                    self.assertIs(type(other), sub)
+                    self.assertEqual(bytes(other), b"abc")
+                    self.assertEqual(other.extra, [1])
+
+    def test_state_of_the_class_itself_is_its_three_fields(self):
+        b = SegmentBuffer()
+        b.write(b"abc")
+        dict_state, slots = b.__getstate__()
+        self.assertIsNone(dict_state)
+        self.assertEqual(slots, {"_segs": [b"abc"], "_oob": (), "_limit": segpickle.DEFAULT_THRESHOLD})
+
+
+class SubWithDict(SegmentBuffer):
+    pass
+
+
+class SubWithSlots(SegmentBuffer):
+    __slots__ = ("extra",)
+
+
 if __name__ == "__main__":
     unittest.main()

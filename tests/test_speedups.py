@@ -227,6 +227,12 @@ class SegmentBufferType(unittest.TestCase):
             self.assertEqual(bytes(other), bytes(b))
         del b
         self.assertIsNone(ref())
+        b = segpickle.dumps_segments(1)
+        self.assertIsNone(b.__weakref__)  # as for the Python class (a __slots__ entry)
+        ref = weakref.ref(b)
+        self.assertIs(b.__weakref__, ref)
+        differ = set(dir(segpickle.SegmentBuffer)) ^ set(dir(segpickle._buffer._PySegmentBuffer))
+        self.assertEqual(differ - {"__slotnames__"}, {"__slots__"})  # (copyreg's cache, made by a copy)
 
         class Sub(segpickle.SegmentBuffer):
             pass
@@ -235,6 +241,102 @@ class SegmentBufferType(unittest.TestCase):
         pickle.Pickler(s, 5).dump([1, bytearray(b"y" * 5000)])
         self.assertEqual(bytes(s), pickle.dumps([1, bytearray(b"y" * 5000)], 5))
         s.extra = 1  # a subclass has a __dict__
+
+    def test_error_messages_name_the_class_as_the_python_class_does(self):
+        c, py = segpickle.SegmentBuffer, segpickle._buffer._PySegmentBuffer
+        self.assertEqual(c.__name__, py.__name__)
+
+        def outcome(cls, f):
+            try:
+                f(cls.__new__(cls))  # fields unset
+            except Exception as e:
+                return type(e), str(e)
+            return None
+
+        cases = ["b._segs", "b._oob", "b._limit", "b.write(b'x')", "b.nope", "setattr(b, 'nope', 1)", "memoryview(b)",
+                 "iter(b)", "b + 1", "b''.join([b])"]
+        for case in cases:
+            f = eval("lambda b: " + case)
+            with self.subTest(case=case):
+                self.assertEqual(outcome(c, f), outcome(py, f))
+
+    def test_a_subinterpreter_leaves_the_main_interpreters_type_alone(self):
+        # The module keeps one state per process (a single-phase module):
+        # a second interpreter that imports segpickle must not configure it
+        # or put its own functions on the shared type (they die with it).
+        try:
+            import _xxsubinterpreters  # noqa: F401 (3.9-3.12; legacy interpreters share the GIL)
+        except ImportError:
+            self.skipTest("no _xxsubinterpreters")
+        out = self.run_child(
+            "import _xxsubinterpreters as si, inspect, pickle, sys, segpickle\n"
+            "try:\n"
+            "    i = si.create(isolated=False)\n"  # 3.12: a legacy one (an isolated one cannot load _ctypes)
+            "except TypeError:\n"
+            "    i = si.create()\n"
+            "si.run_string(i, 'import sys; sys.path[:0] = %r; import segpickle; '\n"
+            "              'b = segpickle.dumps_segments([b\"p\" * 70000, 1]); assert bytes(b); '\n"
+            "              'assert segpickle.SegmentBuffer().write(b\"x\") == 1' % (sys.path,))\n"
+            "si.destroy(i)\n"
+            "b = segpickle.SegmentBuffer()\n"
+            "b.write(b'abc')\n"
+            "assert bytes(b) == b'abc'\n"
+            "for obj in ({'k': 1}, [b'p' * 70000, 1], b'x'):\n"
+            "    assert bytes(segpickle.dumps_segments(obj, 5)) == pickle.dumps(obj, 5)\n"
+            "print('ok')\n")
+        self.assertEqual(out.strip(), "ok")
+
+    def run_child(self, code):
+        """Runs code in a child Python with this package (a crash there is a
+        failure here, not the end of the test run)."""
+        import subprocess
+        import sys
+
+        pkg = os.path.dirname(os.path.dirname(os.path.abspath(segpickle.__file__)))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([pkg, os.environ.get("PYTHONPATH", "")]))
+        p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, "child exited with %d: %s" % (p.returncode, p.stderr[-2000:]))
+        return p.stdout
+
+    def test_segs_read_while_the_collector_runs_a_finalizer_that_reads_it(self):
+        # Python 3.9-3.11 collect inside an allocation: the first read of
+        # _segs makes its list while a garbage cycle's __del__ reads _segs
+        # (and takes the piece) first. The list must not hold NULL.
+        out = self.run_child(
+            "import gc, pickle, segpickle\n"
+            "gc.disable()\n"
+            "buf = segpickle.dumps_segments(b'x', 5)\n"
+            "class Evil:\n"
+            "    def __del__(self):\n"
+            "        buf._segs\n"
+            "def garbage():\n"
+            "    e = Evil()\n"
+            "    e.me = e\n"
+            "garbage()\n"
+            "hold = [[] for _ in range(200)]\n"  # no free lists left: PyList_New allocates
+            "gc.set_threshold(1)\n"
+            "gc.enable()\n"
+            "segs = buf._segs\n"
+            "gc.set_threshold(700)\n"
+            "assert segs == [pickle.dumps(b'x', 5)], segs\n"
+            "assert buf._segs is segs\n"
+            "print(len(buf))\n")
+        self.assertEqual(out.strip(), str(len(pickle.dumps(b"x", 5))))
+
+    def test_a_long_chain_of_buffers_is_freed_without_deep_recursion(self):
+        # As for a class with __slots__ (subtype_dealloc), freeing a chain
+        # of a million buffers, each held by the next one's field, must
+        # not recurse a million C frames deep.
+        out = self.run_child(
+            "import segpickle\n"
+            "b = segpickle.dumps_segments(b'x')\n"
+            "for _ in range(1000000):\n"
+            "    n = segpickle.dumps_segments(b'x')\n"
+            "    n._oob = b\n"
+            "    b = n\n"
+            "del b, n\n"
+            "print('freed')\n")
+        self.assertEqual(out.strip(), "freed")
 
 
 class WithoutSpeedups(unittest.TestCase):

@@ -1,5 +1,6 @@
 """SegmentBuffer: a pickle.Pickler write target that keeps references to
 the payloads CPython hands it instead of copying them."""
+import copyreg
 import ctypes
 import io
 import os
@@ -257,9 +258,21 @@ class SegmentBuffer:
         return SegmentReader(self._check())
 
     def __getstate__(self):
-        """copy and pickle take the three fields (as for any class with
-        __slots__; said here so that the C type does the same)."""
-        return None, {name: getattr(self, name) for name in ("_segs", "_oob", "_limit") if hasattr(self, name)}
+        """copy and pickle take the three fields and what a subclass adds
+        (its __dict__ and its own __slots__), as object.__getstate__ does
+        for any class with __slots__; said here so that the C type, which
+        has no __slots__, does the same."""
+        names = _FIELDS + tuple(n for n in copyreg._slotnames(type(self)) if n not in _FIELDS)
+        slots = {}
+        for name in names:
+            try:
+                slots[name] = getattr(self, name)
+            except AttributeError:  # unset (before __init__, or deleted)
+                pass
+        return getattr(self, "__dict__", None) or None, slots
+
+
+_FIELDS = ("_segs", "_oob", "_limit")  # SegmentBuffer's own state (its __slots__ but __weakref__)
 
 
 _PySegmentBuffer = SegmentBuffer  # the class as written: SegmentBuffer where segpickle._speedups is not built
@@ -272,18 +285,23 @@ def _onto(c: type, cls: type) -> type:
     for name, value in vars(cls).items():
         if name not in ("__slots__", "__dict__", "__weakref__") and name not in cls.__slots__:
             setattr(c, name, value)
+    c.__name__ = cls.__name__  # also its C name (error messages), segpickle.SegmentBuffer before
     return c
 
 
 def _import_speedups():
     """segpickle._speedups, or None where it is not built (no C compiler,
     another Python version) or SEGPICKLE_NO_SPEEDUPS is set (to run the
-    pure-Python code where it is built: the tests do)."""
+    pure-Python code where it is built: the tests do), or in a
+    subinterpreter when another interpreter imported it first (its state,
+    SegmentBuffer's methods included, is that interpreter's)."""
     if os.environ.get("SEGPICKLE_NO_SPEEDUPS", "") not in ("", "0"):
         return None
     try:
         from . import _speedups
     except ImportError:
+        return None
+    if not _speedups.usable():
         return None
     return _speedups
 

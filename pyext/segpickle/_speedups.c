@@ -174,11 +174,9 @@ segbuf_clear(SegBuf *self)
     return 0;
 }
 
-static void
-segbuf_dealloc(SegBuf *self)
+static inline void
+segbuf_free_fields(SegBuf *self, PyTypeObject *tp)
 {
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
     if (self->weakreflist != NULL)
         PyObject_ClearWeakRefs((PyObject *)self);
     segbuf_clear(self);
@@ -190,11 +188,46 @@ segbuf_dealloc(SegBuf *self)
     Py_DECREF(tp);
 }
 
+/* A tracked buffer is freed in the trashcan (as subtype_dealloc frees an
+ * object of a class with __slots__), so that a long chain of buffers, each
+ * held by a field of the next, is not freed a C frame per buffer. An
+ * untracked one holds only atomic objects (one bytes, the empty tuple, an
+ * int), or is one the trashcan put off (the buffer its fields hold, if
+ * any, is tracked: it goes through the trashcan). */
+static void
+segbuf_dealloc(SegBuf *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    if (!PyObject_GC_IsTracked((PyObject *)self)) {
+        segbuf_free_fields(self, tp);
+        return;
+    }
+    PyObject_GC_UnTrack(self);
+    Py_TRASHCAN_BEGIN(self, segbuf_dealloc)
+    segbuf_free_fields(self, tp);
+    Py_TRASHCAN_END
+}
+
 static void
 segbuf_track(SegBuf *self)
 {
     if (!PyObject_GC_IsTracked((PyObject *)self))
         PyObject_GC_Track(self);
+}
+
+/* The AttributeError of a slot that is not set, as a class's __slots__
+ * member gives it: the type's name in it from Python 3.10 on, its module
+ * too from 3.13 on. */
+static void
+segbuf_unset(SegBuf *self, const char *name)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyErr_Format(PyExc_AttributeError, "'%T' object has no attribute '%s'", (PyObject *)self, name);
+#elif PY_VERSION_HEX >= 0x030A0000
+    PyErr_Format(PyExc_AttributeError, "'%.200s' object has no attribute '%s'", Py_TYPE(self)->tp_name, name);
+#else
+    PyErr_SetString(PyExc_AttributeError, name);
+#endif
 }
 
 static PyObject *
@@ -205,12 +238,18 @@ segbuf_get_segs(SegBuf *self, void *closure)
         PyObject *list = PyList_New(1);
         if (list == NULL)
             return NULL;
-        PyList_SET_ITEM(list, 0, self->one); /* the reference moves */
-        self->one = NULL;
-        Py_XSETREF(self->segs, list);
+        /* Python 3.9-3.11 may collect in PyList_New, and a finalizer run
+         * then may have read or set _segs: one is looked at again. */
+        if (self->one == NULL) {
+            Py_DECREF(list); /* (its item is NULL: list_dealloc skips it) */
+        } else {
+            PyList_SET_ITEM(list, 0, self->one); /* the reference moves */
+            self->one = NULL;
+            Py_XSETREF(self->segs, list);
+        }
     }
     if (self->segs == NULL) {
-        PyErr_SetString(PyExc_AttributeError, "_segs");
+        segbuf_unset(self, "_segs");
         return NULL;
     }
     return Py_NewRef(self->segs);
@@ -236,7 +275,7 @@ segbuf_get_field(SegBuf *self, void *closure)
 {
     PyObject *v = *(PyObject **)((char *)self + (Py_ssize_t)closure);
     if (v == NULL) {
-        PyErr_SetString(PyExc_AttributeError, closure == (void *)offsetof(SegBuf, oob) ? "_oob" : "_limit");
+        segbuf_unset(self, closure == (void *)offsetof(SegBuf, oob) ? "_oob" : "_limit");
         return NULL;
     }
     return Py_NewRef(v);
@@ -255,6 +294,14 @@ segbuf_set_field(SegBuf *self, PyObject *v, void *closure)
     return 0;
 }
 
+/* __weakref__, as a class with __slots__ has it: the first weak
+ * reference, or None. */
+static PyObject *
+segbuf_get_weakref(SegBuf *self, void *closure)
+{
+    return Py_NewRef(self->weakreflist != NULL ? self->weakreflist : Py_None);
+}
+
 static PyMemberDef segbuf_members[] = {
     {"__weaklistoffset__", T_PYSSIZET, offsetof(SegBuf, weakreflist), READONLY, NULL},
     {NULL},
@@ -264,6 +311,7 @@ static PyGetSetDef segbuf_getset[] = {
     {"_segs", (getter)segbuf_get_segs, (setter)segbuf_set_segs, NULL, NULL},
     {"_oob", (getter)segbuf_get_field, (setter)segbuf_set_field, NULL, (void *)offsetof(SegBuf, oob)},
     {"_limit", (getter)segbuf_get_field, (setter)segbuf_set_field, NULL, (void *)offsetof(SegBuf, limit)},
+    {"__weakref__", (getter)segbuf_get_weakref, NULL, "list of weak references to the object", NULL},
     {NULL},
 };
 
@@ -319,12 +367,38 @@ new_buffer(PyObject *segs, PyObject *one)
     return buf;
 }
 
+/* The interpreter that imported this module first. The module's state
+ * is one per process (a single-phase module: another interpreter gets a
+ * copy of its dict, the same functions and type), and it holds that
+ * interpreter's objects: the functions given to configure(), and the
+ * methods segpickle/_buffer.py puts on SegmentBuffer. Another interpreter
+ * must not use it (its own functions would replace them, and die with
+ * it): usable() says whether this one may, and configure() refuses the
+ * others. */
+static int64_t owner = -1; /* its ID: an address could be a later interpreter's */
+
+static int
+in_owner(void)
+{
+    return PyInterpreterState_GetID(PyInterpreterState_Get()) == owner;
+}
+
+static PyObject *
+usable(PyObject *self, PyObject *unused)
+{
+    return PyBool_FromLong(in_owner());
+}
+
 static PyObject *
 configure(PyObject *self, PyObject *args)
 {
     PyObject *idle, *np, *fin, *sl, *bt, *nm, *lim;
     Py_ssize_t km, mi, mcm;
     PyObject *dumps, *dump, *clear_memo, *size_of;
+    if (!in_owner()) {
+        PyErr_SetString(PyExc_RuntimeError, "segpickle._speedups belongs to the interpreter that imported it first");
+        return NULL;
+    }
     if (!PyArg_ParseTuple(args, "O!OOOOOOOO!O!O!nnn:configure", &PyDict_Type, &idle, &dumps, &dump, &clear_memo,
                           &size_of, &np, &fin, &sl, &PyType_Type,
                           &bt, &PyDict_Type, &nm, &PyLong_Type, &lim, &km, &mi, &mcm))
@@ -428,9 +502,14 @@ reset(PyObject *pickler, PyObject *parts)
  * ones are copied into its frame. */
 #define DIRECT_WRITE_MIN 65536
 
-/* Whether obj's pickle is surely one piece: a scalar, or a bytes, bytearray
- * or str whose payload is under DIRECT_WRITE_MIN bytes (a str of n code
- * points is at most 4n bytes of UTF-8). */
+/* Whether obj's pickle keeps nothing of obj itself, so that pickle.dumps's
+ * bytes are the whole of it: a scalar, or a bytes, bytearray or str whose
+ * payload is under DIRECT_WRITE_MIN bytes (a str of n code points is at
+ * most 4n bytes of UTF-8). Not always one piece where a Pickler writes to
+ * a file: at protocols 1 and 2 a bytes (or bytearray) is pickled as a str
+ * of up to 2n bytes of UTF-8, and from 32 KiB of non-ASCII on the Python
+ * version gets three segments, all the Pickler's own bytes (the same
+ * pickle). */
 static int
 one_piece(PyObject *obj)
 {
@@ -608,6 +687,8 @@ dumps_general(PyObject *const *args, Py_ssize_t nargs, size_t nargsf, PyObject *
 }
 
 static PyMethodDef methods[] = {
+    {"usable", usable, METH_NOARGS,
+     "usable()\n--\n\nWhether this interpreter may use the module (the one that imported it first)."},
     {"configure", configure, METH_VARARGS,
      "configure(idle, dumps, dump, clear_memo, sizeof, new_pickler, finish, slow, SegmentBuffer, no_memo, threshold, keep_max, max_idle, memo_clear_max)\n"
      "--\n\nGives the module segpickle's pool of Picklers and the Python functions it hands off to."},
@@ -643,6 +724,8 @@ PyInit__speedups(void)
     INTERN(s_buffer_callback, "buffer_callback");
     INTERN(s_out_of_band, "out_of_band");
 #undef INTERN
+    if ((owner = PyInterpreterState_GetID(PyInterpreterState_Get())) < 0)
+        return NULL;
     if ((empty_tuple = PyTuple_New(0)) == NULL)
         return NULL;
     if ((segbuf_type = (PyTypeObject *)PyType_FromSpec(&segbuf_spec)) == NULL)
