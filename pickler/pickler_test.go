@@ -3,8 +3,10 @@ package pickler_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"maps"
 	"math/big"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"strings"
@@ -387,4 +389,46 @@ func TestHugeIntAtTextProtocols(t *testing.T) {
 	ok := new(big.Int).Exp(big.NewInt(10), big.NewInt(4299), nil) // 4300 digits
 	_, err = pickler.Marshal(ok, pickler.Protocol(0))
 	require.NoError(t, err)
+}
+
+// TestRecordsOfOneShape: maps of one key set written one after another
+// (records) take their key order from the map before, each key's place
+// guessed from the one before it. The keys may be the same strings or
+// other strings of the same bytes, inserted in any order; a map of as many
+// keys but another set is sorted afresh. Each must come out as the sorted
+// py.Dict of its items would.
+func TestRecordsOfOneShape(t *testing.T) {
+	names := []string{"id", "name", "tags", "score", "ok", "parent", "pos"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var recs []any
+	var want []any
+	for i := 0; i < 300; i++ {
+		ks := slices.Clone(names)
+		switch i % 5 {
+		case 1: // the same bytes at other addresses
+			for j := range ks {
+				ks[j] = strings.Clone(ks[j])
+			}
+		case 2: // another insertion order
+			rng.Shuffle(len(ks), func(a, b int) { ks[a], ks[b] = ks[b], ks[a] })
+		case 3: // as many keys, one of them another
+			ks[rng.IntN(len(ks))] = fmt.Sprintf("k%d", i)
+		case 4: // a key of the same length and first byte
+			ks[0] = "iX"
+		}
+		m := map[string]any{}
+		d := py.NewDict(len(ks))
+		for j, k := range ks {
+			m[k] = int64(i*10 + j)
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			d.Set(k, m[k])
+		}
+		recs, want = append(recs, m), append(want, d)
+	}
+	w, err := pickler.Marshal(want)
+	require.NoError(t, err)
+	got, err := pickler.Marshal(recs)
+	require.NoError(t, err)
+	require.Equal(t, w, got)
 }
