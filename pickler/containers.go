@@ -741,7 +741,8 @@ func (e *encoder) recordIdx(n int) []uint32 {
 // order of keys, which are e.lastKeys (sortedItems). At protocol 4 and
 // above, once a key's memo index is known, its memo GET and a scalar or
 // short str value go straight into the window, item after item, while no
-// frame boundary falls among them (the value written by recordValue); the
+// frame boundary falls among them (the common values written in its
+// loop, small tuples and lists by putSmall); the
 // rest takes saveStrItem's way. Such a record is one batch: MARK, the
 // items, SETITEMS.
 func (e *encoder) saveRecord(keys []string, vals []any) error {
@@ -758,6 +759,7 @@ func (e *encoder) saveRecord(keys []string, vals []any) error {
 		return nil
 	}
 	e.Byte(op.Mark)
+	idx, vals = idx[:n], vals[:n] // i < n below: no bounds checks
 	for i := 0; i < n; {
 		if idx[i] == noIdx {
 			if err := e.saveRecordItem(keys[i], vals[i], idx, i); err != nil {
@@ -776,7 +778,7 @@ func (e *encoder) saveRecord(keys []string, vals []any) error {
 				break
 			}
 			if k < 256 {
-				p[w], p[w+1] = op.Binget, byte(k)
+				binary.LittleEndian.PutUint16(p[w:], uint16(k)<<8|uint16(op.Binget))
 				w += 2
 			} else {
 				p[w] = op.LongBinget
@@ -787,7 +789,47 @@ func (e *encoder) saveRecord(keys []string, vals []any) error {
 				keyOnly = true
 				break
 			}
-			m := e.recordValue(p[w:], room-w, vals[i])
+			// The value: the common scalars and short strs here, a small
+			// tuple or list by putSmall; anything else (m == 0) by
+			// saveItemValue below.
+			q := p[w : w+most-5]
+			m := 0
+			switch y := vals[i].(type) {
+			case float64:
+				q[0] = op.Binfloat
+				binary.BigEndian.PutUint64(q[1:], math.Float64bits(y))
+				m = 9
+			case int64:
+				switch {
+				case y >= 0 && y < 256:
+					q[0], q[1] = op.Binint1, byte(y)
+					m = 2
+				case y >= 0 && y < 65536:
+					q[0], q[1], q[2] = op.Binint2, byte(y), byte(y>>8)
+					m = 3
+				case y >= math.MinInt32 && y <= math.MaxInt32:
+					q[0] = op.Binint
+					binary.LittleEndian.PutUint32(q[1:], uint32(int32(y)))
+					m = 5
+				}
+			case string:
+				if len(y) >= 2 && len(y) < sharedStrMin { // not singletons, shared strs
+					if m = putTinyStr(q, y); m > 0 {
+						e.Memoized()
+					}
+				}
+			case bool:
+				q[0] = op.Newfalse
+				if y {
+					q[0] = op.Newtrue
+				}
+				m = 1
+			case nil:
+				q[0] = op.None
+				m = 1
+			default:
+				m = e.putSmall(q, room-w, y)
+			}
 			if m == 0 {
 				keyOnly = true
 				break
@@ -809,53 +851,6 @@ func (e *encoder) saveRecord(keys []string, vals []any) error {
 	}
 	e.Byte(op.Setitems)
 	return nil
-}
-
-// recordValue writes v into p (at least 395 bytes; room as putSmall's)
-// when it is a scalar or short str putScalar takes, or a small tuple or
-// list putSmall takes, and returns the bytes written, 0 for anything else
-// (nothing written). The common scalars are written here, without
-// putScalar's call.
-func (e *encoder) recordValue(p []byte, room int, v any) int {
-	switch y := v.(type) {
-	case float64:
-		p[0] = op.Binfloat
-		binary.BigEndian.PutUint64(p[1:], math.Float64bits(y))
-		return 9
-	case int64:
-		switch {
-		case y >= 0 && y < 256:
-			p[0], p[1] = op.Binint1, byte(y)
-			return 2
-		case y >= 0 && y < 65536:
-			p[0], p[1], p[2] = op.Binint2, byte(y), byte(y>>8)
-			return 3
-		case y >= math.MinInt32 && y <= math.MaxInt32:
-			p[0] = op.Binint
-			binary.LittleEndian.PutUint32(p[1:], uint32(int32(y)))
-			return 5
-		}
-		return 0
-	case string:
-		if len(y) < 2 || len(y) >= sharedStrMin { // singletons, shared strs
-			return 0
-		}
-		m := putTinyStr(p, y)
-		if m > 0 {
-			e.Memoized()
-		}
-		return m
-	case bool:
-		p[0] = op.Newfalse
-		if y {
-			p[0] = op.Newtrue
-		}
-		return 1
-	case nil:
-		p[0] = op.None
-		return 1
-	}
-	return e.putSmall(p, room, v)
 }
 
 // saveRecordItem writes item i of a record (keys, vals) its general way,
