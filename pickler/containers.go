@@ -583,9 +583,11 @@ func putStr(e *encoder, v string) error    { return e.saveStr(v, false) }
 func (e *encoder) saveSortedLarge(m map[string]any) error {
 	n := len(m)
 	ks := e.takeSort(n)
-	for k, v := range m {
-		ks.add(k, v)
+	if !ks.gather(m) {
+		e.putSort(ks)
+		return valueErr(ErrInternal, "map changed while it was written")
 	}
+	n = len(ks.ents)
 	order := ks.sort()
 	ents := ks.ents
 	var err error

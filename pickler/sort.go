@@ -124,6 +124,33 @@ func (ks *keySort) add(k string, v any) {
 	ks.maxLen = max(ks.maxLen, len(k))
 }
 
+// gather gathers the items of m (ks is fresh from takeSort, sized for
+// len(m)): add's work in one loop, the running bounds in registers and
+// the items written in place. It returns false if m held more items than
+// it said (only a map written while it is read, which Go forbids, does).
+func (ks *keySort) gather(m map[string]any) bool {
+	ents, pre := ks.ents[:len(m)], ks.pre[:len(m)]
+	or, and := ks.or, ks.and
+	minLen, maxLen := ks.minLen, ks.maxLen
+	i := 0
+	for k, v := range m {
+		if i >= len(ents) {
+			return false
+		}
+		p := prefix8(k)
+		ents[i] = sortEnt{s: k, v: v}
+		pre[i] = p
+		or |= p
+		and &= p
+		minLen = min(minLen, len(k))
+		maxLen = max(maxLen, len(k))
+		i++
+	}
+	ks.ents, ks.pre = ents[:i], pre[:i]
+	ks.or, ks.and, ks.minLen, ks.maxLen = or, and, minLen, maxLen
+	return true
+}
+
 // sort returns the indexes of the items in the byte order of their keys
 // (the items stay where they are).
 func (ks *keySort) sort() []uint32 {
