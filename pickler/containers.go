@@ -930,7 +930,8 @@ func (e *encoder) putSmall(p []byte, room int, v any) int {
 			return 0
 		}
 		// The commonest items in line, the others by putScalar.
-		if y, ok := it.(int64); ok && y >= math.MinInt32 && y <= math.MaxInt32 {
+		switch y := it.(type) {
+		case int64:
 			q := p[w : w+5]
 			switch {
 			case y >= 0 && y < 256:
@@ -939,21 +940,33 @@ func (e *encoder) putSmall(p []byte, room int, v any) int {
 			case y >= 0 && y < 65536:
 				q[0], q[1], q[2] = op.Binint2, byte(y), byte(y>>8)
 				w += 3
-			default:
+			case y >= math.MinInt32 && y <= math.MaxInt32:
 				q[0] = op.Binint
 				binary.LittleEndian.PutUint32(q[1:], uint32(int32(y)))
 				w += 5
+			default:
+				return 0
 			}
-			continue
-		}
-		n, memo := putScalar(p[w:], it)
-		if n == 0 {
-			return 0
-		}
-		if memo {
+		case string: // putScalar's case
+			if len(y) >= sharedStrMin || singleton(y) {
+				return 0
+			}
+			n := putTinyStr(p[w:], y)
+			if n == 0 {
+				return 0
+			}
 			memos++
+			w += n
+		default:
+			n, memo := putScalar(p[w:], it)
+			if n == 0 {
+				return 0
+			}
+			if memo {
+				memos++
+			}
+			w += n
 		}
-		w += n
 	}
 	base := e.NextMemo() // the first index the bytes above take
 	if tuple {
@@ -969,9 +982,7 @@ func (e *encoder) putSmall(p []byte, room int, v any) int {
 		w++
 		e.memo.claim(sl, k, h, base)
 	}
-	for j := 0; j <= memos; j++ {
-		e.Memoized()
-	}
+	e.MemoizedN(memos + 1)
 	return w
 }
 

@@ -46,6 +46,25 @@ func TestMemoOpcodesByProtocol(t *testing.T) {
 	}
 }
 
+// TestMemoizedCountsAsMemoPut: MEMOIZEs the caller wrote itself take the
+// indexes MemoPut would have given them, one by one or n at a time.
+func TestMemoizedCountsAsMemoPut(t *testing.T) {
+	var l segments.List
+	var w Writer
+	w.Reset(&l, 5, op.FrameSizeTarget)
+	w.MemoPut()
+	if i := w.Memoized(); i != 1 {
+		t.Fatalf("Memoized: %d, want 1", i)
+	}
+	if i := w.MemoizedN(3); i != 2 {
+		t.Fatalf("MemoizedN(3): %d, want 2", i)
+	}
+	if i := w.MemoPut(); i != 5 {
+		t.Fatalf("MemoPut after MemoizedN(3): %d, want 5", i)
+	}
+	l.Release()
+}
+
 // TestFramesAndPayloads: at protocol 4 a frame closes at the first
 // Boundary past the target size, small frames lose their header, and a
 // payload of the frame size or more goes outside frames, referenced.

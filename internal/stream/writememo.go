@@ -38,6 +38,14 @@ func (w *Writer) Memoized() uint32 {
 	return i
 }
 
+// MemoizedN is Memoized for n MEMOIZEs the caller wrote: it returns the
+// index of the first.
+func (w *Writer) MemoizedN(n int) uint32 {
+	i := w.nextMemo
+	w.nextMemo += uint32(n)
+	return i
+}
+
 // MemoGet pushes memo entry i.
 func (w *Writer) MemoGet(i uint32) {
 	switch {
