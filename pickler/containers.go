@@ -1137,25 +1137,30 @@ func (e *encoder) sortedItems(m map[string]any) ([]string, []any) {
 // bytes; a wrong guess costs a search of keys. Every key of m found among
 // keys, and as many of them (keys and m's keys are distinct), is the same
 // set.
-func placeInOrder(keys []string, m map[string]any, vals []any, next *[recordMax + 1]uint8) bool {
+func placeInOrder(keys []string, m map[string]any, vals []any, next *[nextSize]uint8) bool {
 	n := len(keys)
-	if n > recordMax || len(m) != n {
+	if n > recordMax || len(m) != n || len(vals) < n {
 		return false
 	}
+	vals = vals[:n]
 	prev := recordMax // before the first key
 	for k, v := range m {
-		j := int(next[prev])
+		j := int(next[prev&(nextSize-1)])
 		if j >= n || !sameKey(keys[j], k) {
-			if j = findKey(keys, k); j < 0 {
+			if j = findKey(keys, k); j < 0 || j >= n {
 				return false
 			}
-			next[prev] = uint8(j)
+			next[prev&(nextSize-1)] = uint8(j)
 		}
 		vals[j] = v
 		prev = j
 	}
 	return true
 }
+
+// nextSize is the length of placeInOrder's guesses, a power of two above
+// recordMax (indexes are masked: no bounds checks).
+const nextSize = 64
 
 // sameKey reports whether a and b are equal, testing first whether they
 // are the same string (address and length).
