@@ -120,12 +120,11 @@ type encoder struct {
 	inKey    int                  // > 0 while saving a dict key or set item
 	latin1   int64                // memo index of the "latin1" constant + 1
 	depth    int
-	lastKeys []string        // the sorted keys of the last str-keyed map (read-only)
-	recIdx   []uint32        // memo indexes of lastKeys in this pickle (recordIdx)
-	recGen   uint32          // the gen recIdx is for
-	recNext  [nextSize]uint8 // placeInOrder's guesses: the key after key i of lastKeys
-	valBuf   []any           // map values in key order, reused
-	sortBufs *keySort        // map items gathered for sorting (takeSort)
+	lastKeys []string // the sorted keys of the last str-keyed map (read-only)
+	recIdx   []uint32 // memo indexes of lastKeys in this pickle (recordIdx)
+	recGen   uint32   // the gen recIdx is for
+	valBuf   []any    // map values in key order, reused
+	sortBufs *keySort // map items gathered for sorting (takeSort)
 
 	keyCache [keyCacheSize]keyCacheEntry
 	gen      uint32 // this encode's generation in keyCache
