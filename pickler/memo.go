@@ -34,7 +34,7 @@ type memoEntry struct {
 //
 // Most pickles share nothing, so most keys are new: while every key so far
 // was new (lazy), the table is only a list of entries and a filter, a bit
-// an 8-byte unit of memory saying that a key starts there (ptrFilter). A
+// a 16-byte unit of memory saying that a key starts there (ptrFilter). A
 // key whose bit is clear is new for sure, and objects allocated one after
 // another (the records of a list) have their bits side by side: no hash,
 // no probe at a random place of a table, no random write (the probe and
@@ -231,9 +231,9 @@ func (m *ptrTable) reset() {
 	m.lazyP, m.lazyW = nil, nil
 }
 
-// ptrFilter is a set of addresses at 8-byte granularity (two keys in one
+// ptrFilter is a set of addresses at 16-byte granularity (two keys in one
 // unit share a bit: a false "maybe", never a false "no"): a bitmap block a
-// 64 KiB region of memory, found through a small cache by region.
+// 256 KiB region of memory (2 KiB), found through a small cache by region.
 type ptrFilter struct {
 	cache  [filterCache]*filterBlock // by a hash of the region
 	blocks map[uintptr]*filterBlock
@@ -242,13 +242,14 @@ type ptrFilter struct {
 }
 
 const (
-	filterRegionBits = 16 // 64 KiB regions
+	filterRegionBits = 18 // 256 KiB regions
+	filterUnitBits   = 4  // 16-byte units
 	filterCache      = 16 // a power of two
 )
 
 type filterBlock struct {
 	region uintptr
-	bits   [1 << (filterRegionBits - 3 - 6)]uint64 // a bit an 8-byte unit
+	bits   [1 << (filterRegionBits - filterUnitBits - 6)]uint64 // a bit a unit
 }
 
 // word returns p's filter word and bit (its block made if need be).
@@ -259,7 +260,7 @@ func (f *ptrFilter) word(p uintptr) (*uint64, uint64) {
 	if b == nil || b.region != r {
 		b = f.slowBlock(r, c)
 	}
-	u := p >> 3 & (1<<(filterRegionBits-3) - 1)
+	u := p >> filterUnitBits & (1<<(filterRegionBits-filterUnitBits) - 1)
 	return &b.bits[u>>6&(uintptr(len(b.bits))-1)], 1 << (u & 63)
 }
 
@@ -285,12 +286,12 @@ func (f *ptrFilter) slowBlock(r uintptr, c **filterBlock) *filterBlock {
 // reset clears every bit, keeping a few blocks for reuse.
 func (f *ptrFilter) reset() {
 	for _, b := range f.used {
-		if len(f.spare) < 64 {
+		if len(f.spare) < 128 { // 256 KiB of bits: a heap of 32 MiB
 			b.bits = [len(b.bits)]uint64{}
 			f.spare = append(f.spare, b)
 		}
 	}
-	if len(f.used) > 1024 { // a pickle that spanned 64 MiB: not kept
+	if len(f.used) > 1024 { // a pickle that spanned 256 MiB: not kept
 		f.used, f.blocks = nil, nil
 	}
 	clear(f.used)

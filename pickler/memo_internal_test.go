@@ -40,7 +40,7 @@ func TestPtrTableNoClustering(t *testing.T) {
 
 // TestPtrTableLazy: while every key is new the table is a list and a
 // filter; a key that may have been seen (its filter bit set: the same
-// address, or another key in its 8 bytes) builds the hash table, which
+// address, or another key in its 16 bytes) builds the hash table, which
 // answers exactly from then on, and a slot taken while lazy is claimed
 // right after the build.
 func TestPtrTableLazy(t *testing.T) {
@@ -63,8 +63,11 @@ func TestPtrTableLazy(t *testing.T) {
 		}
 		// A slot taken while lazy, then a key that may have been seen
 		// (another length at a used address) builds the table.
-		held := memoKey{p: unsafe.Pointer(&backing[1]), n: 2}
+		held := memoKey{p: unsafe.Pointer(&backing[4]), n: 2} // a unit no key is in
 		sl, h, _, _ := m.slot(held)
+		if sl != lazySlot {
+			t.Fatalf("round %d: the held key: slot %d, want lazySlot", round, sl)
+		}
 		other := memoKey{p: unsafe.Pointer(&backing[0]), n: 5}
 		if _, ok := m.get(other); ok || !m.hashed {
 			t.Fatalf("round %d: other key: found %v, hashed %v", round, ok, m.hashed)
