@@ -183,11 +183,17 @@ func (ks *keySort) sort() []uint32 {
 		sq.init(diff)
 		span.initSpan(diff)
 		// One run, from the lowest differing bit to the highest, costs a
-		// shift a key; squeezed, fewer digit passes may be needed, but
-		// each further run costs about half a pass.
+		// shift a key; squeezed, fewer digit passes may be needed.
 		maxw := ks.maxDigit()
 		spanWins, sqWins := digitWindows(span.apply(diff), maxw, nil), digitWindows(sq.apply(diff), maxw, nil)
-		if span.bits+ib <= 64 && (sq.bits+ib > 64 || 2*spanWins <= 2*sqWins+sq.n-1) {
+		// A radix pass costs about four times what packing one more run
+		// does (unrolled up to four runs); below radixMin no pass is
+		// made, and the one run of span packs cheapest.
+		runCost := sq.n - 1
+		if sq.n > 4 {
+			runCost = 2 * (sq.n - 1)
+		}
+		if span.bits+ib <= 64 && (sq.bits+ib > 64 || n < radixMin || 4*spanWins <= 4*sqWins+runCost) {
 			ks.sortPacked(order, &span, ib, off)
 			return order
 		}
@@ -250,19 +256,19 @@ func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint, off int) {
 		// their length (no bounds check).
 		switch nw {
 		case 1:
-			c0, s0 := &counts[0], ib+wins[0].shift
+			c0, s0 := &counts[0], (ib+wins[0].shift)&63
 			for _, u := range pre {
 				c0[u>>s0&m&(digitMax-1)]++
 			}
 		case 2:
-			c0, c1, s0, s1 := &counts[0], &counts[1], ib+wins[0].shift, ib+wins[1].shift
+			c0, c1, s0, s1 := &counts[0], &counts[1], (ib+wins[0].shift)&63, (ib+wins[1].shift)&63
 			for _, u := range pre {
 				c0[u>>s0&m&(digitMax-1)]++
 				c1[u>>s1&m&(digitMax-1)]++
 			}
 		case 3:
 			c0, c1, c2 := &counts[0], &counts[1], &counts[2]
-			s0, s1, s2 := ib+wins[0].shift, ib+wins[1].shift, ib+wins[2].shift
+			s0, s1, s2 := (ib+wins[0].shift)&63, (ib+wins[1].shift)&63, (ib+wins[2].shift)&63
 			for _, u := range pre {
 				c0[u>>s0&m&(digitMax-1)]++
 				c1[u>>s1&m&(digitMax-1)]++
@@ -284,7 +290,7 @@ func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint, off int) {
 				c[b] = pos
 				pos += k
 			}
-			shift := ib + wins[d].shift
+			shift := (ib + wins[d].shift) & 63 // masked: no test for 64 and over (see pack)
 			if d < nw-1 {
 				for _, u := range src {
 					x := u >> shift & m & (digitMax - 1)
@@ -292,7 +298,7 @@ func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint, off int) {
 					c[x]++
 				}
 			} else { // the last pass also puts the indexes in order
-				mask := uint64(1)<<ib - 1
+				mask := uint64(1)<<(ib&63) - 1
 				order = order[:len(dst)]
 				for _, u := range src {
 					x := u >> shift & m & (digitMax - 1)
@@ -306,8 +312,8 @@ func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint, off int) {
 		pre = src
 	}
 	ties := false
-	for j := 1; j < len(pre); j++ {
-		if pre[j]>>ib == pre[j-1]>>ib {
+	for j, sh := 1, ib&63; j < len(pre); j++ {
+		if pre[j]>>sh == pre[j-1]>>sh {
 			ties = true
 			break
 		}
@@ -475,9 +481,37 @@ func (sq *squeeze) initSpan(diff uint64) {
 // pack replaces each prefix pre[i] by its squeeze above ib bits of i.
 func (sq *squeeze) pack(pre []uint64, ib uint) {
 	if sq.n == 1 {
-		s, m := sq.shift[0], sq.mask[0]
+		s, m := sq.shift[0]&63, sq.mask[0]
+		ib &= 63
 		for i, p := range pre {
 			pre[i] = (p>>s&m)<<ib | uint64(i)
+		}
+		return
+	}
+	// Two to four runs (keys of digits, most often) unrolled, the runs'
+	// shifts and masks in registers.
+	// (Shift counts masked to 63: Go then needs no test for counts of 64
+	// and more; they are all below 64.)
+	ib &= 63
+	s0, m0, o0 := sq.shift[0]&63, sq.mask[0], sq.out[0]&63
+	s1, m1, o1 := sq.shift[1]&63, sq.mask[1], sq.out[1]&63
+	switch sq.n {
+	case 2:
+		for i, p := range pre {
+			pre[i] = ((p>>s0&m0)<<o0|(p>>s1&m1)<<o1)<<ib | uint64(i)
+		}
+		return
+	case 3:
+		s2, m2, o2 := sq.shift[2]&63, sq.mask[2], sq.out[2]&63
+		for i, p := range pre {
+			pre[i] = ((p>>s0&m0)<<o0|(p>>s1&m1)<<o1|(p>>s2&m2)<<o2)<<ib | uint64(i)
+		}
+		return
+	case 4:
+		s2, m2, o2 := sq.shift[2]&63, sq.mask[2], sq.out[2]&63
+		s3, m3, o3 := sq.shift[3]&63, sq.mask[3], sq.out[3]&63
+		for i, p := range pre {
+			pre[i] = ((p>>s0&m0)<<o0|(p>>s1&m1)<<o1|(p>>s2&m2)<<o2|(p>>s3&m3)<<o3)<<ib | uint64(i)
 		}
 		return
 	}

@@ -108,6 +108,46 @@ func TestSqueeze(t *testing.T) {
 	}
 }
 
+// TestPackMatchesApply: pack's unrolled cases (two to four runs) and its
+// general one put each prefix's squeeze above the index bits, as apply.
+func TestPackMatchesApply(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	seen := map[int]bool{}
+	for range 3000 {
+		diff := r.Uint64() & r.Uint64()
+		if r.IntN(3) == 0 {
+			diff &= r.Uint64()
+		}
+		var sq squeeze
+		if !sq.init(diff) {
+			continue
+		}
+		seen[sq.n] = true
+		n := 1 + r.IntN(300)
+		ib := uint(bits.Len(uint(n - 1)))
+		if sq.bits+ib > 64 {
+			continue
+		}
+		pre := make([]uint64, n)
+		for i := range pre {
+			pre[i] = r.Uint64()
+		}
+		want := make([]uint64, n)
+		for i, p := range pre {
+			want[i] = sq.apply(p)<<ib | uint64(i)
+		}
+		sq.pack(pre, ib)
+		if !slices.Equal(pre, want) {
+			t.Fatalf("diff %x (%d runs), %d index bits: pack differs from apply", diff, sq.n, ib)
+		}
+	}
+	for k := 1; k <= maxRuns; k++ {
+		if !seen[k] {
+			t.Errorf("no mask of %d runs tried", k)
+		}
+	}
+}
+
 func BenchmarkSortStrings(b *testing.B) {
 	keys := make([]string, 10000)
 	for i := range keys {
