@@ -384,11 +384,23 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 			return err
 		}
 	} else if e.cfg.sortKeys && len(m) > 1 {
-		keys, vals := e.sortedItems(m)
-		if err := e.saveRecord(keys, vals); err != nil {
-			return err
+		if len(m) <= 8 {
+			// A record of up to 8 items has its values on the stack:
+			// no write barrier a value while the collector marks.
+			var onStack [8]any
+			keys, vals := e.sortedItems(m, onStack[:0])
+			if err := e.saveRecord(keys, vals); err != nil {
+				return err
+			}
+		} else {
+			vals := e.valBuf
+			e.valBuf = nil
+			keys, vals := e.sortedItems(m, vals)
+			if err := e.saveRecord(keys, vals); err != nil {
+				return err
+			}
+			e.putItems(vals)
 		}
-		e.putItems(vals)
 	} else {
 		// Written while iterating: no key slice.
 		b, i := e.batches(len(m), op.Setitem, op.Setitems), 0
@@ -1093,16 +1105,16 @@ func tail8(b []byte) uint64 {
 const recordMax = 32
 
 // sortedItems returns the keys in order and their values of a map of at
-// most recordMax items (larger ones: saveSortedLarge). Maps of one shape
-// (records: the same keys map after map) reuse the order found for the
-// last one, checked by looking its keys up; others are sorted with their
-// values, and their order is kept for the next map (never written again
-// once made). The value slice is taken from the encoder (a map nested in
-// a value takes a fresh one) and given back with putItems.
-func (e *encoder) sortedItems(m map[string]any) ([]string, []any) {
+// most recordMax items (larger ones: saveSortedLarge), the values in vals
+// (grown if its capacity is short). Maps of one shape (records: the same
+// keys map after map) reuse the order found for the last one, checked by
+// looking its keys up; others are sorted with their values, and their
+// order is kept for the next map (never written again once made). The
+// value slice is the caller's own (on its stack, or taken from the
+// encoder and given back with putItems: a map nested in a value takes
+// another).
+func (e *encoder) sortedItems(m map[string]any, vals []any) ([]string, []any) {
 	n := len(m)
-	vals := e.valBuf
-	e.valBuf = nil
 	if cap(vals) < n {
 		vals = make([]any, n, max(n, 16))
 	}
