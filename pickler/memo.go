@@ -220,7 +220,7 @@ func (m *ptrTable) reset() {
 	if len(m.tags) > 1<<17 {
 		m.tags, m.ents = nil, nil
 	}
-	if cap(m.entries) > 1<<20 {
+	if cap(m.entries) > 1<<17 { // as the hash table: a pickle of over 100,000 containers is not kept
 		m.entries, m.ptrs = nil, nil
 	}
 	clear(m.tags) // ents are read only where a tag is set
