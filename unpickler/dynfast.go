@@ -467,6 +467,7 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 	var buf [smallDictMax]any
 	n := 0
 	var lst *listBox // a list whose batch is being read
+	boxes := false   // a list box is among the values gathered
 	for i < len(w) {
 		c := w[i]
 		var x any
@@ -474,20 +475,41 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 		switch c {
 		case op.Setitems:
 			items := buf[:n]
-			if lst != nil || n%2 != 0 || !m.strItems(items) {
+			if lst != nil || n%2 != 0 {
 				goto flush
 			}
-			d := py.NewDict(n / 2)
-			m.stack = append(m.stack, d) // as the machine has it at SETITEMS (discard's anchor)
-			for _, old := range d.SetItems(items) {
-				m.discard(old) // as setItem: the first value may have had an effect
+			// The keys of the last dict read here, met again (the
+			// records of a list): the dict is made with a comparison a
+			// key, its values fixed here as strItems would.
+			if boxes {
+				for j := 1; j < n; j += 2 {
+					if b, ok := buf[j].(*listBox); ok {
+						buf[j] = b.value()
+					}
+				}
+			}
+			d := py.NewDictLike(m.like, items)
+			if d == nil {
+				if !m.strItems(items) {
+					goto flush
+				}
+				d = py.NewDict(n / 2)
+				m.stack = append(m.stack, d) // as the machine has it at SETITEMS (discard's anchor)
+				replaced := d.SetItems(items)
+				for _, old := range replaced {
+					m.discard(old) // as setItem: the first value may have had an effect
+				}
+				if len(replaced) == 0 {
+					m.like = d
+				}
+				m.stack = m.stack[:len(m.stack)-1]
 			}
 			if memoized {
 				m.fillPending(idx, d)
 			}
 			m.src.Consume(i + 1)
-			if box != nil {
-				m.stack = m.stack[:len(m.stack)-1] // an item of the box's batch
+			if box == nil {
+				m.stack = append(m.stack, d)
 			}
 			return d, true
 		case op.Appends:
@@ -542,6 +564,7 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 			b := m.newBoxSized(l)
 			buf[n] = b
 			n++
+			boxes = true
 			i++
 			i += m.fastMemoAny(w[i:], b)
 			if i < len(w) && w[i] == op.Mark && len(m.marks)+1 < m.cfg.maxDepth {

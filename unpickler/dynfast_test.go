@@ -274,3 +274,49 @@ func TestSmallDictAllocs(t *testing.T) {
 		t.Fatalf("%d dicts: %.0f allocations, want at most %d", n, allocs, 3*n+40)
 	}
 }
+
+// A dict whose keys are those of the dict smallDict made before it is made
+// like it (py.NewDictLike, no search for duplicates); any other batch goes
+// the long way: a key twice, another order, one key more or fewer, equal
+// keys that are not the memoized ones, a list value (its box fixed) and a
+// list read back after.
+func TestSmallDictLike(t *testing.T) {
+	d := func(pairs string) string { return "}\x94(" + pairs + "u" }
+	a, b := shortStr("a")+"\x94", shortStr("b")+"\x94" // memo 2 and 3 when first
+	p := "\x80\x04]\x94(" + d(a+"K\x01"+b+"K\x02") +
+		d("h\x02K\x03h\x03K\x04") + // like the first: memo 4
+		d("h\x02K\x05h\x02K\x06") + // 'a' twice: {'a': 6}
+		d("h\x03K\x07h\x02K\x08") + // another order
+		d("h\x02K\x09h\x03K\x0a"+shortStr("c")+"K\x0b") + // a key more
+		d(shortStr("a")+"K\x0c"+shortStr("b")+"K\x0d") + // equal fresh strs
+		d("h\x02]\x94(K\x01K\x02eh\x03K\x0e") + // a list value
+		d("h\x02]\x94(K\x03eh\x03K\x0f") + // again, like the one before
+		"h\x0ce."
+	shared := []any{int64(3)}
+	want := []any{
+		py.DictOf("a", int64(1), "b", int64(2)),
+		py.DictOf("a", int64(3), "b", int64(4)),
+		py.DictOf("a", int64(6)),
+		py.DictOf("b", int64(7), "a", int64(8)),
+		py.DictOf("a", int64(9), "b", int64(10), "c", int64(11)),
+		py.DictOf("a", int64(12), "b", int64(13)),
+		py.DictOf("a", []any{int64(1), int64(2)}, "b", int64(14)),
+		py.DictOf("a", shared, "b", int64(15)),
+		shared,
+	}
+	v, err := unpickler.Load([]byte(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := valueDiff(v, want); diff != "" {
+		t.Fatalf("differs at %s: %#v", diff, v)
+	}
+	l := v.([]any)
+	x, _ := l[7].(*py.Dict).Get("a")
+	if &x.([]any)[0] != &l[8].([]any)[0] {
+		t.Fatal("the list read back is not the dict's list")
+	}
+	if diff := huntCheck(t, []byte(p), true); diff != "" {
+		t.Fatal(diff)
+	}
+}

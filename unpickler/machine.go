@@ -58,6 +58,7 @@ type machine struct {
 	memoGen  uint64          // dense memo entries overwritten so far (keyHit)
 	lstrs    []string        // slab of small []string read in line
 	pairs    []any           // fastBox's first items (dynfast.go)
+	like     *py.Dict        // the last dict smallDict made with SetItems (py.NewDictLike)
 	tcache   typeCache
 	hashed   map[unsafe.Pointer]struct{} // large tuples and frozensets known hashable (containers.go)
 }
