@@ -258,3 +258,58 @@ func TestMapAnyUnhashableKeys(t *testing.T) {
 	}
 	_ = strconv.Itoa
 }
+
+// Tuples of scalars share slabs (scalarTuple): a kept one pins its slab
+// and at most four scalar slabs. Here a list alternates such tuples with
+// tuples that hold a 1 MiB str and lists of 600 ints (each filling an int
+// slab): keeping the first tuple keeps neither the strs (a tuple that
+// holds one is not a scalar tuple) nor the ints of the lists (a slab of
+// tuples does not span more than two int slabs).
+func TestKeptScalarTupleDoesNotPin(t *testing.T) {
+	hostile.SkipUnderRace(t)
+	big := strings.Repeat("x", mib)
+	binint := func(v int32) []byte { return binary.LittleEndian.AppendUint32([]byte{'J'}, uint32(v)) }
+	for _, c := range []struct {
+		name  string
+		item  func(i int) []byte
+		bound int64
+	}{
+		{"1 MiB strs", func(i int) []byte {
+			return append(append(binint(int32(1000+i)), binunicode(big)...), 0x86)
+		}, 8 * mib},
+		{"lists of 600 ints", func(i int) []byte {
+			p := []byte("](")
+			for j := range 600 {
+				p = append(p, binint(int32(1<<20+j))...)
+			}
+			return append(p, 'e')
+		}, 128 << 10},
+	} {
+		p := []byte("\x80\x04](")
+		for i := range 100 {
+			p = append(p, binint(int32(1000+i))...)
+			p = append(p, binint(int32(-i))...)
+			p = append(p, 0x86)
+			p = append(p, c.item(i)...)
+		}
+		p = append(p, "e."...)
+		before := heapAfterGC()
+		v, err := Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := v.([]any)[0]
+		v = nil
+		after := heapAfterGC()
+		runtime.KeepAlive(kept)
+		runtime.KeepAlive(p)
+		if tu, _ := kept.(py.Tuple); len(tu) != 2 || tu[0] != any(int64(1000)) || tu[1] != any(int64(0)) {
+			t.Fatalf("%s: kept %#v", c.name, kept)
+		}
+		grew := int64(after) - int64(before)
+		t.Logf("%s: one kept tuple keeps %d bytes", c.name, grew)
+		if grew > c.bound {
+			t.Fatalf("%s: one kept tuple keeps %d bytes alive (bound %d)", c.name, grew, c.bound)
+		}
+	}
+}

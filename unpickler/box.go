@@ -197,3 +197,104 @@ func (m *machine) shortStrBox(b []byte) (any, bool) {
 	}
 	return strAt(blk), true
 }
+
+// A tuple of scalars (ints, floats, bools, None) is immutable and holds
+// nothing but them: such short tuples share slabs, as the scalars do,
+// instead of one allocation each. A slab takes only tuples whose boxed
+// scalars are in at most two int slabs and two float slabs (ints 0..255,
+// bools and None need no box), so a kept tuple pins its own slab (4 KiB)
+// and four scalar slabs (4 KiB each) at most, never a str, a container or
+// anything else.
+type tupleSlab[A any] struct {
+	s      []tupleOf[A]
+	ints   [2]unsafe.Pointer // the int slabs its tuples' boxes are in
+	floats [2]unsafe.Pointer // the float slabs
+}
+
+// tupleSlabBytes is the size of a tuple slab: at most 4 KiB.
+const tupleSlabBytes = 4 << 10
+
+var boolType = typeOf(false)
+
+// scalarTuple returns items as a tuple from a slab when they are 1 to 4
+// scalars as above; false otherwise (the caller makes it as before).
+func (m *machine) scalarTuple(items []any) (any, bool) {
+	var ints, floats unsafe.Pointer // the current slabs, when an item is in one
+	for i := range items {
+		e := (*eface)(unsafe.Pointer(&items[i]))
+		switch e.typ {
+		case nil, boolType:
+		case int64Type:
+			if v := *(*int64)(e.data); v >= 0 && v < 256 {
+				continue // the runtime's own box
+			}
+			if !inSlab(e.data, m.ints) {
+				return nil, false
+			}
+			ints = unsafe.Pointer(unsafe.SliceData(m.ints))
+		case float64Type:
+			if !inSlab(e.data, m.floats) {
+				return nil, false
+			}
+			floats = unsafe.Pointer(unsafe.SliceData(m.floats))
+		default:
+			return nil, false
+		}
+	}
+	switch len(items) {
+	case 1:
+		return slabTuple(m, &m.tup1, items, ints, floats), true
+	case 2:
+		return slabTuple(m, &m.tup2, items, ints, floats), true
+	case 3:
+		return slabTuple(m, &m.tup3, items, ints, floats), true
+	case 4:
+		return slabTuple(m, &m.tup4, items, ints, floats), true
+	}
+	return nil, false
+}
+
+// inSlab reports whether p points into the backing array of slab.
+func inSlab[T any](p unsafe.Pointer, slab []T) bool {
+	if cap(slab) == 0 {
+		return false
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(slab)))
+	var z T
+	return uintptr(p)-base < uintptr(cap(slab))*unsafe.Sizeof(z)
+}
+
+// slabTuple puts items (checked by scalarTuple, len(A) of them, with boxes
+// in the int slab ints and the float slab floats, nil for none) in a tuple
+// of ts, starting a slab when the last one is full or would come to point
+// into a third int or float slab.
+func slabTuple[A any](m *machine, ts *tupleSlab[A], items []any, ints, floats unsafe.Pointer) any {
+	if len(ts.s) == cap(ts.s) || !noteSlab(&ts.ints, ints) || !noteSlab(&ts.floats, floats) {
+		ts.s = make([]tupleOf[A], 0, min(tupleSlabBytes/int(unsafe.Sizeof(tupleOf[A]{})), m.slabCap()))
+		ts.ints, ts.floats = [2]unsafe.Pointer{ints}, [2]unsafe.Pointer{floats}
+	}
+	ts.s = ts.s[:len(ts.s)+1]
+	b := &ts.s[len(ts.s)-1]
+	a := unsafe.Slice((*any)(unsafe.Pointer(&b.a)), len(items))
+	copy(a, items)
+	b.t = a
+	var r any
+	e := (*eface)(unsafe.Pointer(&r))
+	e.typ, e.data = pyTupleType, unsafe.Pointer(&b.t)
+	return r
+}
+
+// noteSlab records slab p (nil for none) among the two a tuple slab may
+// point into; false when both are other slabs.
+func noteSlab(in *[2]unsafe.Pointer, p unsafe.Pointer) bool {
+	switch {
+	case p == nil || in[0] == p || in[1] == p:
+	case in[0] == nil:
+		in[0] = p
+	case in[1] == nil:
+		in[1] = p
+	default:
+		return false
+	}
+	return true
+}

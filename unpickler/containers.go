@@ -144,6 +144,13 @@ func (m *machine) opTupleN() error {
 	if m.typed && m.tupleInPlace(n) {
 		return nil
 	}
+	if !m.typed {
+		if v, ok := m.scalarTuple(m.stack[len(m.stack)-n:]); ok {
+			m.stack = m.stack[:len(m.stack)-n]
+			m.push(v)
+			return nil
+		}
+	}
 	t, v := newTuple(n)
 	copy(t, m.stack[len(m.stack)-n:])
 	m.stack = m.stack[:len(m.stack)-n]

@@ -11,6 +11,7 @@ package unpickler
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 
 	op "github.com/segpickle/segpickle/internal/opcode"
 	"github.com/segpickle/segpickle/py"
@@ -354,10 +355,14 @@ func (m *machine) fastDict(d *py.Dict) {
 			if len(m.stack)-n < k {
 				goto out
 			}
-			t, v := newTuple(n)
-			copy(t, m.stack[len(m.stack)-n:])
+			v, ok := m.scalarTuple(m.stack[len(m.stack)-n:])
+			if !ok {
+				var t py.Tuple
+				t, v = newTuple(n)
+				copy(t, m.stack[len(m.stack)-n:])
+				m.noteTuple(t)
+			}
 			m.stack = m.stack[:len(m.stack)-n]
-			m.noteTuple(t)
 			m.stack = append(m.stack, v)
 			i++
 			continue
@@ -467,7 +472,7 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 	var buf [smallDictMax]any
 	n := 0
 	var lst *listBox // a list whose batch is being read
-	boxes := false   // a list box is among the values gathered
+	var boxes uint32 // the places in buf of the list boxes gathered
 	for i < len(w) {
 		c := w[i]
 		var x any
@@ -481,12 +486,9 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 			// The keys of the last dict read here, met again (the
 			// records of a list): the dict is made with a comparison a
 			// key, its values fixed here as strItems would.
-			if boxes {
-				for j := 1; j < n; j += 2 {
-					if b, ok := buf[j].(*listBox); ok {
-						buf[j] = b.value()
-					}
-				}
+			for boxes &= 0xaaaaaaaa; boxes != 0; boxes &= boxes - 1 { // values only, as strItems
+				j := bits.TrailingZeros32(boxes)
+				buf[j] = buf[j].(*listBox).value()
 			}
 			d := py.NewDictLike(m.like, items)
 			if d == nil {
@@ -545,11 +547,16 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 			if lst != nil || n < l {
 				goto flush
 			}
-			t, v := newTuple(l)
-			copy(t, buf[n-l:n])
-			m.noteTuple(t)
+			v, ok := m.scalarTuple(buf[n-l : n])
+			if !ok {
+				var t py.Tuple
+				t, v = newTuple(l)
+				copy(t, buf[n-l:n])
+				m.noteTuple(t)
+			}
 			n -= l
 			buf[n] = v
+			boxes &= 1<<n - 1 // a box among the items is the tuple's now
 			n++
 			i++
 			continue
@@ -563,8 +570,8 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 			}
 			b := m.newBoxSized(l)
 			buf[n] = b
+			boxes |= 1 << n
 			n++
-			boxes = true
 			i++
 			i += m.fastMemoAny(w[i:], b)
 			if i < len(w) && w[i] == op.Mark && len(m.marks)+1 < m.cfg.maxDepth {

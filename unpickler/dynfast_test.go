@@ -320,3 +320,77 @@ func TestSmallDictLike(t *testing.T) {
 		t.Fatal(diff)
 	}
 }
+
+// Tuples of scalars come from slabs (scalarTuple) in the machine, in
+// fastDict and in smallDict: each of arity 1 to 4 reads back with its
+// values, one read twice through the memo is one tuple, and tuples that
+// hold anything else (a str, a list) or more items are made as before.
+func TestScalarTuples(t *testing.T) {
+	tuples := "K\x01\x85" + // (1,)
+		"J\x00\x00\x00\x80G?\xf8\x00\x00\x00\x00\x00\x00\x86\x94" + // (-2**31, 1.5), memo 1 or 2
+		"N\x88M,\x01\x87" + // (None, True, 300)
+		"(K\x00J\xff\xff\xff\xff\x89G\xc0\x00\x00\x00\x00\x00\x00\x00t" + // (0, -1, False, -2.0) by MARK … TUPLE
+		"(K\x01K\x02K\x03K\x04K\x05t" + // five items
+		shortStr("s") + "K\x01\x86" + // a str in it
+		"]\x85" // a list in it
+	want := []any{
+		py.Tuple{int64(1)},
+		py.Tuple{int64(-1 << 31), 1.5},
+		py.Tuple{nil, true, int64(300)},
+		py.Tuple{int64(0), int64(-1), false, -2.0},
+		py.Tuple{int64(1), int64(2), int64(3), int64(4), int64(5)},
+		py.Tuple{"s", int64(1)},
+		py.Tuple{[]any{}},
+	}
+	cases := map[string]struct {
+		data string
+		get  func(v any) []any
+	}{
+		"machine": {"\x80\x04(" + tuples + "h\x00l.", func(v any) []any { return v.([]any) }},
+		"fastDict": {"\x80\x04}(" + shortStr("k") + "(" + tuples + "l" + shortStr("again") + "h\x00u.", func(v any) []any {
+			d := v.(*py.Dict)
+			l, _ := d.Get("k")
+			a, _ := d.Get("again")
+			return append(l.([]any), a)
+		}},
+		"smallDict in a list": {"\x80\x04](}\x94(" + shortStr("a") + "K\x01\x85" + shortStr("b") + "J\x00\x00\x00\x80G?\xf8\x00\x00\x00\x00\x00\x00\x86\x94" +
+			shortStr("c") + "h\x01ue.", func(v any) []any {
+			d := v.([]any)[0].(*py.Dict)
+			var r []any
+			for _, k := range []string{"a", "b", "c"} {
+				x, _ := d.Get(k)
+				r = append(r, x)
+			}
+			return r
+		}},
+	}
+	for name, c := range cases {
+		v, err := unpickler.Load([]byte(c.data))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		got := c.get(v)
+		w := append(append([]any{}, want...), want[1])
+		if name == "smallDict in a list" {
+			w = []any{want[0], want[1], want[1]}
+		}
+		if len(got) != len(w) {
+			t.Errorf("%s: %#v", name, got)
+			continue
+		}
+		for i := range w {
+			if d := valueDiff(got[i], w[i]); d != "" {
+				t.Errorf("%s: item %d differs at %s: %#v", name, i, d, got[i])
+			}
+		}
+		// The tuple read back through the memo is the very tuple.
+		a, b := got[1].(py.Tuple), got[len(got)-1].(py.Tuple)
+		if &a[0] != &b[0] {
+			t.Errorf("%s: the memoized tuple read back is another tuple", name)
+		}
+		if d := huntCheck(t, []byte(c.data), true); d != "" {
+			t.Errorf("%s: %s", name, d)
+		}
+	}
+}

@@ -43,22 +43,26 @@ type machine struct {
 	rootUsed bool
 	frames   []tframe
 	pends    []pend
-	fdone    []int           // fastStruct's fields stored in the current batch
-	runs     []memoRun       // memo entries kept in typed lists (memo.go)
-	arrs     []arrRef        // slab of memo entries for tuples stored in arrays
-	sputs    []specPut       // memo entries of a dict read in line, put when it is done (inline.go)
-	slo, shi uint32          // bounds of their indexes
-	pexp     []int16         // the pattern an in-line dict is expected to repeat (inline.go: patMemo)
-	pnext    int             // entries of pexp counted so far
-	pbase    uint32          // the index of pexp's first entry
-	palign   bool            // MEMOIZE's index is pbase+pnext (the count is pbase)
-	sitems   []scalar        // items of a list read in line
-	sstrs    []string        // items of a []string read in line (specStrs)
-	keyHits  [keyHitN]keyHit // fields named by BINGET keys (specKey)
-	memoGen  uint64          // dense memo entries overwritten so far (keyHit)
-	lstrs    []string        // slab of small []string read in line
-	pairs    []any           // fastBox's first items (dynfast.go)
-	like     *py.Dict        // the last dict smallDict made with SetItems (py.NewDictLike)
+	fdone    []int             // fastStruct's fields stored in the current batch
+	runs     []memoRun         // memo entries kept in typed lists (memo.go)
+	arrs     []arrRef          // slab of memo entries for tuples stored in arrays
+	sputs    []specPut         // memo entries of a dict read in line, put when it is done (inline.go)
+	slo, shi uint32            // bounds of their indexes
+	pexp     []int16           // the pattern an in-line dict is expected to repeat (inline.go: patMemo)
+	pnext    int               // entries of pexp counted so far
+	pbase    uint32            // the index of pexp's first entry
+	palign   bool              // MEMOIZE's index is pbase+pnext (the count is pbase)
+	sitems   []scalar          // items of a list read in line
+	sstrs    []string          // items of a []string read in line (specStrs)
+	keyHits  [keyHitN]keyHit   // fields named by BINGET keys (specKey)
+	memoGen  uint64            // dense memo entries overwritten so far (keyHit)
+	lstrs    []string          // slab of small []string read in line
+	pairs    []any             // fastBox's first items (dynfast.go)
+	like     *py.Dict          // the last dict smallDict made with SetItems (py.NewDictLike)
+	tup1     tupleSlab[[1]any] // tuples of scalars (box.go)
+	tup2     tupleSlab[[2]any]
+	tup3     tupleSlab[[3]any]
+	tup4     tupleSlab[[4]any]
 	tcache   typeCache
 	hashed   map[unsafe.Pointer]struct{} // large tuples and frozensets known hashable (containers.go)
 }
