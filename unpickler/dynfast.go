@@ -464,7 +464,8 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 	if i >= len(w) || w[i] != op.Mark {
 		return nil, false
 	}
-	if i > 0 && m.fastMemoAny(w, pendingDict{}) == 0 {
+	// (i is 1 for MEMOIZE, whose common case is inlined)
+	if i > 0 && !(i == 1 && m.memoizeNext(pendingDict{})) && m.fastMemoAny(w, pendingDict{}) == 0 {
 		return nil, false // the machine says why
 	}
 	memoized := i > 0
@@ -537,6 +538,10 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 			default:
 				goto flush
 			}
+			if c == op.Memoize && m.memoizeNext(last) { // inlined
+				i++
+				continue
+			}
 			if k = m.fastMemoAny(w[i:], last); k == 0 {
 				goto flush
 			}
@@ -573,7 +578,11 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 			boxes |= 1 << n
 			n++
 			i++
-			i += m.fastMemoAny(w[i:], b)
+			if i < len(w) && w[i] == op.Memoize && m.memoizeNext(b) { // inlined
+				i++
+			} else {
+				i += m.fastMemoAny(w[i:], b)
+			}
 			if i < len(w) && w[i] == op.Mark && len(m.marks)+1 < m.cfg.maxDepth {
 				lst = b
 				i++

@@ -186,17 +186,19 @@ func (m *machine) fillPending(idx uint64, d any) {
 }
 
 // memoizeNext is MEMOIZE's common case (memoPut's first one), inline: the
-// next entry goes in a dense chunk that has room for it, with no run or
-// sparse entry to look at. False when memoPut must do it.
+// next entry, not None, goes in a dense chunk that has room for it, with
+// no run or sparse entry to look at. False when memoPut must do it. It is
+// small enough for the compiler to inline in the loops.
 func (m *machine) memoizeNext(v any) bool {
 	n := m.nmemo
-	c, o := n/memoChunk, n%memoChunk
-	if len(m.runs) != 0 || m.memoX != nil || n >= m.cfg.maxMemo || c >= len(m.memo) || o >= len(m.memo[c]) || m.memo[c][o] != nil {
-		return false
+	if c := n / memoChunk; c < len(m.memo) && len(m.runs) == 0 && m.memoX == nil && n < m.cfg.maxMemo {
+		if s := m.memo[c]; n%memoChunk < len(s) && s[n%memoChunk] == nil && v != nil { // None: memoPut
+			s[n%memoChunk] = v
+			m.nmemo++
+			return true
+		}
 	}
-	m.memo[c][o] = memoVal(v)
-	m.nmemo++
-	return true
+	return false
 }
 
 // nilMemo stands for a memoized None: nil marks an empty slot.
