@@ -601,6 +601,20 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 			x, k = m.dynGet(w[i:])
 		case op.LongBinget:
 			x, k = m.dynGet(w[i:])
+		case op.Binint1: // the common scalars inline (dynScalar otherwise)
+			if i+1 < len(w) {
+				x, k = int64(w[i+1]), 2 // the runtime has these without allocating
+			}
+		case op.None:
+			x, k = nil, 1
+		case op.Newtrue:
+			x, k = true, 1
+		case op.Newfalse:
+			x, k = false, 1
+		case op.Binfloat:
+			if i+9 <= len(w) {
+				x, k = m.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(w[i+1:]))), 9
+			}
 		default:
 			x, k = m.dynScalar(w[i:])
 		}
