@@ -439,7 +439,8 @@ const smallDictMax = 32
 // up to 8 pairs), so that nothing has to look ahead to size it. The dict's
 // memo entry is a placeholder (pendingDict) until then. The batch takes
 // scalars, memo references, memo entries, short tuples of what it holds
-// and short lists of scalars and memo references (sized by peekBatch).
+// and lists of scalars and memo references (gathered in the same array,
+// each made at its APPENDS at its size).
 //
 // At anything else it hands over (flush): the dict, its memo entry, the
 // mark and the values gathered go where the machine would have them, and
@@ -472,7 +473,9 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 	i++ // the MARK
 	var buf [smallDictMax]any
 	n := 0
-	var lst *listBox // a list whose batch is being read
+	lst := -1         // the place in buf of a list whose batch is being read (its items after it)
+	var lstIdx uint64 // its memo index, when lstMemo
+	lstMemo := false
 	var boxes uint32 // the places in buf of the list boxes gathered
 	for i < len(w) {
 		c := w[i]
@@ -481,7 +484,7 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 		switch c {
 		case op.Setitems:
 			items := buf[:n]
-			if lst != nil || n%2 != 0 {
+			if lst >= 0 || n%2 != 0 {
 				goto flush
 			}
 			// The keys of the last dict read here, met again (the
@@ -516,10 +519,22 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 			}
 			return d, true
 		case op.Appends:
-			if lst == nil {
+			if lst < 0 {
 				goto flush
 			}
-			lst = nil // its items are the list's now
+			// The list's batch is done: the list is made at its size.
+			b := m.newBoxSized(n - lst - 1)
+			b.items = b.items[:n-lst-1]
+			for j := range b.items { // a few items: no call to copy
+				b.items[j] = buf[lst+1+j]
+			}
+			if lstMemo {
+				m.fillPending(lstIdx, b)
+			}
+			buf[lst] = b
+			boxes |= 1 << lst
+			n = lst + 1
+			lst = -1
 			i++
 			continue
 		case op.Frame:
@@ -529,15 +544,10 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 			i += 9
 			continue
 		case op.Memoize, op.Binput, op.LongBinput:
-			var last any
-			switch {
-			case lst != nil && len(lst.items) > 0:
-				last = lst.items[len(lst.items)-1]
-			case lst == nil && n > 0:
-				last = buf[n-1]
-			default:
+			if n == 0 || n-1 == lst {
 				goto flush
 			}
+			last := buf[n-1]
 			if c == op.Memoize && m.memoizeNext(last) { // inlined
 				i++
 				continue
@@ -549,7 +559,7 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 			continue
 		case op.Tuple1, op.Tuple2, op.Tuple3:
 			l := int(c-op.Tuple1) + 1
-			if lst != nil || n < l {
+			if lst >= 0 || n < l {
 				goto flush
 			}
 			v, ok := m.scalarTuple(buf[n-l : n])
@@ -566,27 +576,24 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 			i++
 			continue
 		case op.EmptyList:
-			if lst != nil || n == smallDictMax {
+			// A list with a batch: its items are gathered after its place
+			// in buf, and it is made at APPENDS (its memo entry a
+			// placeholder until then), at its size.
+			if lst >= 0 || n == smallDictMax {
 				goto flush
 			}
-			l, ok := peekBatch(w[i+1:], op.Appends)
-			if !ok || l == 0 || l > smallDictMax {
+			li, k := m.memoIndex(w[i+1:])
+			j := i + 1 + k
+			if j >= len(w) || w[j] != op.Mark || len(m.marks)+1 >= m.cfg.maxDepth {
+				goto flush // the machine reads it
+			}
+			if k > 0 && !(k == 1 && m.memoizeNext(pendingDict{})) && m.fastMemoAny(w[i+1:], pendingDict{}) == 0 {
 				goto flush
 			}
-			b := m.newBoxSized(l)
-			buf[n] = b
-			boxes |= 1 << n
+			buf[n] = nil
+			lst, lstIdx, lstMemo = n, li, k > 0
 			n++
-			i++
-			if i < len(w) && w[i] == op.Memoize && m.memoizeNext(b) { // inlined
-				i++
-			} else {
-				i += m.fastMemoAny(w[i:], b)
-			}
-			if i < len(w) && w[i] == op.Mark && len(m.marks)+1 < m.cfg.maxDepth {
-				lst = b
-				i++
-			}
+			i = j + 1
 			continue
 		case op.Binget:
 			// A memoized str, the common case, inline (dynGet otherwise).
@@ -621,18 +628,11 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 		if k == 0 {
 			goto flush
 		}
-		if lst != nil {
-			if len(lst.items) == cap(lst.items) {
-				goto flush
-			}
-			lst.items = append(lst.items, x)
-		} else {
-			if n == smallDictMax {
-				goto flush
-			}
-			buf[n] = x
-			n++
+		if n == smallDictMax {
+			goto flush
 		}
+		buf[n] = x
+		n++
 		i += k
 	}
 flush:
@@ -647,15 +647,20 @@ flush:
 	}
 	m.stack = append(m.stack, d)
 	m.marks = append(m.marks, len(m.stack))
-	m.stack = append(m.stack, buf[:n]...)
 	m.src.Consume(i)
-	if lst != nil {
+	if lst >= 0 {
+		// The list, made now, then its mark and the items read.
+		b := m.newBox(nil)
+		if lstMemo {
+			m.fillPending(lstIdx, b)
+		}
+		buf[lst] = b
+		m.stack = append(m.stack, buf[:lst+1]...)
 		m.marks = append(m.marks, len(m.stack))
-		m.stack = append(m.stack, lst.items...)
-		clear(lst.items)
-		lst.items = lst.items[:0]
+		m.stack = append(m.stack, buf[lst+1:n]...)
 		return nil, true
 	}
+	m.stack = append(m.stack, buf[:n]...)
 	if box == nil {
 		// Not from fastBox: fastDict calls fastBox, which calls smallDict,
 		// and the three would recurse once a level of nesting.

@@ -133,6 +133,17 @@ func TestSmallDict(t *testing.T) {
 		}},
 		{"tuples", "\x80\x04}(\x8c\x01tK\x01K\x02\x86\x94\x8c\x01u](K\x01e\x85\x8c\x01vh\x01u.", nil},
 		{"list memo read back", "\x80\x04](}\x94(\x8c\x01l]\x94(\x8c\x01x\x94\x8c\x01y\x94eu\x8c\x01zh\x02h\x03h\x04e.", nil},
+		{"list reads itself", "\x80\x04}\x94(\x8c\x01l]\x94(K\x01h\x01eu.", func(v any) string {
+			l, _ := v.(*py.Dict).Get("l")
+			if ls, ok := l.([]any); !ok || len(ls) != 2 || &ls[1].([]any)[0] != &ls[0] {
+				return fmt.Sprintf("d['l'] is %#v", l)
+			}
+			return ""
+		}},
+		{"tuple in a list's batch", "\x80\x04}(\x8c\x01l](K\x01K\x02\x86K\x03e\x8c\x01mK\x04u.", nil},
+		{"empty list batch", "\x80\x04}(\x8c\x01l]\x94(e\x8c\x01mh\x00u.", nil},
+		{"list without a batch", "\x80\x04}(\x8c\x01l]\x94\x8c\x01mh\x00u.", nil},
+		{"two lists", "\x80\x04}(\x8c\x01l](K\x01e\x8c\x01m](K\x02K\x03eu.", nil},
 		{"empty batch", "\x80\x04}\x94(u.", nil},
 		{"nested dict", "\x80\x04}(\x8c\x01d}\x94(\x8c\x01xK\x01uu.", nil},
 		{"dict after batch", "\x80\x04}\x94(\x8c\x01aK\x01u(\x8c\x01bK\x02u.", nil},

@@ -172,6 +172,17 @@ type pendingDict struct{}
 // fillPending replaces the placeholder at memo entry idx by d, unless the
 // entry was put again since.
 func (m *machine) fillPending(idx uint64, d any) {
+	// The common case inline: a dense slot (memoSlot's).
+	if c := idx / memoChunk; c < uint64(len(m.memo)) {
+		if s := m.memo[c]; idx%memoChunk < uint64(len(s)) && isPending(s[idx%memoChunk]) {
+			s[idx%memoChunk] = d
+			return
+		}
+	}
+	m.fillPendingSlow(idx, d)
+}
+
+func (m *machine) fillPendingSlow(idx uint64, d any) {
 	if p := m.memoSlot(uint32(idx), false); p != nil && *p != nil {
 		if _, ok := (*p).(pendingDict); ok {
 			*p = d
@@ -457,4 +468,9 @@ func (m *machine) unrunBox(b *listBox, base int) {
 			_ = m.memoPut(uint64(idx), v)
 		}
 	}
+}
+
+func isPending(v any) bool {
+	_, ok := v.(pendingDict)
+	return ok
 }
