@@ -622,6 +622,21 @@ func (m *machine) smallDict(box *listBox, base int, scratch []any) (dict *py.Dic
 			if i+9 <= len(w) {
 				x, k = m.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(w[i+1:]))), 9
 			}
+		case op.Binint:
+			if i+5 <= len(w) {
+				x, k = m.boxInt(int64(int32(binary.LittleEndian.Uint32(w[i+1:])))), 5
+			}
+		case op.ShortBinunicode:
+			if i+1 < len(w) {
+				l := int(w[i+1])
+				if i+2+l <= len(w) && int64(l) <= m.cfg.maxLength && m.alloc+int64(l) <= m.cfg.maxAlloc {
+					var ok bool
+					if x, ok = m.shortStrBox(w[i+2 : i+2+l]); ok {
+						m.alloc += int64(l)
+						k = 2 + l
+					}
+				}
+			}
 		default:
 			x, k = m.dynScalar(w[i:])
 		}
