@@ -276,7 +276,9 @@ func slabTuple[A any](m *machine, ts *tupleSlab[A], items []any, ints, floats un
 	ts.s = ts.s[:len(ts.s)+1]
 	b := &ts.s[len(ts.s)-1]
 	a := unsafe.Slice((*any)(unsafe.Pointer(&b.a)), len(items))
-	copy(a, items)
+	for i := range a { // 1 to 4 items: no bulk barrier, as copy would have
+		a[i] = items[i]
+	}
 	b.t = a
 	var r any
 	e := (*eface)(unsafe.Pointer(&r))
