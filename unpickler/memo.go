@@ -6,6 +6,7 @@ package unpickler
 import (
 	"encoding/binary"
 	"math"
+	"sync"
 	"unsafe"
 )
 
@@ -109,7 +110,7 @@ func (m *machine) memoSlot(idx uint32, create bool) *any {
 		copy(grown, m.memo[0])
 		m.memo[0] = grown
 	} else {
-		m.memo[c] = make([]any, memoChunk)
+		m.memo[c] = newMemoChunk()
 	}
 	return &m.memo[c][o]
 }
@@ -473,4 +474,33 @@ func (m *machine) unrunBox(b *listBox, base int) {
 func isPending(v any) bool {
 	_, ok := v.(pendingDict)
 	return ok
+}
+
+// memoPool keeps the full chunks of the memos of finished dynamic decodes
+// for the next ones: 10,000 records of 4 memo entries each fill 40 chunks
+// (640 KB) a decode, which set the collector's pace as much as the values
+// did. Chunks come back cleared, so a pooled chunk pins no decoded value.
+var memoPool sync.Pool // of *[]any, memoChunk long, every element nil
+
+func newMemoChunk() []any {
+	if p, ok := memoPool.Get().(*[]any); ok {
+		return *p
+	}
+	return make([]any, memoChunk)
+}
+
+// maxPooledChunks bounds the chunks one decode gives back (4 MB): those
+// of a larger memo are left to the collector.
+const maxPooledChunks = 256
+
+// releaseMemo clears m's full memo chunks and pools them.
+func (m *machine) releaseMemo() {
+	for i, ch := range m.memo[:min(len(m.memo), maxPooledChunks)] {
+		if len(ch) == memoChunk {
+			clear(ch)
+			memoPool.Put(&ch)
+		}
+		m.memo[i] = nil
+	}
+	m.memo = nil
 }

@@ -26,6 +26,7 @@ func (m *machine) takeStack() {
 // at least one byte of input, so the stack never held more values than
 // the input offset: only that much of it is cleared, whatever its size.
 func (m *machine) releaseStack() {
+	m.releaseMemo() // and the memo's chunks (memo.go)
 	st := m.stack[:cap(m.stack)]
 	m.stack = nil
 	if len(st) < minPooledStack || len(st) > maxPooledStack {
