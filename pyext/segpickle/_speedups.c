@@ -329,29 +329,36 @@ static PyType_Spec segbuf_spec = {
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC, segbuf_slots,
 };
 
+static Py_NO_INLINE PyObject *new_buffer_by_slots(PyObject *segs, PyObject *one);
+
 /* A new SegmentBuffer with the default settings holding segs (a list) or
  * one piece (segs NULL), made without a lookup when it is this module's
  * type, else by its slots (another class given to configure). */
-static PyObject *
+static inline PyObject *
 new_buffer(PyObject *segs, PyObject *one)
 {
-    if (buf_type == segbuf_type) {
-        SegBuf *b;
-        if (segbuf_nfree > 0) {
-            b = segbuf_free[--segbuf_nfree];
-            PyObject_Init((PyObject *)b, segbuf_type); /* the type's reference, and the object's */
-        } else if ((b = PyObject_GC_New(SegBuf, segbuf_type)) == NULL) {
-            return NULL;
-        }
-        b->segs = Py_XNewRef(segs);
-        b->one = Py_XNewRef(one);
-        b->oob = Py_NewRef(empty_tuple);
-        b->limit = Py_NewRef(default_limit);
-        b->weakreflist = NULL;
-        if (segs != NULL)
-            PyObject_GC_Track(b);
-        return (PyObject *)b;
+    if (buf_type != segbuf_type)
+        return new_buffer_by_slots(segs, one);
+    SegBuf *b;
+    if (segbuf_nfree > 0) {
+        b = segbuf_free[--segbuf_nfree];
+        PyObject_Init((PyObject *)b, segbuf_type); /* the type's reference, and the object's */
+    } else if ((b = PyObject_GC_New(SegBuf, segbuf_type)) == NULL) {
+        return NULL;
     }
+    b->segs = Py_XNewRef(segs);
+    b->one = Py_XNewRef(one);
+    b->oob = Py_NewRef(empty_tuple);
+    b->limit = Py_NewRef(default_limit);
+    b->weakreflist = NULL;
+    if (segs != NULL)
+        PyObject_GC_Track(b);
+    return (PyObject *)b;
+}
+
+static Py_NO_INLINE PyObject *
+new_buffer_by_slots(PyObject *segs, PyObject *one)
+{
     PyObject *list = NULL;
     if (segs == NULL) {
         if ((list = PyList_New(1)) == NULL)
@@ -510,7 +517,7 @@ reset(PyObject *pickler, PyObject *parts)
  * of up to 2n bytes of UTF-8, and from 32 KiB of non-ASCII on the Python
  * version gets three segments, all the Pickler's own bytes (the same
  * pickle). */
-static int
+static inline int
 one_piece(PyObject *obj)
 {
     if (PyBytes_CheckExact(obj))
@@ -524,7 +531,7 @@ one_piece(PyObject *obj)
 
 /* A pickle of one piece is pickle.dumps's bytes: the same pickle (one
  * frame either way), made without a write call and a memo to clear. */
-static PyObject *
+static inline PyObject *
 dumps_one_piece(PyObject *obj, PyObject *protocol)
 {
     PyObject *dargs[2] = {obj, protocol};
