@@ -1,9 +1,12 @@
 package unpickler
 
 import (
+	"encoding/binary"
 	"unicode/utf8"
 	"unsafe"
 )
+
+func leUint64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
 
 // Decoded ints, floats and strings are stored in interfaces. Converting
 // each to an interface would allocate once per value; instead they are
@@ -183,6 +186,29 @@ func (m *machine) shortStrBox(b []byte) (any, bool) {
 	n := len(b)
 	if n == 0 {
 		return "", true
+	}
+	if n <= 16 && cap(b) >= 16 {
+		// Up to 16 bytes with room on both sides (the input's bytes
+		// after the str; the arena's free room after the block): one
+		// 16-byte load and store. A dict's hash reads a key back at once
+		// as one 16-byte load, which a store of single bytes would stall
+		// (as the typed dict's keys did, fastKeyFloats).
+		start := (len(m.sarena) + 7) &^ 7
+		if start+strHdr+16 <= cap(m.sarena) {
+			w := [16]byte(b[:16])
+			lo, hi := leUint64(w[:8]), leUint64(w[8:])
+			if n < 8 {
+				lo, hi = lo&(1<<(8*n)-1), 0
+			} else if n < 16 {
+				hi &= 1<<(8*(n-8)) - 1
+			}
+			if (lo|hi)&0x8080808080808080 == 0 { // ASCII (else below: UTF-8 checked)
+				blk := m.sarena[start : start+strHdr+16]
+				*(*[16]byte)(blk[strHdr:]) = w // the bytes past n belong to no str yet
+				m.sarena = m.sarena[:start+strHdr+n]
+				return strAt(blk[: strHdr+n : strHdr+n]), true
+			}
+		}
 	}
 	blk := m.arenaBlock(n)
 	dst := blk[strHdr:]

@@ -406,3 +406,78 @@ func TestScalarTuples(t *testing.T) {
 		}
 	}
 }
+
+// Short strs are copied into the arena 16 bytes at a time when there is
+// room on both sides: every length up to 20, ASCII or not, in lists and
+// as dict keys, with the str's end at every distance from the end of the
+// input and from the end of an arena chunk, decodes to exactly its text;
+// invalid UTF-8 is still refused.
+func TestShortStrsEveryLengthAndPlace(t *testing.T) {
+	texts := []string{}
+	for n := 0; n <= 20; n++ {
+		a := ""
+		for i := range n {
+			a += string(rune('a' + i%26))
+		}
+		texts = append(texts, a)
+		if n >= 2 {
+			texts = append(texts, a[:n-2]+"é") // 2 bytes of UTF-8 at the end
+		}
+	}
+	for pad := 0; pad < 24; pad++ { // shifts where the strs fall in the arena
+		var p string
+		var want []any
+		p = "\x80\x04]\x94("
+		for _, s := range texts {
+			p += shortStr(s)
+			want = append(want, s)
+		}
+		p += shortStr(string(make([]byte, pad))) + "e}\x94("
+		want = append(want, string(make([]byte, pad)))
+		keys := map[any]any{}
+		for i, s := range texts {
+			p += shortStr(s) + "K" + string(rune(i))
+			keys[s] = int64(i)
+		}
+		p += "ua" // the dict into the list
+		for _, s := range texts { // each text last in its own pickle: its end is the input's
+			v, err := unpickler.Load([]byte(p + shortStr(s) + "a."))
+			if err != nil {
+				t.Fatalf("pad %d, last %q: %v", pad, s, err)
+			}
+			items, ok := v.([]any)
+			if !ok || len(items) != len(want)+2 {
+				t.Fatalf("pad %d: got %T of %v", pad, v, v)
+			}
+			for i, w := range want {
+				if items[i] != w {
+					t.Fatalf("pad %d: item %d is %q, want %q", pad, i, items[i], w)
+				}
+			}
+			d := items[len(want)].(*py.Dict)
+			if d.Len() != len(keys) {
+				t.Fatalf("pad %d: dict of %d keys, want %d", pad, d.Len(), len(keys))
+			}
+			for k, want := range keys {
+				if got, ok := d.Get(k); !ok || got != want {
+					t.Fatalf("pad %d: key %q gives %v %v, want %v", pad, k, got, ok, want)
+				}
+			}
+			if items[len(want)+1] != s {
+				t.Fatalf("pad %d: last item %q, want %q", pad, items[len(want)+1], s)
+			}
+		}
+		for n := 1; n <= 16; n++ { // invalid UTF-8 (a lone continuation byte) at each length
+			bad := string(make([]byte, n-1)) + "\x80"
+			for _, q := range []string{
+				p + shortStr(bad) + "a.",
+				"\x80\x04]\x94(" + shortStr(string(make([]byte, pad))) + shortStr(bad) + shortStr("ok") + "e.",
+				"\x80\x04}\x94(" + shortStr(string(make([]byte, pad))) + "K\x00" + shortStr(bad) + "K\x01u.",
+			} {
+				if v, err := unpickler.Load([]byte(q)); err == nil {
+					t.Fatalf("pad %d: invalid UTF-8 of %d bytes decoded: %q", pad, n, v)
+				}
+			}
+		}
+	}
+}
