@@ -439,7 +439,7 @@ func TestShortStrsEveryLengthAndPlace(t *testing.T) {
 			p += shortStr(s) + "K" + string(rune(i))
 			keys[s] = int64(i)
 		}
-		p += "ua" // the dict into the list
+		p += "ua"                 // the dict into the list
 		for _, s := range texts { // each text last in its own pickle: its end is the input's
 			v, err := unpickler.Load([]byte(p + shortStr(s) + "a."))
 			if err != nil {
