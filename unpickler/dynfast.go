@@ -240,6 +240,20 @@ func (m *machine) fastBox(b *listBox) {
 			x = d
 		case op.Binget, op.LongBinget:
 			x, n = m.dynGet(w[i:])
+		// Ints, the commonest items of a long list, without dynScalar's
+		// call (as it reads them).
+		case op.Binint1:
+			if i+2 <= len(w) {
+				x, n = int64(w[i+1]), 2 // the runtime has these without allocating
+			}
+		case op.Binint2:
+			if i+3 <= len(w) {
+				x, n = m.boxInt(int64(binary.LittleEndian.Uint16(w[i+1:]))), 3
+			}
+		case op.Binint:
+			if i+5 <= len(w) {
+				x, n = m.boxInt(int64(int32(binary.LittleEndian.Uint32(w[i+1:])))), 5
+			}
 		default:
 			x, n = m.dynScalar(w[i:])
 		}
