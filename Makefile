@@ -97,6 +97,8 @@ golden:
 bench: build pydata-deps
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 1 .
 	cd bench && $(PYTHON) cpython_bench.py
+	$(PYTHON) bench/decode_ratios.py 5
+	$(PYTHON) bench/encode_ratios.py 5
 	PYTHONPATH=$(CURDIR)/pyext $(PYTHON) bench/pyext_bench.py
 	SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext $(SYSPYTHON) bench/pyext_bench.py --numpy
 
