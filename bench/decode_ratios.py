@@ -11,36 +11,25 @@ Run from the repository root: python3 bench/decode_ratios.py [ROUNDS]
 """
 import os
 import pickle
-import re
 import statistics
-import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import cpython_bench  # noqa: E402
+import gobench  # noqa: E402
 
 WORKLOADS = ["bytes_1MiB", "ints_100k", "dict_str_float_10k", "messages_10k", "strings_100k"]
 VARIANTS = ["segpickle-typed", "segpickle-any", "gopickle", "ogrek"]
 
 
 def go_run(binary, workload):
-    out = subprocess.run(
-        [binary, "-test.run", "^$", "-test.bench", "BenchmarkDecode$/%s/p5/" % workload, "-test.benchmem",
-         "-test.benchtime", "0.3s"], cwd=HERE, check=True, capture_output=True, text=True).stdout
-    res = {}
-    for line in out.splitlines():
-        m = re.match(r"BenchmarkDecode/\w+/p5/([\w-]+?)-\d+\s+\d+\s+(.*)", line)
-        if m:
-            res[m.group(1)] = dict((unit, float(v)) for v, unit in re.findall(r"([\d.]+) ([\w/-]+)", m.group(2)))
-    return res
+    return gobench.run(binary, "BenchmarkDecode$/%s/p5/" % workload)
 
 
 def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    binary = os.path.join(tempfile.mkdtemp(), "bench.test")
-    subprocess.run(["go", "test", "-c", "-o", binary, "."], cwd=HERE, check=True)
+    binary = gobench.build()
     values = dict(cpython_bench.workloads())
     rows = {w: [] for w in WORKLOADS}
     for _ in range(rounds):

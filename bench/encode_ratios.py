@@ -13,30 +13,20 @@ so that a change is measured before and after under the same load.
 """
 import os
 import pickle
-import re
 import statistics
-import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import cpython_bench  # noqa: E402
+import gobench  # noqa: E402
 
 WORKLOADS = ["ints_100k", "dict_str_float_10k", "messages_10k", "strings_100k", "bytes_1MiB"]
 VARIANTS = ["segpickle-bytes", "segpickle-unsorted", "segpickle-segments", "ogrek"]
 
 
 def go_run(binary, workload):
-    out = subprocess.run(
-        [binary, "-test.run", "^$", "-test.bench", "BenchmarkEncode$/%s/" % workload, "-test.benchmem",
-         "-test.benchtime", "0.3s"], cwd=HERE, check=True, capture_output=True, text=True).stdout
-    res = {}
-    for line in out.splitlines():
-        m = re.match(r"BenchmarkEncode/(\w+)/([\w-]+?)-\d+\s+\d+\s+(.*)", line)
-        if m:
-            res[m.group(2)] = dict((unit, float(v)) for v, unit in re.findall(r"([\d.]+) ([\w/-]+)", m.group(3)))
-    return res
+    return gobench.run(binary, "BenchmarkEncode$/%s/" % workload)
 
 
 def main():
@@ -47,8 +37,7 @@ def main():
         old = os.path.abspath(args[i + 1])
         del args[i:i + 2]
     rounds = int(args[0]) if args else 5
-    binary = os.path.join(tempfile.mkdtemp(), "bench.test")
-    subprocess.run(["go", "test", "-c", "-o", binary, "."], cwd=HERE, check=True)
+    binary = gobench.build()
     values = dict(cpython_bench.workloads())
     rows = {w: [] for w in WORKLOADS}
     for _ in range(rounds):
