@@ -668,6 +668,16 @@ flush:
 	// The machine's state at w[i]: the dict under its mark, the values
 	// gathered above it, and a list being read with its mark and items.
 	d := py.NewDict(0)
+	var b *listBox
+	if lst >= 0 {
+		// The list, made now; its placeholder filled first: a MEMOIZE of
+		// the list may have put it over the dict's own (the same index,
+		// which CPython's memo then maps to the list).
+		b = m.newBox(nil)
+		if lstMemo {
+			m.fillPending(lstIdx, b)
+		}
+	}
 	if memoized {
 		m.fillPending(idx, d)
 	}
@@ -678,11 +688,7 @@ flush:
 	m.marks = append(m.marks, len(m.stack))
 	m.src.Consume(i)
 	if lst >= 0 {
-		// The list, made now, then its mark and the items read.
-		b := m.newBox(nil)
-		if lstMemo {
-			m.fillPending(lstIdx, b)
-		}
+		// The list, then its mark and the items read.
 		buf[lst] = b
 		m.stack = append(m.stack, buf[:lst+1]...)
 		m.marks = append(m.marks, len(m.stack))

@@ -481,3 +481,32 @@ func TestShortStrsEveryLengthAndPlace(t *testing.T) {
 		}
 	}
 }
+
+// A list's MEMOIZE inside a dict read by smallDict may land on the dict's
+// own memo index (LONG_BINPUT 1 for the dict, then MEMOIZE as 1 for the
+// list: CPython's memo then maps 1 to the list). When the input ends in
+// the list's batch (a segment boundary), the dict is handed to the machine
+// with both placeholders pending: the list's must win. The hunt found it
+// (HUNT_SEED=9090): cut at 24, BINGET 1 gave the dict.
+func TestSmallDictListMemoOverDictsEntry(t *testing.T) {
+	p := []byte("\x80\x04](\x89K^J\xcd\xfc\xd9d}r\x01\x00\x00\x00(K\x02]\x94(e(J=\xb1\xb1\x98\x85}(u(\x8c\x02k2h\x01K\x01G?\xf15\x00\x00\x00\x00\x00ueh\x01\x850X\x00\x00\x00\x00J,.1\x1dX\x01\x00\x00\x00a\x88\x8c\x01bM\x83\x87u(ue.")
+	want, err := unpickler.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := want.([]any)[3].(*py.Dict)
+	l, _ := d.Get(int64(2))
+	inner := l.([]any)[1].(*py.Dict)
+	if k2, _ := inner.Get("k2"); fmt.Sprintf("%p", k2) != fmt.Sprintf("%p", l) {
+		t.Fatalf("k2 is %T, want the list itself (as CPython's pickle.loads gives)", k2)
+	}
+	for cut := 1; cut < len(p); cut++ {
+		var got any
+		if err := unpickler.UnmarshalSegments([][]byte{p[:cut], p[cut:]}, &got); err != nil {
+			t.Fatalf("cut %d: %v", cut, err)
+		}
+		if d := valueDiff(want, got); d != "" {
+			t.Fatalf("cut %d: %s", cut, d)
+		}
+	}
+}
