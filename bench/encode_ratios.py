@@ -3,7 +3,10 @@ in one run as paired rounds: in each round, for each workload, CPython's
 dumps and the Go benchmarks run back to back, so that both see the same
 load on a shared machine; the table gives the medians over the rounds of
 each figure and of each round's ratio (how many times faster segpickle's
-Marshal is), by wall time and by CPU time (process user + system).
+Marshal is), by wall time and by CPU time (process user + system). The
+last column is Go's floor under Marshal in the same heap: no encoding,
+only handing back a fresh slice of the pickle's size (its allocation, copy
+and the collector's share; BenchmarkEncode's go-result-floor).
 
 Run from the repository root: python3 bench/encode_ratios.py [ROUNDS] [--old OLD]
 With --old, OLD is a bench test binary built at an earlier commit
@@ -22,7 +25,7 @@ import cpython_bench  # noqa: E402
 import gobench  # noqa: E402
 
 WORKLOADS = ["ints_100k", "dict_str_float_10k", "messages_10k", "strings_100k", "bytes_1MiB"]
-VARIANTS = ["segpickle-bytes", "segpickle-unsorted", "segpickle-segments", "ogrek"]
+VARIANTS = ["segpickle-bytes", "segpickle-unsorted", "segpickle-segments", "ogrek", "go-result-floor"]
 
 
 def go_run(binary, workload):
@@ -50,8 +53,8 @@ def main():
             rows[w].append(((ns, cpython_bench.best_ns.cpu), g))
     med = statistics.median
     print("| workload | Marshal ms (cpu) | allocs/op | CPython dumps ms (cpu) | vs CPython, wall / cpu "
-          "| SortMapKeys(false) vs CPython | og-rek ms (cpu) | vs og-rek, wall / cpu |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| SortMapKeys(false) vs CPython | og-rek ms (cpu) | vs og-rek, wall / cpu | result floor ms (cpu) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for w in WORKLOADS:
         rs = rows[w]
 
@@ -62,14 +65,16 @@ def main():
             i = 0 if unit == "ns/op" else 1
             return med(c[i] / g[variant][unit] for c, g in rs) if cp else med(
                 g["ogrek"][unit] / g[variant][unit] for _, g in rs)
-        print("| %s | %.3f (%.3f) | %d | %.3f (%.3f) | %.2f× / %.2f× | %.2f× / %.2f× | %.3f (%.3f) | %.2f× / %.2f× |" % (
+        print("| %s | %.3f (%.3f) | %d | %.3f (%.3f) | %.2f× / %.2f× | %.2f× / %.2f× | %.3f (%.3f) | %.2f× / %.2f× "
+              "| %.3f (%.3f) |" % (
             w, m("segpickle-bytes", "ns/op") / 1e6, m("segpickle-bytes", "cpu-ns/op") / 1e6,
             m("segpickle-bytes", "allocs/op"),
             med(c[0] for c, _ in rs) / 1e6, med(c[1] for c, _ in rs) / 1e6,
             ratio("segpickle-bytes", "ns/op", True), ratio("segpickle-bytes", "cpu-ns/op", True),
             ratio("segpickle-unsorted", "ns/op", True), ratio("segpickle-unsorted", "cpu-ns/op", True),
             m("ogrek", "ns/op") / 1e6, m("ogrek", "cpu-ns/op") / 1e6,
-            ratio("segpickle-bytes", "ns/op", False), ratio("segpickle-bytes", "cpu-ns/op", False)))
+            ratio("segpickle-bytes", "ns/op", False), ratio("segpickle-bytes", "cpu-ns/op", False),
+            m("go-result-floor", "ns/op") / 1e6, m("go-result-floor", "cpu-ns/op") / 1e6))
     if old:
         print("\n| workload | variant | old vs CPython, wall / cpu | new vs CPython, wall / cpu | new/old cpu |")
         print("|---|---|---|---|---|")

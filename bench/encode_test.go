@@ -15,10 +15,27 @@ import (
 // sent with writev); segpickle-bytes: Marshal, one contiguous slice;
 // segpickle-unsorted: Marshal with SortMapKeys(false) (Go's map order, as
 // og-rek; the default sorts map keys); ogrek: og-rek's Encoder into a
-// reused bytes.Buffer. All at protocol 5, each with cpu-ns/op.
+// reused bytes.Buffer; go-result-floor: no encoding, only what handing
+// back a fresh slice of the pickle's size costs in this heap (one
+// allocation, not zeroed, and one copy, as Marshal's join does; the
+// collector's share comes with it), the floor under segpickle-bytes. All
+// at protocol 5, each with cpu-ns/op.
 func BenchmarkEncode(b *testing.B) {
 	for _, w := range Workloads() {
 		size := encodedSize(b, w.Ours)
+		b.Run(w.Name+"/go-result-floor", func(b *testing.B) {
+			out, err := pickler.Marshal(w.Ours)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			cpu := startCPU()
+			for b.Loop() {
+				floorSink = append([]byte(nil), out...)
+			}
+			cpu.report(b)
+		})
 		b.Run(w.Name+"/segpickle-segments", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(size))
