@@ -391,6 +391,13 @@ in_owner(void)
 }
 
 static PyObject *
+not_owner(void)
+{
+    PyErr_SetString(PyExc_RuntimeError, "segpickle._speedups belongs to the interpreter that imported it first");
+    return NULL;
+}
+
+static PyObject *
 usable(PyObject *self, PyObject *unused)
 {
     return PyBool_FromLong(in_owner());
@@ -402,10 +409,8 @@ configure(PyObject *self, PyObject *args)
     PyObject *idle, *np, *fin, *sl, *bt, *nm, *lim;
     Py_ssize_t km, mi, mcm;
     PyObject *dumps, *dump, *clear_memo, *size_of;
-    if (!in_owner()) {
-        PyErr_SetString(PyExc_RuntimeError, "segpickle._speedups belongs to the interpreter that imported it first");
-        return NULL;
-    }
+    if (!in_owner())
+        return not_owner();
     if (!PyArg_ParseTuple(args, "O!OOOOOOOO!O!O!nnn:configure", &PyDict_Type, &idle, &dumps, &dump, &clear_memo,
                           &size_of, &np, &fin, &sl, &PyType_Type,
                           &bt, &PyDict_Type, &nm, &PyLong_Type, &lim, &km, &mi, &mcm))
@@ -561,6 +566,8 @@ dumps_segments(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *k
         PyErr_SetString(PyExc_RuntimeError, "segpickle._speedups is not configured");
         return NULL;
     }
+    if (!in_owner()) /* the state holds the owner's objects (see owner) */
+        return not_owner();
     /* An object of one piece with a positional protocol or none: what
      * pickle.dumps gives for that protocol, the same bytes or the same
      * error (a bad protocol is refused by pickle.dumps as by the Pickler
