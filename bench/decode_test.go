@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"os/exec"
 	"strings"
 	"sync"
@@ -67,7 +68,8 @@ func typedTarget(name string) func() any {
 }
 
 // BenchmarkDecode: CPython's pickles (protocols 2 and 5) decoded into any
-// by segpickle, gopickle and og-rek, and into typed Go values by segpickle;
+// by segpickle, gopickle and og-rek, and into typed Go values by segpickle
+// (Unmarshal, and a Decoder over an io.Reader: segpickle-typed-reader);
 // each with cpu-ns/op (cpython_bench.py reports CPython's the same way).
 func BenchmarkDecode(b *testing.B) {
 	for _, proto := range []int{2, 5} {
@@ -92,6 +94,21 @@ func BenchmarkDecode(b *testing.B) {
 				cpu := startCPU()
 				for b.Loop() {
 					if err := unpickler.Unmarshal(data, mk()); err != nil {
+						b.Fatal(err)
+					}
+				}
+				cpu.report(b)
+			})
+			b.Run(prefix+"/segpickle-typed-reader", func(b *testing.B) {
+				// A Decoder over an io.Reader (a connection, a file).
+				b.ReportAllocs()
+				b.SetBytes(int64(len(data)))
+				mk := typedTarget(name)
+				r := bytes.NewReader(data)
+				cpu := startCPU()
+				for b.Loop() {
+					r.Reset(data)
+					if err := unpickler.NewDecoder(r).Decode(mk()); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -101,7 +101,11 @@ func NewDecoder(r io.Reader, opts ...Option) *Decoder {
 
 // Decode reads the next pickle into v. At the end of the stream it returns
 // io.EOF.
-func (dec *Decoder) Decode(v any) error {
+func (dec *Decoder) Decode(v any) error { return dec.decode(v, true) }
+
+// decode is Decode; typed false keeps to the dynamic path (the tests'
+// reference).
+func (dec *Decoder) decode(v any, typed bool) error {
 	if dec.cfg.err != nil {
 		return dec.cfg.err
 	}
@@ -110,6 +114,19 @@ func (dec *Decoder) Decode(v any) error {
 			return dec.src.Err()
 		}
 		return io.EOF
+	}
+	if rt, rp, ok := typedTarget(v); ok && typed && !dec.cfg.plainMaps && dec.cfg.persistentLoad == nil {
+		// As Unmarshal: the typed path first, over input kept from here
+		// (Mark) so that the dynamic path can read it again if it gives way.
+		dec.src.Mark()
+		m := machine{src: dec.src, cfg: &dec.cfg}
+		if unmarshalTyped(&m, rt, rp) == nil {
+			m.src.Release()
+			dec.src = m.src
+			return nil
+		}
+		typedFallbacks.Add(1)
+		dec.src = m.src.Replay()
 	}
 	m := machine{src: dec.src, cfg: &dec.cfg}
 	m.takeStack()

@@ -1,6 +1,7 @@
 package unpickler
 
 import (
+	"bytes"
 	"reflect"
 	"strconv"
 	"testing"
@@ -215,6 +216,26 @@ func FuzzTypedAgrees(f *testing.F) {
 			}
 			if errWant == nil && !reflect.DeepEqual(want, got) {
 				t.Fatalf("values differ:\n %#v\n %#v", want, got)
+			}
+			// A Decoder over short reads, twice over: the typed path over
+			// a reader, its replay, and the next pickle after it, against
+			// a Decoder's dynamic path (what Decode did for typed targets
+			// before it had the typed path).
+			twice := append(append([]byte{}, data...), data...)
+			dec := NewDecoder(&chunkReader{bytes.NewReader(twice), 3})
+			ref := NewDecoder(&chunkReader{bytes.NewReader(twice), 3})
+			for i := range 2 {
+				want2, got2 := mk(), mk()
+				errWant2, errGot2 := ref.decode(want2, false), dec.Decode(got2)
+				if (errWant2 == nil) != (errGot2 == nil) || (errWant2 != nil && errWant2.Error() != errGot2.Error()) {
+					t.Fatalf("Decoder #%d: errors differ: %v / %v", i, errWant2, errGot2)
+				}
+				if errWant2 != nil {
+					break // (a target the typed path began to fill may differ)
+				}
+				if !reflect.DeepEqual(want2, got2) {
+					t.Fatalf("Decoder #%d: values differ:\n %#v\n %#v", i, want2, got2)
+				}
 			}
 		}
 	})

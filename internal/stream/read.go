@@ -29,6 +29,78 @@ type Reader struct {
 	eof    bool
 	err    error // the reader's error other than io.EOF, once it failed
 	owned  bool  // buf is the reader's buffer: slices of it are not stable
+	mk     *mark // a Reader over an io.Reader, between Mark and Release or Replay
+}
+
+// mark is what a Reader over an io.Reader keeps between Mark and Release
+// or Replay: while it is on, reads go into fresh memory, never into the
+// reusable buffer, so every slice handed out since Mark stays valid (as
+// over a segment list), and the input read since Mark is kept, in order,
+// to be read again (Replay). It holds what was read, no more: memory
+// grows with what arrives.
+type mark struct {
+	on    bool
+	off   int64    // Offset at Mark
+	kept  [][]byte // the input since Mark before the current buffer's part
+	from  int      // where in the current buffer the part not yet kept starts
+	chunk []byte   // the free end of the chunk being read into
+	last  []byte   // that chunk, whole (the reusable buffer after Release)
+}
+
+// chunkMin is the least free space worth reading into; below it a fresh
+// chunk is taken.
+const chunkMin = 4 << 10
+
+// keep adds the current buffer's part since from to the kept input.
+func (mk *mark) keep(b []byte) {
+	if len(b) > mk.from {
+		mk.kept = append(mk.kept, b[mk.from:])
+	}
+	mk.from = len(b)
+}
+
+// Mark starts keeping the input from here (a Reader over an io.Reader;
+// for others, whose input is stable, it does nothing): until Release or
+// Replay, slices returned stay valid.
+func (s *Reader) Mark() {
+	if s.r == nil {
+		return
+	}
+	if s.mk == nil {
+		s.mk = new(mark)
+	}
+	*s.mk = mark{on: true, off: s.Offset(), kept: s.mk.kept[:0], from: s.pos}
+}
+
+// Release ends a Mark whose input is not needed again: the memory read
+// into since is dropped but for the current buffer, whose chunk becomes
+// the reusable buffer. Nothing returned since Mark may be used after.
+func (s *Reader) Release() {
+	mk := s.mk
+	if mk == nil || !mk.on {
+		return
+	}
+	if mk.last != nil {
+		s.rbuf = mk.last
+	}
+	clear(mk.kept)
+	*mk = mark{kept: mk.kept[:0]}
+}
+
+// Replay ends a Mark and returns a Reader over the same input from Mark:
+// what was read since, then the rest of the io.Reader (or its error), at
+// the same offsets. s must not be used after.
+func (s *Reader) Replay() Reader {
+	mk := s.mk
+	if mk == nil || !mk.on {
+		return *s
+	}
+	mk.keep(s.buf)
+	r := Reader{segs: mk.kept, r: s.r, remain: -1, rbuf: s.rbuf, eof: s.eof, err: s.err, owned: true, base: mk.off}
+	s.mk = nil // its kept slices are r's segments now
+	r.advance()
+	r.base = mk.off
+	return r
 }
 
 // maxEmptyReads is how many (0, nil) reads in a row mean a reader makes no
@@ -119,27 +191,45 @@ func (s *Reader) Available() int64 {
 // advance moves to the next non-empty segment or reader chunk; false at end.
 func (s *Reader) advance() bool {
 	s.base += int64(len(s.buf))
-	s.buf, s.pos = nil, 0
-	if s.r != nil {
-		if s.eof {
-			return false
-		}
-		n, err := readSome(s.r, s.rbuf)
-		if n > 0 {
-			s.buf = s.rbuf[:n]
-			return true
-		}
-		s.fail(err)
-		return false
+	if s.mk != nil && s.mk.on {
+		s.mk.keep(s.buf)
+		s.mk.from = 0
 	}
-	for len(s.segs) > 0 {
+	s.buf, s.pos = nil, 0
+	for len(s.segs) > 0 { // a segment list, or a Replay's kept input
 		sg := s.segs[0]
 		s.segs = s.segs[1:]
-		s.remain -= int64(len(sg))
+		if s.r == nil {
+			s.remain -= int64(len(sg))
+		}
 		if len(sg) > 0 {
 			s.buf = sg
 			return true
 		}
+	}
+	if s.r != nil {
+		if s.eof {
+			return false
+		}
+		into := s.rbuf
+		if s.mk != nil && s.mk.on {
+			// Marked: never over what was read since Mark.
+			if len(s.mk.chunk) < chunkMin {
+				s.mk.last = make([]byte, ReaderSize)
+				s.mk.chunk = s.mk.last
+			}
+			into = s.mk.chunk
+		}
+		n, err := readSome(s.r, into)
+		if n > 0 {
+			s.buf = into[:n:n]
+			if s.mk != nil && s.mk.on {
+				s.mk.chunk = into[n:]
+			}
+			return true
+		}
+		s.fail(err)
+		return false
 	}
 	return false
 }
@@ -221,9 +311,15 @@ func (s *Reader) Read(n int64) (b []byte, where int, ok bool) {
 				copy(grown, out)
 				out = grown
 			}
+			if s.mk != nil && s.mk.on {
+				s.mk.keep(s.buf) // all of it was consumed: out's bytes come next
+			}
 			k, err := readFull(s.r, out[len(out):len(out)+step])
 			out = out[:len(out)+k]
 			s.base += int64(k)
+			if s.mk != nil && s.mk.on && k > 0 {
+				s.mk.kept = append(s.mk.kept, out[len(out)-k:len(out):len(out)])
+			}
 			if err != nil {
 				s.fail(err)
 				return nil, 0, false
@@ -289,14 +385,14 @@ func (s *Reader) AtEnd() bool {
 	if s.pos < len(s.buf) {
 		return false
 	}
-	if s.r != nil {
-		return s.eof || !s.advance()
-	}
 	for len(s.segs) > 0 {
 		if len(s.segs[0]) > 0 {
 			return false
 		}
 		s.segs = s.segs[1:]
+	}
+	if s.r != nil {
+		return s.eof || !s.advance()
 	}
 	return true
 }
