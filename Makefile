@@ -69,7 +69,7 @@ pydata-deps:
 	fi
 
 pytest-pydata: build pydata-deps
-	@SEGPICKLE_REQUIRE_PYDATA=1 SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(STEP) "python tests, numpy/pandas/sklearn" $(SYSPYTHON) -P -m unittest test_pydata test_fidelity test_pickletester_unpickle test_pyext.SegmentBufferPickleTests test_pyapi.DumpsSegmentsPickleTests
+	@SEGPICKLE_REQUIRE_PYDATA=1 SEGPICKLE_BIN=$(CURDIR)/$(BIN) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(STEP) "python tests, numpy/pandas/sklearn" $(SYSPYTHON) -P -m unittest test_pydata test_realobjects test_fidelity test_pickletester_unpickle test_pyext.SegmentBufferPickleTests test_pyapi.DumpsSegmentsPickleTests
 
 ## pytest-cgocheck: the pyext tests against a library built with
 ## GOEXPERIMENT=cgocheck2, which checks every pointer passed through cgo.
