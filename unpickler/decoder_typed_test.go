@@ -2,6 +2,7 @@ package unpickler
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"reflect"
@@ -22,6 +23,8 @@ type chunkReader struct {
 func (c *chunkReader) Read(p []byte) (int, error) {
 	return c.r.Read(p[:min(len(p), c.n)])
 }
+
+type selfList []selfList
 
 // decoderCase is a pickle and the typed target it is decoded into.
 type decoderCase struct {
@@ -52,6 +55,17 @@ func decoderCases(t *testing.T) []decoderCase {
 		Blob []byte `pickle:"blob"`
 		Name string `pickle:"name"`
 	}
+	// Gives way after a payload over 64 KiB (read past the reader's
+	// buffer), at a list inside itself: the dynamic path reads the payload
+	// again from what was kept. {"blob": b"q" * 300 KiB, "l": l}, l = [l].
+	type blobSelf struct {
+		Blob []byte   `pickle:"blob"`
+		L    selfList `pickle:"l"`
+	}
+	blobLate := []byte("\x80\x04}\x94(\x8c\x04blob\x94B")
+	blobLate = binary.LittleEndian.AppendUint32(blobLate, 300<<10)
+	blobLate = append(blobLate, bytes.Repeat([]byte("q"), 300<<10)...)
+	blobLate = append(blobLate, "\x94\x8c\x01l\x94]\x94h\x04au."...)
 	var cs []decoderCase
 	for proto := 0; proto <= 5; proto++ {
 		p := func(v any) []byte { return mustPickle(t, v, proto) }
@@ -64,6 +78,7 @@ func decoderCases(t *testing.T) []decoderCase {
 			decoderCase{"struct", p(outerValue(7)), func() any { return new(tOuter) }, fall},
 			decoderCase{"blob", p(big), func() any { return new(blobMsg) }, false},
 			decoderCase{"none late", p(late), func() any { return new([]*int64) }, false},
+			decoderCase{"blob, then gives way", blobLate, func() any { return new(blobSelf) }, false},
 			decoderCase{"tuple into slice", p(py.Tuple{int64(1), int64(2)}), func() any { return new([]int64) }, false},
 		)
 	}

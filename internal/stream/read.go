@@ -96,7 +96,8 @@ func (s *Reader) Replay() Reader {
 		return *s
 	}
 	mk.keep(s.buf)
-	r := Reader{segs: mk.kept, r: s.r, remain: -1, rbuf: s.rbuf, eof: s.eof, err: s.err, owned: true, base: mk.off}
+	// Segments not reached yet (s a Replay's Reader itself) follow.
+	r := Reader{segs: append(mk.kept, s.segs...), r: s.r, remain: -1, rbuf: s.rbuf, eof: s.eof, err: s.err, owned: true, base: mk.off}
 	s.mk = nil // its kept slices are r's segments now
 	r.advance()
 	r.base = mk.off
@@ -302,7 +303,7 @@ func (s *Reader) Read(n int64) (b []byte, where int, ok bool) {
 	s.pos = len(s.buf)
 	for int64(len(out)) < n {
 		left := n - int64(len(out))
-		if s.r != nil && left >= int64(len(s.rbuf)) {
+		if s.r != nil && len(s.segs) == 0 && left >= int64(len(s.rbuf)) {
 			// Straight into the destination, in steps that double with
 			// what has arrived.
 			step := int(min(left, int64(max(64<<10, len(out)))))
