@@ -78,8 +78,13 @@ pytest-cgocheck: cli
 	@GOEXPERIMENT=cgocheck2 $(STEP) "cgocheck2 build" $(GO) build -buildmode=c-shared -o $(CGOCHECK_LIB) ./cbridge
 	@SEGPICKLE_BIN=$(CURDIR)/$(BIN) SEGPICKLE_LIB=$(CGOCHECK_LIB) PYTHONPATH=$(CURDIR)/pyext:$(CURDIR)/tests $(STEP) "python tests, cgocheck2 library" $(PYTHON) -P -m unittest test_pyext test_cabi test_channel
 
+## vet also builds where int has 32 bits (386, arm) and without cgo (the C
+## library then builds as a program that says it needs cgo).
 vet:
 	@$(STEP) "go vet" $(GO) vet ./...
+	@GOARCH=386 $(STEP) "go vet, 32-bit (386)" $(GO) vet ./...
+	@GOARCH=arm GOARM=7 $(STEP) "go vet, 32-bit (arm)" $(GO) vet ./...
+	@CGO_ENABLED=0 $(STEP) "go vet, no cgo" $(GO) vet ./...
 
 fmt:
 	gofmt -w $(GOFILES)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"unsafe"
 
 	"github.com/segpickle/segpickle/frame"
@@ -60,7 +61,7 @@ func Example() {
 
 // A reader checks the header against its maximum before allocating.
 func ExampleReader_Read() {
-	hdr := frame.Header(1<<40, nil) // claims a 1 TiB pickle
+	hdr := frame.Header(min(math.MaxInt, 1<<40), nil) // claims a 1 TiB pickle
 	_, err := frame.NewReader(bytes.NewReader(hdr), 1<<20).Read()
 	fmt.Println(errors.Is(err, frame.ErrTooLarge))
 	// Output: true

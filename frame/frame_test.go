@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"path/filepath"
 	"runtime"
@@ -70,7 +71,7 @@ func TestRoundTripTCPAndUnix(t *testing.T) {
 
 func TestBadFrames(t *testing.T) {
 	good := frame.Header(10, []int{5})
-	over := frame.Header(1<<40, nil)
+	over := frame.Header(min(math.MaxInt, 1<<40), nil)
 	manyBufs := frame.Header(0, nil)
 	binary.LittleEndian.PutUint32(manyBufs[4:], 1<<20)
 	badVersion := frame.Header(1, nil)
@@ -216,7 +217,7 @@ func FuzzRead(f *testing.F) {
 	v1 := frame.Header(2, []int{3})
 	v1[2] = frame.Version1
 	f.Add(append(v1, "pkxyz"...), uint8(1))
-	f.Add(frame.Header(1<<40, nil), uint8(16))
+	f.Add(frame.Header(min(math.MaxInt, 1<<40), nil), uint8(16))
 	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"), uint8(3))
 	f.Fuzz(func(t *testing.T, data []byte, step uint8) {
 		r := frame.NewReader(iotest{r: bytes.NewReader(data), n: int(step%64) + 1}, 1<<20)

@@ -490,7 +490,7 @@ func (m *machine) specMemo(w []byte, code int16, val any, item int) int {
 	switch w[0] {
 	case op.Memoize:
 		idx = uint32(m.nmemo + len(m.sputs))
-		if m.nmemo+len(m.sputs) > int(^uint32(0)) {
+		if uint64(m.nmemo+len(m.sputs)) > math.MaxUint32 {
 			return 0
 		}
 	case op.Binput:

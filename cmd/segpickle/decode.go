@@ -24,7 +24,7 @@ func init() {
 }
 
 // maxInput bounds what the CLI reads.
-const maxInput = 1 << 32
+const maxInput int64 = 1 << 32
 
 func readAll(r io.Reader) ([]byte, error) {
 	if f, ok := r.(*os.File); ok {
@@ -34,7 +34,7 @@ func readAll(r io.Reader) ([]byte, error) {
 			if _, err := b.ReadFrom(io.LimitReader(f, maxInput+1)); err != nil {
 				return nil, err
 			}
-			if b.Len() > maxInput {
+			if int64(b.Len()) > maxInput {
 				return nil, fmt.Errorf("input over %d bytes", maxInput)
 			}
 			return b.Bytes(), nil
@@ -44,7 +44,7 @@ func readAll(r io.Reader) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxInput {
+	if int64(len(b)) > maxInput {
 		return nil, fmt.Errorf("input over %d bytes", maxInput)
 	}
 	return b, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"net"
 	"sync"
 	"testing"
@@ -84,7 +85,7 @@ func TestHostileEchoServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Write(frame.Header(60<<30, nil))
+		c.Write(frame.Header(min(math.MaxInt, 60<<30), nil))
 		c.Write(make([]byte, 100<<10))
 		time.Sleep(200 * time.Millisecond)
 		c.Close()
