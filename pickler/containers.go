@@ -384,22 +384,8 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 			return err
 		}
 	} else if e.cfg.sortKeys && len(m) > 1 {
-		if len(m) <= 8 {
-			// A record of up to 8 items has its values on the stack:
-			// no write barrier a value while the collector marks.
-			var onStack [8]any
-			keys, vals := e.sortedItems(m, onStack[:0])
-			if err := e.saveRecord(keys, vals); err != nil {
-				return err
-			}
-		} else {
-			vals := e.valBuf
-			e.valBuf = nil
-			keys, vals := e.sortedItems(m, vals)
-			if err := e.saveRecord(keys, vals); err != nil {
-				return err
-			}
-			e.putItems(vals)
+		if err := e.saveSortedSmall(m); err != nil {
+			return err
 		}
 	} else {
 		// Written while iterating: no key slice.
@@ -418,6 +404,56 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 	e.depth--
 	return nil
 }
+
+// saveSortedSmall writes the items of a map of 2 to recordMax items in
+// key order (saveRecord). A small map with the keys of the map before it
+// (a record of a list) is read in place (recordGroup); others are sorted,
+// or looked up in the order of the keys before (sortedItems).
+func (e *encoder) saveSortedSmall(m map[string]any) error {
+	n := len(m)
+	var off [recordMax]uint16
+	if keys := e.lastKeys; len(keys) == n {
+		if g := e.recordGroup(keys, m, &off); g != nil {
+			return e.saveRecord(keys, recVals{g, &off})
+		}
+	}
+	if n <= 8 {
+		// A record of up to 8 items has its values on the stack:
+		// no allocation, and the slice is not kept.
+		var onStack [8]any
+		keys, vals := e.sortedItems(m, onStack[:0])
+		return e.saveRecord(keys, recVals{unsafe.Pointer(unsafe.SliceData(vals)), &sliceOffs})
+	}
+	vals := e.valBuf
+	e.valBuf = nil
+	keys, vals := e.sortedItems(m, vals)
+	if err := e.saveRecord(keys, recVals{unsafe.Pointer(unsafe.SliceData(vals)), &sliceOffs}); err != nil {
+		return err
+	}
+	e.putItems(vals)
+	return nil
+}
+
+// recVals are a record's values in the order of its keys: value i at
+// base+off[i], base a slice of values (off sliceOffs) or a small map's
+// group (recordGroup), which base keeps alive.
+type recVals struct {
+	base unsafe.Pointer
+	off  *[recordMax]uint16
+}
+
+// at is value i (i < recordMax).
+func (r recVals) at(i int) any {
+	return *(*any)(unsafe.Add(r.base, r.off[i&(recordMax-1)]))
+}
+
+// sliceOffs are the offsets of the items of a []any.
+var sliceOffs = func() (o [recordMax]uint16) {
+	for i := range o {
+		o[i] = uint16(i * int(unsafe.Sizeof(any(nil))))
+	}
+	return o
+}()
 
 func (e *encoder) saveStrItem(key string, v any, cacheKey bool) error {
 	var err error
@@ -759,13 +795,13 @@ func (e *encoder) recordIdx(n int) []uint32 {
 // loop, small tuples and lists by putSmall); the
 // rest takes saveStrItem's way. Such a record is one batch: MARK, the
 // items, SETITEMS.
-func (e *encoder) saveRecord(keys []string, vals []any) error {
+func (e *encoder) saveRecord(keys []string, vals recVals) error {
 	idx := e.recordIdx(len(keys))
 	n := len(keys)
 	if e.proto < 4 || e.cfg.persistentID != nil || n < 2 || n > batchSize {
 		for b := e.batches(n, op.Setitem, op.Setitems); b.next(); {
 			for i := b.start; i < b.end; i++ {
-				if err := e.saveRecordItem(keys[i], vals[i], idx, i); err != nil {
+				if err := e.saveRecordItem(keys[i], vals.at(i), idx, i); err != nil {
 					return err
 				}
 			}
@@ -773,10 +809,10 @@ func (e *encoder) saveRecord(keys []string, vals []any) error {
 		return nil
 	}
 	e.Byte(op.Mark)
-	idx, vals = idx[:n], vals[:n] // i < n below: no bounds checks
+	idx = idx[:n] // i < n below: no bounds checks
 	for i := 0; i < n; {
 		if idx[i] == noIdx {
-			if err := e.saveRecordItem(keys[i], vals[i], idx, i); err != nil {
+			if err := e.saveRecordItem(keys[i], vals.at(i), idx, i); err != nil {
 				return err
 			}
 			i++
@@ -808,7 +844,7 @@ func (e *encoder) saveRecord(keys []string, vals []any) error {
 			// saveItemValue below.
 			q := p[w : w+most-5]
 			m := 0
-			switch y := vals[i].(type) {
+			switch y := vals.at(i).(type) {
 			case float64:
 				q[0] = op.Binfloat
 				binary.BigEndian.PutUint64(q[1:], math.Float64bits(y))
@@ -857,7 +893,7 @@ func (e *encoder) saveRecord(keys []string, vals []any) error {
 			keyOnly = true
 		}
 		if keyOnly {
-			if err := e.saveItemValue(keys[i], vals[i]); err != nil {
+			if err := e.saveItemValue(keys[i], vals.at(i)); err != nil {
 				return err
 			}
 			i++
@@ -1132,6 +1168,7 @@ func (e *encoder) sortedItems(m map[string]any, vals []any) ([]string, []any) {
 	}
 	e.putSort(ks)
 	e.lastKeys = keys
+	e.recSlotN = 0 // recordGroup's slots were for the keys before
 	// The indexes recorded were for the keys before, and a map being
 	// written around this one may still be reading them: a fresh slice.
 	e.recIdx, e.recGen = nil, 0

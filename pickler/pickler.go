@@ -124,6 +124,9 @@ type encoder struct {
 	recIdx   []uint32 // memo indexes of lastKeys in this pickle (recordIdx)
 	recGen   uint32   // the gen recIdx is for
 	valBuf   []any    // map values in key order, reused
+	recSlot  [8]uint8 // the group slots of lastKeys in the last small map (recordGroup)
+	recSlotN int      // len(lastKeys) when recSlot is for them, else 0
+	recFull  uint64   // the control bytes' high bits of those slots
 	sortBufs *keySort // map items gathered for sorting (takeSort)
 
 	keyCache [keyCacheSize]keyCacheEntry
