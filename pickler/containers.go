@@ -356,6 +356,14 @@ func (e *encoder) beginStrMap(isNil bool, p unsafe.Pointer) (done bool, err erro
 }
 
 func (e *encoder) saveStrMap(m map[string]any) error {
+	tried := false // recordGroup was asked
+	if keys := e.lastKeys; len(keys) == len(m) && len(m) > 1 && e.cfg.sortKeys {
+		var off [recordMax]uint16
+		if g := e.recordGroup(keys, m, &off); g != nil {
+			return e.saveGroupRecord(m, keys, recVals{g, &off})
+		}
+		tried = true
+	}
 	if done, err := e.beginStrMap(m == nil, unsafe.Pointer(*(**byte)(unsafe.Pointer(&m)))); done {
 		return err
 	}
@@ -384,7 +392,7 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 			return err
 		}
 	} else if e.cfg.sortKeys && len(m) > 1 {
-		if err := e.saveSortedSmall(m); err != nil {
+		if err := e.saveSortedSmall(m, tried); err != nil {
 			return err
 		}
 	} else {
@@ -405,14 +413,45 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 	return nil
 }
 
+// saveGroupRecord is saveStrMap for a record read in place
+// (recordGroup): beginStrMap's steps, the dict opened and memoized in one
+// write at protocol 4 and above, then saveRecord.
+func (e *encoder) saveGroupRecord(m map[string]any, keys []string, vals recVals) error {
+	if e.inKey > 0 {
+		return e.unhashable("dict")
+	}
+	k := memoKey{p: unsafe.Pointer(*(**byte)(unsafe.Pointer(&m)))}
+	sl, h, mi, found := e.memo.slot(k)
+	if found {
+		e.MemoGet(mi)
+		return nil
+	}
+	if e.proto >= 4 {
+		e.Byte2(op.EmptyDict, op.Memoize)
+		e.memo.claim(sl, k, h, e.Memoized())
+	} else {
+		e.openDict()
+		e.memo.claim(sl, k, h, e.MemoPut())
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	if err := e.saveRecord(keys, vals); err != nil {
+		return err
+	}
+	e.depth--
+	return nil
+}
+
 // saveSortedSmall writes the items of a map of 2 to recordMax items in
 // key order (saveRecord). A small map with the keys of the map before it
-// (a record of a list) is read in place (recordGroup); others are sorted,
-// or looked up in the order of the keys before (sortedItems).
-func (e *encoder) saveSortedSmall(m map[string]any) error {
+// (a record of a list) is read in place (recordGroup, unless tried
+// already); others are sorted, or looked up in the order of the keys
+// before (sortedItems).
+func (e *encoder) saveSortedSmall(m map[string]any, tried bool) error {
 	n := len(m)
 	var off [recordMax]uint16
-	if keys := e.lastKeys; len(keys) == n {
+	if keys := e.lastKeys; len(keys) == n && !tried {
 		if g := e.recordGroup(keys, m, &off); g != nil {
 			return e.saveRecord(keys, recVals{g, &off})
 		}

@@ -103,7 +103,7 @@ func checkGroups() bool {
 // recordGroup returns the group of m when m is a small map whose keys are
 // exactly keys (e.lastKeys, distinct, at most 8), and fills off with the
 // offsets in it of their values, in the order of keys; nil otherwise.
-// The slots found are kept for the next map (e.recSlot).
+// The offsets found are kept for the next map (e.recOff).
 func (e *encoder) recordGroup(keys []string, m map[string]any, off *[recordMax]uint16) unsafe.Pointer {
 	n := len(keys)
 	g := smallGroup(m, n)
@@ -112,16 +112,15 @@ func (e *encoder) recordGroup(keys []string, m map[string]any, off *[recordMax]u
 	}
 	ctrl := *(*uint64)(g)
 	if e.recSlotN == n && ctrl&e.recFull == 0 {
-		// The slots of the last map: full (n of them, m holds n entries),
-		// and holding the keys?
-		slots := &e.recSlot
+		// The slots of the last map are full (n of them: all of m's
+		// entries); do they hold the keys?
+		*off = e.recOff
 		i := 0
 		for ; i < n; i++ {
-			k, s := keys[i], groupKey(g, int(slots[i]))
+			k, s := keys[i], (*string)(unsafe.Add(g, int(off[i&(recordMax-1)])-strAnyElemOff))
 			if len(*s) != len(k) || unsafe.StringData(*s) != unsafe.StringData(k) && *s != k {
 				break
 			}
-			off[i] = uint16(groupCtrlSize + int(slots[i])*strAnySlotSize + strAnyElemOff)
 		}
 		if i == n {
 			return g
@@ -143,7 +142,6 @@ func (e *encoder) recordGroup(keys []string, m map[string]any, off *[recordMax]u
 		if j == n {
 			return nil
 		}
-		e.recSlot[j] = uint8(s)
 		off[j] = uint16(groupCtrlSize + s*strAnySlotSize + strAnyElemOff)
 		full |= 0x80 << (8 * s)
 		seen |= 1 << j
@@ -151,6 +149,6 @@ func (e *encoder) recordGroup(keys []string, m map[string]any, off *[recordMax]u
 	if seen != 1<<n-1 { // never for a map (distinct keys, n full slots): a guard
 		return nil
 	}
-	e.recSlotN, e.recFull = n, full
+	e.recOff, e.recSlotN, e.recFull = *off, n, full
 	return g
 }
