@@ -132,8 +132,21 @@ func (m *ptrTable) get(k memoKey) (uint32, bool) {
 // an entry is added: claim takes a slot made stale by a rebuild, and a
 // caller holding a slot while others are put sees the count change.)
 func (m *ptrTable) slot(k memoKey) (int, uint32, uint32, bool) {
-	if !m.maybeSeen(k) {
-		return lazySlot, 0, 0, false
+	if !m.hashed { // maybeSeen and filter.word, in line (a call each a container)
+		p := uintptr(k.p)
+		r := p >> filterRegionBits
+		c := &m.filter.cache[uint64(r)*0x9e3779b97f4a7c15>>(64-4)&(filterCache-1)]
+		b := *c
+		if b == nil || b.region != r {
+			b = m.filter.slowBlock(r, c)
+		}
+		u := p >> filterUnitBits & (1<<(filterRegionBits-filterUnitBits) - 1)
+		w, bit := u>>6&(filterWords-1), uint64(1)<<(u&63)
+		if b.bits[w]&bit == 0 {
+			m.lazyOK, m.lazyP, m.lazyBlk, m.lazyWord, m.lazyBit = true, uintptr(k.p), b.idx, uint32(w), bit
+			return lazySlot, 0, 0, false
+		}
+		m.build()
 	}
 	if (len(m.entries)+1)*4 > len(m.tags)*3 {
 		m.grow()
@@ -263,7 +276,7 @@ type filterBlock struct {
 }
 
 // word returns p's filter block, word index in it and bit (the block made
-// if need be).
+// if need be). (ptrTable.slot has it in line.)
 func (f *ptrFilter) word(p uintptr) (*filterBlock, uintptr, uint64) {
 	r := p >> filterRegionBits
 	c := &f.cache[uint64(r)*0x9e3779b97f4a7c15>>(64-4)&(filterCache-1)]
