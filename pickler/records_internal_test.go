@@ -226,6 +226,13 @@ func asSortedDicts(v any, seen map[[2]uintptr]any) any {
 // all an error.
 func checkRecords(t testing.TB, recs []any, proto int) {
 	t.Helper()
+	if msg := diffRecords(recs, proto); msg != "" {
+		t.Fatal(msg)
+	}
+}
+
+// diffRecords is checkRecords' comparison: what differs, or "".
+func diffRecords(recs []any, proto int) string {
 	fast, errFast := Marshal(recs, Protocol(proto))
 	saved := groupsOK
 	groupsOK = false
@@ -234,16 +241,17 @@ func checkRecords(t testing.TB, recs []any, proto int) {
 	ref, errRef := Marshal(asSortedDicts(recs, map[[2]uintptr]any{}), Protocol(proto))
 	if errFast != nil || errSlow != nil || errRef != nil {
 		if errFast == nil || errSlow == nil || errRef == nil {
-			t.Fatalf("protocol %d: errors differ: records %v, lookups %v, dicts %v", proto, errFast, errSlow, errRef)
+			return fmt.Sprintf("protocol %d: errors differ: records %v, lookups %v, dicts %v", proto, errFast, errSlow, errRef)
 		}
-		return
+		return ""
 	}
 	if string(fast) != string(ref) {
-		t.Fatalf("protocol %d: records and sorted dicts differ at byte %d of %d", proto, firstDiff(fast, ref), len(ref))
+		return fmt.Sprintf("protocol %d: records and sorted dicts differ at byte %d of %d", proto, firstDiff(fast, ref), len(ref))
 	}
 	if string(slow) != string(ref) {
-		t.Fatalf("protocol %d: records without the group reader and sorted dicts differ at byte %d of %d", proto, firstDiff(slow, ref), len(ref))
+		return fmt.Sprintf("protocol %d: records without the group reader and sorted dicts differ at byte %d of %d", proto, firstDiff(slow, ref), len(ref))
 	}
+	return ""
 }
 
 func firstDiff(a, b []byte) int {
@@ -368,4 +376,25 @@ func TestRecordGroup(t *testing.T) {
 	delete(m, "x")
 	check("a freed slot", m, true)
 	check("nil map", nil, false)
+}
+
+// TestDeepRecords: records nested 500 deep (each of the last one's keys,
+// so read in place) on a fresh goroutine, whose stack grows and moves
+// while the outer records' value offsets and on-stack values are held;
+// the values after the nested one must still be the outer record's.
+func TestDeepRecords(t *testing.T) {
+	var build func(d int) map[string]any
+	build = func(d int) map[string]any {
+		m := map[string]any{"a": int64(d), "b": nil, "c": fmt.Sprintf("v%d", d), "d": py.Tuple{int64(d)}}
+		if d > 0 {
+			m["b"] = build(d - 1)
+		}
+		return m
+	}
+	v := []any{build(500), build(3)}
+	msgs := make(chan string, 1)
+	go func() { msgs <- diffRecords(v, 5) + diffRecords(v, 2) }()
+	if msg := <-msgs; msg != "" {
+		t.Fatal(msg)
+	}
 }
