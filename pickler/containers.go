@@ -916,8 +916,10 @@ func (e *encoder) saveRecord(keys []string, vals recVals) error {
 			case nil:
 				q[0] = op.None
 				m = 1
-			default:
-				m = e.putSmall(q, room-w, y)
+			case py.Tuple:
+				m = e.putSmallItems(q, room-w, y, true)
+			case []any:
+				m = e.putSmallItems(q, room-w, y, false)
 			}
 			if m == 0 {
 				keyOnly = true
@@ -969,23 +971,24 @@ func (e *encoder) saveRecordItem(key string, v any, idx []uint32, i int) error {
 // before (a memo GET). It returns the bytes written, 0 for anything else
 // (then nothing was written or memoized). Protocol 4 and above.
 func (e *encoder) putSmall(p []byte, room int, v any) int {
-	var items []any
-	var k memoKey
-	tuple := false
 	switch y := v.(type) {
 	case py.Tuple:
-		if len(y) == 0 || len(y) > 3 {
-			return 0
-		}
-		items, tuple = y, true
-		k = memoKey{p: unsafe.Pointer(unsafe.SliceData(y)), n: len(y), t: tupleTypeID}
+		return e.putSmallItems(p, room, y, true)
 	case []any:
-		if len(y) == 0 || len(y) > 4 || cap(y) == 0 {
+		return e.putSmallItems(p, room, y, false)
+	}
+	return 0
+}
+
+// putSmallItems is putSmall for a tuple's (tuple) or a list's items.
+func (e *encoder) putSmallItems(p []byte, room int, items []any, tuple bool) int {
+	k := memoKey{p: unsafe.Pointer(unsafe.SliceData(items)), n: len(items), t: anyListTypeID}
+	if tuple {
+		if len(items) == 0 || len(items) > 3 {
 			return 0
 		}
-		items = y
-		k = memoKey{p: unsafe.Pointer(unsafe.SliceData(y)), n: len(y), t: anyListTypeID}
-	default:
+		k.t = tupleTypeID
+	} else if len(items) == 0 || len(items) > 4 || cap(items) == 0 {
 		return 0
 	}
 	if e.depth+1 > e.cfg.maxDepth || e.depth >= trackDepth || room <= 0 {
