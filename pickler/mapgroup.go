@@ -114,8 +114,17 @@ func (e *encoder) recordGroup(keys []string, m map[string]any, off *[recordMax]u
 	if e.recSlotN == n && ctrl&e.recFull == 0 {
 		// The slots of the last map are full (n of them: all of m's
 		// entries); do they hold the keys?
+		// Keys at the same addresses as the last record's (one literal,
+		// one decoder's keys) compare as two words each; others by their
+		// bytes.
 		*off = e.recOff
 		i := 0
+		for ; i < n; i++ {
+			j := i & (groupSlots - 1)
+			if *(*[2]uintptr)(unsafe.Add(g, int(off[j])-strAnyElemOff)) != e.recKeys[j] {
+				break
+			}
+		}
 		for ; i < n; i++ {
 			k, s := keys[i], (*string)(unsafe.Add(g, int(off[i&(recordMax-1)])-strAnyElemOff))
 			if len(*s) != len(k) || unsafe.StringData(*s) != unsafe.StringData(k) && *s != k {
@@ -150,5 +159,8 @@ func (e *encoder) recordGroup(keys []string, m map[string]any, off *[recordMax]u
 		return nil
 	}
 	e.recOff, e.recSlotN, e.recFull = *off, n, full
+	for i := range n {
+		e.recKeys[i&(groupSlots-1)] = *(*[2]uintptr)(unsafe.Add(g, int(off[i])-strAnyElemOff))
+	}
 	return g
 }

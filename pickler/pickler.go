@@ -127,6 +127,7 @@ type encoder struct {
 	recOff   [recordMax]uint16 // the offsets of lastKeys' values in the last small map's group (recordGroup)
 	recSlotN int               // len(lastKeys) when recOff is for them, else 0
 	recFull  uint64            // the control bytes' high bits of their slots
+	recKeys  [8][2]uintptr     // the headers of those keys there (compared only: no pointers)
 	sortBufs *keySort          // map items gathered for sorting (takeSort)
 
 	keyCache [keyCacheSize]keyCacheEntry
