@@ -159,8 +159,15 @@ func (e *encoder) recordGroup(keys []string, m map[string]any, off *[recordMax]u
 		return nil
 	}
 	e.recOff, e.recSlotN, e.recFull = *off, n, full
+	// A key's header is kept only when it is that of keys[i] (which
+	// lastKeys keeps alive): another string of the same bytes may be
+	// freed once written, and its address taken by other bytes.
 	for i := range n {
-		e.recKeys[i&(groupSlots-1)] = *(*[2]uintptr)(unsafe.Add(g, int(off[i])-strAnyElemOff))
+		h := *(*[2]uintptr)(unsafe.Add(g, int(off[i])-strAnyElemOff))
+		if h != *(*[2]uintptr)(unsafe.Pointer(&keys[i])) {
+			h = [2]uintptr{0, ^uintptr(0)} // no string's length: never equal
+		}
+		e.recKeys[i&(groupSlots-1)] = h
 	}
 	return g
 }

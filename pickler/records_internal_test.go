@@ -398,3 +398,46 @@ func TestDeepRecords(t *testing.T) {
 		t.Fatal(msg)
 	}
 }
+
+// rewriter is a value whose MarshalPickle rewrites the bytes of a key
+// string (as if that string had been freed and its memory taken by other
+// bytes) and pickles as 4.
+type rewriter struct{ b []byte }
+
+func (r rewriter) MarshalPickle() (any, error) {
+	copy(r.b, "nbme")
+	return int64(4), nil
+}
+
+// TestRecordKeyAddressReused: a record's key that is another string than
+// the last keys' (same bytes, other address) must not be trusted by its
+// address later: once its memory holds other bytes, a map with a key at
+// that address and of that length has another key. Here the second
+// record's key is rewritten while it is written; the third has a key at
+// that address, now "nbme", and must be written as such.
+func TestRecordKeyAddressReused(t *testing.T) {
+	buf := []byte("name")
+	k := unsafe.String(&buf[0], len(buf))
+	recs := []any{
+		map[string]any{"id": int64(1), "name": int64(2)},
+		map[string]any{"id": int64(3), k: rewriter{buf}},
+		map[string]any{"id": int64(5), k: int64(6)},
+	}
+	d := func(k1 string, v1 int64, k2 string, v2 int64) *py.Dict {
+		d := py.NewDict(2)
+		d.Set(k1, v1)
+		d.Set(k2, v2)
+		return d
+	}
+	want, err := Marshal([]any{d("id", 1, "name", 2), d("id", 3, "name", 4), d("id", 5, "nbme", 6)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Marshal(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("differ at byte %d of %d:\n got %q\nwant %q", firstDiff(got, want), len(want), got, want)
+	}
+}
