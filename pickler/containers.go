@@ -916,10 +916,15 @@ func (e *encoder) saveRecord(keys []string, vals recVals) error {
 			case nil:
 				q[0] = op.None
 				m = 1
-			case py.Tuple:
-				m = e.putSmallItems(q, room-w, y, true)
-			case []any:
-				m = e.putSmallItems(q, room-w, y, false)
+			default:
+				// Not cases of the switch: with them it became a jump
+				// table, its target mispredicted item after item (in
+				// cachegrind's model).
+				if t, ok := y.(py.Tuple); ok {
+					m = e.putSmallItems(q, room-w, t, true)
+				} else if l, ok := y.([]any); ok {
+					m = e.putSmallItems(q, room-w, l, false)
+				}
 			}
 			if m == 0 {
 				keyOnly = true
