@@ -33,11 +33,10 @@ type goMap struct {
 }
 
 const (
-	groupCtrlSize  = 8  // the control word: a byte a slot, high bit clear when full
-	strAnySlotSize = 32 // a slot of map[string]any: the key (16 bytes), the value (16)
-	strAnyElemOff  = 16
+	groupCtrlSize  = 8 // the control word: a byte a slot, high bit clear when full
 	groupSlots     = 8
-	ctrlHighBits   = 0x8080808080808080
+	strAnyElemOff  = int(unsafe.Sizeof(""))                       // a slot of map[string]any: the key,
+	strAnySlotSize = strAnyElemOff + int(unsafe.Sizeof(any(nil))) // then the value
 )
 
 // groupsOK says that the layout checks of init passed.

@@ -207,7 +207,7 @@ func asSortedDicts(v any, seen map[[2]uintptr]any) any {
 		if len(x) == 0 {
 			return x
 		}
-		k := [2]uintptr{uintptr(unsafe.Pointer(unsafe.SliceData(x))), uintptr(len(x)) | 1<<62}
+		k := [2]uintptr{uintptr(unsafe.Pointer(unsafe.SliceData(x))), ^uintptr(len(x))} // apart from a list
 		if l, ok := seen[k]; ok {
 			return l
 		}
