@@ -1152,14 +1152,19 @@ func putShortStr(p []byte, s string) int {
 	return n + 3
 }
 
-// putTinyStr is putShortStr, with a str of under 8 bytes (the
+// putTinyStr is putShortStr, with a str of up to 8 bytes (the
 // commonest values) written in one 8-byte load and store.
 func putTinyStr(p []byte, s string) int {
 	n := len(s)
-	if n >= 8 || n == 0 {
+	var x uint64
+	switch {
+	case n == 8:
+		x = binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s), 8))
+	case n > 8 || n == 0:
 		return putShortStr(p, s)
+	default:
+		x = tail8(unsafe.Slice(unsafe.StringData(s), n))
 	}
-	x := tail8(unsafe.Slice(unsafe.StringData(s), n))
 	if x&0x8080808080808080 != 0 {
 		return 0
 	}

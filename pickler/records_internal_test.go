@@ -66,7 +66,7 @@ func (g *recGen) value(depth int) any {
 	case 6:
 		return fmt.Sprintf("user%d", r.IntN(100000))
 	case 7:
-		return []string{"", "a", "é", "héllo", "ab", "abcdefgh", "abcdefghijklmno"}[r.IntN(7)]
+		return []string{"", "a", "é", "héllo", "ab", "abcdefgh", "abcdefghijklmno", "héllo!!", "abcdefg"}[r.IntN(9)]
 	case 8:
 		return strings.Repeat("s", 60+r.IntN(10)) // around sharedStrMin
 	case 9:
@@ -439,5 +439,37 @@ func TestRecordKeyAddressReused(t *testing.T) {
 	}
 	if string(got) != string(want) {
 		t.Fatalf("differ at byte %d of %d:\n got %q\nwant %q", firstDiff(got, want), len(want), got, want)
+	}
+}
+
+// TestRecordStrValuesNotASCII: a record's str values of every short
+// length, valid UTF-8 or not (a lone surrogate, a stray byte), first or
+// last byte: the inline writers take only ASCII, the rest goes the
+// general way (an error for invalid UTF-8), as for the sorted dicts.
+func TestRecordStrValuesNotASCII(t *testing.T) {
+	for n := 1; n <= 20; n++ {
+		for _, odd := range []string{"é", "\xff", "\xed\xa0\x80"} {
+			for _, first := range []bool{true, false} {
+				s := strings.Repeat("a", max(0, n-len(odd)))
+				if first {
+					s = odd + s
+				} else {
+					s += odd
+				}
+				// The first records take the general way (their keys are
+				// new): s in the later ones.
+				var recs []any
+				for i := range 3 {
+					v := "ok"
+					if i == 2 {
+						v = s
+					}
+					recs = append(recs, map[string]any{"id": int64(i), "s": v, "l": []any{"x", v}, "t": py.Tuple{v}})
+				}
+				checkRecords(t, recs, 5)
+				checkRecords(t, []any{recs[0], recs[1], map[string]any{"id": int64(3), "s": "ok", "l": []any{s}, "t": py.Tuple{"ok"}}}, 5)
+				checkRecords(t, []any{recs[0], recs[1], map[string]any{"id": int64(3), "s": "ok", "l": []any{"ok"}, "t": py.Tuple{int64(1), s}}}, 5)
+			}
+		}
 	}
 }
