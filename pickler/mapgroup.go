@@ -27,7 +27,7 @@ import "unsafe"
 // goMap is the head of the runtime's maps.Map, up to dirLen.
 type goMap struct {
 	used   uint64         // entries
-	seed   uintptr        //
+	seed   uintptr        // the hash seed
 	dirPtr unsafe.Pointer // a small map's one group (dirLen 0)
 	dirLen int            // 0 for a small map
 }
