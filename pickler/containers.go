@@ -356,6 +356,14 @@ func (e *encoder) beginStrMap(isNil bool, p unsafe.Pointer) (done bool, err erro
 }
 
 func (e *encoder) saveStrMap(m map[string]any) error {
+	tried := false // recordGroup was asked
+	if keys := e.lastKeys; len(keys) == len(m) && len(m) > 1 && e.cfg.sortKeys {
+		var off [recordMax]uint16
+		if g := e.recordGroup(keys, m, &off); g != nil {
+			return e.saveGroupRecord(m, keys, recVals{g, &off})
+		}
+		tried = true
+	}
 	if done, err := e.beginStrMap(m == nil, unsafe.Pointer(*(**byte)(unsafe.Pointer(&m)))); done {
 		return err
 	}
@@ -384,22 +392,8 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 			return err
 		}
 	} else if e.cfg.sortKeys && len(m) > 1 {
-		if len(m) <= 8 {
-			// A record of up to 8 items has its values on the stack:
-			// no write barrier a value while the collector marks.
-			var onStack [8]any
-			keys, vals := e.sortedItems(m, onStack[:0])
-			if err := e.saveRecord(keys, vals); err != nil {
-				return err
-			}
-		} else {
-			vals := e.valBuf
-			e.valBuf = nil
-			keys, vals := e.sortedItems(m, vals)
-			if err := e.saveRecord(keys, vals); err != nil {
-				return err
-			}
-			e.putItems(vals)
+		if err := e.saveSortedSmall(m, tried); err != nil {
+			return err
 		}
 	} else {
 		// Written while iterating: no key slice.
@@ -418,6 +412,87 @@ func (e *encoder) saveStrMap(m map[string]any) error {
 	e.depth--
 	return nil
 }
+
+// saveGroupRecord is saveStrMap for a record read in place
+// (recordGroup): beginStrMap's steps, the dict opened and memoized in one
+// write at protocol 4 and above, then saveRecord.
+func (e *encoder) saveGroupRecord(m map[string]any, keys []string, vals recVals) error {
+	if e.inKey > 0 {
+		return e.unhashable("dict")
+	}
+	k := memoKey{p: unsafe.Pointer(*(**byte)(unsafe.Pointer(&m)))}
+	sl, h, mi, found := e.memo.slot(k)
+	if found {
+		e.MemoGet(mi)
+		return nil
+	}
+	if e.proto >= 4 {
+		e.Byte2(op.EmptyDict, op.Memoize)
+		e.memo.claim(sl, k, h, e.Memoized())
+	} else {
+		e.openDict()
+		e.memo.claim(sl, k, h, e.MemoPut())
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	if err := e.saveRecord(keys, vals); err != nil {
+		return err
+	}
+	e.depth--
+	return nil
+}
+
+// saveSortedSmall writes the items of a map of 2 to recordMax items in
+// key order (saveRecord). A small map with the keys of the map before it
+// (a record of a list) is read in place (recordGroup, unless tried
+// already); others are sorted, or looked up in the order of the keys
+// before (sortedItems).
+func (e *encoder) saveSortedSmall(m map[string]any, tried bool) error {
+	n := len(m)
+	var off [recordMax]uint16
+	if keys := e.lastKeys; len(keys) == n && !tried {
+		if g := e.recordGroup(keys, m, &off); g != nil {
+			return e.saveRecord(keys, recVals{g, &off})
+		}
+	}
+	if n <= 8 {
+		// A record of up to 8 items has its values on the stack:
+		// no allocation, and the slice is not kept.
+		var onStack [8]any
+		keys, vals := e.sortedItems(m, onStack[:0])
+		return e.saveRecord(keys, recVals{unsafe.Pointer(unsafe.SliceData(vals)), &sliceOffs})
+	}
+	vals := e.valBuf
+	e.valBuf = nil
+	keys, vals := e.sortedItems(m, vals)
+	if err := e.saveRecord(keys, recVals{unsafe.Pointer(unsafe.SliceData(vals)), &sliceOffs}); err != nil {
+		return err
+	}
+	e.putItems(vals)
+	return nil
+}
+
+// recVals are a record's values in the order of its keys: value i at
+// base+off[i], base a slice of values (off sliceOffs) or a small map's
+// group (recordGroup), which base keeps alive.
+type recVals struct {
+	base unsafe.Pointer
+	off  *[recordMax]uint16
+}
+
+// at is value i (i < recordMax).
+func (r recVals) at(i int) any {
+	return *(*any)(unsafe.Add(r.base, r.off[i&(recordMax-1)]))
+}
+
+// sliceOffs are the offsets of the items of a []any.
+var sliceOffs = func() (o [recordMax]uint16) {
+	for i := range o {
+		o[i] = uint16(i * int(unsafe.Sizeof(any(nil))))
+	}
+	return o
+}()
 
 func (e *encoder) saveStrItem(key string, v any, cacheKey bool) error {
 	var err error
@@ -759,13 +834,13 @@ func (e *encoder) recordIdx(n int) []uint32 {
 // loop, small tuples and lists by putSmall); the
 // rest takes saveStrItem's way. Such a record is one batch: MARK, the
 // items, SETITEMS.
-func (e *encoder) saveRecord(keys []string, vals []any) error {
+func (e *encoder) saveRecord(keys []string, vals recVals) error {
 	idx := e.recordIdx(len(keys))
 	n := len(keys)
 	if e.proto < 4 || e.cfg.persistentID != nil || n < 2 || n > batchSize {
 		for b := e.batches(n, op.Setitem, op.Setitems); b.next(); {
 			for i := b.start; i < b.end; i++ {
-				if err := e.saveRecordItem(keys[i], vals[i], idx, i); err != nil {
+				if err := e.saveRecordItem(keys[i], vals.at(i), idx, i); err != nil {
 					return err
 				}
 			}
@@ -773,10 +848,10 @@ func (e *encoder) saveRecord(keys []string, vals []any) error {
 		return nil
 	}
 	e.Byte(op.Mark)
-	idx, vals = idx[:n], vals[:n] // i < n below: no bounds checks
+	idx = idx[:n] // i < n below: no bounds checks
 	for i := 0; i < n; {
 		if idx[i] == noIdx {
-			if err := e.saveRecordItem(keys[i], vals[i], idx, i); err != nil {
+			if err := e.saveRecordItem(keys[i], vals.at(i), idx, i); err != nil {
 				return err
 			}
 			i++
@@ -808,7 +883,7 @@ func (e *encoder) saveRecord(keys []string, vals []any) error {
 			// saveItemValue below.
 			q := p[w : w+most-5]
 			m := 0
-			switch y := vals[i].(type) {
+			switch y := vals.at(i).(type) {
 			case float64:
 				q[0] = op.Binfloat
 				binary.BigEndian.PutUint64(q[1:], math.Float64bits(y))
@@ -842,7 +917,14 @@ func (e *encoder) saveRecord(keys []string, vals []any) error {
 				q[0] = op.None
 				m = 1
 			default:
-				m = e.putSmall(q, room-w, y)
+				// Not cases of the switch: with them it became a jump
+				// table, its target mispredicted item after item (in
+				// cachegrind's model).
+				if t, ok := y.(py.Tuple); ok {
+					m = e.putSmallItems(q, room-w, t, true)
+				} else if l, ok := y.([]any); ok {
+					m = e.putSmallItems(q, room-w, l, false)
+				}
 			}
 			if m == 0 {
 				keyOnly = true
@@ -857,7 +939,7 @@ func (e *encoder) saveRecord(keys []string, vals []any) error {
 			keyOnly = true
 		}
 		if keyOnly {
-			if err := e.saveItemValue(keys[i], vals[i]); err != nil {
+			if err := e.saveItemValue(keys[i], vals.at(i)); err != nil {
 				return err
 			}
 			i++
@@ -894,23 +976,24 @@ func (e *encoder) saveRecordItem(key string, v any, idx []uint32, i int) error {
 // before (a memo GET). It returns the bytes written, 0 for anything else
 // (then nothing was written or memoized). Protocol 4 and above.
 func (e *encoder) putSmall(p []byte, room int, v any) int {
-	var items []any
-	var k memoKey
-	tuple := false
 	switch y := v.(type) {
 	case py.Tuple:
-		if len(y) == 0 || len(y) > 3 {
-			return 0
-		}
-		items, tuple = y, true
-		k = memoKey{p: unsafe.Pointer(unsafe.SliceData(y)), n: len(y), t: tupleTypeID}
+		return e.putSmallItems(p, room, y, true)
 	case []any:
-		if len(y) == 0 || len(y) > 4 || cap(y) == 0 {
+		return e.putSmallItems(p, room, y, false)
+	}
+	return 0
+}
+
+// putSmallItems is putSmall for a tuple's (tuple) or a list's items.
+func (e *encoder) putSmallItems(p []byte, room int, items []any, tuple bool) int {
+	k := memoKey{p: unsafe.Pointer(unsafe.SliceData(items)), n: len(items), t: anyListTypeID}
+	if tuple {
+		if len(items) == 0 || len(items) > 3 {
 			return 0
 		}
-		items = y
-		k = memoKey{p: unsafe.Pointer(unsafe.SliceData(y)), n: len(y), t: anyListTypeID}
-	default:
+		k.t = tupleTypeID
+	} else if len(items) == 0 || len(items) > 4 || cap(items) == 0 {
 		return 0
 	}
 	if e.depth+1 > e.cfg.maxDepth || e.depth >= trackDepth || room <= 0 {
@@ -1069,14 +1152,19 @@ func putShortStr(p []byte, s string) int {
 	return n + 3
 }
 
-// putTinyStr is putShortStr, with a str of under 8 bytes (the
+// putTinyStr is putShortStr, with a str of up to 8 bytes (the
 // commonest values) written in one 8-byte load and store.
 func putTinyStr(p []byte, s string) int {
 	n := len(s)
-	if n >= 8 || n == 0 {
+	var x uint64
+	switch {
+	case n == 8:
+		x = binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s), 8))
+	case n > 8 || n == 0:
 		return putShortStr(p, s)
+	default:
+		x = tail8(unsafe.Slice(unsafe.StringData(s), n))
 	}
-	x := tail8(unsafe.Slice(unsafe.StringData(s), n))
 	if x&0x8080808080808080 != 0 {
 		return 0
 	}
@@ -1132,6 +1220,7 @@ func (e *encoder) sortedItems(m map[string]any, vals []any) ([]string, []any) {
 	}
 	e.putSort(ks)
 	e.lastKeys = keys
+	e.recSlotN = 0 // recordGroup's slots were for the keys before
 	// The indexes recorded were for the keys before, and a map being
 	// written around this one may still be reading them: a fresh slice.
 	e.recIdx, e.recGen = nil, 0

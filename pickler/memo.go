@@ -59,10 +59,14 @@ type ptrTable struct {
 	hashed  bool             // the hash table is built (else lazy: the filter)
 	filter  ptrFilter
 	// The filter word and bit of the key of the last lazySlot, which the
-	// claim that follows sets.
-	lazyP   unsafe.Pointer
-	lazyW   *uint64
-	lazyBit uint64
+	// claim that follows sets: no pointers (the key's address is only
+	// compared, the word is a block's index and a word's), so that
+	// noting them costs no write barrier while the collector marks.
+	lazyOK   bool
+	lazyP    uintptr
+	lazyBlk  int32 // index in filter.used
+	lazyWord uint32
+	lazyBit  uint64
 }
 
 func (k memoKey) hash() uint {
@@ -102,9 +106,9 @@ func (m *ptrTable) maybeSeen(k memoKey) bool {
 	if m.hashed {
 		return true
 	}
-	w, bit := m.filter.word(uintptr(k.p))
-	if *w&bit == 0 {
-		m.lazyP, m.lazyW, m.lazyBit = k.p, w, bit
+	b, w, bit := m.filter.word(uintptr(k.p))
+	if b.bits[w]&bit == 0 {
+		m.lazyOK, m.lazyP, m.lazyBlk, m.lazyWord, m.lazyBit = true, uintptr(k.p), b.idx, uint32(w), bit
 		return false
 	}
 	m.build()
@@ -128,8 +132,21 @@ func (m *ptrTable) get(k memoKey) (uint32, bool) {
 // an entry is added: claim takes a slot made stale by a rebuild, and a
 // caller holding a slot while others are put sees the count change.)
 func (m *ptrTable) slot(k memoKey) (int, uint32, uint32, bool) {
-	if !m.maybeSeen(k) {
-		return lazySlot, 0, 0, false
+	if !m.hashed { // maybeSeen and filter.word, in line (a call each a container)
+		p := uintptr(k.p)
+		r := p >> filterRegionBits
+		c := &m.filter.cache[uint64(r)*0x9e3779b97f4a7c15>>(64-4)&(filterCache-1)]
+		b := *c
+		if b == nil || b.region != r {
+			b = m.filter.slowBlock(r, c)
+		}
+		u := p >> filterUnitBits & (1<<(filterRegionBits-filterUnitBits) - 1)
+		w, bit := u>>6&(filterWords-1), uint64(1)<<(u&63)
+		if b.bits[w]&bit == 0 {
+			m.lazyOK, m.lazyP, m.lazyBlk, m.lazyWord, m.lazyBit = true, uintptr(k.p), b.idx, uint32(w), bit
+			return lazySlot, 0, 0, false
+		}
+		m.build()
 	}
 	if (len(m.entries)+1)*4 > len(m.tags)*3 {
 		m.grow()
@@ -150,10 +167,12 @@ func (m *ptrTable) claim(i int, k memoKey, h32, idx uint32) {
 	if !m.hashed {
 		m.entries = append(m.entries, memoEntry{n: k.n, t: k.t, idx: idx})
 		m.ptrs = append(m.ptrs, k.p)
-		if m.lazyP != k.p || m.lazyW == nil {
-			m.lazyW, m.lazyBit = m.filter.word(uintptr(k.p))
+		if m.lazyP != uintptr(k.p) || !m.lazyOK {
+			b, w, bit := m.filter.word(uintptr(k.p))
+			b.bits[w] |= bit
+			return
 		}
-		*m.lazyW |= m.lazyBit
+		m.filter.used[m.lazyBlk].bits[m.lazyWord&(filterWords-1)] |= m.lazyBit
 		return
 	}
 	if i == lazySlot { // taken while lazy; the table was built since
@@ -228,7 +247,7 @@ func (m *ptrTable) reset() {
 	m.entries, m.ptrs = m.entries[:0], m.ptrs[:0]
 	m.hashed = false
 	m.filter.reset()
-	m.lazyP, m.lazyW = nil, nil
+	m.lazyOK = false
 }
 
 // ptrFilter is a set of addresses at 16-byte granularity (two keys in one
@@ -247,13 +266,18 @@ const (
 	filterCache      = 16 // a power of two
 )
 
+// filterWords is the number of words in a block: a bit a unit.
+const filterWords = 1 << (filterRegionBits - filterUnitBits - 6)
+
 type filterBlock struct {
 	region uintptr
-	bits   [1 << (filterRegionBits - filterUnitBits - 6)]uint64 // a bit a unit
+	idx    int32 // its index in used
+	bits   [filterWords]uint64
 }
 
-// word returns p's filter word and bit (its block made if need be).
-func (f *ptrFilter) word(p uintptr) (*uint64, uint64) {
+// word returns p's filter block, word index in it and bit (the block made
+// if need be). (ptrTable.slot has it in line.)
+func (f *ptrFilter) word(p uintptr) (*filterBlock, uintptr, uint64) {
 	r := p >> filterRegionBits
 	c := &f.cache[uint64(r)*0x9e3779b97f4a7c15>>(64-4)&(filterCache-1)]
 	b := *c
@@ -261,7 +285,7 @@ func (f *ptrFilter) word(p uintptr) (*uint64, uint64) {
 		b = f.slowBlock(r, c)
 	}
 	u := p >> filterUnitBits & (1<<(filterRegionBits-filterUnitBits) - 1)
-	return &b.bits[u>>6&(uintptr(len(b.bits))-1)], 1 << (u & 63)
+	return b, u >> 6 & (filterWords - 1), 1 << (u & 63)
 }
 
 func (f *ptrFilter) slowBlock(r uintptr, c **filterBlock) *filterBlock {
@@ -277,6 +301,7 @@ func (f *ptrFilter) slowBlock(r uintptr, c **filterBlock) *filterBlock {
 			f.blocks = map[uintptr]*filterBlock{}
 		}
 		f.blocks[r] = b
+		b.idx = int32(len(f.used))
 		f.used = append(f.used, b)
 	}
 	*c = b

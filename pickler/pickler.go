@@ -120,11 +120,15 @@ type encoder struct {
 	inKey    int                  // > 0 while saving a dict key or set item
 	latin1   int64                // memo index of the "latin1" constant + 1
 	depth    int
-	lastKeys []string // the sorted keys of the last str-keyed map (read-only)
-	recIdx   []uint32 // memo indexes of lastKeys in this pickle (recordIdx)
-	recGen   uint32   // the gen recIdx is for
-	valBuf   []any    // map values in key order, reused
-	sortBufs *keySort // map items gathered for sorting (takeSort)
+	lastKeys []string          // the sorted keys of the last str-keyed map (read-only)
+	recIdx   []uint32          // memo indexes of lastKeys in this pickle (recordIdx)
+	recGen   uint32            // the gen recIdx is for
+	valBuf   []any             // map values in key order, reused
+	recOff   [recordMax]uint16 // the offsets of lastKeys' values in the last small map's group (recordGroup)
+	recSlotN int               // len(lastKeys) when recOff is for them, else 0
+	recFull  uint64            // the control bytes' high bits of their slots
+	recKeys  [8][2]uintptr     // the headers of those keys there (compared only: no pointers)
+	sortBufs *keySort          // map items gathered for sorting (takeSort)
 
 	keyCache [keyCacheSize]keyCacheEntry
 	gen      uint32 // this encode's generation in keyCache

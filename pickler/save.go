@@ -204,9 +204,14 @@ func isKnown(t reflect.Type) bool {
 func (e *encoder) enter() error {
 	e.depth++
 	if e.depth > e.cfg.maxDepth {
-		return valueErr(ErrTooDeep, "nesting deeper than "+strconv.Itoa(e.cfg.maxDepth))
+		return e.tooDeep()
 	}
 	return nil
+}
+
+// tooDeep is enter's error, apart so that enter is inlined.
+func (e *encoder) tooDeep() error {
+	return valueErr(ErrTooDeep, "nesting deeper than "+strconv.Itoa(e.cfg.maxDepth))
 }
 
 var marshalerType = reflect.TypeFor[Marshaler]()
