@@ -21,7 +21,7 @@ var (
 	ErrInvalidString = errors.New("string is not valid UTF-8")
 	// ErrProtocol: the value needs an opcode the protocol lacks.
 	ErrProtocol = errors.New("not expressible at this protocol")
-	// ErrMarshaler: a Marshaler failed or returned its own type.
+	// ErrMarshaler: a Marshaler failed or returned itself.
 	ErrMarshaler = errors.New("MarshalPickle failed")
 	// ErrCycle: a tuple that contains itself with nothing memoizable
 	// between (Go can build one, Python cannot).

@@ -75,7 +75,10 @@ func RefThreshold(n int) Option {
 // SortMapKeys(false) lets Go maps encode in Go's iteration order, which
 // differs from run to run, to save the sort. By default (true) map keys are
 // sorted, as encoding/json does, so that equal maps give equal bytes: str
-// keys by their bytes, numbers by value, other keys by their printed form.
+// keys by their bytes, numbers by value whatever their Go types (NaN after
+// the others), arrays item by item; keys of different kinds by kind (None,
+// numbers, complex, str, arrays, structs), then by Go type. The order is
+// total: a map[any]any holding 1, "1" and 1.0 is written alike every time.
 // Struct fields always come in declaration order, and *py.Dict in its own.
 func SortMapKeys(on bool) Option { return func(c *config) { c.sortKeys = on } }
 
