@@ -228,3 +228,22 @@ print("\n".join(bad[:20]))
 	require.NoError(t, err, string(res))
 	require.Empty(t, strings.TrimSpace(string(res)), "pickles CPython rejects")
 }
+
+// TestLongKeyInErrorPath: a path step names a map key by its first 64
+// bytes and its length, not a copy of the whole key (an error under a
+// 1 MiB key was a 1 MiB message; under a 5 GiB key, out of memory).
+func TestLongKeyInErrorPath(t *testing.T) {
+	k := strings.Repeat("é", 1<<19) // 1 MiB
+	for name, v := range map[string]any{
+		"map[string]any":  map[string]any{k: make(chan int)},
+		"map[string]chan": map[string]chan int{k: make(chan int)},
+		"map[any]any":     map[any]any{k: make(chan int)},
+		"py.Dict":         py.DictOf(k, make(chan int)),
+		"map key":         map[any]int{k + "\xff": 1},
+	} {
+		_, err := pickler.Marshal(v)
+		require.Error(t, err, name)
+		require.Less(t, len(err.Error()), 300, name)
+		require.Contains(t, err.Error(), strings.Repeat("é", 32)+"…(104857", name)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Causes of an UnsupportedValueError, for errors.Is.
@@ -176,7 +177,25 @@ func stepStarts(p string) []int {
 	return out
 }
 
+// maxPathKey is the most bytes of a map key that a path step holds: the
+// step is a copy, and a key of gigabytes (a 5 GiB str key too long for
+// the protocol) ran the process out of memory building its error.
+const maxPathKey = 64
+
+// cutKey is k, or its first maxPathKey bytes (whole runes) and its length.
+func cutKey(k string) string {
+	if len(k) <= maxPathKey {
+		return k
+	}
+	i := maxPathKey
+	for i > 0 && !utf8.RuneStart(k[i]) {
+		i--
+	}
+	return k[:i] + "…(" + strconv.Itoa(len(k)) + " bytes)"
+}
+
 func keyPath(k string) string {
+	k = cutKey(k)
 	if strings.ContainsAny(k, "[]{}.\" ") {
 		return "[" + quote(k) + "]"
 	}

@@ -48,15 +48,27 @@ func (e *encoder) saveGoMap(v reflect.Value) error {
 				e.inKey--
 			}
 			if err != nil {
-				return withPath(err, "[key "+fmt.Sprint(it.k)+"]")
+				return withPath(err, "[key "+cutKey(keyDesc(it.k))+"]")
 			}
 			if err := e.saveReflect(it.v); err != nil {
-				return withPath(err, keyPath(fmt.Sprint(it.k)))
+				return withPath(err, keyPath(keyDesc(it.k)))
 			}
 		}
 	}
 	e.depth--
 	return nil
+}
+
+// keyDesc is a map key as a path step names it (cut by the caller): a
+// str key itself, not a copy.
+func keyDesc(k reflect.Value) string {
+	for k.Kind() == reflect.Interface && !k.IsNil() {
+		k = k.Elem()
+	}
+	if k.Kind() == reflect.String {
+		return k.String()
+	}
+	return fmt.Sprint(k)
 }
 
 // sortGoMapItems orders a map's items by key, totally: compareKeys, then
