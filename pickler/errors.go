@@ -202,9 +202,9 @@ func keyPath(k string) string {
 	return "[" + k + "]"
 }
 
-func quote(s string) string {
-	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`
-}
+// quote is s in Go's double-quoted form: control characters (a newline in
+// a global's name, say) escaped, so that an error stays one line.
+func quote(s string) string { return strconv.Quote(s) }
 
 // Marshaler is implemented by Go types that say how they pickle: the
 // returned value (often a py.Call, py.Object or py.Global) is encoded in
