@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
@@ -184,4 +185,26 @@ print("\n".join(bad))
 	res, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(res))
 	require.Empty(t, strings.TrimSpace(string(res)), "pickles CPython rejects")
+}
+
+// TestTimeZoneOutOfPythonRange: Go's FixedZone takes any offset, Python's
+// timezone only those strictly within 24 hours: a time.Time 24 hours or
+// more from UTC is a typed error (py.ErrTimezoneRange), not a pickle that
+// pickle.loads refuses ("offset must be a timedelta strictly between
+// -timedelta(hours=24) and timedelta(hours=24)"); just inside, it is
+// written.
+func TestTimeZoneOutOfPythonRange(t *testing.T) {
+	for _, off := range []int{86400, -86400, 86400 * 3, -86405} {
+		tm := time.Date(2020, 1, 1, 0, 0, 0, 0, time.FixedZone("x", off))
+		for p := 0; p <= 5; p++ {
+			_, err := pickler.Marshal(tm, pickler.Protocol(p))
+			require.ErrorIs(t, err, py.ErrTimezoneRange, "offset %d protocol %d", off, p)
+			var ve *pickler.UnsupportedValueError
+			require.ErrorAs(t, err, &ve)
+		}
+	}
+	for _, off := range []int{86399, -86399, 0, 37} {
+		_, err := pickler.Marshal(time.Date(2020, 1, 1, 0, 0, 0, 0, time.FixedZone("x", off)))
+		require.NoError(t, err, "offset %d", off)
+	}
 }
