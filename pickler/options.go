@@ -83,10 +83,12 @@ func RefThreshold(n int) Option {
 func SortMapKeys(on bool) Option { return func(c *config) { c.sortKeys = on } }
 
 // HardMaxDepth caps MaxDepth. The encoder recurses, and exhausting Go's
-// stack (1 GiB by default) is fatal, not an error: one level of the
-// deepest-framed paths (a struct holding a map of structs, a Call as the
-// callable of a Call) takes under 3.2 KiB of stack, so 100,000 levels
-// stay under a third of it (TestDepthCapIsSafe checks the ratio).
+// stack is fatal, not an error. Its default limit is 10^9 bytes and a
+// stack grows by doubling, so the largest there can be is 512 MiB: one
+// level of the deepest-framed paths (a struct holding a map of structs, a
+// Call as the callable of a Call) takes under 3.2 KiB of stack, so
+// 100,000 levels stay under two thirds of it (TestDepthCapIsSafeAllShapes
+// checks the ratio).
 const HardMaxDepth = 100_000
 
 // MaxDepth limits nesting (default DefaultMaxDepth); n must be in
