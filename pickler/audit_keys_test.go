@@ -247,3 +247,19 @@ func TestLongKeyInErrorPath(t *testing.T) {
 		require.Contains(t, err.Error(), strings.Repeat("é", 32)+"…(104857", name)
 	}
 }
+
+// TestTiedKeysWithSelfContainingValues: keys the order cannot tell apart
+// (NaNs of the same bits) are not ordered by printing their values: a map
+// holding itself would send fmt into endless recursion (a fatal stack
+// overflow).
+func TestTiedKeysWithSelfContainingValues(t *testing.T) {
+	m := map[any]any{}
+	m[math.NaN()] = m
+	m[math.NaN()] = m
+	m[math.NaN()] = 1
+	out, err := pickler.Marshal(m, pickler.Protocol(2))
+	require.NoError(t, err)
+	v, err := unpickler.Load(out)
+	require.NoError(t, err)
+	require.Equal(t, 3, v.(*py.Dict).Len())
+}

@@ -73,7 +73,9 @@ func keyDesc(k reflect.Value) string {
 
 // sortGoMapItems orders a map's items by key, totally: compareKeys, then
 // the keys' types by name, and for keys still tied (NaNs of the same bits,
-// pointers to equal values) their printed forms and then their values'.
+// pointers to equal values) their printed forms, then their values as
+// compareKeys orders them (NaN keys whose values are equal lists or maps
+// stay in Go's order: their bytes differ only if the values do).
 // Without the total order, keys that compared equal (1 and "1" printed
 // alike; NaNs) came out in Go's random map order: the same map gave other
 // bytes from one Marshal to the next.
@@ -101,7 +103,9 @@ func sortGoMapItems(items []goMapItem) {
 		if c := strings.Compare(fmt.Sprint(a.k), fmt.Sprint(b.k)); c != 0 {
 			return c
 		}
-		return strings.Compare(fmt.Sprint(a.v), fmt.Sprint(b.v))
+		// Not fmt.Sprint of the values: a value may contain itself (fmt
+		// recurses without end into a map that holds itself).
+		return compareKeys(a.v, b.v, 0)
 	})
 }
 
