@@ -263,3 +263,25 @@ func TestTiedKeysWithSelfContainingValues(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 3, v.(*py.Dict).Len())
 }
+
+type loopNode struct{ A, B, C, D *loopNode }
+
+type loopPtr *loopPtr
+
+// TestSelfReferentialKeysSortInBoundedWork: sorting keys that point to
+// themselves (a struct whose four fields point back to it, a pointer to
+// itself) ends: the comparison has a step budget. With only a depth
+// bound (64, of which a level took 3), comparing two such structs took
+// 4^21 steps. The keys are then
+// refused (a struct is a dict) or stop at MaxDepth.
+func TestSelfReferentialKeysSortInBoundedWork(t *testing.T) {
+	a, b := &loopNode{}, &loopNode{}
+	a.A, a.B, a.C, a.D = a, a, a, a
+	b.A, b.B, b.C, b.D = b, b, b, b
+	_, err := pickler.Marshal(map[any]int{a: 1, b: 2, 3: 3})
+	require.ErrorIs(t, err, pickler.ErrUnhashable)
+	var p, q loopPtr
+	p, q = loopPtr(&p), loopPtr(&q)
+	_, err = pickler.Marshal(map[any]int{p: 1, q: 2}, pickler.MaxDepth(100))
+	require.ErrorIs(t, err, pickler.ErrTooDeep)
+}

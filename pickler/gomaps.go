@@ -97,7 +97,7 @@ func sortGoMapItems(items []goMapItem) {
 		return
 	}
 	slices.SortFunc(items, func(a, b goMapItem) int {
-		if c := compareKeys(a.k, b.k, 0); c != 0 {
+		if c := compareKeys(a.k, b.k); c != 0 {
 			return c
 		}
 		if c := strings.Compare(fmt.Sprint(a.k), fmt.Sprint(b.k)); c != 0 {
@@ -105,7 +105,7 @@ func sortGoMapItems(items []goMapItem) {
 		}
 		// Not fmt.Sprint of the values: a value may contain itself (fmt
 		// recurses without end into a map that holds itself).
-		return compareKeys(a.v, b.v, 0)
+		return compareKeys(a.v, b.v)
 	})
 }
 
@@ -127,19 +127,21 @@ var (
 	timeType   = reflect.TypeFor[time.Time]()
 )
 
-// maxKeyCompareDepth bounds the pointers and arrays compareKeys follows
-// (a Go pointer may point to itself); deeper keys tie and are ordered by
-// their printed forms.
-const maxKeyCompareDepth = 64
+// keyCompareBudget bounds the steps (values, pointers followed) of one
+// comparison: a Go pointer may point to itself, and a struct whose two
+// fields point back to it would take 2^depth steps to compare with another
+// such struct. Keys not told apart within it tie, and are ordered by their
+// printed forms.
+const keyCompareBudget = 256
 
 // keyValue strips interfaces and pointers (nil: the invalid Value, None).
-func keyValue(v reflect.Value, depth *int) reflect.Value {
-	for v.IsValid() && (v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer) && *depth < maxKeyCompareDepth {
+func keyValue(v reflect.Value, budget *int) reflect.Value {
+	for v.IsValid() && (v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer) && *budget > 0 {
 		if v.IsNil() {
 			return reflect.Value{}
 		}
 		v = v.Elem()
-		*depth++
+		*budget--
 	}
 	return v
 }
@@ -172,11 +174,16 @@ func keyClass(v reflect.Value) int {
 // as, where it can: numbers by value whatever their Go types, strings by
 // their bytes, arrays (tuples) item by item, structs field by field; keys
 // of other classes by class. Keys it finds equal are ordered by the caller.
-func compareKeys(a, b reflect.Value, depth int) int {
-	if depth > maxKeyCompareDepth {
+func compareKeys(a, b reflect.Value) int {
+	budget := keyCompareBudget
+	return compareKeysIn(a, b, &budget)
+}
+
+func compareKeysIn(a, b reflect.Value, budget *int) int {
+	if *budget--; *budget < 0 {
 		return 0
 	}
-	a, b = keyValue(a, &depth), keyValue(b, &depth)
+	a, b = keyValue(a, budget), keyValue(b, budget)
 	ca, cb := keyClass(a), keyClass(b)
 	if ca != cb {
 		return cmp.Compare(ca, cb)
@@ -205,7 +212,7 @@ func compareKeys(a, b reflect.Value, depth int) int {
 			return c
 		}
 		for i := 0; i < a.Len(); i++ {
-			if c := compareKeys(a.Index(i), b.Index(i), depth+1); c != 0 {
+			if c := compareKeysIn(a.Index(i), b.Index(i), budget); c != 0 {
 				return c
 			}
 		}
@@ -222,7 +229,7 @@ func compareKeys(a, b reflect.Value, depth int) int {
 			}
 		} else if a.Type() == b.Type() {
 			for i := 0; i < a.NumField(); i++ {
-				if c := compareKeys(a.Field(i), b.Field(i), depth+1); c != 0 {
+				if c := compareKeysIn(a.Field(i), b.Field(i), budget); c != 0 {
 					return c
 				}
 			}
