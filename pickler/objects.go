@@ -91,7 +91,10 @@ func (e *encoder) savePickleBuffer(b py.PickleBuffer) error {
 	if e.inKey > 0 && !b.ReadOnly {
 		return e.unhashable("a writable buffer")
 	}
-	if e.proto >= 5 && e.cfg.bufferCB != nil && !e.cfg.bufferCB(b) {
+	// A key goes in band: out of band, it would be whatever object the
+	// reader supplies (a bytearray or an array is unhashable, and
+	// pickle.loads fails), and CPython's PickleBuffer is never a key.
+	if e.proto >= 5 && e.cfg.bufferCB != nil && e.inKey == 0 && !e.cfg.bufferCB(b) {
 		e.Byte(op.NextBuffer)
 		if b.ReadOnly {
 			e.Byte(op.ReadonlyBuffer)

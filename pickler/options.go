@@ -106,7 +106,10 @@ func MaxDepth(n int) Option {
 // BufferCallback is called, at protocol 5, for each py.PickleBuffer; as in
 // Python, returning false sends the buffer out of band (NEXT_BUFFER) and
 // true keeps it in the stream. The callback must keep buf.Data if it sends
-// it out of band; the pickle references it by position only.
+// it out of band; the pickle references it by position only. A buffer used
+// as a dict key or set item is written in band without asking (out of
+// band, the key would be the reader's object, often an unhashable
+// bytearray).
 func BufferCallback(f func(buf py.PickleBuffer) (inBand bool)) Option {
 	return func(c *config) { c.bufferCB = f }
 }
