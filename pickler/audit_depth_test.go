@@ -2,7 +2,11 @@ package pickler_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"os/exec"
 	"runtime/debug"
 	"testing"
 
@@ -131,4 +135,90 @@ func TestDepthCapIsSafeAllShapes(t *testing.T) {
 			}
 		}
 	}
+}
+
+type cycNode struct {
+	Name string
+	Next *cycNode
+	Kids []*cycNode
+	M    map[string]any
+}
+
+type freshSelf struct{ n int }
+
+// MarshalPickle returns a new list holding a new value of its type: no
+// identity to memoize, so only the depth limit ends it.
+func (f freshSelf) MarshalPickle() (any, error) { return []any{freshSelf{f.n + 1}}, nil }
+
+// TestCyclesTerminate: every cycle Go can build either pickles with its
+// sharing (CPython loads an object that contains itself) or is a typed
+// error: a tuple that contains itself (Python cannot build one) is
+// ErrCycle, a frozenset that contains itself and a Marshaler that makes a
+// new self each time stop at MaxDepth.
+func TestCyclesTerminate(t *testing.T) {
+	a := &cycNode{Name: "a"}
+	b := &cycNode{Name: "b", Next: a}
+	a.Next = b
+	a.Kids = []*cycNode{a, b}
+	a.M = map[string]any{"a": a}
+	m := map[string]any{}
+	m["self"] = m
+	ma := map[any]any{}
+	ma[1] = ma
+	l := make([]any, 2)
+	l[0], l[1] = l, m
+	d := py.NewDict(1)
+	d.Set("me", d)
+	var self any
+	pself := &self
+	self = pself
+	good := map[string]struct {
+		v     any
+		check string // a Python expression over v that must be true
+	}{
+		"pointer graph":                      {a, "v['Next']['Next'] is v and v['Kids'][0] is v and v['M']['a'] is v"},
+		"map in itself":                      {m, "v['self'] is v"},
+		"map[any]any":                        {ma, "v[1] is v"},
+		"slice":                              {l, "v[0] is v and v[1]['self'] is v[1]"},
+		"py.Dict":                            {d, "v['me'] is v"},
+		"pointer to an interface holding it": {pself, "v is None"},
+	}
+	type pyc struct{ Name, Check, Pickle string }
+	var cases []pyc
+	for name, c := range good {
+		for p := 0; p <= 5; p++ {
+			out, err := pickler.Marshal(c.v, pickler.Protocol(p))
+			if name == "pointer to an interface holding it" {
+				require.ErrorIs(t, err, pickler.ErrTooDeep, name)
+				continue
+			}
+			require.NoError(t, err, "%s protocol %d", name, p)
+			cases = append(cases, pyc{fmt.Sprintf("%s protocol %d", name, p), c.check, base64.StdEncoding.EncodeToString(out)})
+		}
+	}
+	if _, err := exec.LookPath("python3"); err == nil {
+		in, err := json.Marshal(cases)
+		require.NoError(t, err)
+		cmd := exec.Command("python3", "-c", `
+import base64, json, pickle, sys
+for c in json.load(sys.stdin):
+    v = pickle.loads(base64.b64decode(c["Pickle"]))
+    if not eval(c["Check"]):
+        print("not shared:", c["Name"])
+`)
+		cmd.Stdin = bytes.NewReader(in)
+		res, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(res))
+		require.Empty(t, string(res))
+	}
+	tu := make(py.Tuple, 1)
+	tu[0] = tu
+	_, err := pickler.Marshal(tu)
+	require.ErrorIs(t, err, pickler.ErrCycle)
+	fs := py.NewFrozenSet()
+	fs.Add(fs)
+	_, err = pickler.Marshal(fs)
+	require.ErrorIs(t, err, pickler.ErrTooDeep)
+	_, err = pickler.Marshal(freshSelf{})
+	require.ErrorIs(t, err, pickler.ErrTooDeep)
 }
