@@ -68,7 +68,7 @@ func TestPersistentIDHookSurvivesPanic(t *testing.T) {
 		return nil, false
 	}))
 	err := enc.Encode("ref")
-	require.ErrorIs(t, err, pickler.ErrInternal)
+	require.ErrorIs(t, err, pickler.ErrMarshaler)
 	buf.Reset()
 	calls = 0
 	require.NoError(t, enc.Encode("ok"))

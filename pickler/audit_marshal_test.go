@@ -64,3 +64,16 @@ func TestMarshalerResults(t *testing.T) {
 	require.ErrorAs(t, err, &ve)
 	require.Equal(t, ".F", ve.Path)
 }
+
+// TestPanickingMarshalerIsErrMarshaler: a panic in MarshalPickle is the
+// Marshaler's failure (ErrMarshaler, with the panic's value and the path),
+// not the encoder's (ErrInternal, as it was).
+func TestPanickingMarshalerIsErrMarshaler(t *testing.T) {
+	_, err := pickler.Marshal(map[string]any{"k": []any{1, panicky{}}})
+	require.ErrorIs(t, err, pickler.ErrMarshaler)
+	require.NotErrorIs(t, err, pickler.ErrInternal)
+	require.Contains(t, err.Error(), "boom")
+	var ve *pickler.UnsupportedValueError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "[k][1]", ve.Path)
+}
