@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Causes of an UnsupportedValueError, for errors.Is.
@@ -21,7 +22,7 @@ var (
 	ErrInvalidString = errors.New("string is not valid UTF-8")
 	// ErrProtocol: the value needs an opcode the protocol lacks.
 	ErrProtocol = errors.New("not expressible at this protocol")
-	// ErrMarshaler: a Marshaler failed or returned its own type.
+	// ErrMarshaler: a Marshaler failed or returned itself.
 	ErrMarshaler = errors.New("MarshalPickle failed")
 	// ErrCycle: a tuple that contains itself with nothing memoizable
 	// between (Go can build one, Python cannot).
@@ -176,16 +177,34 @@ func stepStarts(p string) []int {
 	return out
 }
 
+// maxPathKey is the most bytes of a map key that a path step holds: the
+// step is a copy, and a key of gigabytes (a 5 GiB str key too long for
+// the protocol) ran the process out of memory building its error.
+const maxPathKey = 64
+
+// cutKey is k, or its first maxPathKey bytes (whole runes) and its length.
+func cutKey(k string) string {
+	if len(k) <= maxPathKey {
+		return k
+	}
+	i := maxPathKey
+	for i > 0 && !utf8.RuneStart(k[i]) {
+		i--
+	}
+	return k[:i] + "…(" + strconv.Itoa(len(k)) + " bytes)"
+}
+
 func keyPath(k string) string {
+	k = cutKey(k)
 	if strings.ContainsAny(k, "[]{}.\" ") {
 		return "[" + quote(k) + "]"
 	}
 	return "[" + k + "]"
 }
 
-func quote(s string) string {
-	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`
-}
+// quote is s in Go's double-quoted form: control characters (a newline in
+// a global's name, say) escaped, so that an error stays one line.
+func quote(s string) string { return strconv.Quote(s) }
 
 // Marshaler is implemented by Go types that say how they pickle: the
 // returned value (often a py.Call, py.Object or py.Global) is encoded in

@@ -1,6 +1,9 @@
 package pickler
 
-import "reflect"
+import (
+	"fmt"
+	"reflect"
+)
 
 // ProtocolMarshaler is a Marshaler whose Python form depends on the
 // protocol, as a Python class's __reduce_ex__(protocol) does: a numpy
@@ -15,7 +18,14 @@ type ProtocolMarshaler interface {
 
 // marshalFor asks m for its Python form at protocol proto. A nil pointer
 // is None, as on the reflect path (a value method cannot be called on it).
-func marshalFor(m Marshaler, proto int) (any, error) {
+// A panic in the method is its error (ErrMarshaler), not the encoder's
+// (ErrInternal).
+func marshalFor(m Marshaler, proto int) (r any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, err = nil, fmt.Errorf("panic: %v", p)
+		}
+	}()
 	if rv := reflect.ValueOf(m); rv.Kind() == reflect.Pointer && rv.IsNil() {
 		return nil, nil
 	}

@@ -67,14 +67,23 @@ func (e *encoder) savePersistent(id any) error {
 		e.Copy(([]byte("P" + s + "\n")))
 		return nil
 	}
-	// The id itself is not looked up again by the hook.
+	// A py.PersistentID may hold another (a pickle of nested BINPERSIDs
+	// decodes so): a level of nesting like any container's, or a chain of
+	// millions would overflow the stack.
+	if err := e.enter(); err != nil {
+		return err
+	}
+	// The id itself is not looked up again by the hook; restored by a
+	// defer, as a panic in a Marshaler inside the id is recovered and an
+	// Encoder's config lives on to its next Encode.
 	hook := e.cfg.persistentID
 	e.cfg.persistentID = nil
+	defer func() { e.cfg.persistentID = hook }()
 	err := e.save(id)
-	e.cfg.persistentID = hook
 	if err != nil {
 		return withPath(err, ".pid")
 	}
+	e.depth--
 	e.Byte(op.Binpersid)
 	return nil
 }
@@ -82,7 +91,10 @@ func (e *encoder) savePickleBuffer(b py.PickleBuffer) error {
 	if e.inKey > 0 && !b.ReadOnly {
 		return e.unhashable("a writable buffer")
 	}
-	if e.proto >= 5 && e.cfg.bufferCB != nil && !e.cfg.bufferCB(b) {
+	// A key goes in band: out of band, it would be whatever object the
+	// reader supplies (a bytearray or an array is unhashable, and
+	// pickle.loads fails), and CPython's PickleBuffer is never a key.
+	if e.proto >= 5 && e.cfg.bufferCB != nil && e.inKey == 0 && !e.cfg.bufferCB(b) {
 		e.Byte(op.NextBuffer)
 		if b.ReadOnly {
 			e.Byte(op.ReadonlyBuffer)

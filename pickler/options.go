@@ -75,15 +75,20 @@ func RefThreshold(n int) Option {
 // SortMapKeys(false) lets Go maps encode in Go's iteration order, which
 // differs from run to run, to save the sort. By default (true) map keys are
 // sorted, as encoding/json does, so that equal maps give equal bytes: str
-// keys by their bytes, numbers by value, other keys by their printed form.
+// keys by their bytes, numbers by value whatever their Go types (NaN after
+// the others), arrays item by item; keys of different kinds by kind (None,
+// numbers, complex, str, arrays, structs), then by Go type. The order is
+// total: a map[any]any holding 1, "1" and 1.0 is written alike every time.
 // Struct fields always come in declaration order, and *py.Dict in its own.
 func SortMapKeys(on bool) Option { return func(c *config) { c.sortKeys = on } }
 
 // HardMaxDepth caps MaxDepth. The encoder recurses, and exhausting Go's
-// stack (1 GiB by default) is fatal, not an error: one level of the
-// deepest-framed paths (a struct holding a map of structs, a Call as the
-// callable of a Call) takes under 3.2 KiB of stack, so 100,000 levels
-// stay under a third of it (TestDepthCapIsSafe checks the ratio).
+// stack is fatal, not an error. Its default limit is 10^9 bytes and a
+// stack grows by doubling, so the largest there can be is 512 MiB: one
+// level of the deepest-framed paths (a struct holding a map of structs, a
+// Call as the callable of a Call) takes under 3.2 KiB of stack, so
+// 100,000 levels stay under two thirds of it (TestDepthCapIsSafeAllShapes
+// checks the ratio).
 const HardMaxDepth = 100_000
 
 // MaxDepth limits nesting (default DefaultMaxDepth); n must be in
@@ -101,7 +106,10 @@ func MaxDepth(n int) Option {
 // BufferCallback is called, at protocol 5, for each py.PickleBuffer; as in
 // Python, returning false sends the buffer out of band (NEXT_BUFFER) and
 // true keeps it in the stream. The callback must keep buf.Data if it sends
-// it out of band; the pickle references it by position only.
+// it out of band; the pickle references it by position only. A buffer used
+// as a dict key or set item is written in band without asking (out of
+// band, the key would be the reader's object, often an unhashable
+// bytearray).
 func BufferCallback(f func(buf py.PickleBuffer) (inBand bool)) Option {
 	return func(c *config) { c.bufferCB = f }
 }

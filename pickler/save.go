@@ -222,8 +222,10 @@ func (e *encoder) saveMarshaler(m Marshaler, t reflect.Type) error {
 	if err != nil {
 		return &UnsupportedValueError{Reason: "MarshalPickle: " + err.Error(), Err: errors.Join(ErrMarshaler, err)}
 	}
-	if _, again := r.(Marshaler); again && reflect.TypeOf(r) == t {
-		return valueErr(ErrMarshaler, "MarshalPickle returned its own type")
+	if _, again := r.(Marshaler); again && reflect.TypeOf(r) == t && returnsItself(r, m) {
+		// Another value of its type is fine (a wrapper around a wrapper):
+		// its nesting is counted as any other's.
+		return valueErr(ErrMarshaler, "MarshalPickle returned itself")
 	}
 	if err := e.enter(); err != nil {
 		return err
@@ -231,6 +233,12 @@ func (e *encoder) saveMarshaler(m Marshaler, t reflect.Type) error {
 	err = e.save(r)
 	e.depth--
 	return err
+}
+
+// returnsItself reports whether MarshalPickle returned its receiver m
+// (equal, for a comparable type): writing it would only call it again.
+func returnsItself(r any, m Marshaler) bool {
+	return reflect.ValueOf(r).Comparable() && r == any(m)
 }
 
 // saveReflect encodes the Go types that saveKnown does not name: named
@@ -340,7 +348,7 @@ func (e *encoder) saveReflect(v reflect.Value) error {
 		if e.inKey > 0 {
 			return e.unhashable(t.String() + " (a dict)")
 		}
-		return e.saveMap(v)
+		return e.saveGoMap(v)
 	default:
 		return &UnsupportedTypeError{Type: t}
 	}

@@ -111,6 +111,11 @@ func (e *encoder) saveShortKey(s string) (uint32, error) {
 // saveStrByValue writes s memoized by value: one hash finds it or
 // reserves its slot.
 func (e *encoder) saveStrByValue(s string) error {
+	if uint64(len(s)) > math.MaxUint32 {
+		if err := e.checkLen(len(s), "str"); err != nil {
+			return err // before the hash reads it
+		}
+	}
 	slot, h, idx, found := e.strMemo.slot(s)
 	if found {
 		e.MemoGet(idx)

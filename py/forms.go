@@ -32,6 +32,11 @@ var (
 // datetime's years 1 to 9999.
 var ErrDatetimeRange = errors.New("time outside datetime's years 1..9999")
 
+// ErrTimezoneRange is returned by DatetimeCall for a time whose zone is 24
+// hours or more from UTC (Go's FixedZone allows it; Python's timezone
+// refuses it, so pickle.loads would fail).
+var ErrTimezoneRange = errors.New("time zone offset outside datetime.timezone's range (strictly within 24 hours)")
+
 // Latin1 is the encoding argument of the _codecs.encode form.
 const Latin1 = "latin1"
 
@@ -129,6 +134,9 @@ func DatetimeCall(t time.Time) (Call, error) {
 	args := Tuple{st}
 	if t.Location() != Naive {
 		_, off := t.Zone()
+		if off <= -86400 || off >= 86400 {
+			return Call{}, ErrTimezoneRange
+		}
 		args = append(args, TimezoneCall(time.Duration(off)*time.Second))
 	}
 	return Call{Callable: DatetimeDatetime, Args: args}, nil

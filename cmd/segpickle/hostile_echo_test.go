@@ -127,13 +127,16 @@ func TestHostileEchoServer(t *testing.T) {
 	})
 
 	t.Run("decode mode: a str shared a million times", func(t *testing.T) {
-		srv := hostile.StartSelf(t, nil, "echo-server", "--mode", "decode")
+		srv := hostile.StartSelf(t, nil, "echo-server", "--mode", "decode", "--max-frame", "16MiB")
 		c, err := net.Dial(srv.Network, srv.Addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		p := sharedPickle(withLen4('X', bytes.Repeat([]byte("s"), 1000)), 1_000_000) // 2 MB in, 1 GB out
+		// 2 MB in, 63 MB out: a str under 64 bytes is written at each
+		// reference (a longer one, reached again through one Go string, is
+		// written once: 1,000 bytes shared a million times is 2 MB out).
+		p := sharedPickle(withLen4('X', bytes.Repeat([]byte("s"), 60)), 1_000_000)
 		if _, err := frame.Write(c, [][]byte{p}, nil); err != nil {
 			t.Fatal(err)
 		}

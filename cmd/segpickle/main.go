@@ -144,6 +144,14 @@ func (c *call) input() (io.Reader, error) {
 // output is refused on a terminal, as compressors do.
 func (c *call) output(binary bool) (io.Writer, error) {
 	if c.outPath != nil && *c.outPath != "" && *c.outPath != "-" {
+		// -o naming the input file would truncate it before it is read.
+		if in := c.fs.Arg(0); in != "" && in != "-" {
+			if si, err := os.Stat(in); err == nil {
+				if so, err := os.Stat(*c.outPath); err == nil && os.SameFile(si, so) {
+					return nil, usagef("-o %s is the input file: it would be emptied before it is read; write to another file", *c.outPath)
+				}
+			}
+		}
 		// Only a file this command creates is removed on failure: never one
 		// that was there (a device such as /dev/null, or the user's file).
 		f, err := os.OpenFile(*c.outPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)

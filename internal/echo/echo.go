@@ -24,6 +24,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/segpickle/segpickle/frame"
 	"github.com/segpickle/segpickle/pickler"
@@ -340,8 +341,8 @@ func (s *Server) reply(c net.Conn, f *frame.Frame, out *segments.List) error {
 		return err
 	}
 	// Shared values decode once but may be written once per reference (a
-	// str has no identity in Go): check what the reply would weigh before
-	// building it.
+	// str under 64 bytes has no identity for the pickler): check what the
+	// reply would weigh before building it.
 	limit := min(s.MaxFrame, MaxExpansion*int64(len(f.Raw))+1<<20)
 	if n, ok := replySize(v, limit); !ok {
 		return fmt.Errorf("reply would exceed the maximum frame or %dx the request, %d bytes (%d bytes and more; shared values expand)", MaxExpansion, limit, n)
@@ -371,6 +372,12 @@ func (s *Server) reply(c net.Conn, f *frame.Frame, out *segments.List) error {
 // have no identity to memoize) and a slice, map or pointer once (the
 // pickler memoizes those). It stops, with ok false, past limit bytes or
 // limit/8 values, so its time is bounded by the limit too.
+// sharedStr identifies a Go string by its bytes' address and length.
+type sharedStr struct {
+	p *byte
+	n int
+}
+
 func replySize(v any, limit int64) (n int64, ok bool) {
 	seen := map[any]struct{}{}
 	stack := []any{v}
@@ -391,7 +398,15 @@ func replySize(v any, limit int64) (n int64, ok bool) {
 		}
 		switch x := x.(type) {
 		case string:
-			n += int64(len(x))
+			// The pickler writes a str of 64 bytes or more reached again
+			// through one Go string once, then memo GETs (a decoded str
+			// referenced many times is one Go string); shorter ones at each
+			// reference.
+			if len(x) >= 64 && !once(sharedStr{unsafe.StringData(x), len(x)}) {
+				n -= 16 - 5 // a memo GET (5 bytes at most), not the str again
+			} else {
+				n += int64(len(x))
+			}
 		case []byte:
 			if len(x) == 0 || once(&x[0]) {
 				n += int64(len(x))

@@ -256,7 +256,8 @@ func TestDecodeExpansionBounded(t *testing.T) {
 	addr, logs := serve(t, &echo.Server{Mode: echo.Decode, MaxFrame: 4 << 20}, nil)
 	c := dial(t, addr)
 	defer c.Close()
-	_, err := frame.Write(c, [][]byte{sharedStr(1000, 500_000)}, nil) // 1 MB in, 500 MB out
+	// 1 MB in, 31 MB out: a str under 64 bytes is written at each reference
+	_, err := frame.Write(c, [][]byte{sharedStr(60, 500_000)}, nil)
 	require.NoError(t, err)
 	waitClosed(t, c, 10*time.Second)
 	require.Eventually(t, func() bool {
