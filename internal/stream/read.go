@@ -305,7 +305,8 @@ func (s *Reader) Read(n int64) (b []byte, where int, ok bool) {
 		left := n - int64(len(out))
 		if s.r != nil && len(s.segs) == 0 && left >= int64(len(s.rbuf)) {
 			// Straight into the destination, in steps that double with
-			// what has arrived.
+			// what has arrived (once a Replay's kept input, which comes
+			// first, is read).
 			step := int(min(left, int64(max(64<<10, len(out)))))
 			if cap(out)-len(out) < step {
 				grown := make([]byte, len(out), min(n, int64(len(out)+step)))

@@ -1,0 +1,80 @@
+package unpickler
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/segpickle/segpickle/py"
+)
+
+// replayBlob gives way (a None in its []int64) after a payload read
+// straight from the io.Reader (≥ 64 KiB): the dynamic path must read that
+// payload again from the input kept since Mark.
+type replayBlob struct {
+	Blob []byte  `pickle:"blob"`
+	Late []int64 `pickle:"late"`
+}
+
+func TestDecoderReplayLargePayload(t *testing.T) {
+	blob := bytes.Repeat([]byte("0123456789abcdef"), 20<<10) // 320 KiB
+	for proto := 3; proto <= 5; proto++ {
+		late := "x" // gives way (an error on both paths)
+		data := mustPickle(t, py.DictOf("blob", blob, "late", late), proto)
+		stream := append(append([]byte{}, data...), data...)
+		for _, n := range []int{1 << 20, 5000, 7} {
+			dec := NewDecoder(&chunkReader{bytes.NewReader(stream), n})
+			ref := NewDecoder(&chunkReader{bytes.NewReader(stream), n})
+			for i := range 2 {
+				var got, want replayBlob
+				errGot, errWant := dec.Decode(&got), ref.decode(&want, false)
+				if (errGot == nil) != (errWant == nil) || errGot != nil && errGot.Error() != errWant.Error() {
+					t.Fatalf("proto %d, reads of %d, #%d: Decode %v, dynamic %v", proto, n, i, errGot, errWant)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("proto %d, reads of %d, #%d: values differ", proto, n, i)
+				}
+			}
+		}
+	}
+}
+
+// TestDecoderKeptValuesStable: values decoded by earlier Decodes are not
+// changed by later ones (no slice of a buffer reused after Release).
+func TestDecoderKeptValuesStable(t *testing.T) {
+	type rec struct {
+		Name string            `pickle:"name"`
+		B    []byte            `pickle:"b"`
+		M    map[string]string `pickle:"m"`
+		L    []string          `pickle:"l"`
+	}
+	var datas [][]byte
+	var stream []byte
+	for i := range 200 {
+		s := strings.Repeat(string(rune('a'+i%26)), 1+i*37%300)
+		big := bytes.Repeat([]byte{byte(i)}, 1+(i*7919)%(90<<10))
+		v := py.DictOf("name", s, "b", big, "m", py.DictOf(s, s, "k"+s, s), "l", []any{s, s, s})
+		d := mustPickle(t, v, 2+i%4)
+		datas = append(datas, d)
+		stream = append(stream, d...)
+	}
+	for _, n := range []int{1, 3, 4095, 4097, 65535, 65537, 100000} {
+		dec := NewDecoder(&chunkReader{bytes.NewReader(stream), n})
+		got := make([]rec, len(datas))
+		for i := range datas {
+			if err := dec.Decode(&got[i]); err != nil {
+				t.Fatalf("reads of %d: #%d: %v", n, i, err)
+			}
+		}
+		for i, d := range datas {
+			var want rec
+			if err := Unmarshal(d, &want); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got[i], want) {
+				t.Fatalf("reads of %d: #%d changed after later Decodes", n, i)
+			}
+		}
+	}
+}
