@@ -2,7 +2,9 @@ package unpickler
 
 import (
 	"bytes"
+	"io"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -76,5 +78,66 @@ func TestDecoderKeptValuesStable(t *testing.T) {
 				t.Fatalf("reads of %d: #%d changed after later Decodes", n, i)
 			}
 		}
+	}
+}
+
+// forgetReader reads its pieces in turn and drops each once read: it
+// pins none of what it handed out.
+type forgetReader struct{ pieces [][]byte }
+
+func (f *forgetReader) Read(p []byte) (int, error) {
+	for len(f.pieces) > 0 && len(f.pieces[0]) == 0 {
+		f.pieces[0] = nil
+		f.pieces = f.pieces[1:]
+	}
+	if len(f.pieces) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, f.pieces[0])
+	f.pieces[0] = f.pieces[0][n:]
+	return n, nil
+}
+
+func newForgetReader(data []byte, size int) *forgetReader {
+	f := &forgetReader{}
+	for len(data) > 0 {
+		k := min(size, len(data))
+		f.pieces = append(f.pieces, append([]byte(nil), data[:k]...))
+		data = data[k:]
+	}
+	return f
+}
+
+// TestDecoderReplayDoesNotPin: once the dynamic path has read a replayed
+// pickle, the Decoder holds none of the input kept for it (here 8 MB):
+// a Decoder kept for its next pickle must not pin the last big one.
+func TestDecoderReplayDoesNotPin(t *testing.T) {
+	var dec *Decoder
+	size := 0
+	func() {
+		items := make([]any, 1<<20)
+		for i := range items {
+			items[i] = int64(i) << 20 // 5 bytes of pickle each
+		}
+		items = append(items, "x") // gives way at the end (an error on both paths)
+		data := mustPickle(t, items, 5)
+		size = len(data)
+		data = append(data, mustPickle(t, []any{int64(1)}, 5)...)
+		dec = NewDecoder(newForgetReader(data, 1000))
+		var got []int64
+		if err := dec.Decode(&got); err == nil {
+			t.Fatal("no error")
+		}
+	}()
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	if ms.HeapAlloc > uint64(size)/2 {
+		t.Fatalf("after a %d-byte pickle replayed, %d bytes of heap are live", size, ms.HeapAlloc)
+	}
+	var next []int64
+	if err := dec.Decode(&next); err != nil || len(next) != 1 {
+		t.Fatalf("next pickle: %v %v", next, err)
 	}
 }

@@ -199,10 +199,12 @@ func (s *Reader) advance() bool {
 	s.buf, s.pos = nil, 0
 	for len(s.segs) > 0 { // a segment list, or a Replay's kept input
 		sg := s.segs[0]
-		s.segs = s.segs[1:]
 		if s.r == nil {
 			s.remain -= int64(len(sg))
+		} else {
+			s.segs[0] = nil // a Replay's own list: a read piece is not pinned by it
 		}
+		s.segs = s.segs[1:]
 		if len(sg) > 0 {
 			s.buf = sg
 			return true
