@@ -141,3 +141,30 @@ func TestDecoderReplayDoesNotPin(t *testing.T) {
 		t.Fatalf("next pickle: %v %v", next, err)
 	}
 }
+
+// TestDecoderTypedShortReadsMemory: the input kept while the typed path
+// runs costs about what arrived, however short the reads: a 1 MB pickle
+// read a byte at a time must not keep a slice header (24 bytes) a byte.
+func TestDecoderTypedShortReadsMemory(t *testing.T) {
+	ints := make([]any, 200000)
+	for i := range ints {
+		ints[i] = int64(i) << 8
+	}
+	data := mustPickle(t, ints, 5) // ~1 MB; the result is 1.6 MB of int64
+	for _, n := range []int{1, 3} {
+		var ms0, ms1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms0)
+		var got []int64
+		if err := NewDecoder(&chunkReader{bytes.NewReader(data), n}).Decode(&got); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&ms1)
+		if len(got) != len(ints) || got[len(got)-1] != ints[len(ints)-1] {
+			t.Fatalf("reads of %d: decoded %d ints", n, len(got))
+		}
+		if grown := ms1.TotalAlloc - ms0.TotalAlloc; grown > 12<<20 {
+			t.Fatalf("reads of %d: decoding %d bytes allocated %d", n, len(data), grown)
+		}
+	}
+}

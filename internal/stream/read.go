@@ -39,20 +39,33 @@ type Reader struct {
 // to be read again (Replay). It holds what was read, no more: memory
 // grows with what arrives.
 type mark struct {
-	on    bool
-	off   int64    // Offset at Mark
-	kept  [][]byte // the input since Mark before the current buffer's part
-	from  int      // where in the current buffer the part not yet kept starts
-	chunk []byte   // the free end of the chunk being read into
-	last  []byte   // that chunk, whole (the reusable buffer after Release)
+	on      bool
+	off     int64    // Offset at Mark
+	kept    [][]byte // the input since Mark before the current buffer's part
+	from    int      // where in the current buffer the part not yet kept starts
+	chunk   []byte   // the free end of the chunk being read into
+	last    []byte   // that chunk, whole (the reusable buffer after Release)
+	start   int      // where in last the part read but not yet kept starts
+	fill    int      // how much of last was read into
+	inChunk bool     // reads since Mark went into last: the current buffer, if any, is in it
 }
 
 // chunkMin is the least free space worth reading into; below it a fresh
 // chunk is taken.
 const chunkMin = 4 << 10
 
-// keep adds the current buffer's part since from to the kept input.
+// keep adds the current buffer's part not yet kept to the kept input. A
+// buffer read into the chunk adds all of the chunk read since its last
+// piece: one piece per chunk (and per direct read between), not one per
+// read, however short the reads.
 func (mk *mark) keep(b []byte) {
+	if mk.inChunk {
+		if mk.fill > mk.start {
+			mk.kept = append(mk.kept, mk.last[mk.start:mk.fill:mk.fill])
+			mk.start = mk.fill
+		}
+		return
+	}
 	if len(b) > mk.from {
 		mk.kept = append(mk.kept, b[mk.from:])
 	}
@@ -193,7 +206,9 @@ func (s *Reader) Available() int64 {
 func (s *Reader) advance() bool {
 	s.base += int64(len(s.buf))
 	if s.mk != nil && s.mk.on {
-		s.mk.keep(s.buf)
+		if !s.mk.inChunk { // a chunk's part is kept with the chunk's next
+			s.mk.keep(s.buf)
+		}
 		s.mk.from = 0
 	}
 	s.buf, s.pos = nil, 0
@@ -218,8 +233,9 @@ func (s *Reader) advance() bool {
 		if s.mk != nil && s.mk.on {
 			// Marked: never over what was read since Mark.
 			if len(s.mk.chunk) < chunkMin {
+				s.mk.keep(nil) // the old chunk's rest
 				s.mk.last = make([]byte, ReaderSize)
-				s.mk.chunk = s.mk.last
+				s.mk.chunk, s.mk.start, s.mk.fill = s.mk.last, 0, 0
 			}
 			into = s.mk.chunk
 		}
@@ -228,6 +244,8 @@ func (s *Reader) advance() bool {
 			s.buf = into[:n:n]
 			if s.mk != nil && s.mk.on {
 				s.mk.chunk = into[n:]
+				s.mk.fill += n
+				s.mk.inChunk = true
 			}
 			return true
 		}

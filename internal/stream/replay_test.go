@@ -2,8 +2,10 @@ package stream
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"testing"
+	"testing/iotest"
 )
 
 // chunkR hands out at most n bytes a Read.
@@ -51,6 +53,40 @@ func TestReplayGivesInputAgain(t *testing.T) {
 				if !r.AtEnd() {
 					t.Fatalf("reads of %d, %v then %d: not at end", n, before, after)
 				}
+			}
+		}
+	}
+}
+
+// TestReplayAfterReaderError: a reader that fails after short reads into
+// the chunk: Replay gives every byte that arrived, then the same error.
+func TestReplayAfterReaderError(t *testing.T) {
+	in := make([]byte, 150<<10)
+	for i := range in {
+		in[i] = byte(i*5 + 1)
+	}
+	boom := errors.New("boom")
+	for _, n := range []int{1, 7, 5000, 1 << 20} {
+		for _, k := range []int{10, 4 << 10, 70 << 10, len(in)} {
+			s := FromReader(&chunkR{io.MultiReader(bytes.NewReader(in[:k]), iotest.ErrReader(boom)), n})
+			s.Skip(3)
+			s.Mark()
+			for {
+				if _, _, ok := s.Read(100); !ok {
+					break
+				}
+			}
+			r := s.Replay()
+			var got []byte
+			for {
+				c, ok := r.Byte()
+				if !ok {
+					break
+				}
+				got = append(got, c)
+			}
+			if !bytes.Equal(got, in[3:k]) || r.Err() != boom {
+				t.Fatalf("reads of %d, failing after %d: replayed %d bytes (want %d), error %v", n, k, len(got), k-3, r.Err())
 			}
 		}
 	}
