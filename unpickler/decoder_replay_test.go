@@ -5,6 +5,7 @@ import (
 	"io"
 	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -166,5 +167,39 @@ func TestDecoderTypedShortReadsMemory(t *testing.T) {
 		if grown := ms1.TotalAlloc - ms0.TotalAlloc; grown > 12<<20 {
 			t.Fatalf("reads of %d: decoding %d bytes allocated %d", n, len(data), grown)
 		}
+	}
+}
+
+// TestDecoderSmallPicklesAlloc: a stream of small pickles whose reads end
+// mid-pickle (a pipe, a socket) costs about what the dynamic path costs
+// to read, not a fresh 64 KiB chunk each.
+func TestDecoderSmallPicklesAlloc(t *testing.T) {
+	type rec struct {
+		ID   int64  `pickle:"id"`
+		Name string `pickle:"name"`
+	}
+	var stream []byte
+	const count = 2000
+	for i := range count {
+		stream = append(stream, mustPickle(t, py.DictOf("id", int64(i), "name", "n"+strconv.Itoa(i)), 5)...)
+	}
+	alloc := func(typed bool) uint64 {
+		var ms0, ms1 runtime.MemStats
+		dec := NewDecoder(&chunkReader{bytes.NewReader(stream), 13})
+		runtime.GC()
+		runtime.ReadMemStats(&ms0)
+		for i := range count {
+			var r rec
+			if err := dec.decode(&r, typed); err != nil || r.ID != int64(i) {
+				t.Fatalf("#%d: %v %v", i, r, err)
+			}
+		}
+		runtime.ReadMemStats(&ms1)
+		return ms1.TotalAlloc - ms0.TotalAlloc
+	}
+	dyn, typed := alloc(false), alloc(true)
+	t.Logf("%d pickles of ~%d bytes: dynamic %d bytes allocated, typed %d", count, len(stream)/count, dyn, typed)
+	if typed > 2*dyn {
+		t.Fatalf("typed Decode allocated %d bytes, the dynamic path %d", typed, dyn)
 	}
 }

@@ -26,6 +26,7 @@ type Reader struct {
 	remain int64     // bytes left in segs, or -1 when unknown (reader)
 	r      io.Reader // reader input
 	rbuf   []byte    // reader's reusable buffer
+	rend   int       // where in rbuf the part never handed out starts
 	eof    bool
 	err    error // the reader's error other than io.EOF, once it failed
 	owned  bool  // buf is the reader's buffer: slices of it are not stable
@@ -83,6 +84,13 @@ func (s *Reader) Mark() {
 		s.mk = new(mark)
 	}
 	*s.mk = mark{on: true, off: s.Offset(), kept: s.mk.kept[:0], from: s.pos}
+	if len(s.segs) == 0 && len(s.rbuf)-s.rend >= chunkMin {
+		// The reusable buffer's part never handed out is the first
+		// chunk: a stream of small pickles whose reads end mid-pickle
+		// takes a fresh chunk every ReaderSize bytes, not every pickle.
+		mk := s.mk
+		mk.last, mk.chunk, mk.start, mk.fill = s.rbuf, s.rbuf[s.rend:], s.rend, s.rend
+	}
 }
 
 // Release ends a Mark whose input is not needed again: the memory read
@@ -94,7 +102,7 @@ func (s *Reader) Release() {
 		return
 	}
 	if mk.last != nil {
-		s.rbuf = mk.last
+		s.rbuf, s.rend = mk.last, mk.fill
 	}
 	clear(mk.kept)
 	*mk = mark{kept: mk.kept[:0]}
@@ -110,7 +118,9 @@ func (s *Reader) Replay() Reader {
 	}
 	mk.keep(s.buf)
 	// Segments not reached yet (s a Replay's Reader itself) follow.
-	r := Reader{segs: append(mk.kept, s.segs...), r: s.r, remain: -1, rbuf: s.rbuf, eof: s.eof, err: s.err, owned: true, base: mk.off}
+	// rend at the end: the kept input may lie in rbuf's free part (not
+	// to be read into by a Mark until rbuf is read into again).
+	r := Reader{segs: append(mk.kept, s.segs...), r: s.r, remain: -1, rbuf: s.rbuf, rend: len(s.rbuf), eof: s.eof, err: s.err, owned: true, base: mk.off}
 	s.mk = nil // its kept slices are r's segments now
 	r.advance()
 	r.base = mk.off
@@ -246,6 +256,8 @@ func (s *Reader) advance() bool {
 				s.mk.chunk = into[n:]
 				s.mk.fill += n
 				s.mk.inChunk = true
+			} else {
+				s.rend = n
 			}
 			return true
 		}

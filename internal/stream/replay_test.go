@@ -91,3 +91,62 @@ func TestReplayAfterReaderError(t *testing.T) {
 		}
 	}
 }
+
+// TestMarkKeepsSlices: every slice a Reader returns between Mark and
+// Release (or Replay) keeps its bytes until then, over Mark/Release
+// cycles that reuse the buffer's free part, with reads of any size; and
+// Replay, after any cycle, gives the input from its Mark.
+func TestMarkKeepsSlices(t *testing.T) {
+	in := make([]byte, 600<<10)
+	for i := range in {
+		in[i] = byte(i*13 + i>>9)
+	}
+	sizes := []int64{1, 2, 5, 100, 3000, 9000, 70 << 10}
+	for _, n := range []int{1, 13, 4000, 5000, 70000, 1 << 20} {
+		for replayAt := range 6 {
+			s := FromReader(&chunkR{bytes.NewReader(in), n})
+			off, k := int64(0), 0
+			for cycle := 0; off < int64(len(in))-200<<10; cycle++ {
+				// Unmarked reads between, as a dynamic Decode's.
+				for range cycle % 3 {
+					sz := sizes[k%len(sizes)] % 4000
+					k++
+					if _, _, ok := s.Read(sz); !ok {
+						t.Fatal("read")
+					}
+					off += sz
+				}
+				s.Mark()
+				markAt := off
+				var got [][]byte
+				var at []int64
+				for range 3 + cycle%5 {
+					sz := sizes[k%len(sizes)]
+					k++
+					b, _, ok := s.Read(sz)
+					if !ok {
+						t.Fatal("read")
+					}
+					got, at = append(got, b), append(at, off)
+					off += sz
+				}
+				for i, b := range got {
+					if !bytes.Equal(b, in[at[i]:at[i]+int64(len(b))]) {
+						t.Fatalf("reads of %d, cycle %d: slice %d changed before Release", n, cycle, i)
+					}
+				}
+				if cycle == replayAt {
+					r := s.Replay()
+					b, _, ok := r.Read(off - markAt + 1000)
+					if !ok || !bytes.Equal(b, in[markAt:off+1000]) {
+						t.Fatalf("reads of %d, cycle %d: replay differs", n, cycle)
+					}
+					s = r
+					off += 1000
+					continue
+				}
+				s.Release()
+			}
+		}
+	}
+}
