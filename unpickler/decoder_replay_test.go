@@ -203,3 +203,151 @@ func TestDecoderSmallPicklesAlloc(t *testing.T) {
 		t.Fatalf("typed Decode allocated %d bytes, the dynamic path %d", typed, dyn)
 	}
 }
+
+// flakyReader fails once, with err, when it reaches at; then reads on.
+type flakyReader struct {
+	data  []byte
+	pos   int
+	at    int
+	err   error
+	empty int // (0, nil) reads to give at at instead, when err is nil
+	n     int
+}
+
+func (f *flakyReader) Read(p []byte) (int, error) {
+	if f.pos == f.at {
+		if f.err != nil {
+			f.at = -1
+			return 0, f.err
+		}
+		if f.empty > 0 {
+			f.empty--
+			return 0, nil
+		}
+	}
+	end := min(len(f.data), f.pos+len(p), f.pos+f.n)
+	if f.pos < f.at && end > f.at {
+		end = f.at
+	}
+	if f.pos == len(f.data) {
+		return 0, io.EOF
+	}
+	k := copy(p, f.data[f.pos:end])
+	f.pos += k
+	return k, nil
+}
+
+// TestDecoderReaderFailsThenResumes: a reader that fails (or makes no
+// progress) once mid-stream, then would read on: Decode after Decode, the
+// typed path gives what the dynamic path gives, errors and values.
+func TestDecoderReaderFailsThenResumes(t *testing.T) {
+	var stream []byte
+	for i := range 6 {
+		stream = append(stream, mustPickle(t, msgList(300+i), 2+i%4)...)
+	}
+	boom := io.ErrClosedPipe
+	for _, n := range []int{1, 7, 5000, 1 << 20} {
+		for _, at := range []int{0, 1, 30, 40000, 70000, len(stream) / 2, len(stream) - 1} {
+			for _, fail := range []struct {
+				err   error
+				empty int
+			}{{boom, 0}, {nil, 100}, {nil, 99}} {
+				mk := func() io.Reader {
+					return &flakyReader{data: stream, at: at, err: fail.err, empty: fail.empty, n: n}
+				}
+				dec, ref := NewDecoder(mk()), NewDecoder(mk())
+				for i := range 8 {
+					var got, want []tMsg
+					errGot, errWant := dec.Decode(&got), ref.decode(&want, false)
+					if (errGot == nil) != (errWant == nil) || errGot != nil && errGot.Error() != errWant.Error() {
+						t.Fatalf("reads of %d, fails at %d (%v, %d): #%d: Decode %v, dynamic %v", n, at, fail.err, fail.empty, i, errGot, errWant)
+					}
+					if errGot == nil && !reflect.DeepEqual(got, want) {
+						t.Fatalf("reads of %d, fails at %d: #%d: values differ", n, at, i)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestDecoderTruncatedAgrees: a stream cut anywhere gives, Decode after
+// Decode, the dynamic path's errors (same offset, same opcode) and values,
+// into several typed targets, at protocols with and without frames.
+func TestDecoderTruncatedAgrees(t *testing.T) {
+	type target struct {
+		name string
+		mk   func() any
+	}
+	targets := []target{
+		{"[]tMsg", func() any { return new([]tMsg) }},
+		{"[]map[string]any", func() any { return new([]map[string]any) }},
+		{"tOuter", func() any { return new(tOuter) }},
+		{"[]string", func() any { return new([]string) }},
+	}
+	for proto := 0; proto <= 5; proto++ {
+		var stream []byte
+		stream = append(stream, mustPickle(t, msgList(40), proto)...)
+		stream = append(stream, mustPickle(t, outerValue(3), proto)...)
+		stream = append(stream, mustPickle(t, msgList(700), proto)...)
+		var cuts []int
+		for c := 1; c < len(stream); c += 1 + len(stream)/40 {
+			cuts = append(cuts, c)
+		}
+		for _, tg := range targets {
+			for _, n := range []int{3, 5000} {
+				for _, cut := range cuts {
+					dec := NewDecoder(&chunkReader{bytes.NewReader(stream[:cut]), n})
+					ref := NewDecoder(&chunkReader{bytes.NewReader(stream[:cut]), n})
+					for i := range 4 {
+						got, want := tg.mk(), tg.mk()
+						errGot, errWant := dec.Decode(got), ref.decode(want, false)
+						if (errGot == nil) != (errWant == nil) || errGot != nil && errGot.Error() != errWant.Error() {
+							t.Fatalf("protocol %d, %s, reads of %d, cut at %d: #%d: Decode %v, dynamic %v", proto, tg.name, n, cut, i, errGot, errWant)
+						}
+						if errGot == nil && !reflect.DeepEqual(got, want) {
+							t.Fatalf("protocol %d, %s, reads of %d, cut at %d: #%d: values differ", proto, tg.name, n, cut, i)
+						}
+						if errGot == io.EOF {
+							break
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestUnmarshalSegmentsLeavesSegs: segment input with empty segments
+// anywhere decodes as the joined bytes do, typed and dynamic, and the
+// caller's list is never written.
+func TestUnmarshalSegmentsLeavesSegs(t *testing.T) {
+	data := mustPickle(t, msgList(50), 5)
+	for _, step := range []int{1, 3, 100, 4000} {
+		var segs [][]byte
+		segs = append(segs, nil, []byte{})
+		for i := 0; i < len(data); i += step {
+			segs = append(segs, data[i:min(i+step, len(data))], nil)
+		}
+		segs = append(segs, []byte{}, nil)
+		before := append([][]byte(nil), segs...)
+		var want, got []tMsg
+		var wantAny, gotAny any
+		if err := Unmarshal(data, &want); err != nil {
+			t.Fatal(err)
+		}
+		if err := UnmarshalSegments(segs, &got); err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("step %d: typed: %v, values equal %v", step, err, reflect.DeepEqual(got, want))
+		}
+		wantAny, _ = Load(data)
+		if err := UnmarshalSegments(segs, &gotAny); err != nil || !reflect.DeepEqual(gotAny, wantAny) {
+			t.Fatalf("step %d: dynamic: %v", step, err)
+		}
+		for i := range segs {
+			if len(segs[i]) != len(before[i]) || (segs[i] == nil) != (before[i] == nil) ||
+				len(segs[i]) > 0 && &segs[i][0] != &before[i][0] {
+				t.Fatalf("step %d: the caller's segment %d was changed", step, i)
+			}
+		}
+	}
+}
