@@ -34,11 +34,12 @@ type Reader struct {
 }
 
 // mark is what a Reader over an io.Reader keeps between Mark and Release
-// or Replay: while it is on, reads go into fresh memory, never into the
-// reusable buffer, so every slice handed out since Mark stays valid (as
-// over a segment list), and the input read since Mark is kept, in order,
-// to be read again (Replay). It holds what was read, no more: memory
-// grows with what arrives.
+// or Replay: while it is on, reads go into memory nothing handed out
+// lies in (the reusable buffer's part never read into, then fresh chunks),
+// never over what was read, so every slice handed out since Mark stays
+// valid (as over a segment list), and the input read since Mark is kept,
+// in order, to be read again (Replay). It holds what was read, no more:
+// memory grows with what arrives.
 type mark struct {
 	on      bool
 	off     int64    // Offset at Mark
