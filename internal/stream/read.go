@@ -334,6 +334,7 @@ func (s *Reader) Read(n int64) (b []byte, where int, ok bool) {
 	out := make([]byte, 0, min(n, int64(len(s.buf)-s.pos)+64<<10))
 	out = append(out, s.buf[s.pos:]...)
 	s.pos = len(s.buf)
+	piece, pieceAt := -1, 0 // the kept piece of out read directly, and where it starts
 	for int64(len(out)) < n {
 		left := n - int64(len(out))
 		if s.r != nil && len(s.segs) == 0 && left >= int64(len(s.rbuf)) {
@@ -349,11 +350,21 @@ func (s *Reader) Read(n int64) (b []byte, where int, ok bool) {
 			if s.mk != nil && s.mk.on {
 				s.mk.keep(s.buf) // all of it was consumed: out's bytes come next
 			}
+			// Let the consumed buffer go (a Replay's kept piece may be as
+			// large as out).
+			s.base += int64(len(s.buf))
+			s.buf, s.pos = nil, 0
 			k, err := readFull(s.r, out[len(out):len(out)+step])
 			out = out[:len(out)+k]
 			s.base += int64(k)
 			if s.mk != nil && s.mk.on && k > 0 {
-				s.mk.kept = append(s.mk.kept, out[len(out)-k:len(out):len(out)])
+				// One piece, over the latest out: the earlier arrays
+				// out grew from are not pinned by the kept input.
+				if piece < 0 {
+					piece, pieceAt = len(s.mk.kept), len(out)-k
+					s.mk.kept = append(s.mk.kept, nil)
+				}
+				s.mk.kept[piece] = out[pieceAt:len(out):len(out)]
 			}
 			if err != nil {
 				s.fail(err)
