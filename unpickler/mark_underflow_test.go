@@ -3,6 +3,8 @@ package unpickler
 import (
 	"bytes"
 	"testing"
+
+	"github.com/segpickle/segpickle/py"
 )
 
 // TestMarkOverMarkUnderflows: APPENDS or SETITEMS whose container lies
@@ -30,6 +32,28 @@ func TestMarkOverMarkUnderflows(t *testing.T) {
 			var v any
 			if err := NewDecoder(&chunkReader{bytes.NewReader(data), n}).Decode(&v); err == nil {
 				t.Errorf("%q: Decoder over reads of %d gave %v, want an error", s, n, v)
+			}
+		}
+	}
+}
+
+// TestMarkOverMarkValid: a MARK over a MARK whose items are consumed by
+// their own opcode first is valid (CPython: [(1,), 2], {('a',): []},
+// [(1, 2), 3], {'k': [(1,)]}) and decodes the same however it is read.
+func TestMarkOverMarkValid(t *testing.T) {
+	want := []string{"[(1,), 2]", "{('a',): []}", "[(1, 2), 3]", "{'k': [(1,)]}"}
+	for i, s := range []string{"]((K\x01tK\x02e.", "}((X\x01\x00\x00\x00at]u.", "]((K\x01K\x02tK\x03e.", "}(X\x01\x00\x00\x00k((K\x01tlu."} {
+		v, err := Load([]byte(s))
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if got := py.Repr(v); got != want[i] {
+			t.Fatalf("%q: Load gave %s, want %s", s, got, want[i])
+		}
+		for _, n := range []int{1, 2, 3} {
+			var d any
+			if err := NewDecoder(&chunkReader{bytes.NewReader([]byte(s)), n}).Decode(&d); err != nil || py.Repr(d) != want[i] {
+				t.Fatalf("%q: Decoder over reads of %d: %v %v", s, n, d, err)
 			}
 		}
 	}
