@@ -377,6 +377,11 @@ func (m *machine) opMark() error {
 		return m.failf(ErrLimit, "MARK nesting over %d", m.cfg.maxDepth)
 	}
 	m.marks = append(m.marks, len(m.stack))
+	if len(m.marks) > 1 && m.marks[len(m.marks)-2] == len(m.stack) {
+		// The top item is under the mark before: APPENDS or SETITEMS on
+		// it is a stack underflow (as in CPython), not a batch of it.
+		return nil
+	}
 	if !m.typed && len(m.stack) > 0 {
 		switch t := m.stack[len(m.stack)-1].(type) {
 		case *listBox:

@@ -26,6 +26,7 @@ type Reader struct {
 	remain int64     // bytes left in segs, or -1 when unknown (reader)
 	r      io.Reader // reader input
 	rbuf   []byte    // reader's reusable buffer
+	rend   int       // where in rbuf the part never handed out starts
 	eof    bool
 	err    error // the reader's error other than io.EOF, once it failed
 	owned  bool  // buf is the reader's buffer: slices of it are not stable
@@ -33,26 +34,40 @@ type Reader struct {
 }
 
 // mark is what a Reader over an io.Reader keeps between Mark and Release
-// or Replay: while it is on, reads go into fresh memory, never into the
-// reusable buffer, so every slice handed out since Mark stays valid (as
-// over a segment list), and the input read since Mark is kept, in order,
-// to be read again (Replay). It holds what was read, no more: memory
-// grows with what arrives.
+// or Replay: while it is on, reads go into memory nothing handed out
+// lies in (the reusable buffer's part never read into, then fresh chunks),
+// never over what was read, so every slice handed out since Mark stays
+// valid (as over a segment list), and the input read since Mark is kept,
+// in order, to be read again (Replay). It holds what was read, no more:
+// memory grows with what arrives.
 type mark struct {
-	on    bool
-	off   int64    // Offset at Mark
-	kept  [][]byte // the input since Mark before the current buffer's part
-	from  int      // where in the current buffer the part not yet kept starts
-	chunk []byte   // the free end of the chunk being read into
-	last  []byte   // that chunk, whole (the reusable buffer after Release)
+	on      bool
+	off     int64    // Offset at Mark
+	kept    [][]byte // the input since Mark before the current buffer's part
+	from    int      // where in the current buffer the part not yet kept starts
+	chunk   []byte   // the free end of the chunk being read into
+	last    []byte   // that chunk, whole (the reusable buffer after Release)
+	start   int      // where in last the part read but not yet kept starts
+	fill    int      // how much of last was read into
+	inChunk bool     // reads since Mark went into last: the current buffer, if any, is in it
 }
 
 // chunkMin is the least free space worth reading into; below it a fresh
 // chunk is taken.
 const chunkMin = 4 << 10
 
-// keep adds the current buffer's part since from to the kept input.
+// keep adds the current buffer's part not yet kept to the kept input. A
+// buffer read into the chunk adds all of the chunk read since its last
+// piece: one piece per chunk (and per direct read between), not one per
+// read, however short the reads.
 func (mk *mark) keep(b []byte) {
+	if mk.inChunk {
+		if mk.fill > mk.start {
+			mk.kept = append(mk.kept, mk.last[mk.start:mk.fill:mk.fill])
+			mk.start = mk.fill
+		}
+		return
+	}
 	if len(b) > mk.from {
 		mk.kept = append(mk.kept, b[mk.from:])
 	}
@@ -70,6 +85,13 @@ func (s *Reader) Mark() {
 		s.mk = new(mark)
 	}
 	*s.mk = mark{on: true, off: s.Offset(), kept: s.mk.kept[:0], from: s.pos}
+	if len(s.segs) == 0 && len(s.rbuf)-s.rend >= chunkMin {
+		// The reusable buffer's part never handed out is the first
+		// chunk: a stream of small pickles whose reads end mid-pickle
+		// takes a fresh chunk every ReaderSize bytes, not every pickle.
+		mk := s.mk
+		mk.last, mk.chunk, mk.start, mk.fill = s.rbuf, s.rbuf[s.rend:], s.rend, s.rend
+	}
 }
 
 // Release ends a Mark whose input is not needed again: the memory read
@@ -81,7 +103,7 @@ func (s *Reader) Release() {
 		return
 	}
 	if mk.last != nil {
-		s.rbuf = mk.last
+		s.rbuf, s.rend = mk.last, mk.fill
 	}
 	clear(mk.kept)
 	*mk = mark{kept: mk.kept[:0]}
@@ -97,7 +119,9 @@ func (s *Reader) Replay() Reader {
 	}
 	mk.keep(s.buf)
 	// Segments not reached yet (s a Replay's Reader itself) follow.
-	r := Reader{segs: append(mk.kept, s.segs...), r: s.r, remain: -1, rbuf: s.rbuf, eof: s.eof, err: s.err, owned: true, base: mk.off}
+	// rend at the end: the kept input may lie in rbuf's free part (not
+	// to be read into by a Mark until rbuf is read into again).
+	r := Reader{segs: append(mk.kept, s.segs...), r: s.r, remain: -1, rbuf: s.rbuf, rend: len(s.rbuf), eof: s.eof, err: s.err, owned: true, base: mk.off}
 	s.mk = nil // its kept slices are r's segments now
 	r.advance()
 	r.base = mk.off
@@ -193,16 +217,20 @@ func (s *Reader) Available() int64 {
 func (s *Reader) advance() bool {
 	s.base += int64(len(s.buf))
 	if s.mk != nil && s.mk.on {
-		s.mk.keep(s.buf)
+		if !s.mk.inChunk { // a chunk's part is kept with the chunk's next
+			s.mk.keep(s.buf)
+		}
 		s.mk.from = 0
 	}
 	s.buf, s.pos = nil, 0
 	for len(s.segs) > 0 { // a segment list, or a Replay's kept input
 		sg := s.segs[0]
-		s.segs = s.segs[1:]
 		if s.r == nil {
 			s.remain -= int64(len(sg))
+		} else {
+			s.segs[0] = nil // a Replay's own list: a read piece is not pinned by it
 		}
+		s.segs = s.segs[1:]
 		if len(sg) > 0 {
 			s.buf = sg
 			return true
@@ -216,8 +244,9 @@ func (s *Reader) advance() bool {
 		if s.mk != nil && s.mk.on {
 			// Marked: never over what was read since Mark.
 			if len(s.mk.chunk) < chunkMin {
+				s.mk.keep(nil) // the old chunk's rest
 				s.mk.last = make([]byte, ReaderSize)
-				s.mk.chunk = s.mk.last
+				s.mk.chunk, s.mk.start, s.mk.fill = s.mk.last, 0, 0
 			}
 			into = s.mk.chunk
 		}
@@ -226,6 +255,10 @@ func (s *Reader) advance() bool {
 			s.buf = into[:n:n]
 			if s.mk != nil && s.mk.on {
 				s.mk.chunk = into[n:]
+				s.mk.fill += n
+				s.mk.inChunk = true
+			} else {
+				s.rend = n
 			}
 			return true
 		}
@@ -301,11 +334,13 @@ func (s *Reader) Read(n int64) (b []byte, where int, ok bool) {
 	out := make([]byte, 0, min(n, int64(len(s.buf)-s.pos)+64<<10))
 	out = append(out, s.buf[s.pos:]...)
 	s.pos = len(s.buf)
+	piece, pieceAt := -1, 0 // the kept piece of out read directly, and where it starts
 	for int64(len(out)) < n {
 		left := n - int64(len(out))
 		if s.r != nil && len(s.segs) == 0 && left >= int64(len(s.rbuf)) {
 			// Straight into the destination, in steps that double with
-			// what has arrived.
+			// what has arrived (once a Replay's kept input, which comes
+			// first, is read).
 			step := int(min(left, int64(max(64<<10, len(out)))))
 			if cap(out)-len(out) < step {
 				grown := make([]byte, len(out), min(n, int64(len(out)+step)))
@@ -315,11 +350,21 @@ func (s *Reader) Read(n int64) (b []byte, where int, ok bool) {
 			if s.mk != nil && s.mk.on {
 				s.mk.keep(s.buf) // all of it was consumed: out's bytes come next
 			}
+			// Let the consumed buffer go (a Replay's kept piece may be as
+			// large as out).
+			s.base += int64(len(s.buf))
+			s.buf, s.pos = nil, 0
 			k, err := readFull(s.r, out[len(out):len(out)+step])
 			out = out[:len(out)+k]
 			s.base += int64(k)
 			if s.mk != nil && s.mk.on && k > 0 {
-				s.mk.kept = append(s.mk.kept, out[len(out)-k:len(out):len(out)])
+				// One piece, over the latest out: the earlier arrays
+				// out grew from are not pinned by the kept input.
+				if piece < 0 {
+					piece, pieceAt = len(s.mk.kept), len(out)-k
+					s.mk.kept = append(s.mk.kept, nil)
+				}
+				s.mk.kept[piece] = out[pieceAt:len(out):len(out)]
 			}
 			if err != nil {
 				s.fail(err)
