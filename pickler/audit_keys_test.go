@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 
 	"fmt"
 	"math"
@@ -26,7 +27,8 @@ import (
 // by their keys' printed forms with ties left in Go's random map order: 1
 // and "1" (both print "1"), int8(1) and int(1), [2]string{"a b", "c"} and
 // {"a", "b c"}, and NaN keys all tied, so such maps gave up to 4 different
-// pickles in 200 runs.
+// pickles in 200 runs. (Keys Python finds equal, 1 and int8(1) and true,
+// are refused: TestKeysEqualInPythonAreRefused.)
 func TestGoMapOrderIsTotal(t *testing.T) {
 	nans := map[float64]int{1: 1}
 	anyNaNs := map[any]any{"x": 1}
@@ -36,17 +38,17 @@ func TestGoMapOrderIsTotal(t *testing.T) {
 		anyNaNs[math.Float64frombits(math.Float64bits(math.NaN())+uint64(i))] = -i
 	}
 	cases := map[string]any{
-		"mixed scalar types": map[any]any{1: "int", "1": "str", int64(1): "i64", 1.0: "f", true: "b", nil: "none", uint8(1): "u8", 2.5: "f", -1: "neg"},
-		"int kinds":          map[any]int{int8(1): 1, int16(1): 2, uint(1): 3, int(1): 4, float32(1): 5},
+		"mixed scalar types": map[any]any{1: "int", "1": "str", int64(2): "i64", 1.5: "f", false: "b", nil: "none", uint8(3): "u8", 2.5: "f", -1: "neg"},
+		"int kinds":          map[any]int{int8(1): 1, int16(2): 2, uint(3): 3, int(4): 4, float32(5): 5},
 		"arrays of strs":     map[[2]string]int{{"a b", "c"}: 1, {"a", "b c"}: 2, {"a", "b"}: 3},
 		"array or str":       map[any]int{[2]int{1, 2}: 1, "[1 2]": 2, py.Global{Module: "m", Name: "n"}: 3, "{m n}": 4},
 		"nan float keys":     nans,
 		"nan any keys":       anyNaNs,
 		"complex keys":       map[any]int{complex(1, 2): 1, complex(1, math.NaN()): 2, complex(math.NaN(), 0): 3, "(1+2i)": 4},
-		"times":              map[any]int{time.Unix(0, 0).UTC(): 1, time.Unix(0, 0).In(time.FixedZone("x", 3600)): 2, time.Unix(1, 0): 3},
-		"big pointers":       map[any]int{big.NewInt(3): 1, 3: 2, new(big.Int).Lsh(big.NewInt(1), 70): 3},
+		"times":              map[any]int{time.Unix(0, 0).UTC(): 1, time.Unix(7200, 0).In(time.FixedZone("x", 3600)): 2, time.Unix(1, 0): 3},
+		"big pointers":       map[any]int{big.NewInt(3): 1, 4: 2, new(big.Int).Lsh(big.NewInt(1), 70): 3},
 		"nested in a slice":  []any{map[any]any{1: 1, "1": 2, 1.5: 3}},
-		"nested in a struct": struct{ M map[any]any }{map[any]any{1: 1, "1": 2, true: 3}},
+		"nested in a struct": struct{ M map[any]any }{map[any]any{1: 1, "1": 2, false: 3}},
 	}
 	for name, v := range cases {
 		first, err := pickler.Marshal(v)
@@ -192,6 +194,9 @@ func TestGeneratedKeysLoadInCPython(t *testing.T) {
 			for p := 0; p <= 5; p++ {
 				name := fmt.Sprintf("#%d %s %#v protocol %d", i, cname, k, p)
 				out, err := pickler.Marshal(c, pickler.Protocol(p))
+				if err != nil && cname == "map[any]any" && errors.Is(err, pickler.ErrDuplicateKey) {
+					continue // k or k2 is 1 or "1" in Python (TestKeysEqualInPythonAreRefused)
+				}
 				if err != nil {
 					require.ErrorIs(t, err, pickler.ErrUnhashable, name)
 					var ve *pickler.UnsupportedValueError

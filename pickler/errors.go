@@ -16,6 +16,11 @@ var (
 	// ErrUnhashable: a dict key or set item that Python cannot hash (a
 	// list, dict, set, bytearray, or a struct or map used as a key).
 	ErrUnhashable = errors.New("unhashable")
+	// ErrDuplicateKey: two keys of a Go map that Python finds equal (1,
+	// 1.0 and true in a map[any]any; two pointers to equal values; two
+	// times of one instant): CPython would keep one and drop the others'
+	// values.
+	ErrDuplicateKey = errors.New("keys equal in Python")
 	// ErrTooDeep: nesting beyond MaxDepth.
 	ErrTooDeep = errors.New("nesting too deep")
 	// ErrInvalidString: a str that is not valid UTF-8.

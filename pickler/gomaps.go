@@ -11,6 +11,7 @@ import (
 	"time"
 
 	op "github.com/segpickle/segpickle/internal/opcode"
+	"github.com/segpickle/segpickle/py"
 )
 
 // Go maps of key and value types that saveKnown does not name, via
@@ -32,6 +33,11 @@ func (e *encoder) saveGoMap(v reflect.Value) error {
 	}
 	if e.cfg.sortKeys {
 		sortGoMapItems(items)
+	}
+	if mayCollide(v.Type().Key()) {
+		if err := checkDistinctKeys(items, e.cfg.sortKeys); err != nil {
+			return err
+		}
 	}
 	strKeys := v.Type().Key().Kind() == reflect.String
 	if err := e.enter(); err != nil {
@@ -123,8 +129,11 @@ const (
 )
 
 var (
-	bigIntType = reflect.TypeFor[big.Int]()
-	timeType   = reflect.TypeFor[time.Time]()
+	bigIntType   = reflect.TypeFor[big.Int]()
+	timeType     = reflect.TypeFor[time.Time]()
+	durationType = reflect.TypeFor[time.Duration]()
+	marshalerT   = reflect.TypeFor[Marshaler]()
+	protoMarshT  = reflect.TypeFor[ProtocolMarshaler]()
 )
 
 // keyCompareBudget bounds the steps (values, pointers followed) of one
@@ -313,4 +322,127 @@ func numBig(v reflect.Value) *big.Float {
 		return f // big.Int itself cannot be a map key
 	}
 	return f.SetInt64(numInt(v))
+}
+
+// Keys Go keeps apart that Python finds equal: 1, 1.0 and true in a
+// map[any]any, two pointers to equal values, two times of one instant in
+// other zones or a nanosecond apart (a datetime holds microseconds). CPython
+// would keep one of them and drop the other values without a word, so the
+// map is refused (ErrDuplicateKey) instead.
+
+// mayCollide reports whether two distinct Go keys of type t can be written
+// as equal Python keys (an int, str or float key type cannot).
+func mayCollide(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Interface, reflect.Pointer, reflect.Array, reflect.Struct:
+		return true
+	}
+	return t == durationType
+}
+
+// checkDistinctKeys refuses items holding two keys equal in Python. Such
+// keys sort next to each other (compareKeys orders by Python value, then
+// by Go type); items sorted says they are in that order already.
+func checkDistinctKeys(items []goMapItem, sorted bool) error {
+	if len(items) < 2 {
+		return nil
+	}
+	if !sorted {
+		items = slices.Clone(items)
+		sortGoMapItems(items)
+	}
+	for i := 1; i < len(items); i++ {
+		budget := keyCompareBudget
+		if pyEqualKeys(items[i-1].k, items[i].k, &budget) {
+			a, b := cutKey(valueDesc(items[i-1].k)), cutKey(valueDesc(items[i].k))
+			return withPath(valueErr(ErrDuplicateKey, "keys "+a+" ("+items[i-1].k.Type().String()+") and "+
+				b+" ("+items[i].k.Type().String()+") are one key in Python"), "[key "+b+"]")
+		}
+	}
+	return nil
+}
+
+// valueDesc is a key as the error names it: what a pointer points to,
+// None for nil.
+func valueDesc(k reflect.Value) string {
+	budget := keyCompareBudget
+	if k = keyValue(k, &budget); !k.IsValid() {
+		return "None"
+	}
+	return keyDesc(k)
+}
+
+// pyEqualKeys reports whether keys a and b are written as Python values
+// that are equal (so one dict key), as far as it can tell: None, numbers
+// across Go types (bool, ints, floats, *big.Int; not NaN, a float that is
+// never equal), complex numbers, strs, arrays (tuples) item by item,
+// time.Time (datetimes: to the microsecond, aware ones by instant, naive
+// ones by wall clock) and time.Duration (timedeltas, to the microsecond).
+// Keys written by a Marshaler, and others, are not compared (false).
+func pyEqualKeys(a, b reflect.Value, budget *int) bool {
+	if *budget--; *budget < 0 {
+		return false
+	}
+	a, b = keyValue(a, budget), keyValue(b, budget)
+	if !a.IsValid() || !b.IsValid() {
+		return !a.IsValid() && !b.IsValid()
+	}
+	for _, v := range []reflect.Value{a, b} {
+		if v.Type().Implements(marshalerT) || v.Type().Implements(protoMarshT) {
+			return false
+		}
+	}
+	if (a.Type() == durationType) != (b.Type() == durationType) {
+		return false // a timedelta is no number
+	}
+	if a.Type() == durationType {
+		return time.Duration(a.Int())/time.Microsecond == time.Duration(b.Int())/time.Microsecond
+	}
+	ca, cb := keyClass(a), keyClass(b)
+	if ca == classComplex || cb == classComplex {
+		if ca != classComplex { // 1 == 1+0j
+			a, b, ca, cb = b, a, cb, ca
+		}
+		c := a.Complex()
+		switch cb {
+		case classComplex:
+			return c == b.Complex()
+		case classNumber:
+			return imag(c) == 0 && !math.IsNaN(real(c)) && compareNumbers(reflect.ValueOf(real(c)), b) == 0
+		}
+		return false
+	}
+	if ca != cb {
+		return false
+	}
+	switch ca {
+	case classNumber:
+		if (numKind(a) == 'f' && math.IsNaN(a.Float())) || (numKind(b) == 'f' && math.IsNaN(b.Float())) {
+			return false
+		}
+		return compareNumbers(a, b) == 0
+	case classString:
+		return a.String() == b.String()
+	case classArray:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for i := 0; i < a.Len(); i++ {
+			if !pyEqualKeys(a.Index(i), b.Index(i), budget) {
+				return false
+			}
+		}
+		return true
+	case classStruct:
+		if a.Type() != timeType || b.Type() != timeType || !a.CanInterface() || !b.CanInterface() {
+			return false
+		}
+		ta, tb := a.Interface().(time.Time), b.Interface().(time.Time)
+		na, nb := ta.Location() == py.Naive, tb.Location() == py.Naive
+		if na != nb {
+			return false // a naive datetime never equals an aware one
+		}
+		return ta.Truncate(time.Microsecond).Equal(tb.Truncate(time.Microsecond))
+	}
+	return false
 }
