@@ -16,6 +16,7 @@ import (
 
 	"github.com/segpickle/segpickle/pickler"
 	"github.com/segpickle/segpickle/py"
+	"github.com/segpickle/segpickle/unpickler"
 )
 
 // TestKeysEqualInPythonAreRefused: Go map keys that Go keeps apart but
@@ -105,3 +106,22 @@ for c in json.load(sys.stdin):
 type named string
 
 func mapLen(v any) int { return reflect.ValueOf(v).Len() }
+
+// TestNonASCIIGlobalAtProtocol3: protocol 3 writes a global's names as
+// UTF-8, byte for byte as CPython (pickle.dumps of class Ç of module
+// módulo); protocols 0-2 refuse them, as CPython does.
+func TestNonASCIIGlobalAtProtocol3(t *testing.T) {
+	g := py.Global{Module: "módulo", Name: "Ç"}
+	out, err := pickler.Marshal(g, pickler.Protocol(3))
+	require.NoError(t, err)
+	require.Equal(t, []byte("\x80\x03cm\xc3\xb3dulo\n\xc3\x87\nq\x00."), out)
+	back, err := unpickler.Load(out)
+	require.NoError(t, err)
+	require.Equal(t, g, back)
+	for p := 0; p < 3; p++ {
+		_, err := pickler.Marshal(g, pickler.Protocol(p))
+		require.ErrorIs(t, err, pickler.ErrProtocol, "protocol %d", p)
+	}
+	_, err = pickler.Marshal(py.Global{Module: "m\xff", Name: "x"}, pickler.Protocol(3))
+	require.ErrorIs(t, err, pickler.ErrInvalidString)
+}

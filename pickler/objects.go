@@ -1,7 +1,9 @@
 package pickler
 
 import (
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/segpickle/segpickle/internal/compat"
 	op "github.com/segpickle/segpickle/internal/opcode"
@@ -32,11 +34,16 @@ func (e *encoder) saveGlobal(g py.Global) error {
 		if e.proto < 3 {
 			mod, name = compat.ToPy2(mod, name)
 		}
+		// Protocol 3 writes the names as UTF-8, as CPython does; below
+		// it, ASCII only (CPython: "can't pickle module identifier").
 		for _, s := range [2]string{mod, name} {
 			for i := 0; i < len(s); i++ {
-				if s[i] == '\n' || s[i] >= 0x80 {
-					return valueErr(ErrProtocol, "global name "+quote(s)+" cannot be written by GLOBAL")
+				if s[i] == '\n' || (s[i] >= 0x80 && e.proto < 3) {
+					return valueErr(ErrProtocol, "global name "+quote(s)+" cannot be written by GLOBAL at protocol "+strconv.Itoa(e.proto))
 				}
+			}
+			if e.proto == 3 && !utf8.ValidString(s) {
+				return valueErr(ErrInvalidString, "global name "+quote(s)+" is not valid UTF-8")
 			}
 		}
 		b := e.bigBuf(len(mod) + len(name) + 3)
