@@ -125,3 +125,11 @@ func TestNonASCIIGlobalAtProtocol3(t *testing.T) {
 	_, err = pickler.Marshal(py.Global{Module: "m\xff", Name: "x"}, pickler.Protocol(3))
 	require.ErrorIs(t, err, pickler.ErrInvalidString)
 }
+
+// TestNilOutputs: a nil list or writer is an error, not a panic.
+func TestNilOutputs(t *testing.T) {
+	require.ErrorIs(t, pickler.EncodeTo(nil, 1), pickler.ErrNilOutput)
+	require.ErrorIs(t, pickler.EncodeTo(nil, 1, pickler.RefThreshold(1024)), pickler.ErrNilOutput)
+	require.ErrorIs(t, pickler.NewEncoder(nil).Encode(1), pickler.ErrNilOutput)
+	require.ErrorIs(t, pickler.NewEncoder(nil, pickler.RefThreshold(1024)).Encode([]byte("x")), pickler.ErrNilOutput)
+}

@@ -36,6 +36,10 @@ var (
 	ErrInternal = errors.New("internal error")
 )
 
+// ErrNilOutput is returned by EncodeTo given a nil *segments.List and by
+// the Encode of an Encoder made with a nil io.Writer.
+var ErrNilOutput = errors.New("pickler: nil output (a nil *segments.List or io.Writer)")
+
 // UnsupportedTypeError is returned for a Go value that has no pickle form
 // (chan, func, unsafe.Pointer, …). Path says where it was, e.g. ".Items[3].Ch".
 type UnsupportedTypeError struct {

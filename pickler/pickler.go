@@ -49,6 +49,9 @@ func EncodeTo(l *segments.List, v any, opts ...Option) error {
 	if c.err != nil {
 		return c.err
 	}
+	if l == nil {
+		return ErrNilOutput
+	}
 	if c.threshold != 0 {
 		l.SetThreshold(c.threshold)
 	}
@@ -90,6 +93,9 @@ func NewEncoder(w io.Writer, opts ...Option) *Encoder {
 func (en *Encoder) Encode(v any) error {
 	if en.cfg.err != nil {
 		return en.cfg.err
+	}
+	if en.w == nil {
+		return ErrNilOutput
 	}
 	defer en.list.Reset()
 	e := encPool.Get().(*encoder)
