@@ -38,6 +38,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/segpickle/segpickle/py"
 )
@@ -392,14 +393,13 @@ func (e *OutputLimitError) Error() string {
 // the output.
 func EncodeLimited(w io.Writer, v any, maxBytes int64) error {
 	e := &encoder{w: w, limit: maxBytes, budget: maxNodes}
-	err := e.encode(v, 0)
-	if err == nil {
-		e.buf.WriteByte('\n')
+	if err := e.encode(v, 0); err != nil {
+		// What is still buffered is dropped: a value that has no JSON
+		// form found within the first 32 KiB leaves nothing written.
+		return err
 	}
-	if ferr := e.flush(); err == nil {
-		err = ferr
-	}
-	return err
+	e.buf.WriteByte('\n')
+	return e.flush()
 }
 
 const (
@@ -424,6 +424,57 @@ type encoder struct {
 	written int64
 	limit   int64
 	budget  int
+	inside  map[unsafe.Pointer]bool // the containers being written, outermost first
+}
+
+// errRecursive: JSON has no form for a container inside itself (a list
+// that holds itself, a dict that is its own value); found when it is
+// reached again inside itself, before writing it a second time, so that
+// a recursive pickle fails at once rather than 10,000 levels down.
+var errRecursive = errors.New("json: a container inside itself has no JSON form")
+
+// enterContainer marks the container at p as being written (false: it
+// already is, so v is inside itself); leaveContainer unmarks it.
+func (e *encoder) enterContainer(p unsafe.Pointer) bool {
+	if p == nil {
+		return true
+	}
+	if e.inside == nil {
+		e.inside = make(map[unsafe.Pointer]bool)
+	}
+	if e.inside[p] {
+		return false
+	}
+	e.inside[p] = true
+	return true
+}
+
+func (e *encoder) leaveContainer(p unsafe.Pointer) { delete(e.inside, p) }
+
+// containerPtr is the identity of a container the decoder can make
+// recursive (its items' array, or the object), nil for other values.
+func containerPtr(v any) unsafe.Pointer {
+	switch x := v.(type) {
+	case []any:
+		if len(x) > 0 {
+			return unsafe.Pointer(unsafe.SliceData(x))
+		}
+	case py.Tuple:
+		if len(x) > 0 {
+			return unsafe.Pointer(unsafe.SliceData(x))
+		}
+	case *py.Dict:
+		return unsafe.Pointer(x)
+	case *py.Set:
+		return unsafe.Pointer(x)
+	case *py.FrozenSet:
+		return unsafe.Pointer(x)
+	case *py.Call:
+		return unsafe.Pointer(x)
+	case *py.Object:
+		return unsafe.Pointer(x)
+	}
+	return nil
 }
 
 // flush writes the buffer out, and fails once the limit is passed.
@@ -474,6 +525,12 @@ func (e *encoder) encode(v any, depth int) error {
 	}
 	if e.budget--; e.budget < 0 {
 		return fmt.Errorf("json: more than %d values (shared structure expands when written as JSON)", maxNodes)
+	}
+	if p := containerPtr(v); p != nil {
+		if !e.enterContainer(p) {
+			return errRecursive
+		}
+		defer e.leaveContainer(p)
 	}
 	tag := func(name string, f func() error) error {
 		b.WriteString(`{"` + name + `":`)
