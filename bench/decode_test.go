@@ -2,6 +2,8 @@ package bench
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"sync"
@@ -10,6 +12,7 @@ import (
 	ogorek "github.com/kisielk/og-rek"
 	gp "github.com/nlpodyssey/gopickle/pickle"
 
+	"github.com/segpickle/segpickle/pickler"
 	"github.com/segpickle/segpickle/py"
 	"github.com/segpickle/segpickle/unpickler"
 )
@@ -187,3 +190,62 @@ sys.stdout.buffer.write(pickle.dumps(v, 5))
 }
 
 var _ = py.Tuple{}
+
+// BenchmarkDecodeSmallStream: 1,000 small messages (a 60-byte pickle of a
+// dict of 4 items) back to back, as an RPC connection carries them: a
+// Decoder over the stream (reads of 64 KiB, and of 1,500 bytes as a
+// network gives them), into any and into a struct, against Unmarshal of
+// each. Per op: the 1,000 messages.
+func BenchmarkDecodeSmallStream(b *testing.B) {
+	type msg struct {
+		ID    int64    `pickle:"id"`
+		Name  string   `pickle:"name"`
+		Tags  []string `pickle:"tags"`
+		Score float64  `pickle:"score"`
+	}
+	one, err := pickler.Marshal(map[string]any{"id": int64(123456), "name": "user42", "tags": []any{"red", "blue"}, "score": 1.5})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const count = 1000
+	stream := bytes.Repeat(one, count)
+	targets := map[string]func() any{"any": func() any { return new(any) }, "typed": func() any { return new(msg) }}
+	for _, name := range []string{"any", "typed"} {
+		target := targets[name]
+		b.Run(name+"/unmarshal", func(b *testing.B) {
+			b.ReportAllocs()
+			cpu := startCPU()
+			for b.Loop() {
+				for range count {
+					if err := unpickler.Unmarshal(one, target()); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			cpu.report(b)
+		})
+		for _, n := range []int{64 << 10, 1500} {
+			b.Run(fmt.Sprintf("%s/decoder-reads-%d", name, n), func(b *testing.B) {
+				b.ReportAllocs()
+				cpu := startCPU()
+				for b.Loop() {
+					dec := unpickler.NewDecoder(&chunked{bytes.NewReader(stream), n})
+					for range count {
+						if err := dec.Decode(target()); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				cpu.report(b)
+			})
+		}
+	}
+}
+
+// chunked hands out at most n bytes a Read.
+type chunked struct {
+	r io.Reader
+	n int
+}
+
+func (c *chunked) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c.n)]) }

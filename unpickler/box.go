@@ -50,11 +50,23 @@ func boxAt[T any](slab *[]T, v T, typ unsafe.Pointer) any {
 // takes at least 2 bytes of pickle), so a kept value pins at most about
 // its own pickle's worth of neighbours, never a fixed 32 KiB per pickle.
 func (m *machine) slabCap() int {
-	a := m.src.Available()
-	if a < 0 || a/2 >= slabSize {
+	a := m.sizeHint()
+	if a/2 >= slabSize {
 		return slabSize
 	}
 	return int(a/2) + 1
+}
+
+// sizeHint is the input a slab or arena is sized for: what the input can
+// still hold where that is known (bytes, segments); over an io.Reader,
+// which cannot say, what this pickle has taken so far (at least 64
+// bytes), so that sizes double as a long pickle goes on and a short one
+// (a stream of small messages) does not take 32 KiB arenas a Decode.
+func (m *machine) sizeHint() int64 {
+	if a := m.src.Available(); a >= 0 {
+		return a
+	}
+	return max(64, m.src.Offset()-m.begin)
 }
 
 func (m *machine) boxInt(v int64) any {
@@ -101,10 +113,7 @@ func (m *machine) str(b []byte) string {
 		return string(b)
 	}
 	if cap(m.arena)-len(m.arena) < n {
-		size := int64(32 << 10)
-		if a := m.src.Available(); a >= 0 {
-			size = min(size, a+int64(n)) // the input's strs fit in it
-		}
+		size := min(int64(32<<10), m.sizeHint()+int64(n)) // the input's strs fit in it
 		m.arena = make([]byte, 0, size)
 	}
 	start := len(m.arena)
@@ -155,10 +164,7 @@ func (m *machine) arenaBlock(n int) []byte {
 		// least 3 bytes of input and at most strHdr+7 bytes of arena
 		// besides its own bytes, so a kept str pins about its pickle's
 		// worth of neighbours, never a fixed 32 KiB.
-		size := int64(32 << 10)
-		if a := m.src.Available(); a >= 0 {
-			size = min(size, 9*(a+int64(n))+int64(strHdr))
-		}
+		size := min(int64(32<<10), 9*(m.sizeHint()+int64(n))+int64(strHdr))
 		size = (max(size, int64(need)) + 7) &^ 7 // word-aligned, over 16 bytes: not in a tiny block
 		m.sarena = make([]byte, 0, size)
 		start = 0

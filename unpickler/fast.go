@@ -731,6 +731,8 @@ func (m *machine) fastKeyFloats(f *tframe, w []byte, i int, last *string) (int, 
 		size := int64(32 << 10)
 		if a := m.src.Available(); a >= 0 {
 			size = min(size, a-int64(i)+16) // the input's strs fit in it
+		} else {
+			size = min(size, m.sizeHint()+int64(i)+16) // over a reader (see sizeHint)
 		}
 		if size < 16 {
 			return i, 0

@@ -16,6 +16,7 @@ import (
 
 type machine struct {
 	src    stream.Reader
+	begin  int64 // the input's offset where this pickle starts (sizeHint)
 	cfg    *config
 	stack  []any
 	marks  []int
@@ -74,6 +75,7 @@ func (m *machine) run() (result any, err error) {
 			result, err = nil, m.failf(ErrInternal, "%v", r)
 		}
 	}()
+	m.begin = m.src.Offset()
 	for {
 		m.opOff = m.src.Offset()
 		c, ok := m.src.Byte()

@@ -106,7 +106,10 @@ func (m *machine) memoSlot(idx uint32, create bool) *any {
 		m.memo = append(m.memo, nil)
 	}
 	if c == 0 {
-		grown := make([]any, min(memoChunk, max(64, 2*len(m.memo[0]), o+1)))
+		// The first sized from the input (an entry takes 2 bytes of it at
+		// least), then doubling.
+		first := int(min(64, max(8, m.sizeHint()/2)))
+		grown := make([]any, min(memoChunk, max(first, 2*len(m.memo[0]), o+1)))
 		copy(grown, m.memo[0])
 		m.memo[0] = grown
 	} else {

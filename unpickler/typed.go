@@ -300,7 +300,9 @@ func (m *machine) destType() (reflect.Type, *tframe, int) {
 
 func (m *machine) newFrame() *tframe {
 	if len(m.frames) == 0 {
-		m.frames = make([]tframe, 32)
+		// Sized from the input (a frame takes a few bytes of it): a small
+		// pickle does not take 32 frames of about 150 bytes each.
+		m.frames = make([]tframe, min(32, max(2, m.sizeHint()/8)))
 	}
 	f := &m.frames[0]
 	m.frames = m.frames[1:]
