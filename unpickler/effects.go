@@ -131,34 +131,9 @@ type walker struct {
 
 func newWalker() *walker { return &walker{seen: make(map[unsafe.Pointer]struct{})} }
 
-// id is the address of a container or object value, nil for other values.
-func id(v any) unsafe.Pointer {
-	switch x := v.(type) {
-	case []any:
-		if len(x) > 0 {
-			return unsafe.Pointer(&x[0])
-		}
-	case py.Tuple:
-		if len(x) > 0 {
-			return unsafe.Pointer(&x[0])
-		}
-	case *py.Dict:
-		return unsafe.Pointer(x)
-	case *py.Set:
-		return unsafe.Pointer(x)
-	case *py.FrozenSet:
-		return unsafe.Pointer(x)
-	case *py.Call:
-		return unsafe.Pointer(x)
-	case *py.Object:
-		return unsafe.Pointer(x)
-	}
-	return nil
-}
-
 // visit marks v and reports whether it was new.
 func (w *walker) visit(v any) bool {
-	if k := id(v); k != nil {
+	if k := py.ContainerID(v); k != nil {
 		if _, ok := w.seen[k]; ok {
 			return false
 		}
@@ -178,7 +153,7 @@ func (w *walker) visit(v any) bool {
 }
 
 func (w *walker) has(v any) bool {
-	if k := id(v); k != nil {
+	if k := py.ContainerID(v); k != nil {
 		_, ok := w.seen[k]
 		return ok
 	}

@@ -451,32 +451,6 @@ func (e *encoder) enterContainer(p unsafe.Pointer) bool {
 
 func (e *encoder) leaveContainer(p unsafe.Pointer) { delete(e.inside, p) }
 
-// containerPtr is the identity of a container the decoder can make
-// recursive (its items' array, or the object), nil for other values.
-func containerPtr(v any) unsafe.Pointer {
-	switch x := v.(type) {
-	case []any:
-		if len(x) > 0 {
-			return unsafe.Pointer(unsafe.SliceData(x))
-		}
-	case py.Tuple:
-		if len(x) > 0 {
-			return unsafe.Pointer(unsafe.SliceData(x))
-		}
-	case *py.Dict:
-		return unsafe.Pointer(x)
-	case *py.Set:
-		return unsafe.Pointer(x)
-	case *py.FrozenSet:
-		return unsafe.Pointer(x)
-	case *py.Call:
-		return unsafe.Pointer(x)
-	case *py.Object:
-		return unsafe.Pointer(x)
-	}
-	return nil
-}
-
 // flush writes the buffer out, and fails once the limit is passed.
 func (e *encoder) flush() error {
 	if e.buf.Len() == 0 {
@@ -526,7 +500,7 @@ func (e *encoder) encode(v any, depth int) error {
 	if e.budget--; e.budget < 0 {
 		return fmt.Errorf("json: more than %d values (shared structure expands when written as JSON)", maxNodes)
 	}
-	if p := containerPtr(v); p != nil {
+	if p := py.ContainerID(v); p != nil {
 		if !e.enterContainer(p) {
 			return errRecursive
 		}
