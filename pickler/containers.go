@@ -633,6 +633,7 @@ func saveStrMapOf[V any](e *encoder, m map[string]V, put func(*encoder, V) error
 		return nil
 	}
 	ks := e.takeSort(n)
+	ks.sizeEnts(n)
 	vals := make([]V, n)
 	i := 0
 	for k, v := range m {
@@ -670,17 +671,23 @@ func putStr(e *encoder, v string) error    { return e.saveStr(v, false) }
 func (e *encoder) saveSortedLarge(m map[string]any) error {
 	n := len(m)
 	ks := e.takeSort(n)
+	large := n > 64
+	lazy := large && e.strMemo.empty()
+	fast := lazy && e.proto >= 4 && e.cfg.persistentID == nil
+	if fast && preEncode && ks.gatherCompact(m) {
+		e.saveCompact(ks, ks.sort())
+		e.putSort(ks)
+		return nil
+	}
 	if !ks.gather(m) {
 		e.putSort(ks)
 		return valueErr(ErrInternal, "map changed while it was written")
 	}
 	n = len(ks.ents)
+	large = n > 64
 	order := ks.sort()
 	ents := ks.ents
 	var err error
-	large := n > 64
-	lazy := large && e.strMemo.empty()
-	fast := lazy && e.proto >= 4 && e.cfg.persistentID == nil
 	for b := e.batches(n, op.Setitem, op.Setitems); b.next() && err == nil; {
 		for j := b.start; j < b.end; {
 			if fast && e.strMemo.unplacedOnly() {
@@ -711,6 +718,68 @@ func (e *encoder) saveSortedLarge(m map[string]any) error {
 	}
 	e.putSort(ks)
 	return err
+}
+
+// preEncode lets saveSortedLarge take gatherCompact's way; tests turn
+// it off to compare with the way of the items gathered.
+var preEncode = true
+
+// saveCompact writes the items of a map gathered by gatherCompact in key
+// order (order), straight from their compact bytes, in batcher's batches.
+// A frame boundary falls before a key or a value where Boundary would put
+// it (before each object). The keys are lent to the by-value memo
+// (strTable.later): their memo indexes follow each other.
+func (e *encoder) saveCompact(ks *keySort, order []uint32) {
+	items := ks.items
+	ks.lent, ks.lentBase = order, e.NextMemo()
+	const most = 32 // an item's stores: 2 + 14 + 1 + 1 + 8, 8 bytes at a time
+	for b := e.batches(len(order), op.Setitem, op.Setitems); b.next(); {
+		for j := b.start; j < b.end; {
+			p, room := e.Window(most)
+			w, j0 := 0, j
+			lim := len(p) - most // an item may start at or below it
+			split := false
+			for ; j < b.end && w <= lim; j++ {
+				it := &items[order[j]]
+				k1 := binary.LittleEndian.Uint64(it[8:])
+				n := int(k1>>48) & 15
+				if w+n+3 >= room {
+					split = true // a frame boundary may fall before the key or its value
+					break
+				}
+				vop := byte(k1 >> 56)
+				q := (*[most]byte)(p[w:])
+				binary.LittleEndian.PutUint16(q[0:], uint16(op.ShortBinunicode)|uint16(n)<<8)
+				binary.LittleEndian.PutUint64(q[2:], binary.LittleEndian.Uint64(it[0:]))
+				binary.LittleEndian.PutUint64(q[10:], k1)
+				q[2+n] = op.Memoize
+				q[3+n] = vop
+				binary.LittleEndian.PutUint64(q[4+n:], binary.LittleEndian.Uint64(it[16:]))
+				w += 3 + n + int(valueLen[vop])
+			}
+			e.Commit(w)
+			e.MemoizedN(j - j0)
+			if split {
+				it := &items[order[j]]
+				n := int(it[14])
+				e.Boundary()
+				q := e.Avail(2 + n + 1)
+				q[0], q[1] = op.ShortBinunicode, byte(n)
+				copy(q[2:], it[:n])
+				q[2+n] = op.Memoize
+				e.Commit(2 + n + 1)
+				e.Memoized()
+				e.Boundary()
+				vn := int(valueLen[it[15]])
+				q = e.Avail(vn)
+				q[0] = it[15]
+				copy(q[1:vn], it[16:])
+				e.Commit(vn)
+				j++
+			}
+		}
+	}
+	e.strMemo.later = ks
 }
 
 // saveNewKeysRun writes items ents[order[0]], ents[order[1]], … of a large

@@ -340,6 +340,10 @@ type strTable struct {
 	slots   []strSlot // len is a power of two
 	entries []strEntry
 	placed  int // entries[:placed] are in slots
+	// later, when not nil, holds the keys of a large map written first
+	// (saveSortedLarge), not yet entries: takeLater adds them (sort.go)
+	// before the next lookup, or before its buffers are reused.
+	later *keySort
 }
 
 type strSlot struct {
@@ -378,6 +382,9 @@ func (m *strTable) find(s string, h uint64) (*strSlot, bool) {
 // empty slot (and the hash) that claim fills; the table is grown
 // beforehand, so the slot stays valid until then.
 func (m *strTable) slot(s string) (*strSlot, uint64, uint32, bool) {
+	if m.later != nil {
+		m.takeLater()
+	}
 	if m.placed < len(m.entries) {
 		m.placeNew()
 	}
@@ -400,7 +407,7 @@ func (m *strTable) claim(sl *strSlot, s string, h uint64, idx uint32) {
 }
 
 // empty reports whether the table holds nothing, placed or not.
-func (m *strTable) empty() bool { return len(m.entries) == 0 }
+func (m *strTable) empty() bool { return len(m.entries) == 0 && m.later == nil }
 
 // unplacedOnly reports whether no entry is placed: what the table holds
 // was all added by addNew since it was empty.
@@ -437,6 +444,9 @@ func (m *strTable) grow() { m.resize(max(64, len(m.slots)*2)) }
 
 // reserve makes room for n more entries without growing on the way.
 func (m *strTable) reserve(n int) {
+	if m.later != nil {
+		m.takeLater()
+	}
 	want := len(m.entries) + n
 	size := max(64, len(m.slots))
 	for want*4 > size*3 {
@@ -470,6 +480,10 @@ func (m *strTable) resize(n int) {
 
 func (m *strTable) reset() {
 	m.placed = 0
+	if m.later != nil {
+		m.later.lent = nil
+		m.later = nil
+	}
 	if len(m.slots) > 1<<16 {
 		m.slots, m.entries = nil, nil
 		return

@@ -163,7 +163,7 @@ func (e *encoder) release() {
 		e.lastKeys = nil // a record's keys are kept for the next encode; not a big map's
 		e.recIdx = nil
 	}
-	if e.sortBufs != nil && cap(e.sortBufs.ents) > 1<<16 {
+	if e.sortBufs != nil && cap(e.sortBufs.pre) > 1<<17 {
 		e.sortBufs = nil
 	}
 	if cap(e.valBuf) > 1<<16 {

@@ -2,10 +2,13 @@ package pickler
 
 import (
 	"encoding/binary"
+	"math"
 	"math/bits"
 	"slices"
 	"strings"
 	"unsafe"
+
+	op "github.com/segpickle/segpickle/internal/opcode"
 )
 
 // Sorting map keys (SortMapKeys, on by default) costs a comparison sort
@@ -76,14 +79,23 @@ func prefix8(s string) uint64 {
 //	for _, i := range ks.sort() { … ks.ents[i] … }
 //	e.putSort(ks)
 type keySort struct {
-	ents    []sortEnt
-	pre     []uint64 // 2n: the keys' prefix8, then radix scratch
-	order   []uint32
-	radix   []radixEnt         // the 16-byte fallback and tie groups
-	counts  [][digitMax]uint32 // radix digit counts, a digit each
-	or, and uint64             // over the prefixes: the bits they differ in are or^and
-	minLen  int                // the shortest key's length
-	maxLen  int                // the longest key's length
+	ents []sortEnt
+	n    int      // the items
+	pre  []uint64 // 2n: the keys' prefix8, then radix scratch
+	// Compact (gatherCompact) instead of ents: item i at
+	// items[i]; keyAt reads the keys there.
+	compact bool
+	items   [][compactSize]byte
+	// A compact map's keys lent to the by-value memo once written
+	// (strTable.later): the key of item lent[j] has memo index lentBase+j.
+	lent     []uint32
+	lentBase uint32
+	order    []uint32
+	radix    []radixEnt         // the 16-byte fallback and tie groups
+	counts   [][digitMax]uint32 // radix digit counts, a digit each
+	or, and  uint64             // over the prefixes: the bits they differ in are or^and
+	minLen   int                // the shortest key's length
+	maxLen   int                // the longest key's length
 }
 
 // takeSort returns the encoder's sort buffers sized for n items.
@@ -93,13 +105,14 @@ func (e *encoder) takeSort(n int) *keySort {
 		ks = new(keySort)
 	}
 	e.sortBufs = nil
-	if cap(ks.ents) < n {
-		ks.ents = make([]sortEnt, 0, n)
+	if e.strMemo.later == ks {
+		e.strMemo.takeLater() // the keys it lends are about to be overwritten
 	}
 	if cap(ks.pre) < 2*n {
 		ks.pre = make([]uint64, 0, 2*n)
 	}
 	ks.ents, ks.pre = ks.ents[:0], ks.pre[:0]
+	ks.compact = false
 	ks.or, ks.and = 0, ^uint64(0)
 	ks.minLen, ks.maxLen = int(^uint(0)>>1), 0
 	return ks
@@ -108,9 +121,27 @@ func (e *encoder) takeSort(n int) *keySort {
 // putSort gives the buffers back, dropping the items' keys and values.
 func (e *encoder) putSort(ks *keySort) {
 	clear(ks.ents)
-	if e.sortBufs == nil || cap(ks.ents) > cap(e.sortBufs.ents) {
+	if e.sortBufs == nil || cap(ks.pre) > cap(e.sortBufs.pre) {
 		e.sortBufs = ks
 	}
+}
+
+// sizeEnts makes room in ents for n items (add and gather write them).
+func (ks *keySort) sizeEnts(n int) {
+	if cap(ks.ents) < n {
+		ks.ents = make([]sortEnt, 0, n)
+	}
+}
+
+// keyAt is item i's key. Compact, it is a string over items, which are
+// not written again until the buffers are taken for another map
+// (takeSort): the sort only compares such strings, and keeps none.
+func (ks *keySort) keyAt(i uint32) string {
+	if ks.compact {
+		it := &ks.items[i]
+		return unsafe.String(&it[0], it[14])
+	}
+	return ks.ents[i].s
 }
 
 // add gathers an item.
@@ -129,6 +160,7 @@ func (ks *keySort) add(k string, v any) {
 // the items written in place. It returns false if m held more items than
 // it said (only a map written while it is read, which Go forbids, does).
 func (ks *keySort) gather(m map[string]any) bool {
+	ks.sizeEnts(len(m))
 	ents, pre := ks.ents[:len(m)], ks.pre[:len(m)]
 	or, and := ks.or, ks.and
 	minLen, maxLen := ks.minLen, ks.maxLen
@@ -151,10 +183,107 @@ func (ks *keySort) gather(m map[string]any) bool {
 	return true
 }
 
+// Compact items (gatherCompact): a key of up to compactKeyMax ASCII
+// bytes and a value that is a float64, an int64 of 32 bits, a bool or nil
+// — the items of most large maps of numbers — in 24 bytes: the key's
+// bytes from byte 0 (zero-padded), its length at byte 14, the value's
+// opcode at byte 15 and its argument from byte 16, as they go into the
+// pickle (a float's big-endian, an int's little-endian). Such items are
+// written in key order from these bytes: the keys are read once, in map
+// order, and nothing gathered holds a pointer.
+const (
+	compactSize   = 24
+	compactKeyMax = 14
+)
+
+// valueLen is the length in the pickle of a compact item's value, by its
+// opcode.
+var valueLen = [256]uint8{op.Binfloat: 9, op.Binint1: 2, op.Binint2: 3, op.Binint: 5, op.Newtrue: 1, op.Newfalse: 1, op.None: 1}
+
+// gatherCompact is gather for a map written at protocol 4 and above
+// whose keys no memo holds (saveSortedLarge's fast case), its items made
+// compact. It reports false when an item cannot be (or m changed while
+// read): then ks is to be gathered again by gather.
+func (ks *keySort) gatherCompact(m map[string]any) bool {
+	n := len(m)
+	pre := ks.pre[:n]
+	if len(ks.items) < n {
+		ks.items = make([][compactSize]byte, n)
+	}
+	items := ks.items[:n]
+	or, and := ks.or, ks.and
+	minLen, maxLen := ks.minLen, ks.maxLen
+	i := 0
+	for k, v := range m {
+		kn := len(k)
+		if i >= len(pre) || kn > compactKeyMax {
+			return false
+		}
+		var k0, k1 uint64
+		b := strBytes(k)
+		switch {
+		case kn > 8:
+			k0, k1 = binary.LittleEndian.Uint64(b), tail8(b[8:])
+		case kn == 8:
+			k0 = binary.LittleEndian.Uint64(b)
+		case kn > 0:
+			k0 = tail8(b)
+		}
+		if (k0|k1)&0x8080808080808080 != 0 {
+			return false // not ASCII: checked on saveLargeItem's way
+		}
+		var vop byte
+		var arg uint64
+		switch y := v.(type) {
+		case float64:
+			vop, arg = op.Binfloat, bits.ReverseBytes64(math.Float64bits(y))
+		case int64:
+			switch {
+			case y >= 0 && y < 256:
+				vop = op.Binint1
+			case y >= 0 && y < 65536:
+				vop = op.Binint2
+			case y >= math.MinInt32 && y <= math.MaxInt32:
+				vop = op.Binint
+			default:
+				return false
+			}
+			arg = uint64(uint32(int32(y)))
+		case bool:
+			vop = op.Newfalse
+			if y {
+				vop = op.Newtrue
+			}
+		case nil:
+			vop = op.None
+		default:
+			return false
+		}
+		it := &items[i]
+		binary.LittleEndian.PutUint64(it[0:], k0)
+		binary.LittleEndian.PutUint64(it[8:], k1|uint64(kn)<<48|uint64(vop)<<56)
+		binary.LittleEndian.PutUint64(it[16:], arg)
+		p := bits.ReverseBytes64(k0) // prefix8(k)
+		pre[i] = p
+		or |= p
+		and &= p
+		minLen = min(minLen, kn)
+		maxLen = max(maxLen, kn)
+		i++
+	}
+	if i != n {
+		return false
+	}
+	ks.pre, ks.compact = pre, true
+	ks.or, ks.and, ks.minLen, ks.maxLen = or, and, minLen, maxLen
+	return true
+}
+
 // sort returns the indexes of the items in the byte order of their keys
 // (the items stay where they are).
 func (ks *keySort) sort() []uint32 {
-	n := len(ks.ents)
+	n := len(ks.pre)
+	ks.n = n
 	if cap(ks.order) < n {
 		ks.order = make([]uint32, n)
 	}
@@ -211,9 +340,9 @@ func (ks *keySort) sort() []uint32 {
 		a[i] = radixEnt{i: uint32(i)}
 	}
 	if n < radixMin {
-		compareSort(ks.ents, a, off)
+		ks.compareSort(a, off)
 	} else {
-		radixSort(ks.ents, a, tmp, off)
+		ks.radixSort(a, tmp, off)
 	}
 	for j := range a {
 		order[j] = a[j].i
@@ -225,7 +354,7 @@ func (ks *keySort) sort() []uint32 {
 // bits of index. Large sets are radix-sorted, their digit counts made
 // while the words are packed.
 func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint, off int) {
-	n := len(ks.ents)
+	n := ks.n
 	if cap(ks.pre) < 2*n {
 		ks.pre = append(ks.pre[:n], make([]uint64, n)...)
 	}
@@ -338,8 +467,8 @@ func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint, off int) {
 // least off bytes) and returns the bits in which they differ.
 func (ks *keySort) prefixesAt(off int) uint64 {
 	or, and := uint64(0), ^uint64(0)
-	for i := range ks.ents {
-		p := prefix8(ks.ents[i].s[off:])
+	for i := range ks.n {
+		p := prefix8(ks.keyAt(uint32(i))[off:])
 		ks.pre[i] = p
 		or |= p
 		and &= p
@@ -379,7 +508,7 @@ func digitWindows(d uint64, maxw uint, wins *[16]digitWin) int {
 // maxDigit is the widest radix digit for the items: 11 bits, fewer for
 // fewer items, so that the counts stay small beside the items.
 func (ks *keySort) maxDigit() uint {
-	if l := uint(bits.Len(uint(len(ks.ents)))); l < 13 {
+	if l := uint(bits.Len(uint(ks.n))); l < 13 {
 		return max(l-2, 4)
 	}
 	return 11 // digitMax
@@ -397,10 +526,10 @@ func (ks *keySort) ties(g []uint32, off int) {
 	for k, i := range g {
 		a[k] = radixEnt{i: i}
 	}
-	if m < tieMin || !allLonger(ks.ents, a, off+8) {
-		compareSort(ks.ents, a, off)
+	if m < tieMin || !ks.allLonger(a, off+8) {
+		ks.compareSort(a, off)
 	} else {
-		radixSort(ks.ents, a, tmp, off+8)
+		ks.radixSort(a, tmp, off+8)
 	}
 	for k := range a {
 		g[k] = a[k].i
@@ -479,44 +608,51 @@ func (sq *squeeze) initSpan(diff uint64) {
 }
 
 // pack replaces each prefix pre[i] by its squeeze above ib bits of i.
+// Each run is one rotation and one mask: its bits go from where they
+// start to where they end up above the index bits (a run never starts
+// below where it ends up, and the squeeze and the index fit in 64 bits:
+// no bit wraps into the result).
 func (sq *squeeze) pack(pre []uint64, ib uint) {
-	if sq.n == 1 {
-		s, m := sq.shift[0]&63, sq.mask[0]
-		ib &= 63
+	var rot [maxRuns]int
+	var msk [maxRuns]uint64
+	for k := range sq.n {
+		rot[k] = int(ib) + int(sq.out[k]) - int(sq.shift[k])
+		msk[k] = sq.mask[k] << (ib + uint(sq.out[k]))
+	}
+	// Up to four runs (keys of digits, most often) unrolled, the
+	// rotations and masks in registers.
+	r0, m0, r1, m1 := rot[0], msk[0], rot[1], msk[1]
+	switch sq.n {
+	case 1:
 		for i, p := range pre {
-			pre[i] = (p>>s&m)<<ib | uint64(i)
+			pre[i] = bits.RotateLeft64(p, r0)&m0 | uint64(i)
 		}
 		return
-	}
-	// Two to four runs (keys of digits, most often) unrolled, the runs'
-	// shifts and masks in registers.
-	// (Shift counts masked to 63: Go then needs no test for counts of 64
-	// and more; they are all below 64.)
-	ib &= 63
-	s0, m0, o0 := sq.shift[0]&63, sq.mask[0], sq.out[0]&63
-	s1, m1, o1 := sq.shift[1]&63, sq.mask[1], sq.out[1]&63
-	switch sq.n {
 	case 2:
 		for i, p := range pre {
-			pre[i] = ((p>>s0&m0)<<o0|(p>>s1&m1)<<o1)<<ib | uint64(i)
+			pre[i] = bits.RotateLeft64(p, r0)&m0 | bits.RotateLeft64(p, r1)&m1 | uint64(i)
 		}
 		return
 	case 3:
-		s2, m2, o2 := sq.shift[2]&63, sq.mask[2], sq.out[2]&63
+		r2, m2 := rot[2], msk[2]
 		for i, p := range pre {
-			pre[i] = ((p>>s0&m0)<<o0|(p>>s1&m1)<<o1|(p>>s2&m2)<<o2)<<ib | uint64(i)
+			pre[i] = bits.RotateLeft64(p, r0)&m0 | bits.RotateLeft64(p, r1)&m1 | bits.RotateLeft64(p, r2)&m2 | uint64(i)
 		}
 		return
 	case 4:
-		s2, m2, o2 := sq.shift[2]&63, sq.mask[2], sq.out[2]&63
-		s3, m3, o3 := sq.shift[3]&63, sq.mask[3], sq.out[3]&63
+		r2, m2, r3, m3 := rot[2], msk[2], rot[3], msk[3]
 		for i, p := range pre {
-			pre[i] = ((p>>s0&m0)<<o0|(p>>s1&m1)<<o1|(p>>s2&m2)<<o2|(p>>s3&m3)<<o3)<<ib | uint64(i)
+			pre[i] = bits.RotateLeft64(p, r0)&m0 | bits.RotateLeft64(p, r1)&m1 |
+				bits.RotateLeft64(p, r2)&m2 | bits.RotateLeft64(p, r3)&m3 | uint64(i)
 		}
 		return
 	}
 	for i, p := range pre {
-		pre[i] = sq.apply(p)<<ib | uint64(i)
+		var r uint64
+		for k := range sq.n {
+			r |= bits.RotateLeft64(p, rot[k]) & msk[k]
+		}
+		pre[i] = r | uint64(i)
 	}
 }
 
@@ -532,17 +668,17 @@ func (sq *squeeze) apply(p uint64) uint64 {
 // radixSort sorts a by the keys of ents it names. Every key of a has at
 // least off bytes and the same first off bytes; tmp is scratch of a's
 // length.
-func radixSort(ents []sortEnt, a, tmp []radixEnt, off int) {
+func (ks *keySort) radixSort(a, tmp []radixEnt, off int) {
 	for {
-		if diff := setPrefixes(ents, a, off); diff != 0 {
+		if diff := ks.setPrefixes(a, off); diff != 0 {
 			if radixPasses(a, tmp, diff) {
 				copy(a, tmp)
 			}
 			break
 		}
 		// All equal in these 8 bytes: a tie group of the whole of a.
-		if !allLonger(ents, a, off+8) {
-			compareSort(ents, a, off)
+		if !ks.allLonger(a, off+8) {
+			ks.compareSort(a, off)
 			return
 		}
 		off += 8
@@ -555,10 +691,10 @@ func radixSort(ents []sortEnt, a, tmp []radixEnt, off int) {
 		}
 		if j-i > 1 {
 			g := a[i:j]
-			if j-i < tieMin || !allLonger(ents, g, off+8) {
-				compareSort(ents, g, off)
+			if j-i < tieMin || !ks.allLonger(g, off+8) {
+				ks.compareSort(g, off)
 			} else {
-				radixSort(ents, g, tmp[i:j], off+8)
+				ks.radixSort(g, tmp[i:j], off+8)
 			}
 		}
 		i = j
@@ -607,9 +743,9 @@ func radixPasses(a, tmp []radixEnt, diff uint64) (inTmp bool) {
 }
 
 // allLonger reports whether every key a names has at least n bytes.
-func allLonger(ents []sortEnt, a []radixEnt, n int) bool {
+func (ks *keySort) allLonger(a []radixEnt, n int) bool {
 	for _, r := range a {
-		if len(ents[r.i].s) < n {
+		if len(ks.keyAt(r.i)) < n {
 			return false
 		}
 	}
@@ -618,10 +754,10 @@ func allLonger(ents []sortEnt, a []radixEnt, n int) bool {
 
 // setPrefixes puts in pre the 8 bytes from off of the keys a names (each
 // has at least off bytes) and returns the bits in which they differ.
-func setPrefixes(ents []sortEnt, a []radixEnt, off int) (diff uint64) {
+func (ks *keySort) setPrefixes(a []radixEnt, off int) (diff uint64) {
 	or, and := uint64(0), ^uint64(0)
 	for k := range a {
-		p := prefix8(ents[a[k].i].s[off:])
+		p := prefix8(ks.keyAt(a[k].i)[off:])
 		a[k].pre = p
 		or |= p
 		and &= p
@@ -631,6 +767,32 @@ func setPrefixes(ents []sortEnt, a []radixEnt, off int) (diff uint64) {
 
 // compareSort sorts a by comparison of its keys, whose first off bytes are
 // equal.
-func compareSort(ents []sortEnt, a []radixEnt, off int) {
-	slices.SortFunc(a, func(x, y radixEnt) int { return strings.Compare(ents[x.i].s[off:], ents[y.i].s[off:]) })
+func (ks *keySort) compareSort(a []radixEnt, off int) {
+	slices.SortFunc(a, func(x, y radixEnt) int { return strings.Compare(ks.keyAt(x.i)[off:], ks.keyAt(y.i)[off:]) })
+}
+
+// takeLater adds the keys that a compact map lent (later) as entries, as
+// addNew would have, out of its buffers: one string holds their bytes.
+func (m *strTable) takeLater() {
+	ks := m.later
+	m.later = nil
+	size := 0
+	for _, i := range ks.lent {
+		size += int(ks.items[i][14])
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for _, i := range ks.lent {
+		it := &ks.items[i]
+		sb.Write(it[:it[14]])
+	}
+	all := sb.String()
+	m.entries = slices.Grow(m.entries, len(ks.lent))
+	at := 0
+	for j, i := range ks.lent {
+		n := int(ks.items[i][14])
+		m.entries = append(m.entries, strEntry{s: all[at : at+n], idx: ks.lentBase + uint32(j)})
+		at += n
+	}
+	ks.lent = nil
 }
