@@ -736,19 +736,20 @@ func (e *encoder) saveCompact(ks *keySort, order []uint32) {
 	for b := e.batches(len(order), op.Setitem, op.Setitems); b.next(); {
 		for j := b.start; j < b.end; {
 			p, room := e.Window(most)
+			// An item that starts at or below last has room for its
+			// stores, and no frame boundary can fall before its key or its
+			// value (room: Window's).
+			last := min(len(p)-most, room-(2+compactKeyMax+1)-1)
 			w, j0 := 0, j
-			lim := len(p) - most // an item may start at or below it
-			split := false
-			for ; j < b.end && w <= lim; j++ {
-				it := &items[order[j]]
-				k1 := binary.LittleEndian.Uint64(it[8:])
-				n := int(k1>>48) & 15
-				if w+n+3 >= room {
-					split = true // a frame boundary may fall before the key or its value
+			for _, i := range order[j:b.end] {
+				if w > last {
 					break
 				}
+				it := &items[i]
+				k1 := binary.LittleEndian.Uint64(it[8:])
+				n := int(k1>>48) & 15
 				vop := byte(k1 >> 56)
-				q := (*[most]byte)(p[w:])
+				q := (*[most]byte)(p[w : w+most])
 				binary.LittleEndian.PutUint16(q[0:], uint16(op.ShortBinunicode)|uint16(n)<<8)
 				binary.LittleEndian.PutUint64(q[2:], binary.LittleEndian.Uint64(it[0:]))
 				binary.LittleEndian.PutUint64(q[10:], k1)
@@ -756,10 +757,13 @@ func (e *encoder) saveCompact(ks *keySort, order []uint32) {
 				q[3+n] = vop
 				binary.LittleEndian.PutUint64(q[4+n:], binary.LittleEndian.Uint64(it[16:]))
 				w += 3 + n + int(valueLen[vop])
+				j++
 			}
 			e.Commit(w)
 			e.MemoizedN(j - j0)
-			if split {
+			if j < b.end && w > last {
+				// Near the window's end or the frame's target: one item
+				// the careful way, a Boundary before its key and its value.
 				it := &items[order[j]]
 				n := int(it[14])
 				e.Boundary()

@@ -206,17 +206,16 @@ var valueLen = [256]uint8{op.Binfloat: 9, op.Binint1: 2, op.Binint2: 3, op.Binin
 // read): then ks is to be gathered again by gather.
 func (ks *keySort) gatherCompact(m map[string]any) bool {
 	n := len(m)
-	pre := ks.pre[:n]
 	if len(ks.items) < n {
 		ks.items = make([][compactSize]byte, n)
 	}
 	items := ks.items[:n]
-	or, and := ks.or, ks.and
-	minLen, maxLen := ks.minLen, ks.maxLen
 	i := 0
+	// Little is live across the map iterator's call: the prefixes and
+	// their bounds are made after, from items.
 	for k, v := range m {
 		kn := len(k)
-		if i >= len(pre) || kn > compactKeyMax {
+		if i >= len(items) || kn > compactKeyMax {
 			return false
 		}
 		var k0, k1 uint64
@@ -232,50 +231,57 @@ func (ks *keySort) gatherCompact(m map[string]any) bool {
 		if (k0|k1)&0x8080808080808080 != 0 {
 			return false // not ASCII: checked on saveLargeItem's way
 		}
-		var vop byte
-		var arg uint64
-		switch y := v.(type) {
-		case float64:
-			vop, arg = op.Binfloat, bits.ReverseBytes64(math.Float64bits(y))
-		case int64:
-			switch {
-			case y >= 0 && y < 256:
-				vop = op.Binint1
-			case y >= 0 && y < 65536:
-				vop = op.Binint2
-			case y >= math.MinInt32 && y <= math.MaxInt32:
-				vop = op.Binint
+		vop, arg := byte(op.Binfloat), uint64(0)
+		if f, isF := v.(float64); isF {
+			arg = bits.ReverseBytes64(math.Float64bits(f))
+		} else {
+			switch y := v.(type) {
+			case int64:
+				switch {
+				case y >= 0 && y < 256:
+					vop = op.Binint1
+				case y >= 0 && y < 65536:
+					vop = op.Binint2
+				case y >= math.MinInt32 && y <= math.MaxInt32:
+					vop = op.Binint
+				default:
+					return false
+				}
+				arg = uint64(uint32(int32(y)))
+			case bool:
+				vop = op.Newfalse
+				if y {
+					vop = op.Newtrue
+				}
+			case nil:
+				vop = op.None
 			default:
 				return false
 			}
-			arg = uint64(uint32(int32(y)))
-		case bool:
-			vop = op.Newfalse
-			if y {
-				vop = op.Newtrue
-			}
-		case nil:
-			vop = op.None
-		default:
-			return false
 		}
 		it := &items[i]
 		binary.LittleEndian.PutUint64(it[0:], k0)
 		binary.LittleEndian.PutUint64(it[8:], k1|uint64(kn)<<48|uint64(vop)<<56)
 		binary.LittleEndian.PutUint64(it[16:], arg)
-		p := bits.ReverseBytes64(k0) // prefix8(k)
-		pre[i] = p
-		or |= p
-		and &= p
-		minLen = min(minLen, kn)
-		maxLen = max(maxLen, kn)
 		i++
 	}
 	if i != n {
 		return false
 	}
+	pre := ks.pre[:n]
+	or, and := ks.or, ks.and
+	var lens uint32 // bit l set: some key has l bytes
+	for i := range items {
+		it := &items[i]
+		p := bits.ReverseBytes64(binary.LittleEndian.Uint64(it[0:])) // prefix8
+		pre[i] = p
+		or |= p
+		and &= p
+		lens |= 1 << (it[14] & 15)
+	}
 	ks.pre, ks.compact = pre, true
-	ks.or, ks.and, ks.minLen, ks.maxLen = or, and, minLen, maxLen
+	ks.or, ks.and = or, and
+	ks.minLen, ks.maxLen = bits.TrailingZeros32(lens), bits.Len32(lens)-1
 	return true
 }
 
