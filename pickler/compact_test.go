@@ -17,7 +17,8 @@ import (
 type genMap map[string]any
 
 // randKey makes a key of kind c: digits after a prefix, ASCII of any
-// length (some 64 and over), with NULs, sharing 8 or 16 bytes, non-ASCII.
+// length (some 64 and over), with NULs, sharing 8 or 16 bytes, non-ASCII,
+// ending in NULs, equal in their first 8 bytes.
 func randKey(r *rand.Rand, c, i int) string {
 	switch c {
 	case 0:
@@ -34,6 +35,10 @@ func randKey(r *rand.Rand, c, i int) string {
 		return "0123456789abcdef"[:8+r.IntN(9)] + fmt.Sprint(i)
 	case 4:
 		return fmt.Sprintf("k%dé", i)
+	case 5: // keys equal but for trailing NULs: equal prefix8
+		return fmt.Sprint(r.IntN(20)) + strings.Repeat("\x00", r.IntN(3))
+	case 6: // 9 to 12 bytes, groups equal in the first 8, differing in few bits
+		return fmt.Sprintf("k%07d%d", r.IntN(50), i)
 	}
 	return fmt.Sprint(i)
 }
@@ -96,7 +101,10 @@ func TestCompactMatchesGathered(t *testing.T) {
 			if r.IntN(100) < 3*keyMix*keyMix {
 				kc = r.IntN(5)
 				if compactOnly {
-					kc = r.IntN(4) // ASCII
+					kc = []int{0, 1, 2, 3, 5, 6, 6}[r.IntN(7)] // ASCII
+					if round/2%2 == 1 {
+						kc = []int{0, 5}[r.IntN(2)] // few differing bits: sortPacked's way
+					}
 				}
 			} else if keyMix == 3 {
 				kc = 1
@@ -111,8 +119,8 @@ func TestCompactMatchesGathered(t *testing.T) {
 			}
 			k, v := randKey(r, kc, i), randVal(r, vc)
 			if compactOnly { // keys of up to 14 bytes, values of 32 bits at most
-				if len(k) > compactKeyMax {
-					k = k[len(k)-compactKeyMax:]
+				if kmax := []int{compactKeyMax, 8}[round/2%2]; len(k) > kmax { // 8: no ties unless NULs end keys
+					k = k[len(k)-kmax:]
 				}
 				if x, ok := v.(int64); ok {
 					v = int64(int32(x))
@@ -201,4 +209,34 @@ func firstDiffAt(a, b []byte) int {
 		i++
 	}
 	return i
+}
+
+// TestCompactTies: compact maps whose keys are equal in their first 8
+// bytes (keys of up to 8 bytes that differ in trailing NULs, keys of 9 to
+// 12 bytes in groups) are ordered as the way of the items gathered orders
+// them, with the radix sort and without.
+func TestCompactTies(t *testing.T) {
+	for _, n := range []int{100, 300, 3000} {
+		for name, key := range map[string]func(i int) string{
+			"nul":    func(i int) string { return fmt.Sprint(i/3) + strings.Repeat("\x00", i%3) },
+			"group8": func(i int) string { return fmt.Sprintf("%02dabcdef%d", i%50, i) },
+			"digits": func(i int) string { return fmt.Sprintf("key%d", i) },
+		} {
+			m := make(map[string]any, n)
+			for i := range n {
+				m[key(i)] = float64(i)
+			}
+			var e encoder
+			if ks := e.takeSort(n); !ks.gatherCompact(m) {
+				t.Fatalf("%s %d: not compact", name, n)
+			}
+			got, err := Marshal(m)
+			preEncode = false
+			want, werr := Marshal(m)
+			preEncode = true
+			if err != nil || werr != nil || !bytes.Equal(got, want) {
+				t.Fatalf("%s %d: bytes differ from the gathered way's at %d (%v, %v)", name, n, firstDiffAt(got, want), err, werr)
+			}
+		}
+	}
 }

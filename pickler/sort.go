@@ -85,6 +85,7 @@ type keySort struct {
 	// Compact (gatherCompact) instead of ents: item i at
 	// items[i]; keyAt reads the keys there.
 	compact bool
+	noTies  bool // no two keys are equal in their first 8 bytes
 	items   [][compactSize]byte
 	// A compact map's keys lent to the by-value memo once written
 	// (strTable.later): the key of item lent[j] has memo index lentBase+j.
@@ -112,7 +113,7 @@ func (e *encoder) takeSort(n int) *keySort {
 		ks.pre = make([]uint64, 0, 2*n)
 	}
 	ks.ents, ks.pre = ks.ents[:0], ks.pre[:0]
-	ks.compact = false
+	ks.compact, ks.noTies = false, false
 	ks.or, ks.and = 0, ^uint64(0)
 	ks.minLen, ks.maxLen = int(^uint(0)>>1), 0
 	return ks
@@ -270,7 +271,8 @@ func (ks *keySort) gatherCompact(m map[string]any) bool {
 	}
 	pre := ks.pre[:n]
 	or, and := ks.or, ks.and
-	var lens uint32 // bit l set: some key has l bytes
+	var lens uint32       // bit l set: some key has l bytes
+	lastMin := byte(0xff) // the least last byte of a key (the empty key: its value's opcode)
 	for i := range items {
 		it := &items[i]
 		p := bits.ReverseBytes64(binary.LittleEndian.Uint64(it[0:])) // prefix8
@@ -278,7 +280,12 @@ func (ks *keySort) gatherCompact(m map[string]any) bool {
 		or |= p
 		and &= p
 		lens |= 1 << (it[14] & 15)
+		lastMin = min(lastMin, it[(it[14]+15)&15])
 	}
+	// Keys of up to 8 bytes none of which ends in a NUL differ in their
+	// prefix8 (zero-padded, a key's length is where its last non-NUL
+	// byte is): the sort meets no tie.
+	ks.noTies = bits.Len32(lens)-1 <= 8 && lastMin != 0
 	ks.pre, ks.compact = pre, true
 	ks.or, ks.and = or, and
 	ks.minLen, ks.maxLen = bits.TrailingZeros32(lens), bits.Len32(lens)-1
@@ -432,6 +439,15 @@ func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint, off int) {
 					dst[c[x]] = u
 					c[x]++
 				}
+			} else if ks.noTies { // the last pass puts the indexes in order
+				mask := uint64(1)<<(ib&63) - 1
+				order = order[:len(src)]
+				for _, u := range src {
+					x := u >> shift & m & (digitMax - 1)
+					order[c[x]] = uint32(u & mask)
+					c[x]++
+				}
+				return
 			} else { // the last pass also puts the indexes in order
 				mask := uint64(1)<<(ib&63) - 1
 				order = order[:len(dst)]
@@ -445,6 +461,9 @@ func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint, off int) {
 			src, dst = dst, src
 		}
 		pre = src
+	}
+	if ks.noTies {
+		return
 	}
 	ties := false
 	for j, sh := 1, ib&63; j < len(pre); j++ {
