@@ -732,7 +732,7 @@ var preEncode = true
 func (e *encoder) saveCompact(ks *keySort, order []uint32) {
 	items := ks.items
 	ks.lent, ks.lentBase = order, e.NextMemo()
-	const most = 32 // an item's stores: 2 + 14 + 1 + 1 + 8, 8 bytes at a time
+	const most = compactSize // an item's stores
 	for b := e.batches(len(order), op.Setitem, op.Setitems); b.next(); {
 		for j := b.start; j < b.end; {
 			p, room := e.Window(most)
@@ -746,17 +746,12 @@ func (e *encoder) saveCompact(ks *keySort, order []uint32) {
 					break
 				}
 				it := &items[i]
-				k1 := binary.LittleEndian.Uint64(it[8:])
-				n := int(k1>>48) & 15
-				vop := byte(k1 >> 56)
-				q := (*[most]byte)(p[w : w+most])
-				binary.LittleEndian.PutUint16(q[0:], uint16(op.ShortBinunicode)|uint16(n)<<8)
-				binary.LittleEndian.PutUint64(q[2:], binary.LittleEndian.Uint64(it[0:]))
-				binary.LittleEndian.PutUint64(q[10:], k1)
-				q[2+n] = op.Memoize
-				q[3+n] = vop
-				binary.LittleEndian.PutUint64(q[4+n:], binary.LittleEndian.Uint64(it[16:]))
-				w += 3 + n + int(valueLen[vop])
+				q := (*[compactSize]byte)(p[w : w+compactSize])
+				binary.LittleEndian.PutUint64(q[0:], binary.LittleEndian.Uint64(it[0:]))
+				binary.LittleEndian.PutUint64(q[8:], binary.LittleEndian.Uint64(it[8:]))
+				binary.LittleEndian.PutUint64(q[16:], binary.LittleEndian.Uint64(it[16:]))
+				binary.LittleEndian.PutUint64(q[24:], binary.LittleEndian.Uint64(it[24:]))
+				w += int(it[31])
 				j++
 			}
 			e.Commit(w)
@@ -765,20 +760,12 @@ func (e *encoder) saveCompact(ks *keySort, order []uint32) {
 				// Near the window's end or the frame's target: one item
 				// the careful way, a Boundary before its key and its value.
 				it := &items[order[j]]
-				n := int(it[14])
+				kn := 3 + int(it[1])
 				e.Boundary()
-				q := e.Avail(2 + n + 1)
-				q[0], q[1] = op.ShortBinunicode, byte(n)
-				copy(q[2:], it[:n])
-				q[2+n] = op.Memoize
-				e.Commit(2 + n + 1)
+				e.Copy(it[:kn])
 				e.Memoized()
 				e.Boundary()
-				vn := int(valueLen[it[15]])
-				q = e.Avail(vn)
-				q[0] = it[15]
-				copy(q[1:vn], it[16:])
-				e.Commit(vn)
+				e.Copy(it[kn:it[31]])
 				j++
 			}
 		}

@@ -140,7 +140,7 @@ func (ks *keySort) sizeEnts(n int) {
 func (ks *keySort) keyAt(i uint32) string {
 	if ks.compact {
 		it := &ks.items[i]
-		return unsafe.String(&it[0], it[14])
+		return unsafe.String(&it[2], it[1])
 	}
 	return ks.ents[i].s
 }
@@ -186,20 +186,15 @@ func (ks *keySort) gather(m map[string]any) bool {
 
 // Compact items (gatherCompact): a key of up to compactKeyMax ASCII
 // bytes and a value that is a float64, an int64 of 32 bits, a bool or nil
-// — the items of most large maps of numbers — in 24 bytes: the key's
-// bytes from byte 0 (zero-padded), its length at byte 14, the value's
-// opcode at byte 15 and its argument from byte 16, as they go into the
-// pickle (a float's big-endian, an int's little-endian). Such items are
-// written in key order from these bytes: the keys are read once, in map
-// order, and nothing gathered holds a pointer.
+// — the items of most large maps of numbers — in 32 bytes: the item as it
+// goes into the pickle (SHORT_BINUNICODE, the key's length and bytes,
+// MEMOIZE, the value's opcode and argument) from byte 0, its length at
+// byte 31. Such items are written in key order by copying them: the keys
+// are read once, in map order, and nothing gathered holds a pointer.
 const (
-	compactSize   = 24
+	compactSize   = 32
 	compactKeyMax = 14
 )
-
-// valueLen is the length in the pickle of a compact item's value, by its
-// opcode.
-var valueLen = [256]uint8{op.Binfloat: 9, op.Binint1: 2, op.Binint2: 3, op.Binint: 5, op.Newtrue: 1, op.Newfalse: 1, op.None: 1}
 
 // gatherCompact is gather for a map written at protocol 4 and above
 // whose keys no memo holds (saveSortedLarge's fast case), its items made
@@ -210,10 +205,12 @@ func (ks *keySort) gatherCompact(m map[string]any) bool {
 	if len(ks.items) < n {
 		ks.items = make([][compactSize]byte, n)
 	}
-	items := ks.items[:n]
+	items, pre := ks.items[:n], ks.pre[:n]
 	i := 0
-	// Little is live across the map iterator's call: the prefixes and
-	// their bounds are made after, from items.
+	var lens uint32 // bit l set: some key has l bytes
+	nulEnd := false // some key ends in a NUL (or is empty)
+	// Little is live across the map iterator's call: the prefixes' bounds
+	// are made after.
 	for k, v := range m {
 		kn := len(k)
 		if i >= len(items) || kn > compactKeyMax {
@@ -232,7 +229,7 @@ func (ks *keySort) gatherCompact(m map[string]any) bool {
 		if (k0|k1)&0x8080808080808080 != 0 {
 			return false // not ASCII: checked on saveLargeItem's way
 		}
-		vop, arg := byte(op.Binfloat), uint64(0)
+		vop, vn, arg := byte(op.Binfloat), 9, uint64(0)
 		if f, isF := v.(float64); isF {
 			arg = bits.ReverseBytes64(math.Float64bits(f))
 		} else {
@@ -240,52 +237,53 @@ func (ks *keySort) gatherCompact(m map[string]any) bool {
 			case int64:
 				switch {
 				case y >= 0 && y < 256:
-					vop = op.Binint1
+					vop, vn = op.Binint1, 2
 				case y >= 0 && y < 65536:
-					vop = op.Binint2
+					vop, vn = op.Binint2, 3
 				case y >= math.MinInt32 && y <= math.MaxInt32:
-					vop = op.Binint
+					vop, vn = op.Binint, 5
 				default:
 					return false
 				}
 				arg = uint64(uint32(int32(y)))
 			case bool:
-				vop = op.Newfalse
+				vop, vn = op.Newfalse, 1
 				if y {
 					vop = op.Newtrue
 				}
 			case nil:
-				vop = op.None
+				vop, vn = op.None, 1
 			default:
 				return false
 			}
 		}
 		it := &items[i]
-		binary.LittleEndian.PutUint64(it[0:], k0)
-		binary.LittleEndian.PutUint64(it[8:], k1|uint64(kn)<<48|uint64(vop)<<56)
-		binary.LittleEndian.PutUint64(it[16:], arg)
+		kn &= 15
+		binary.LittleEndian.PutUint16(it[0:], uint16(op.ShortBinunicode)|uint16(kn)<<8)
+		binary.LittleEndian.PutUint64(it[2:], k0)
+		binary.LittleEndian.PutUint64(it[10:], k1)
+		it[2+kn] = op.Memoize
+		it[3+kn] = vop
+		binary.LittleEndian.PutUint64(it[4+kn:], arg)
+		it[31] = byte(3 + kn + vn)
+		pre[i] = bits.ReverseBytes64(k0) // prefix8(k)
+		lens |= 1 << kn
+		nulEnd = nulEnd || byte(k0>>((8*kn-8)&63)) == 0 // meant for keys of up to 8 bytes
 		i++
 	}
 	if i != n {
 		return false
 	}
-	pre := ks.pre[:n]
 	or, and := ks.or, ks.and
-	var lens uint32       // bit l set: some key has l bytes
-	lastMin := byte(0xff) // the least last byte of a key (the empty key: its value's opcode)
-	for i := range items {
-		it := &items[i]
-		p := bits.ReverseBytes64(binary.LittleEndian.Uint64(it[0:])) // prefix8
-		pre[i] = p
+	for _, p := range pre {
 		or |= p
 		and &= p
-		lens |= 1 << (it[14] & 15)
-		lastMin = min(lastMin, it[(it[14]+15)&15])
 	}
 	// Keys of up to 8 bytes none of which ends in a NUL differ in their
 	// prefix8 (zero-padded, a key's length is where its last non-NUL
-	// byte is): the sort meets no tie.
-	ks.noTies = bits.Len32(lens)-1 <= 8 && lastMin != 0
+	// byte is): the sort meets no tie. (The empty key counts as one that
+	// ends in a NUL.)
+	ks.noTies = bits.Len32(lens)-1 <= 8 && !nulEnd
 	ks.pre, ks.compact = pre, true
 	ks.or, ks.and = or, and
 	ks.minLen, ks.maxLen = bits.TrailingZeros32(lens), bits.Len32(lens)-1
@@ -803,19 +801,19 @@ func (m *strTable) takeLater() {
 	m.later = nil
 	size := 0
 	for _, i := range ks.lent {
-		size += int(ks.items[i][14])
+		size += int(ks.items[i][1])
 	}
 	var sb strings.Builder
 	sb.Grow(size)
 	for _, i := range ks.lent {
 		it := &ks.items[i]
-		sb.Write(it[:it[14]])
+		sb.Write(it[2 : 2+it[1]])
 	}
 	all := sb.String()
 	m.entries = slices.Grow(m.entries, len(ks.lent))
 	at := 0
 	for j, i := range ks.lent {
-		n := int(ks.items[i][14])
+		n := int(ks.items[i][1])
 		m.entries = append(m.entries, strEntry{s: all[at : at+n], idx: ks.lentBase + uint32(j)})
 		at += n
 	}
