@@ -240,3 +240,60 @@ func TestCompactTies(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCompactMatchesGathered: a map built from the input (its keys of 0
+// to 15 bytes, any bytes, its values floats, ints, bools, None or short
+// strs) written as the first object, and after a key memoized before it,
+// gives the bytes that the way of the items gathered gives.
+func FuzzCompactMatchesGathered(f *testing.F) {
+	f.Add([]byte("key1\x00key2\x01abc\x02\x03ab\x00\x00\x04"), uint16(300))
+	f.Add([]byte("\x00\x00\x00\x01\x00\x02\xff\xfe"), uint16(1000))
+	f.Add([]byte("\x0212\x00\x0312\x00\x00\x0212\x00\x0a123456789a\x00\x0b123456789ab\x00"), uint16(2001))
+	f.Add([]byte("\x08abcdefgh\x00"), uint16(3002))
+	f.Fuzz(func(t *testing.T, data []byte, n uint16) {
+		m := map[string]any{}
+		for i := 0; len(data) > 0 && len(m) < 5000; i++ {
+			kl := int(data[0]) % 16
+			data = data[1:]
+			kl = min(kl, len(data))
+			k := string(data[:kl])
+			data = data[kl:]
+			var v any = float64(i)
+			if len(data) > 0 {
+				switch c := data[0]; c % 6 {
+				case 1:
+					v = int64(int32(c)*1000 - 3000)
+				case 2:
+					v = c&8 != 0
+				case 3:
+					v = nil
+				case 4:
+					v = "s" + k
+				case 5:
+					v = int64(c) << 40
+				}
+				data = data[1:]
+			}
+			m[k] = v
+		}
+		for i := 0; len(m) < int(n%4000); i++ { // enough items for the radix sort and batches
+			m[fmt.Sprintf("%03dk%d", i%7, i)] = float64(i)
+		}
+		var first string
+		for k := range m {
+			first = k
+			break
+		}
+		for _, v := range []any{m, []any{map[string]any{first: 1.0}, m, first}} {
+			for _, proto := range []int{2, 4, 5} {
+				got, err := Marshal(v, Protocol(proto), FrameSize(4+int(n%3)*1000))
+				preEncode = false
+				want, werr := Marshal(v, Protocol(proto), FrameSize(4+int(n%3)*1000))
+				preEncode = true
+				if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
+					t.Fatalf("p%d: bytes differ from the gathered way's at %d (%v, %v)", proto, firstDiffAt(got, want), err, werr)
+				}
+			}
+		}
+	})
+}
