@@ -216,7 +216,7 @@ func firstDiffAt(a, b []byte) int {
 // 12 bytes in groups) are ordered as the way of the items gathered orders
 // them, with the radix sort and without.
 func TestCompactTies(t *testing.T) {
-	for _, n := range []int{100, 300, 3000} {
+	for _, n := range []int{100, 300, 3000, 10000} {
 		for name, key := range map[string]func(i int) string{
 			"nul":    func(i int) string { return fmt.Sprint(i/3) + strings.Repeat("\x00", i%3) },
 			"group8": func(i int) string { return fmt.Sprintf("%02dabcdef%d", i%50, i) },

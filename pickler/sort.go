@@ -383,15 +383,105 @@ func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint, off int) {
 		var wins [16]digitWin
 		nw := digitWindows(sq.apply(ks.or^ks.and), ks.maxDigit(), &wins)
 		nb := 1 << wins[0].w
-		if len(ks.counts) < nw {
-			ks.counts = make([][digitMax]uint32, nw)
+		if len(ks.counts) < max(nw, 2) {
+			ks.counts = make([][digitMax]uint32, max(nw, 2))
 		}
-		counts := ks.counts[:nw]
-		for d := range counts {
-			clear(counts[d][:nb])
+		for d := range ks.counts[:nw] {
+			clear(ks.counts[d][:nb])
 		}
 		m := wins[0].mask()
-		sq.pack(pre, ib)
+		if nw == 2 && wins[0] == (digitWin{0, 11}) && wins[1] == (digitWin{11, 11}) && ib <= 64-22 {
+			// Two adjacent 11-bit digits (keys key0 … key9999): the
+			// squeezed prefix goes to the top 22 bits, where each digit is
+			// at a fixed shift (a shift by a variable takes a register move
+			// in every loop, and the spills around it).
+			ib = 64 - 22
+			sq.pack(pre, ib)
+			pre = ks.sortTop22(order, pre, tmp)
+			if pre == nil {
+				return // sorted, and no ties (noTies)
+			}
+		} else {
+			sq.pack(pre, ib)
+			pre = ks.sortDigits(order, pre, tmp, wins[:nw], ib, m)
+		}
+	}
+	if ks.noTies {
+		return
+	}
+	ties := false
+	for j, sh := 1, ib&63; j < len(pre); j++ {
+		if pre[j]>>sh == pre[j-1]>>sh {
+			ties = true
+			break
+		}
+	}
+	if !ties {
+		return
+	}
+	// Keys equal in their first 8 bytes are adjacent: order each such group.
+	for i := 0; i < n; {
+		j := i + 1
+		for j < n && pre[j]>>ib == pre[i]>>ib {
+			j++
+		}
+		if j-i > 1 {
+			ks.ties(order[i:j], off)
+		}
+		i = j
+	}
+}
+
+// sortTop22 radix-sorts pre, packed words whose squeezed prefixes are
+// their top 22 bits, in two 11-bit passes (ks.counts' first two, cleared),
+// and puts their indexes (the low 42 bits) in order. It returns the sorted words, or nil when
+// noTies (only the indexes are put in order then).
+func (ks *keySort) sortTop22(order []uint32, pre, tmp []uint64) []uint64 {
+	const low = 64 - 22
+	c0, c1 := &ks.counts[0], &ks.counts[1] // cleared
+	for _, u := range pre {
+		c0[u>>low&(digitMax-1)]++
+		c1[u>>(low+11)]++
+	}
+	var p0, p1 uint32
+	for b := range c0 {
+		k0, k1 := c0[b], c1[b]
+		c0[b], c1[b] = p0, p1
+		p0 += k0
+		p1 += k1
+	}
+	for _, u := range pre {
+		x := u >> low & (digitMax - 1)
+		tmp[c0[x]] = u
+		c0[x]++
+	}
+	const mask = uint64(1)<<low - 1
+	order = order[:len(tmp)]
+	if ks.noTies {
+		for _, u := range tmp {
+			x := u >> (low + 11)
+			order[c1[x]] = uint32(u & mask)
+			c1[x]++
+		}
+		return nil
+	}
+	for _, u := range tmp {
+		x := u >> (low + 11)
+		pre[c1[x]] = u
+		order[c1[x]] = uint32(u & mask)
+		c1[x]++
+	}
+	return pre
+}
+
+// sortDigits radix-sorts pre, packed words (ib index bits), by the
+// digits wins (masked by m), and puts their indexes in order; it returns
+// the sorted words (pre or tmp), or nil when noTies (only the indexes
+// are put in order then).
+func (ks *keySort) sortDigits(order []uint32, pre, tmp []uint64, wins []digitWin, ib uint, m uint64) []uint64 {
+	nw, nb := len(wins), 1<<wins[0].w
+	counts := ks.counts[:nw]
+	{
 		// The digit counts; the arrays are indexed through a mask below
 		// their length (no bounds check).
 		switch nw {
@@ -445,7 +535,7 @@ func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint, off int) {
 					order[c[x]] = uint32(u & mask)
 					c[x]++
 				}
-				return
+				return nil
 			} else { // the last pass also puts the indexes in order
 				mask := uint64(1)<<(ib&63) - 1
 				order = order[:len(dst)]
@@ -458,31 +548,7 @@ func (ks *keySort) sortPacked(order []uint32, sq *squeeze, ib uint, off int) {
 			}
 			src, dst = dst, src
 		}
-		pre = src
-	}
-	if ks.noTies {
-		return
-	}
-	ties := false
-	for j, sh := 1, ib&63; j < len(pre); j++ {
-		if pre[j]>>sh == pre[j-1]>>sh {
-			ties = true
-			break
-		}
-	}
-	if !ties {
-		return
-	}
-	// Keys equal in their first 8 bytes are adjacent: order each such group.
-	for i := 0; i < n; {
-		j := i + 1
-		for j < n && pre[j]>>ib == pre[i]>>ib {
-			j++
-		}
-		if j-i > 1 {
-			ks.ties(order[i:j], off)
-		}
-		i = j
+		return src
 	}
 }
 
