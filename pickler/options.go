@@ -26,6 +26,13 @@ type config struct {
 const DefaultMaxDepth = 10000
 
 func newConfig(opts []Option) config {
+	if len(opts) == 0 { // no config on the heap (an option takes its address)
+		return config{proto: opcode.DefaultProtocol, frameSize: opcode.FrameSizeTarget, maxDepth: DefaultMaxDepth, sortKeys: true}
+	}
+	return configWith(opts)
+}
+
+func configWith(opts []Option) config {
 	c := config{proto: opcode.DefaultProtocol, frameSize: opcode.FrameSizeTarget, maxDepth: DefaultMaxDepth, sortKeys: true}
 	for _, o := range opts {
 		if o != nil {

@@ -57,7 +57,8 @@ func EncodeTo(l *segments.List, v any, opts ...Option) error {
 	}
 	e := encPool.Get().(*encoder)
 	defer e.release()
-	e.init(l, &c)
+	e.ownCfg = c // the encoder's own copy: c stays off the heap
+	e.init(l, &e.ownCfg)
 	return e.dump(v)
 }
 
@@ -115,8 +116,9 @@ var encPool = sync.Pool{New: func() any { return new(encoder) }}
 // the memo of what has been written, and where it is (depth, key mode).
 type encoder struct {
 	stream.Writer
-	cfg   *config
-	proto int
+	cfg    *config
+	ownCfg config // EncodeTo's config (cfg points to it)
+	proto  int
 
 	memo     ptrTable             // identity memo: pointers, slices, maps, long strings
 	strMemo  strTable             // by-value memo: dict keys, singleton strs
@@ -158,7 +160,7 @@ func (e *encoder) release() {
 	clear(e.globMemo)
 	clear(e.inTuple)
 	e.Writer.Release()
-	e.cfg = nil
+	e.cfg, e.ownCfg = nil, config{} // no hook of the caller's kept
 	if len(e.lastKeys) > 64 {
 		e.lastKeys = nil // a record's keys are kept for the next encode; not a big map's
 		e.recIdx = nil
