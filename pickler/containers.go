@@ -1,14 +1,10 @@
 package pickler
 
 import (
-	"cmp"
 	"encoding/binary"
-	"fmt"
 	"math"
 	"reflect"
-	"slices"
 	"strconv"
-	"strings"
 	"unsafe"
 
 	op "github.com/segpickle/segpickle/internal/opcode"
@@ -1317,61 +1313,6 @@ func placeInOrder(keys []string, m map[string]any, vals []any) bool {
 func (e *encoder) putItems(vals []any) {
 	if cap(vals) > cap(e.valBuf) {
 		e.valBuf = vals[:0]
-	}
-}
-
-// saveMap writes a Go map of any other type, via reflection.
-func (e *encoder) saveMap(v reflect.Value) error {
-	if e.openDictMemo(memoKey{p: v.UnsafePointer()}) {
-		return nil
-	}
-	keys := v.MapKeys()
-	if e.cfg.sortKeys {
-		sortValues(keys)
-	}
-	strKeys := v.Type().Key().Kind() == reflect.String
-	if err := e.enter(); err != nil {
-		return err
-	}
-	for b := e.batches(len(keys), op.Setitem, op.Setitems); b.next(); {
-		for _, key := range keys[b.start:b.end] {
-			var err error
-			if strKeys {
-				err = e.saveStr(key.String(), true)
-			} else {
-				e.inKey++
-				err = e.saveReflect(key)
-				e.inKey--
-			}
-			if err != nil {
-				return withPath(err, "[key "+fmt.Sprint(key.Interface())+"]")
-			}
-			if err := e.saveReflect(v.MapIndex(key)); err != nil {
-				return withPath(err, keyPath(fmt.Sprint(key.Interface())))
-			}
-		}
-	}
-	e.depth--
-	return nil
-}
-
-func sortValues(keys []reflect.Value) {
-	if len(keys) == 0 {
-		return
-	}
-	switch keys[0].Kind() {
-	case reflect.String:
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.String(), b.String()) })
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Int(), b.Int()) })
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Uint(), b.Uint()) })
-	case reflect.Float32, reflect.Float64:
-		slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Float(), b.Float()) })
-	default:
-		slices.SortFunc(keys, func(a, b reflect.Value) int {
-			return strings.Compare(fmt.Sprint(a.Interface()), fmt.Sprint(b.Interface()))
-		})
 	}
 }
 
