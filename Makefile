@@ -37,9 +37,13 @@ STEP := sh $(CURDIR)/tests/step.sh
 test: vet fmt-check gotest hostile pytest pytest-pydata pytest-cgocheck fuzz-short
 	@echo "make test: all passed"
 
-FUZZ_TARGETS := unpickler:FuzzLoad unpickler:FuzzRoundTrip unpickler:FuzzCPython unpickler:FuzzTypedAgrees frame:FuzzRead internal/echo:FuzzDecodeMode numpy:FuzzArray
+FUZZ_FAST := unpickler:FuzzLoad unpickler:FuzzRoundTrip unpickler:FuzzCPython unpickler:FuzzTypedAgrees frame:FuzzRead internal/echo:FuzzDecodeMode numpy:FuzzArray
+## The pickler's fast paths against the general ones (a few hundred runs a second).
+FUZZ_SLOW := pickler:FuzzCompactMatchesGathered pickler:FuzzRecords
+FUZZ_TARGETS := $(FUZZ_FAST) $(FUZZ_SLOW)
 fuzz-short:
-	@for t in $(FUZZ_TARGETS); do f=$${t##*:}; $(STEP) "fuzz $$f (50,000 runs)" $(GO) test ./$${t%%:*} -run '^$$' -fuzz "^$$f$$" -fuzztime 50000x || exit 1; done
+	@for t in $(FUZZ_FAST); do f=$${t##*:}; $(STEP) "fuzz $$f (50,000 runs)" $(GO) test ./$${t%%:*} -run '^$$' -fuzz "^$$f$$" -fuzztime 50000x || exit 1; done
+	@for t in $(FUZZ_SLOW); do f=$${t##*:}; $(STEP) "fuzz $$f (2,000 runs)" $(GO) test ./$${t%%:*} -run '^$$' -fuzz "^$$f$$" -fuzztime 2000x || exit 1; done
 
 gotest: cli
 	@$(STEP) "go test -race" $(GO) test -race -count=1 ./...

@@ -1,0 +1,5 @@
+//go:build !race
+
+package pickler
+
+const raceEnabled = false

@@ -1,0 +1,5 @@
+//go:build !race
+
+package unpickler
+
+const raceEnabled = false
