@@ -8,7 +8,7 @@ SPEEDUPS := pyext/segpickle/_speedups$(shell $(PYTHON) -c 'import sysconfig; pri
 GOFILES := $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 export PYTHONDONTWRITEBYTECODE = 1
 
-.PHONY: all build cli lib speedups test gotest hostile pytest pytest-cgocheck pytest-pydata pydata-deps vet fmt fmt-check lint bench fuzz fuzz-short demo golden clean
+.PHONY: all build cli lib speedups test gotest gotest-386 hostile pytest pytest-cgocheck pytest-pydata pydata-deps vet fmt fmt-check lint bench fuzz fuzz-short demo golden clean
 
 all: build
 
@@ -34,7 +34,7 @@ $(SPEEDUPS): pyext/segpickle/_speedups.c pybuild/speedups.py
 ## a duration, so that a slow input near the end cannot trip the fuzzer's
 ## deadline). One line per suite; a failing suite's whole output.
 STEP := sh $(CURDIR)/tests/step.sh
-test: vet fmt-check gotest hostile pytest pytest-pydata pytest-cgocheck fuzz-short
+test: vet fmt-check gotest gotest-386 hostile pytest pytest-pydata pytest-cgocheck fuzz-short
 	@echo "make test: all passed"
 
 FUZZ_FAST := unpickler:FuzzLoad unpickler:FuzzRoundTrip unpickler:FuzzCPython unpickler:FuzzTypedAgrees frame:FuzzRead internal/echo:FuzzDecodeMode numpy:FuzzArray
@@ -47,6 +47,11 @@ fuzz-short:
 
 gotest: cli
 	@$(STEP) "go test -race" $(GO) test -race -count=1 ./...
+
+## gotest-386: the Go tests where int has 32 bits (x86-64 Linux runs 386
+## binaries): lengths, limits and offsets that fit an int64 but not an int.
+gotest-386:
+	@GOARCH=386 $(STEP) "go test, 32-bit (386)" $(GO) test -count=1 ./...
 
 ## hostile: the CLI and echo-server against inputs built to exhaust them, each
 ## in a child process held to peak-memory bounds (skipped under -race).

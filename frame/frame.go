@@ -43,6 +43,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"unsafe"
 
@@ -265,6 +266,9 @@ func (fr *Reader) Read() (*Frame, error) {
 			return nil, fmt.Errorf("%w: buffer %d of %d bytes, frame maximum %d", ErrTooLarge, i, lens[i], fr.max)
 		}
 		size += lens[i]
+	}
+	if size > math.MaxInt { // int has 32 bits here: a maximum over 2 GiB cannot be met
+		return nil, fmt.Errorf("%w: frame of %d bytes, over what an int holds here", ErrTooLarge, size)
 	}
 	p, err := fr.fill(int(size), int(total), lensRaw)
 	if err != nil {

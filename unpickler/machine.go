@@ -6,6 +6,7 @@ package unpickler
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"reflect"
 	"unsafe"
 
@@ -340,7 +341,7 @@ func (m *machine) charge(n int64) error {
 // line reads a text-protocol argument. Its bound is MaxLength: a
 // protocol-0 pickle carries a whole str or long on one line.
 func (m *machine) line() ([]byte, error) {
-	l, ok, tooLong := m.src.ReadLine(int(min(m.cfg.maxLength, 1<<62)))
+	l, ok, tooLong := m.src.ReadLine(int(min(m.cfg.maxLength, math.MaxInt)))
 	if tooLong {
 		return nil, m.failf(ErrLimit, "line over MaxLength %d", m.cfg.maxLength)
 	}

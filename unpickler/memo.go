@@ -99,7 +99,7 @@ func (m *machine) memoSlot(idx uint32, create bool) *any {
 	if c < len(m.memo) && o < len(m.memo[c]) {
 		return &m.memo[c][o]
 	}
-	if !create || int(idx) > 2*m.nmemo+2*memoChunk {
+	if !create || int64(idx) > 2*int64(m.nmemo)+2*memoChunk {
 		return nil
 	}
 	for len(m.memo) <= c {
