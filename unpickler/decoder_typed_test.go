@@ -227,3 +227,68 @@ func TestDecoderSmallMessagesCostAsUnmarshal(t *testing.T) {
 		}
 	}
 }
+
+// repeatReader is head, then rep n times, then tail, read in pieces of
+// at most 64 KiB; it notes the largest live heap seen every 4 MiB.
+type repeatReader struct {
+	head, rep, tail []byte
+	n, i            int
+	left            []byte
+	read            int64
+	peak            uint64
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	if len(r.left) == 0 {
+		switch {
+		case r.head != nil:
+			r.left, r.head = r.head, nil
+		case r.i < r.n:
+			r.left = r.rep
+			r.i++
+		case r.tail != nil:
+			r.left, r.tail = r.tail, nil
+		default:
+			return 0, io.EOF
+		}
+	}
+	k := copy(p[:min(len(p), 64<<10)], r.left)
+	r.left = r.left[k:]
+	if r.read/(4<<20) != (r.read+int64(k))/(4<<20) {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		r.peak = max(r.peak, ms.HeapAlloc)
+	}
+	r.read += int64(k)
+	return k, nil
+}
+
+// TestDecoderTypedLongPickleBounded: a Decoder keeps a typed pickle's input
+// while the typed path runs (to read it again if that gives way), but not
+// past stream.MarkedMax (64 MiB) of opcodes: a pickle of 192 MiB that
+// builds nothing (an empty list, then None and POP 100 million times: CPython
+// reads it in constant memory) is given up by the typed path at 64 MiB and
+// read by the dynamic one, which keeps nothing; the next pickle follows.
+func TestDecoderTypedLongPickleBounded(t *testing.T) {
+	if raceEnabled {
+		t.Skip("192 MiB of opcodes twice over take minutes under the race detector; the plain run checks it")
+	}
+	next := mustPickle(t, []any{int64(7)}, 5)
+	r := &repeatReader{head: []byte("\x80\x04]"), rep: bytes.Repeat([]byte("N0"), 1<<20), n: 96, tail: append([]byte("."), next...)}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	dec := NewDecoder(r)
+	var got, again []int64
+	if err := dec.Decode(&got); err != nil || got == nil || len(got) != 0 {
+		t.Fatalf("%v %v", got, err)
+	}
+	if err := dec.Decode(&again); err != nil || len(again) != 1 || again[0] != 7 {
+		t.Fatalf("the next pickle: %v %v", again, err)
+	}
+	t.Logf("%d MiB read, live heap at most %d MiB over the start", r.read>>20, (r.peak-min(r.peak, base))>>20)
+	if r.peak > base+96<<20 {
+		t.Fatalf("live heap reached %d MiB over the start reading %d MiB: the input was kept past MarkedMax", (r.peak-base)>>20, r.read>>20)
+	}
+}

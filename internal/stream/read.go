@@ -50,7 +50,21 @@ type mark struct {
 	start   int      // where in last the part read but not yet kept starts
 	fill    int      // how much of last was read into
 	inChunk bool     // reads since Mark went into last: the current buffer, if any, is in it
+	chunks  int      // fresh chunks taken since Mark
+	over    bool     // reads stopped at MarkedMax
 }
+
+// MarkedMax bounds the input a Mark keeps in chunks (payloads read
+// straight into their own memory are kept by reference and not counted:
+// the value decoded holds them anyway). Past it, reads end as if the input
+// did, without an error of the io.Reader's (Over then reports true), so
+// that the caller gives the marked attempt up and reads the input again
+// from Replay in a way that keeps nothing: a pickle of 64 MiB and more of
+// opcodes, or one that never ends (N0 N0 …), is not held in memory whole.
+const MarkedMax = 64 << 20
+
+// Over reports whether a marked Reader stopped at MarkedMax.
+func (s *Reader) Over() bool { return s.mk != nil && s.mk.over }
 
 // chunkMin is the least free space worth reading into; below it a fresh
 // chunk is taken.
@@ -245,6 +259,11 @@ func (s *Reader) advance() bool {
 			// Marked: never over what was read since Mark.
 			if len(s.mk.chunk) < chunkMin {
 				s.mk.keep(nil) // the old chunk's rest
+				if s.mk.chunks*ReaderSize >= MarkedMax {
+					s.mk.over = true
+					return false // the input has not ended: no eof, no error
+				}
+				s.mk.chunks++
 				s.mk.last = make([]byte, ReaderSize)
 				s.mk.chunk, s.mk.start, s.mk.fill = s.mk.last, 0, 0
 			}
